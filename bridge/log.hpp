@@ -1,0 +1,133 @@
+// The one interface every role uses for log I/O (DESIGN §7). Backends: embedded (RocksDB, one
+// process, no broker) and kafka (librdkafka). Offsets follow Kafka's convention: a committed
+// offset is the *next* offset to read, and the high watermark is the next offset to be written.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/outcome.hpp"
+
+namespace eventide::bridge {
+
+struct topic_partition {
+  std::string topic;
+  int32_t partition = 0;
+  friend bool operator==(const topic_partition& a, const topic_partition& b) {
+    return a.partition == b.partition && a.topic == b.topic;
+  }
+  friend bool operator<(const topic_partition& a, const topic_partition& b) {
+    return a.topic != b.topic ? a.topic < b.topic : a.partition < b.partition;
+  }
+};
+
+struct record {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  std::string key;
+  std::string value;
+  int64_t timestamp_ms = 0; // append time (embedded) or broker/producer time (kafka), 0 if none
+};
+
+struct position {
+  int32_t partition = 0;
+  int64_t offset = 0;
+};
+
+struct watermarks {
+  int64_t low = 0;  // first offset still stored
+  int64_t high = 0; // next offset to be written
+};
+
+enum class offset_reset { earliest, latest };
+
+/// Called from inside poll() when the group's assignment changes; on `revoked` the consumer
+/// should commit what it handled, on `assigned` it may seek.
+using rebalance_listener = std::function<void(const std::vector<topic_partition>& revoked,
+                                              const std::vector<topic_partition>& assigned)>;
+
+class consumer {
+ public:
+  virtual ~consumer() = default;
+
+  /// Returns up to `max_records` records in offset order per partition. Blocks up to `timeout`
+  /// when nothing is available and returns as soon as a record arrives (or wakeup() is called).
+  virtual outcome<std::vector<record>> poll(size_t max_records,
+                                            std::chrono::milliseconds timeout) = 0;
+
+  /// Commits `next_offset` (the next offset to read) for the group. No-op without a group.
+  virtual outcome<void> commit(const topic_partition& tp, int64_t next_offset) = 0;
+
+  /// Moves the read position of an assigned partition.
+  virtual outcome<void> seek(const topic_partition& tp, int64_t offset) = 0;
+
+  /// Current read position of an assigned partition (next offset poll() returns).
+  virtual std::optional<int64_t> position_of(const topic_partition& tp) const = 0;
+
+  virtual std::vector<topic_partition> assignment() const = 0;
+
+  /// Stops/starts fetching from a partition (back-pressure) without losing the assignment.
+  virtual void pause(const topic_partition& tp) = 0;
+  virtual void resume(const topic_partition& tp) = 0;
+
+  virtual void set_rebalance_listener(rebalance_listener listener) = 0;
+
+  /// Makes a blocked poll() return early; safe from any thread.
+  virtual void wakeup() = 0;
+
+  /// Leaves the group (partitions go to the other members). Also done by the destructor.
+  virtual void close() = 0;
+};
+
+using delivery_callback = std::function<void(outcome<position>)>;
+
+class log {
+ public:
+  virtual ~log() = default;
+
+  /// Appends a record, partitioned by murmur2(key) like Java clients. `on_delivery` runs once
+  /// the record is durable (inline for the embedded log; from serve() for kafka).
+  virtual void produce(const std::string& topic, const std::string& key, std::string value,
+                       delivery_callback on_delivery) = 0;
+
+  /// Runs pending delivery callbacks, waiting up to `timeout` for one.
+  virtual void serve(std::chrono::milliseconds timeout) = 0;
+
+  /// Waits until every produced record is delivered (or `timeout`).
+  virtual outcome<void> flush(std::chrono::milliseconds timeout) = 0;
+
+  virtual outcome<int32_t> partition_count(const std::string& topic) = 0;
+
+  virtual outcome<watermarks> query_watermarks(const topic_partition& tp) = 0;
+
+  /// The group's committed offset for a partition, nullopt if it never committed.
+  virtual outcome<std::optional<int64_t>> committed(const std::string& group,
+                                                    const topic_partition& tp) = 0;
+
+  /// Joins `group` and subscribes to `topics`. Partitions are spread over the group's live
+  /// members; each starts at the committed offset, or per `reset` when there is none.
+  virtual outcome<std::unique_ptr<consumer>> subscribe(const std::string& group,
+                                                       const std::vector<std::string>& topics,
+                                                       offset_reset reset) = 0;
+
+  /// A consumer without a group reading exactly these partitions from these offsets.
+  virtual outcome<std::unique_ptr<consumer>>
+  assign(const std::vector<std::pair<topic_partition, int64_t>>& start) = 0;
+
+  /// Human-readable backend name for logs: "embedded:/path" or "kafka:host:port".
+  virtual std::string describe() const = 0;
+};
+
+/// Java-compatible murmur2 partitioner: toPositive(murmur2(key)) % partitions.
+int32_t partition_for_key(const std::string& key, int32_t partitions);
+
+/// Kafka's murmur2 hash (seed 0x9747b28c), as in org.apache.kafka.common.utils.Utils.
+int32_t murmur2(const void* data, size_t len);
+
+} // namespace eventide::bridge

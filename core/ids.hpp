@@ -1,0 +1,46 @@
+// Strong types for ids and offsets (Redpanda's named_type habit): a partition can't be passed
+// where an offset is expected, and a conversation id can't be mixed up with an event id.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <ostream>
+#include <string>
+
+namespace eventide {
+
+template <class T, class Tag>
+class named_type {
+ public:
+  using value_type = T;
+  named_type() = default;
+  explicit named_type(T v) : v_(std::move(v)) {}
+  const T& get() const noexcept { return v_; }
+  friend bool operator==(const named_type& a, const named_type& b) { return a.v_ == b.v_; }
+  friend bool operator!=(const named_type& a, const named_type& b) { return a.v_ != b.v_; }
+  friend bool operator<(const named_type& a, const named_type& b) { return a.v_ < b.v_; }
+  friend std::ostream& operator<<(std::ostream& os, const named_type& x) { return os << x.v_; }
+
+ private:
+  T v_{};
+};
+
+using conversation_id = named_type<std::string, struct conversation_id_tag>;
+using invocation_id = named_type<std::string, struct invocation_id_tag>;
+using partition_id = named_type<int32_t, struct partition_id_tag>;
+using log_offset = named_type<int64_t, struct log_offset_tag>;
+
+/// The deterministic id of a tool invocation: conversationId/planVersion/stepId.
+inline invocation_id make_invocation_id(const std::string& conversation, int plan_version,
+                                        const std::string& step) {
+  return invocation_id{conversation + "/" + std::to_string(plan_version) + "/" + step};
+}
+
+} // namespace eventide
+
+namespace std {
+template <class T, class Tag>
+struct hash<eventide::named_type<T, Tag>> {
+  size_t operator()(const eventide::named_type<T, Tag>& x) const { return hash<T>{}(x.get()); }
+};
+} // namespace std

@@ -1,0 +1,136 @@
+#include "core/json.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+#include <rapidjson/error/en.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+namespace eventide::json {
+
+outcome<document> parse(std::string_view text) {
+  document d;
+  d.Parse(text.data(), text.size()); // rejects trailing non-whitespace as well
+  if (d.HasParseError())
+    return fail("invalid JSON at byte " + std::to_string(d.GetErrorOffset()) + ": "
+                + rapidjson::GetParseError_En(d.GetParseError()));
+  return d;
+}
+
+std::string dump(const value& v) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  v.Accept(w);
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+const value* find_path(const value& root, std::string_view path) {
+  const value* cur = &root;
+  size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '.') {
+      ++i;
+      continue;
+    }
+    if (path[i] == '[') {
+      auto close = path.find(']', i);
+      if (close == std::string_view::npos)
+        return nullptr;
+      auto idx = path.substr(i + 1, close - i - 1);
+      if (idx.empty() || !cur->IsArray())
+        return nullptr;
+      char* end = nullptr;
+      std::string idx_s(idx);
+      unsigned long n = std::strtoul(idx_s.c_str(), &end, 10);
+      if (*end != '\0' || n >= cur->Size())
+        return nullptr;
+      cur = &(*cur)[static_cast<rapidjson::SizeType>(n)];
+      i = close + 1;
+      continue;
+    }
+    auto next = path.find_first_of(".[", i);
+    auto seg = path.substr(i, next == std::string_view::npos ? path.size() - i : next - i);
+    i = next == std::string_view::npos ? path.size() : next;
+    if (cur->IsObject()) {
+      auto it = cur->FindMember(value(rapidjson::StringRef(seg.data(), seg.size())));
+      if (it == cur->MemberEnd())
+        return nullptr;
+      cur = &it->value;
+    } else if (cur->IsArray()) {
+      std::string seg_s(seg);
+      char* end = nullptr;
+      unsigned long n = std::strtoul(seg_s.c_str(), &end, 10);
+      if (seg_s.empty() || *end != '\0' || n >= cur->Size())
+        return nullptr;
+      cur = &(*cur)[static_cast<rapidjson::SizeType>(n)];
+    } else {
+      return nullptr;
+    }
+  }
+  return cur;
+}
+
+std::optional<std::string> get_string(const value& obj, const char* member) {
+  if (!obj.IsObject())
+    return std::nullopt;
+  auto it = obj.FindMember(member);
+  if (it == obj.MemberEnd() || !it->value.IsString())
+    return std::nullopt;
+  return std::string(it->value.GetString(), it->value.GetStringLength());
+}
+
+std::optional<double> get_number(const value& obj, const char* member) {
+  if (!obj.IsObject())
+    return std::nullopt;
+  auto it = obj.FindMember(member);
+  if (it == obj.MemberEnd() || !it->value.IsNumber())
+    return std::nullopt;
+  return it->value.GetDouble();
+}
+
+std::optional<int64_t> get_int(const value& obj, const char* member) {
+  if (!obj.IsObject())
+    return std::nullopt;
+  auto it = obj.FindMember(member);
+  if (it == obj.MemberEnd() || !it->value.IsInt64())
+    return std::nullopt;
+  return it->value.GetInt64();
+}
+
+std::optional<bool> get_bool(const value& obj, const char* member) {
+  if (!obj.IsObject())
+    return std::nullopt;
+  auto it = obj.FindMember(member);
+  if (it == obj.MemberEnd() || !it->value.IsBool())
+    return std::nullopt;
+  return it->value.GetBool();
+}
+
+document copy(const value& v) {
+  document d;
+  d.CopyFrom(v, d.GetAllocator());
+  return d;
+}
+
+std::string format_number(double d) {
+  if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 1e15) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.0f", d);
+    return buf;
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.10g", d);
+  return buf;
+}
+
+std::string to_text(const value& v) {
+  if (v.IsString())
+    return std::string(v.GetString(), v.GetStringLength());
+  if (v.IsNumber())
+    return format_number(v.GetDouble());
+  return dump(v);
+}
+
+} // namespace eventide::json

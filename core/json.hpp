@@ -1,0 +1,51 @@
+// Thin helpers over RapidJSON shared by every module. JSON that crosses module or actor
+// boundaries travels as text (std::string) so structs stay copyable; parse where it is used.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <rapidjson/document.h>
+
+#include "core/outcome.hpp"
+
+namespace eventide::json {
+
+using document = rapidjson::Document;
+using value = rapidjson::Value;
+using allocator = rapidjson::Document::AllocatorType;
+
+/// Parses text; the failure names the byte offset and RapidJSON's reason.
+outcome<document> parse(std::string_view text);
+
+/// Compact serialization.
+std::string dump(const value& v);
+
+/// Looks up a dotted path with optional array indices: "a.b[0].c" or "a.b.0.c".
+/// An empty path returns &root. Returns nullptr when any segment is missing.
+const value* find_path(const value& root, std::string_view path);
+
+/// Typed member accessors that return nullopt when absent or of another type.
+std::optional<std::string> get_string(const value& obj, const char* member);
+std::optional<double> get_number(const value& obj, const char* member);
+std::optional<int64_t> get_int(const value& obj, const char* member);
+std::optional<bool> get_bool(const value& obj, const char* member);
+
+/// Copies `v` into a new document.
+document copy(const value& v);
+
+/// A string value owned by `alloc`.
+inline value str(std::string_view s, allocator& alloc) {
+  return value(s.data(), static_cast<rapidjson::SizeType>(s.size()), alloc);
+}
+
+/// Renders a value as text for humans: strings unquoted, numbers without trailing zeros
+/// (42, 3.5, 1234.57), everything else as compact JSON.
+std::string to_text(const value& v);
+
+/// Formats a number the way to_text does.
+std::string format_number(double d);
+
+} // namespace eventide::json

@@ -1,0 +1,41 @@
+// The plan model of DESIGN §5 and its validation: known tools, required args per tool, unique
+// ids, dependencies (explicit `dependsOn` plus those implied by placeholders) that exist, and
+// no cycles. An invalid plan is reported, never thrown.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/outcome.hpp"
+
+namespace eventide::core {
+
+struct tool_spec {
+  std::string name;
+  std::vector<std::string> required_args;
+  std::vector<std::string> optional_args;
+  std::string description; // one line, used in planner prompts and `eventide tools`
+};
+
+/// The seven tools of DESIGN §5.
+const std::vector<tool_spec>& tool_catalog();
+const tool_spec* find_tool(std::string_view name);
+
+struct plan_step {
+  std::string id;
+  std::string tool;
+  std::string args_json;               // object, may contain placeholders
+  std::vector<std::string> depends_on; // explicit dependsOn ∪ steps referenced by placeholders
+};
+
+struct plan {
+  std::vector<plan_step> steps; // in the order given
+  bool final_answer_required = true;
+};
+
+/// Parses and validates a plan object. Failure reasons name the step and the rule, e.g.
+/// "step s2: unknown tool 'fly'", "step s3: depends on unknown step 's9'", "cycle: s1 -> s2 -> s1".
+outcome<plan> parse_plan(std::string_view plan_json);
+
+} // namespace eventide::core

@@ -1,0 +1,87 @@
+// The orchestrator's per-conversation state machine: a deterministic fold over the
+// conversation's events (state = fold(log)) plus decide(), which returns the events the state
+// implies that are not in the log yet. The actor only wires this to messages: it applies each
+// record, produces what decide() returns, and in restore mode applies without deciding.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/backoff.hpp"
+#include "core/plan.hpp"
+#include "schemas/events.hpp"
+
+namespace eventide::core {
+
+enum class step_status { pending, requested, succeeded, failed };
+enum class plan_status { pending, running, completed, failed }; // pending = no plan yet
+
+const char* to_string(step_status s);
+const char* to_string(plan_status s);
+
+struct orchestration_policy {
+  int max_attempts = 3;           // retryable errors before the step (and plan) fails
+  int64_t step_timeout_ms = 30000; // no result by then -> re-request (does not fail the plan)
+  backoff_policy retry_backoff;    // delay before re-running after a retryable error
+};
+
+struct step_state {
+  plan_step step;
+  step_status status = step_status::pending;
+  int attempt = 0;          // highest attempt requested (or seen in a result)
+  int errors = 0;           // retryable errors seen
+  int64_t deadline = 0;     // of the last request
+  int64_t not_before = 0;   // earliest time to request again after a retryable error
+  std::string args_json;    // resolved args of the last request
+  std::string result_json;  // when succeeded
+  std::string error;        // when failed (or the last retryable error)
+  bool completion_recorded = false; // PlanStepCompleted applied or decided
+};
+
+class conversation_state {
+ public:
+  conversation_state(std::string conversation_id, orchestration_policy policy = {});
+
+  /// Folds one event of this conversation. Events of other types are ignored. Idempotent:
+  /// a duplicate (same request/result/completion again) changes nothing. Requests (from
+  /// tool-invocation-requests) and results (conversation-events) may arrive in either order.
+  void apply(const events::event& e);
+
+  /// Events that the state implies and that are not in the log yet, in the order to produce
+  /// them; the state records them as emitted so the next call does not repeat them. Ready steps
+  /// (all dependencies succeeded, not_before reached) get ToolInvocationRequested with resolved
+  /// args; overdue requests are re-requested; terminal steps get PlanStepCompleted; then
+  /// PlanCompleted or PlanFailed once. An invalid plan or an unresolvable placeholder fails the
+  /// plan with the reason.
+  std::vector<events::payload> decide(int64_t now_ms);
+
+  /// The earliest time at which decide() would return something new (a retry or a deadline),
+  /// or nullopt when nothing is scheduled.
+  std::optional<int64_t> next_wakeup() const;
+
+  const std::string& conversation_id() const { return conversation_id_; }
+  plan_status status() const { return status_; }
+  int plan_version() const { return plan_version_; }
+  bool finished() const { return status_ == plan_status::completed || status_ == plan_status::failed; }
+  const std::vector<step_state>& steps() const { return steps_; }
+  const std::string& failure_reason() const { return failure_reason_; }
+
+  /// Canonical text of everything the fold holds; equal digests mean equal states (replay test).
+  std::string digest() const;
+
+ private:
+  std::string conversation_id_;
+  orchestration_policy policy_;
+  plan_status status_ = plan_status::pending;
+  int plan_version_ = 0;
+  std::string plan_json_;
+  std::vector<step_state> steps_;
+  std::string failure_reason_;
+  std::string failed_step_;
+  bool finish_recorded_ = false; // PlanCompleted/PlanFailed applied or decided
+};
+
+} // namespace eventide::core

@@ -1,0 +1,22 @@
+// The offline rule-based planner: parses a question into a DESIGN §5 plan for the seven tools,
+// including compositions (price -> currency conversion -> math, parallel lookups, comparisons).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/outcome.hpp"
+
+namespace eventide::providers {
+
+struct planner_context {
+  std::vector<std::string> product_names; // catalog names, matched case-insensitively
+};
+
+/// Plan JSON text (validated by core::parse_plan), or why the question can't be planned.
+outcome<std::string> plan_offline(const std::string& query, const planner_context& ctx);
+
+/// Reads products/ and returns the names of the catalog's products.
+std::vector<std::string> load_product_names(const std::string& products_dir);
+
+} // namespace eventide::providers

