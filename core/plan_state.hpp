@@ -82,6 +82,9 @@ class conversation_state {
   std::string failure_reason_;
   std::string failed_step_;
   bool finish_recorded_ = false; // PlanCompleted/PlanFailed applied or decided
+  std::vector<events::event> early_; // requests/results seen before the plan (replay order)
+
+  void apply_one(const events::event& e);
 };
 
 } // namespace eventide::core

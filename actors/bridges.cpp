@@ -1,0 +1,305 @@
+#include "actors/bridges.hpp"
+
+#include <chrono>
+#include <map>
+#include <set>
+
+#include "actors/logging.hpp"
+#include "bridge/dead_letter.hpp"
+
+namespace eventide {
+
+// -- errors and logging --------------------------------------------------------------------------
+
+const char* to_string(ec x) {
+  switch (x) {
+    case ec::invalid_event: return "invalid_event";
+    case ec::produce_failed: return "produce_failed";
+    case ec::handler_failed: return "handler_failed";
+  }
+  return "unknown";
+}
+
+caf::error make_error(ec x, std::string context) {
+  return caf::error{static_cast<uint8_t>(x), caf::atom("eventide"),
+                    caf::make_message(std::move(context))};
+}
+
+std::string describe(const caf::error& err) {
+  if (err.category() == caf::atom("eventide") && err.context().match_elements<std::string>())
+    return err.context().get_as<std::string>(0);
+  return caf::to_string(err);
+}
+
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// -- producer bridge -----------------------------------------------------------------------------
+
+namespace {
+
+struct producer_state {
+  std::shared_ptr<bridge::log> log;
+  std::string prefix;
+  size_t pending = 0; // records whose delivery callback has not run yet
+  bool serving = false;
+  static inline constexpr const char* name = "producer-bridge";
+};
+
+producer_actor::behavior_type
+producer(producer_actor::stateful_pointer<producer_state> self,
+         std::shared_ptr<bridge::log> log, std::string prefix) {
+  self->state.log = std::move(log);
+  self->state.prefix = std::move(prefix);
+  // Appends and answers `rp` from the delivery callback; asynchronous backends need serve().
+  auto append = [self](const std::string& topic, const std::string& key, std::string value,
+                       caf::typed_response_promise<bridge::position> rp) {
+    auto& st = self->state;
+    ++st.pending;
+    st.log->produce(topic, key, std::move(value),
+                    [self, rp, topic](outcome<bridge::position> r) mutable {
+                      --self->state.pending;
+                      if (r) {
+                        rp.deliver(*r);
+                      } else {
+                        EV_LOG(error) << "produce failed topic=" << topic << ": " << r.error();
+                        rp.deliver(make_error(ec::produce_failed, topic + ": " + r.error()));
+                      }
+                    });
+    if (st.pending > 0 && !st.serving) {
+      st.serving = true;
+      self->send(self, serve_atom::value);
+    }
+  };
+  return {
+    [self, append](publish_atom, const events::event& ev) -> caf::result<bridge::position> {
+      auto bytes = events::encode(ev);
+      if (!bytes) {
+        EV_LOG(error) << "refusing to produce invalid event conversationId=" << ev.subject
+                      << " id=" << ev.id << ": " << bytes.error();
+        return make_error(ec::invalid_event, bytes.error());
+      }
+      auto rp = self->make_response_promise<bridge::position>();
+      append(self->state.prefix + events::topic_of(ev.data), ev.subject, std::move(*bytes), rp);
+      return rp;
+    },
+    [self, append](publish_atom, const std::string& topic, const std::string& key,
+                   std::string& value) -> caf::result<bridge::position> {
+      auto rp = self->make_response_promise<bridge::position>();
+      append(topic, key, std::move(value), rp);
+      return rp;
+    },
+    [self](serve_atom) {
+      auto& st = self->state;
+      st.log->serve(std::chrono::milliseconds(1));
+      if (st.pending > 0)
+        self->send(self, serve_atom::value);
+      else
+        st.serving = false;
+    },
+  };
+}
+
+// -- consumer bridge -----------------------------------------------------------------------------
+
+struct partition_track {
+  std::set<int64_t> in_flight; // offsets handed out and not yet acknowledged
+  int64_t polled_upto = -1;    // next offset after the last polled record
+  int64_t committed = -1;
+};
+
+struct consumer_state {
+  consumer_bridge_config cfg;
+  std::unique_ptr<bridge::consumer> consumer;
+  role_actor role;
+  producer_actor producer;
+  std::map<bridge::topic_partition, partition_track> tracks;
+  std::map<bridge::topic_partition, int64_t> restore_targets; // high watermark at assignment
+  size_t in_flight = 0;
+  bool polling = false;
+  bool live = false;
+  static inline constexpr const char* name = "consumer-bridge";
+
+  ~consumer_state() {
+    if (consumer)
+      consumer->close();
+  }
+};
+
+using consumer_ptr = caf::stateful_actor<consumer_state>*;
+
+void schedule_poll(consumer_ptr self) {
+  if (!self->state.polling) {
+    self->state.polling = true;
+    self->send(self, poll_atom::value);
+  }
+}
+
+// Commits the lowest offset that still has an unacknowledged record (or all that was polled).
+void acknowledge(consumer_ptr self, const bridge::topic_partition& tp, int64_t offset) {
+  auto& st = self->state;
+  auto it = st.tracks.find(tp);
+  if (it == st.tracks.end())
+    return; // revoked meanwhile; the new owner re-reads from its committed offset
+  auto& t = it->second;
+  if (t.in_flight.erase(offset) == 0)
+    return;
+  --st.in_flight;
+  auto next = t.in_flight.empty() ? t.polled_upto : *t.in_flight.begin();
+  if (next > t.committed) {
+    if (auto r = st.consumer->commit(tp, next); !r)
+      EV_LOG(error) << "commit failed group=" << st.cfg.group << " topic=" << tp.topic
+                    << " partition=" << tp.partition << " offset=" << next << ": " << r.error();
+    else
+      t.committed = next;
+  }
+  if (st.in_flight < st.cfg.max_in_flight / 2 + 1)
+    schedule_poll(self);
+}
+
+void dead_letter(consumer_ptr self, const bridge::record& rec, const std::string& reason) {
+  auto& st = self->state;
+  EV_LOG(warning) << "dead-lettering record group=" << st.cfg.group << " topic=" << rec.topic
+                  << " partition=" << rec.partition << " offset=" << rec.offset
+                  << " key=" << rec.key << ": " << reason;
+  auto letter = bridge::make_dead_letter(rec, st.cfg.group, reason, st.cfg.node_id, now_ms());
+  bridge::topic_partition tp{rec.topic, rec.partition};
+  auto offset = rec.offset;
+  self->request(st.producer, caf::infinite, publish_atom::value, st.cfg.dead_letter_topic,
+                rec.key, bridge::encode_dead_letter(letter))
+    .then([self, tp, offset](const bridge::position&) { acknowledge(self, tp, offset); },
+          [self, tp, offset](caf::error& err) {
+            // Not acknowledged: the offset stays uncommitted and the record is re-read after a
+            // restart, so nothing is lost.
+            EV_LOG(error) << "cannot write dead letter topic=" << tp.topic << " partition="
+                          << tp.partition << " offset=" << offset << ": " << describe(err);
+          });
+}
+
+void check_restored(consumer_ptr self) {
+  auto& st = self->state;
+  if (st.live)
+    return;
+  for (auto& [tp, target] : st.restore_targets) {
+    auto pos = st.consumer->position_of(tp);
+    if (!pos || *pos < target)
+      return;
+  }
+  st.live = true;
+  st.restore_targets.clear();
+  EV_LOG(info) << "restored group=" << st.cfg.group << ", going live";
+  self->send(st.role, live_atom::value);
+}
+
+void on_rebalance(consumer_ptr self, const std::vector<bridge::topic_partition>& revoked,
+                  const std::vector<bridge::topic_partition>& assigned) {
+  auto& st = self->state;
+  for (auto& tp : revoked) {
+    auto it = st.tracks.find(tp);
+    if (it != st.tracks.end()) {
+      st.in_flight -= it->second.in_flight.size();
+      st.tracks.erase(it);
+    }
+    st.restore_targets.erase(tp);
+  }
+  for (auto& tp : assigned) {
+    auto& t = st.tracks[tp];
+    auto committed = st.cfg.log->committed(st.cfg.group, tp);
+    t.committed = committed && *committed ? **committed : -1;
+    if (st.cfg.restore_from_start) {
+      auto wm = st.cfg.log->query_watermarks(tp);
+      if (auto r = st.consumer->seek(tp, wm ? wm->low : 0); !r)
+        EV_LOG(error) << "seek failed topic=" << tp.topic << " partition=" << tp.partition
+                      << ": " << r.error();
+      if (wm && wm->high > wm->low)
+        st.restore_targets[tp] = wm->high;
+    }
+    EV_LOG(debug) << "assigned group=" << st.cfg.group << " topic=" << tp.topic
+                  << " partition=" << tp.partition;
+  }
+  if (st.cfg.restore_from_start && !assigned.empty() && !st.restore_targets.empty()
+      && st.live) {
+    st.live = false;
+    self->send(st.role, restore_atom::value);
+  }
+}
+
+caf::behavior consumer_bridge(consumer_ptr self, consumer_bridge_config cfg, role_actor role,
+                              producer_actor producer) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.role = std::move(role);
+  st.producer = std::move(producer);
+  auto sub = st.cfg.log->subscribe(st.cfg.group, st.cfg.topics, st.cfg.reset);
+  if (!sub) {
+    EV_LOG(error) << "cannot subscribe group=" << st.cfg.group << ": " << sub.error();
+    self->quit(make_error(ec::handler_failed, sub.error()));
+    return {};
+  }
+  st.consumer = std::move(*sub);
+  st.consumer->set_rebalance_listener(
+    [self](const auto& revoked, const auto& assigned) { on_rebalance(self, revoked, assigned); });
+  if (!st.cfg.restore_from_start) {
+    st.live = true;
+    self->send(st.role, live_atom::value);
+  }
+  schedule_poll(self);
+  return {
+    [self](poll_atom) {
+      auto& st = self->state;
+      st.polling = false;
+      if (st.in_flight >= st.cfg.max_in_flight)
+        return; // back-pressure: acknowledge() resumes polling
+      // Block while idle (poll wakes on new data); while records are in flight return soon so
+      // their acknowledgements (and commits) are processed.
+      auto timeout = std::chrono::milliseconds(st.in_flight > 0 ? 2 : 100);
+      auto batch = st.consumer->poll(st.cfg.max_batch, timeout);
+      if (!batch) {
+        EV_LOG(error) << "poll failed group=" << st.cfg.group << ": " << batch.error();
+        self->delayed_send(self, std::chrono::milliseconds(200), poll_atom::value);
+        st.polling = true;
+        return;
+      }
+      for (auto& rec : *batch) {
+        bridge::topic_partition tp{rec.topic, rec.partition};
+        auto& t = st.tracks[tp];
+        t.polled_upto = rec.offset + 1;
+        t.in_flight.insert(rec.offset);
+        ++st.in_flight;
+        auto ev = events::decode(rec.value);
+        if (!ev) {
+          dead_letter(self, rec, ev.error());
+          continue;
+        }
+        if (ev->subject != rec.key && !rec.key.empty()) {
+          dead_letter(self, rec, "record key '" + rec.key + "' differs from subject '"
+                                   + ev->subject + "'");
+          continue;
+        }
+        auto offset = rec.offset;
+        self->request(st.role, caf::infinite, inbound{std::move(*ev), rec.topic, rec.partition, offset})
+          .then([self, tp, offset](caf::ok_atom) { acknowledge(self, tp, offset); },
+                [self, rec](caf::error& err) { dead_letter(self, rec, describe(err)); });
+      }
+      check_restored(self);
+      schedule_poll(self);
+    },
+  };
+}
+
+} // namespace
+
+producer_actor spawn_producer(caf::actor_system& sys, std::shared_ptr<bridge::log> log,
+                              std::string topic_prefix) {
+  return sys.spawn<caf::detached>(producer, std::move(log), std::move(topic_prefix));
+}
+
+caf::actor spawn_consumer_bridge(caf::actor_system& sys, consumer_bridge_config cfg,
+                                 role_actor role, producer_actor producer) {
+  return sys.spawn<caf::detached>(consumer_bridge, std::move(cfg), std::move(role),
+                                  std::move(producer));
+}
+
+} // namespace eventide

@@ -1,0 +1,38 @@
+// Bridge actors between the log and a role (DESIGN §7).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/fwd.hpp"
+
+namespace eventide {
+
+struct consumer_bridge_config {
+  std::shared_ptr<bridge::log> log;
+  std::string group;
+  std::vector<std::string> topics;      // full names (prefix applied)
+  std::string dead_letter_topic;
+  std::string node_id;
+  bridge::offset_reset reset = bridge::offset_reset::earliest;
+  /// Kafka Streams style restore: on assignment, read each partition from offset 0 up to the
+  /// high watermark in restore mode, then tell the role to go live.
+  bool restore_from_start = false;
+  size_t max_in_flight = 256;  // records handed to the role and not yet acknowledged
+  size_t max_batch = 128;      // records per poll
+};
+
+/// The node's producer bridge (detached: the log may block).
+producer_actor spawn_producer(caf::actor_system& sys, std::shared_ptr<bridge::log> log,
+                              std::string topic_prefix);
+
+/// A consumer bridge (detached: poll blocks) feeding `role`. Commits an offset only after the
+/// role acknowledged every record before it; dead-letters what cannot be decoded or handled.
+caf::actor spawn_consumer_bridge(caf::actor_system& sys, consumer_bridge_config cfg,
+                                 role_actor role, producer_actor producer);
+
+/// Wall clock in ms since the epoch.
+int64_t now_ms();
+
+} // namespace eventide

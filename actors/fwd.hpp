@@ -1,0 +1,95 @@
+// Atoms, message types and typed actor interfaces of every role (one place, as Tenzir does).
+// Roles never message each other: these interfaces connect actors *inside* one role (bridge ->
+// role handler -> per-conversation actor) and a role to its node's producer bridge.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <caf/all.hpp>
+
+#include "bridge/log.hpp"
+#include "schemas/events.hpp"
+
+namespace eventide {
+
+/// A decoded record as a consumer bridge hands it to a role.
+struct inbound {
+  events::event ev;
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+};
+
+/// Errors of the eventide category (registered with CAF in node.cpp for readable rendering).
+enum class ec : uint8_t {
+  invalid_event = 1, // a producer built an event its schema rejects (a bug at the source)
+  produce_failed,    // the log did not acknowledge a record
+  handler_failed,    // a role could not handle a record permanently (-> dead-letter queue)
+};
+
+const char* to_string(ec x);
+caf::error make_error(ec x, std::string context);
+/// The context string of an eventide error, or CAF's rendering of any other error.
+std::string describe(const caf::error& err);
+
+} // namespace eventide
+
+// In-process only: nodes never send these over the network.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(eventide::inbound)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(eventide::events::event)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(eventide::bridge::position)
+
+namespace eventide {
+
+using publish_atom = caf::atom_constant<caf::atom("publish")>;
+using poll_atom = caf::atom_constant<caf::atom("poll")>;
+using serve_atom = caf::atom_constant<caf::atom("serve")>;
+using live_atom = caf::atom_constant<caf::atom("live")>;
+using restore_atom = caf::atom_constant<caf::atom("restore")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using run_atom = caf::atom_constant<caf::atom("run")>;
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
+
+/// The node's producer bridge: the only writer to the log.
+using producer_actor = caf::typed_actor<
+  // Validates and encodes an event, appends it to its type's topic; replies when durable.
+  caf::replies_to<publish_atom, events::event>::with<bridge::position>,
+  // Appends raw bytes to a topic (dead letters, redrive); replies when durable.
+  caf::replies_to<publish_atom, std::string, std::string, std::string>::with<bridge::position>,
+  // Runs pending delivery callbacks of asynchronous backends.
+  caf::reacts_to<serve_atom>>;
+
+/// A role's entry point, fed by its consumer bridge.
+using role_actor = caf::typed_actor<
+  // Handles one record; replies once its effects are durable. An error sends it to the DLQ.
+  caf::replies_to<inbound>::with<caf::ok_atom>,
+  // Restore mode: fold records without emitting (replaying the log on assignment).
+  caf::reacts_to<restore_atom>,
+  // Caught up with the log: emit whatever the restored state implies, then run live.
+  caf::reacts_to<live_atom>>;
+
+/// The orchestrator's registry: a role that also hears when a conversation actor is idle.
+using orchestrator_actor = role_actor::extend<
+  // The conversation finished and its outputs are durable: stop routing to its actor.
+  caf::reacts_to<passivate_atom, std::string>>;
+
+/// One orchestrator actor per live conversation.
+using conversation_actor = caf::typed_actor<
+  // Folds one record of the conversation; when live, emits what it implies, then replies.
+  caf::replies_to<inbound>::with<caf::ok_atom>,
+  // Switches between restore and live mode; going live emits what the state implies.
+  caf::reacts_to<restore_atom>, caf::reacts_to<live_atom>,
+  // A retry backoff or request deadline may have passed.
+  caf::reacts_to<tick_atom>,
+  // The registry stopped routing to this actor: quit after the queued records.
+  caf::reacts_to<stop_atom>>;
+
+/// A worker's tool runner (detached: tools may block on I/O).
+using tool_runner_actor = caf::typed_actor<
+  // Executes a ToolInvocationRequested unless the ledger has it; returns the result event.
+  caf::replies_to<run_atom, events::event>::with<events::event>>;
+
+} // namespace eventide

@@ -1,0 +1,56 @@
+// A node: one CAF actor system hosting one or more roles over one log (DESIGN §6). The embedded
+// default runs every role in one process.
+#pragma once
+
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <caf/fwd.hpp>
+
+#include "bridge/log.hpp"
+#include "core/plan_state.hpp"
+
+namespace eventide {
+
+/// The roles a node can host.
+const std::vector<std::string>& known_roles();
+/// The worker roles, one per tool kind: "worker-math", "worker-weather", ...
+const std::vector<std::string>& worker_roles();
+
+struct node_options {
+  std::set<std::string> roles;     // subset of known_roles(); "workers" expands to all workers
+  std::string node_id = "node-1";  // goes into every event's source
+  std::string data_dir;            // node-local stores (worker ledgers)
+  std::string topic_prefix;        // prepended to every topic name
+  std::string resources;           // root holding products/, config/, prompts/
+  core::orchestration_policy policy;
+  size_t max_in_flight = 256;      // per consumer bridge
+  size_t tool_concurrency = 2;     // detached tool runners per worker kind
+};
+
+/// Topic names with the configured prefix.
+struct topics {
+  std::string user_commands, conversation_events, tool_requests, dead_letters;
+  explicit topics(const std::string& prefix);
+};
+
+class node {
+ public:
+  node(caf::actor_system& sys, std::shared_ptr<bridge::log> log, node_options opts);
+  ~node();
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
+
+  /// Spawns every role's actors and bridges; fails with a clear reason (e.g. a store locked).
+  outcome<void> start();
+  /// Stops the bridges (they commit what they handled) and waits for them.
+  void stop();
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace eventide

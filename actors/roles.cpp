@@ -1,0 +1,625 @@
+// The role actors of DESIGN §6 and the node that hosts them. Every role folds what its consumer
+// bridge hands it and writes only through the node's producer bridge: roles never message each
+// other. Pure decisions live in core/ (plan_state, answer_folds) and providers/ (planner, tools).
+#include <chrono>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "actors/bridges.hpp"
+#include "actors/logging.hpp"
+#include "actors/node.hpp"
+#include "actors/roles.hpp"
+#include "bridge/kv_store.hpp"
+#include "core/answer_folds.hpp"
+#include "core/event_ids.hpp"
+#include "providers/offline_tools.hpp"
+#include "providers/planner.hpp"
+#include "providers/synthesis.hpp"
+
+namespace eventide {
+
+namespace {
+
+using caf::ok_atom;
+
+events::event make_event(const std::string& conversation, const std::string& source,
+                         const std::string& causation, events::payload p) {
+  events::event e;
+  e.id = core::deterministic_id(conversation, p);
+  e.source = source;
+  e.time_ms = now_ms();
+  e.subject = conversation;
+  e.causation_id = causation;
+  e.data = std::move(p);
+  return e;
+}
+
+/// Publishes `evs` in order (the producer handles requests FIFO) and calls `done` once all are
+/// durable (with a default error) or with the first error.
+using done_fn = std::function<void(const caf::error&)>;
+
+template <class Self>
+void publish_all(Self* self, const producer_actor& producer, std::vector<events::event> evs,
+                 done_fn done) {
+  if (evs.empty()) {
+    done(caf::error{});
+    return;
+  }
+  auto remaining = std::make_shared<size_t>(evs.size());
+  auto failed = std::make_shared<bool>(false);
+  for (auto& e : evs) {
+    EV_LOG(debug) << "emit " << events::type_name(e.data) << " conversationId=" << e.subject
+                  << " id=" << e.id;
+    self->request(producer, caf::infinite, publish_atom::value, std::move(e))
+      .then(
+        [=](const bridge::position&) {
+          if (--*remaining == 0 && !*failed)
+            done(caf::error{});
+        },
+        [=](caf::error& err) {
+          if (!*failed) {
+            *failed = true;
+            done(err);
+          }
+        });
+  }
+}
+
+/// Completion for a record handler: answers the bridge's request.
+done_fn reply_to(caf::typed_response_promise<ok_atom> rp) {
+  return [rp](const caf::error& err) mutable {
+    if (err)
+      rp.deliver(err);
+    else
+      rp.deliver(ok_atom::value);
+  };
+}
+
+/// Completion for emits nobody waits for (going live, timers): failures are logged.
+done_fn log_failure(std::string what) {
+  return [what](const caf::error& err) {
+    if (err)
+      EV_LOG(error) << what << ": " << describe(err);
+  };
+}
+
+std::string source_of(const node_options& o, const char* role) {
+  return "eventide/" + std::string(role) + "/" + o.node_id;
+}
+
+// -- router --------------------------------------------------------------------------------------
+
+struct router_state {
+  producer_actor producer;
+  providers::planner_context planner;
+  std::string source;
+  static inline constexpr const char* name = "router";
+};
+
+role_actor::behavior_type router(role_actor::stateful_pointer<router_state> self,
+                                 producer_actor producer, providers::planner_context ctx,
+                                 std::string source) {
+  self->state.producer = std::move(producer);
+  self->state.planner = std::move(ctx);
+  self->state.source = std::move(source);
+  return {
+    [self](inbound& in) -> caf::result<ok_atom> {
+      auto q = std::get_if<events::user_query_received>(&in.ev.data);
+      if (!q)
+        return ok_atom::value;
+      auto& st = self->state;
+      auto started = std::chrono::steady_clock::now();
+      auto plan = providers::plan_offline(q->query, st.planner);
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::steady_clock::now() - started).count();
+      events::payload out;
+      if (plan) {
+        EV_LOG(info) << "planned conversationId=" << in.ev.subject << " offset=" << in.offset;
+        out = events::plan_generated{1, std::move(*plan), "offline", "rule-based", ms};
+      } else {
+        EV_LOG(info) << "planning failed conversationId=" << in.ev.subject << ": " << plan.error();
+        out = events::planning_failed{plan.error(), {"offline rule-based planner: " + plan.error()}};
+      }
+      auto rp = self->make_response_promise<ok_atom>();
+      publish_all(self, st.producer,
+                  {make_event(in.ev.subject, st.source, in.ev.id, std::move(out))}, reply_to(rp));
+      return rp;
+    },
+    [](restore_atom) {},
+    [](live_atom) {},
+  };
+}
+
+// -- orchestrator --------------------------------------------------------------------------------
+
+struct conversation_actor_state {
+  std::unique_ptr<core::conversation_state> fold;
+  producer_actor producer;
+  caf::actor registry;
+  std::string source;
+  bool live = false;
+  size_t publishing = 0;  // emits not yet durable
+  int64_t wakeup_at = 0;  // pending tick, 0 = none
+  bool passivated = false;
+  static inline constexpr const char* name = "conversation";
+};
+
+using conversation_ptr = conversation_actor::stateful_pointer<conversation_actor_state>;
+
+void maybe_passivate(conversation_ptr self) {
+  auto& st = self->state;
+  if (st.fold->finished() && st.publishing == 0 && !st.passivated) {
+    st.passivated = true;
+    self->send(caf::actor_cast<orchestrator_actor>(st.registry), passivate_atom::value,
+               st.fold->conversation_id());
+  }
+}
+
+void schedule_wakeup(conversation_ptr self) {
+  auto& st = self->state;
+  auto next = st.fold->next_wakeup();
+  if (!next || (st.wakeup_at != 0 && st.wakeup_at <= *next))
+    return;
+  st.wakeup_at = *next;
+  auto delay = std::max<int64_t>(0, *next - now_ms()) + 1;
+  self->delayed_send(self, std::chrono::milliseconds(delay), tick_atom::value);
+}
+
+// Produces what the fold implies now; calls `done` when it is durable.
+void emit(conversation_ptr self, const std::string& causation, done_fn done) {
+  auto& st = self->state;
+  std::vector<events::event> evs;
+  for (auto& p : st.fold->decide(now_ms()))
+    evs.push_back(make_event(st.fold->conversation_id(), st.source, causation, std::move(p)));
+  schedule_wakeup(self);
+  ++st.publishing;
+  publish_all(self, st.producer, std::move(evs), [self, done](const caf::error& err) {
+    --self->state.publishing;
+    done(err);
+    if (!err)
+      maybe_passivate(self);
+  });
+}
+
+conversation_actor::behavior_type
+conversation(conversation_ptr self, std::string id, core::orchestration_policy policy,
+             producer_actor producer, caf::actor registry, std::string source, bool live) {
+  auto& st = self->state;
+  st.fold = std::make_unique<core::conversation_state>(std::move(id), policy);
+  st.producer = std::move(producer);
+  st.registry = std::move(registry);
+  st.source = std::move(source);
+  st.live = live;
+  return {
+    [self](inbound& in) -> caf::result<ok_atom> {
+      auto& st = self->state;
+      st.fold->apply(in.ev);
+      if (!st.live) {
+        maybe_passivate(self);
+        return ok_atom::value;
+      }
+      auto rp = self->make_response_promise<ok_atom>();
+      emit(self, in.ev.id, reply_to(rp));
+      return rp;
+    },
+    [self](restore_atom) { self->state.live = false; },
+    [self](live_atom) {
+      self->state.live = true;
+      emit(self, "", log_failure("emit after restore conversationId=" + self->state.fold->conversation_id()));
+    },
+    [self](tick_atom) {
+      self->state.wakeup_at = 0;
+      if (self->state.live)
+        emit(self, "", log_failure("emit on timer conversationId=" + self->state.fold->conversation_id()));
+    },
+    [self](stop_atom) { self->quit(); },
+  };
+}
+
+struct orchestrator_state {
+  std::unordered_map<std::string, conversation_actor> conversations;
+  std::unordered_set<std::string> finished; // passivated conversations: later records are stale
+  core::orchestration_policy policy;
+  producer_actor producer;
+  std::string source;
+  bool live = false;
+  static inline constexpr const char* name = "orchestrator";
+};
+
+orchestrator_actor::behavior_type
+orchestrator(orchestrator_actor::stateful_pointer<orchestrator_state> self,
+             core::orchestration_policy policy, producer_actor producer, std::string source) {
+  self->state.policy = policy;
+  self->state.producer = std::move(producer);
+  self->state.source = std::move(source);
+  return {
+    [self](inbound& in) -> caf::result<ok_atom> {
+      auto& st = self->state;
+      const auto& id = in.ev.subject;
+      if (st.finished.count(id))
+        return ok_atom::value;
+      auto it = st.conversations.find(id);
+      if (it == st.conversations.end()) {
+        auto a = self->spawn(conversation, id, st.policy, st.producer,
+                             caf::actor_cast<caf::actor>(self), st.source, st.live);
+        it = st.conversations.emplace(id, a).first;
+      }
+      return self->delegate(it->second, std::move(in));
+    },
+    [self](restore_atom) {
+      self->state.live = false;
+      for (auto& [id, a] : self->state.conversations)
+        self->send(a, restore_atom::value);
+    },
+    [self](live_atom) {
+      self->state.live = true;
+      EV_LOG(info) << "orchestrator live with " << self->state.conversations.size()
+                   << " running conversations";
+      for (auto& [id, a] : self->state.conversations)
+        self->send(a, live_atom::value);
+    },
+    [self](passivate_atom, const std::string& id) {
+      auto& st = self->state;
+      auto it = st.conversations.find(id);
+      if (it == st.conversations.end())
+        return;
+      // Records already delegated are queued before stop_atom, so none is lost.
+      self->send(it->second, stop_atom::value);
+      st.conversations.erase(it);
+      st.finished.insert(id);
+    },
+  };
+}
+
+// -- workers -------------------------------------------------------------------------------------
+
+struct runner_state {
+  std::unique_ptr<providers::tool> tool;
+  std::shared_ptr<bridge::kv_store> ledger;
+  std::string source;
+  static inline constexpr const char* name = "tool-runner";
+};
+
+tool_runner_actor::behavior_type
+tool_runner(tool_runner_actor::stateful_pointer<runner_state> self,
+            std::shared_ptr<providers::tool> tool_ptr, std::shared_ptr<bridge::kv_store> ledger,
+            std::string source) {
+  // Each runner owns its tool instance: tools need not be thread-safe.
+  self->state.ledger = std::move(ledger);
+  self->state.source = std::move(source);
+  return {
+    [self, tool_ptr](run_atom, const events::event& req_ev) -> caf::result<events::event> {
+      auto& st = self->state;
+      const auto& req = std::get<events::tool_invocation_requested>(req_ev.data);
+      auto key = "r/" + req.invocation_id;
+      auto recorded = st.ledger->get(key);
+      if (!recorded)
+        return make_error(ec::handler_failed, recorded.error());
+      std::optional<core::ledger_entry> entry;
+      std::optional<events::event> recorded_ev;
+      if (*recorded) {
+        if (auto ev = events::decode(**recorded); ev) {
+          auto& r = std::get<events::tool_invocation_resulted>(ev->data);
+          entry = core::ledger_entry{r.attempt, r.ok, r.retryable};
+          recorded_ev = std::move(*ev);
+        }
+      }
+      if (!core::should_execute(entry, req.attempt)) {
+        EV_LOG(info) << "duplicate request conversationId=" << req_ev.subject
+                     << " invocationId=" << req.invocation_id << ": answering from ledger";
+        return *recorded_ev;
+      }
+      auto started = std::chrono::steady_clock::now();
+      auto out = tool_ptr->invoke(req.args_json);
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::steady_clock::now() - started).count();
+      events::tool_invocation_resulted res{req.invocation_id, req.attempt, req.step_id, req.tool,
+                                           out.ok, out.result_json, out.error, out.retryable, ms};
+      auto ev = make_event(req_ev.subject, st.source, req_ev.id, res);
+      auto bytes = events::encode(ev);
+      if (!bytes) {
+        // The tool returned something the schema rejects: report it as a permanent error.
+        auto& r = std::get<events::tool_invocation_resulted>(ev.data);
+        r.ok = false;
+        r.result_json = "null";
+        r.error = "tool produced an invalid result: " + bytes.error();
+        r.retryable = false;
+        bytes = events::encode(ev);
+        if (!bytes)
+          return make_error(ec::invalid_event, bytes.error());
+      }
+      auto count_key = "x/" + req.invocation_id;
+      int64_t executions = 1;
+      if (auto c = st.ledger->get(count_key); c && *c)
+        executions = std::stoll(**c) + 1;
+      if (auto w = st.ledger->put({{key, *bytes}, {count_key, std::to_string(executions)}}); !w)
+        return make_error(ec::handler_failed, w.error());
+      EV_LOG(info) << "executed " << req.tool << " conversationId=" << req_ev.subject
+                   << " invocationId=" << req.invocation_id << " attempt=" << req.attempt
+                   << " ok=" << out.ok << " ms=" << ms;
+      return ev;
+    },
+  };
+}
+
+struct worker_state {
+  std::string tool;
+  std::vector<tool_runner_actor> runners;
+  size_t next = 0;
+  producer_actor producer;
+  static inline constexpr const char* name = "worker";
+};
+
+role_actor::behavior_type worker(role_actor::stateful_pointer<worker_state> self,
+                                 std::string tool, std::vector<tool_runner_actor> runners,
+                                 producer_actor producer) {
+  self->state.tool = std::move(tool);
+  self->state.runners = std::move(runners);
+  self->state.producer = std::move(producer);
+  return {
+    [self](inbound& in) -> caf::result<ok_atom> {
+      auto& st = self->state;
+      auto req = std::get_if<events::tool_invocation_requested>(&in.ev.data);
+      if (!req || req->tool != st.tool)
+        return ok_atom::value;
+      auto rp = self->make_response_promise<ok_atom>();
+      auto runner = st.runners[st.next++ % st.runners.size()];
+      self->request(runner, caf::infinite, run_atom::value, std::move(in.ev))
+        .then(
+          [self, rp](events::event& result) mutable {
+            publish_all(self, self->state.producer, {std::move(result)}, reply_to(rp));
+          },
+          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
+    },
+    [](restore_atom) {},
+    [](live_atom) {},
+  };
+}
+
+// -- aggregator and synthesis --------------------------------------------------------------------
+
+// A role whose per-conversation state is a small fold kept in one map (cheap enough not to
+// need an actor per conversation). `decide(fold, conversation)` returns events to emit.
+template <class Fold>
+struct fold_role_state {
+  std::unordered_map<std::string, Fold> folds;
+  std::unordered_set<std::string> done;
+  producer_actor producer;
+  std::string source;
+  bool live = false;
+  static inline constexpr const char* name = "fold-role";
+};
+
+template <class Fold, class Decide>
+role_actor::behavior_type fold_role(typename role_actor::stateful_pointer<fold_role_state<Fold>> self,
+                                    producer_actor producer, std::string source, Decide decide) {
+  self->state.producer = std::move(producer);
+  self->state.source = std::move(source);
+  // Emits what conversation `id` implies; forgets it once done (its output is in the log).
+  auto step = [self, decide](const std::string& id, const std::string& causation, done_fn done) {
+    auto& st = self->state;
+    auto it = st.folds.find(id);
+    std::vector<events::event> evs;
+    for (auto& p : decide(it->second))
+      evs.push_back(make_event(id, st.source, causation, std::move(p)));
+    if (it->second.done()) {
+      st.folds.erase(it);
+      st.done.insert(id);
+    }
+    publish_all(self, st.producer, std::move(evs), std::move(done));
+  };
+  return {
+    [self, step](inbound& in) -> caf::result<ok_atom> {
+      auto& st = self->state;
+      const auto& id = in.ev.subject;
+      if (st.done.count(id))
+        return ok_atom::value;
+      auto& fold = st.folds[id];
+      fold.apply(in.ev);
+      if (!st.live) {
+        if (fold.done()) {
+          st.folds.erase(id);
+          st.done.insert(id);
+        }
+        return ok_atom::value;
+      }
+      auto rp = self->template make_response_promise<ok_atom>();
+      step(id, in.ev.id, reply_to(rp));
+      return rp;
+    },
+    [self](restore_atom) { self->state.live = false; },
+    [self, step](live_atom) {
+      auto& st = self->state;
+      st.live = true;
+      std::vector<std::string> ids;
+      for (auto& [id, f] : st.folds)
+        ids.push_back(id);
+      for (auto& id : ids)
+        step(id, "", log_failure("emit after restore conversationId=" + id));
+    },
+  };
+}
+
+std::vector<events::payload> decide_aggregation(core::aggregation_fold& f) {
+  if (auto p = f.decide())
+    return {std::move(*p)};
+  return {};
+}
+
+std::vector<events::payload> decide_synthesis(core::synthesis_fold& f) {
+  auto req = f.pending();
+  if (!req)
+    return {};
+  providers::synthesis_input in{req->query, req->plan_json, req->results_json, req->failure,
+                                req->failed_step};
+  auto out = providers::synthesize_offline(in);
+  f.mark_answered();
+  return {events::final_answer_synthesized{out.answer, "offline", "template", out.citations,
+                                           !req->failure.empty()}};
+}
+
+} // namespace
+
+orchestrator_actor spawn_orchestrator(caf::actor_system& sys, core::orchestration_policy policy,
+                                      producer_actor producer, std::string source) {
+  return sys.spawn(orchestrator, policy, std::move(producer), std::move(source));
+}
+
+role_actor spawn_router(caf::actor_system& sys, producer_actor producer,
+                        providers::planner_context ctx, std::string source) {
+  return sys.spawn(router, std::move(producer), std::move(ctx), std::move(source));
+}
+
+// -- node ----------------------------------------------------------------------------------------
+
+const std::vector<std::string>& worker_roles() {
+  static const std::vector<std::string> roles = {
+    "worker-getProductInformation", "worker-ragGeneration", "worker-generalChat", "worker-math",
+    "worker-weather", "worker-exchangeRate", "worker-orchestrationSynthesis"};
+  return roles;
+}
+
+const std::vector<std::string>& known_roles() {
+  static const std::vector<std::string> roles = [] {
+    std::vector<std::string> r = {"router", "orchestrator", "aggregator", "synthesis"};
+    r.insert(r.end(), worker_roles().begin(), worker_roles().end());
+    return r;
+  }();
+  return roles;
+}
+
+topics::topics(const std::string& prefix)
+  : user_commands(prefix + "user-commands"),
+    conversation_events(prefix + "conversation-events"),
+    tool_requests(prefix + "tool-invocation-requests"),
+    dead_letters(prefix + "dead-letter-queue") {
+}
+
+struct node::impl {
+  caf::actor_system& sys;
+  std::shared_ptr<bridge::log> log;
+  node_options opts;
+  producer_actor producer;
+  std::vector<caf::actor> bridges;
+  std::vector<caf::actor> others; // role actors and runners, stopped after the bridges
+  std::shared_ptr<bridge::kv_store> ledger;
+
+  impl(caf::actor_system& s, std::shared_ptr<bridge::log> l, node_options o)
+    : sys(s), log(std::move(l)), opts(std::move(o)) {
+  }
+
+  void add(const std::string& group, std::vector<std::string> tps, role_actor role,
+           bool restore) {
+    consumer_bridge_config cfg;
+    cfg.log = log;
+    cfg.group = opts.topic_prefix + group;
+    cfg.topics = std::move(tps);
+    cfg.dead_letter_topic = topics(opts.topic_prefix).dead_letters;
+    cfg.node_id = opts.node_id;
+    cfg.restore_from_start = restore;
+    cfg.max_in_flight = opts.max_in_flight;
+    others.push_back(caf::actor_cast<caf::actor>(role));
+    bridges.push_back(spawn_consumer_bridge(sys, std::move(cfg), std::move(role), producer));
+  }
+
+  std::unique_ptr<providers::tool> make_tool(const std::string& name) {
+    auto root = opts.resources;
+    if (name == "getProductInformation")
+      return providers::make_product_info_tool(root + "/products");
+    if (name == "ragGeneration")
+      return providers::make_offline_rag_tool(root + "/products");
+    if (name == "generalChat")
+      return providers::make_offline_chat_tool();
+    if (name == "math")
+      return providers::make_math_tool();
+    if (name == "weather")
+      return providers::make_offline_weather_tool(root + "/config/weather-sample.json");
+    if (name == "exchangeRate")
+      return providers::make_offline_exchange_tool(root + "/config/exchange-rates.json");
+    return providers::make_offline_synthesis_tool();
+  }
+
+  outcome<void> start() {
+    topics t(opts.topic_prefix);
+    producer = spawn_producer(sys, log, opts.topic_prefix);
+    auto has = [&](const std::string& r) { return opts.roles.count(r) > 0; };
+    if (has("router")) {
+      providers::planner_context ctx{providers::load_product_names(opts.resources + "/products")};
+      auto r = spawn_router(sys, producer, std::move(ctx), source_of(opts, "router"));
+      add("router", {t.user_commands}, r, false);
+    }
+    if (has("orchestrator")) {
+      auto o = spawn_orchestrator(sys, opts.policy, producer, source_of(opts, "orchestrator"));
+      add("orchestrator", {t.conversation_events, t.tool_requests}, o, true);
+    }
+    for (auto& role : worker_roles()) {
+      if (!has(role))
+        continue;
+      if (!ledger) {
+        auto kv = bridge::kv_store::open(opts.data_dir + "/worker-ledger");
+        if (!kv)
+          return fail(kv.error());
+        ledger = std::move(*kv);
+      }
+      auto tool_name = role.substr(std::string("worker-").size());
+      std::vector<tool_runner_actor> runners;
+      auto source = source_of(opts, role.c_str());
+      for (size_t i = 0; i < std::max<size_t>(1, opts.tool_concurrency); ++i) {
+        std::shared_ptr<providers::tool> tool = make_tool(tool_name);
+        runners.push_back(sys.spawn<caf::detached>(tool_runner, tool, ledger, source));
+        others.push_back(caf::actor_cast<caf::actor>(runners.back()));
+      }
+      auto w = sys.spawn(worker, tool_name, std::move(runners), producer);
+      add("tool-" + tool_name, {t.tool_requests}, w, false);
+    }
+    if (has("aggregator")) {
+      auto a = sys.spawn(fold_role<core::aggregation_fold, decltype(&decide_aggregation)>,
+                         producer, source_of(opts, "aggregator"), &decide_aggregation);
+      add("aggregator", {t.user_commands, t.conversation_events}, a, true);
+    }
+    if (has("synthesis")) {
+      auto s = sys.spawn(fold_role<core::synthesis_fold, decltype(&decide_synthesis)>,
+                         producer, source_of(opts, "synthesis"), &decide_synthesis);
+      add("synthesis", {t.user_commands, t.conversation_events}, s, true);
+    }
+    EV_LOG(info) << "node " << opts.node_id << " started " << bridges.size()
+                 << " consumer bridges on " << log->describe();
+    return {};
+  }
+
+  void stop() {
+    caf::scoped_actor self{sys};
+    for (auto& b : bridges)
+      self->send_exit(b, caf::exit_reason::user_shutdown);
+    for (auto& b : bridges)
+      self->wait_for(b);
+    for (auto& a : others)
+      self->send_exit(a, caf::exit_reason::user_shutdown);
+    if (producer) {
+      self->send_exit(producer, caf::exit_reason::user_shutdown);
+      self->wait_for(producer);
+    }
+    bridges.clear();
+    others.clear();
+  }
+};
+
+node::node(caf::actor_system& sys, std::shared_ptr<bridge::log> log, node_options opts)
+  : impl_(std::make_unique<impl>(sys, std::move(log), std::move(opts))) {
+}
+
+node::~node() {
+  if (impl_)
+    impl_->stop();
+}
+
+outcome<void> node::start() {
+  return impl_->start();
+}
+
+void node::stop() {
+  impl_->stop();
+}
+
+} // namespace eventide

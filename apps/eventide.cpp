@@ -1,0 +1,697 @@
+// eventide — the command-line front end: ask, resume, node, dlq.
+//
+// Options are CAF config options in the [eventide] group, read from a deployment file
+// (--config FILE) and overridable on the command line as `--name value` or `--name=value`.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <caf/all.hpp>
+
+#include "actors/bridges.hpp"
+#include "actors/logging.hpp"
+#include "actors/node.hpp"
+#include "bridge/dead_letter.hpp"
+#include "bridge/embedded_log.hpp"
+#include "core/json.hpp"
+#include "providers/tool.hpp"
+
+using namespace eventide;
+
+namespace {
+
+constexpr int exit_ok = 0;
+constexpr int exit_failed = 1;  // the conversation ended in a failure
+constexpr int exit_usage = 2;   // bad command line or config
+constexpr int exit_timeout = 3; // no answer within --timeout
+
+const char* usage_text = R"(usage: eventide <command> [options]
+
+commands:
+  ask "QUESTION"     plan and answer a question; prints every event live, then the answer
+  resume             finish conversations left unanswered (e.g. after a crash) and print them
+  node               run roles until SIGTERM/SIGINT (--roles router,orchestrator,...)
+  dlq list           list dead-lettered records
+  dlq show OFFSET    print one dead letter in full
+  roles              list the roles a node can host
+  help               this text
+
+options (config key eventide.NAME; on the command line --NAME VALUE):
+  --config FILE          deployment file (CAF INI with an [eventide] group)
+  --data-dir DIR         embedded log and node-local stores   [$EVENTIDE_DATA or ./.eventide]
+  --brokers LIST         Kafka bootstrap servers (empty = embedded log)
+  --topic-prefix P       prefix for every topic name
+  --partitions N         partitions of new topics              [3]
+  --roles LIST           roles to run (comma separated, "all", "workers")  [ask: all]
+  --node-id ID           node name in event sources            [node-1]
+  --json                 `ask`: print the full event trace as JSON
+  --timeout SECONDS      `ask`/`resume`: give up waiting after  [60]
+  --user ID              `ask`: user id                         [$USER]
+  --log-level LEVEL      trace|debug|info|warning|error         [warning; node: info]
+  --max-attempts N       attempts of a step with retryable errors [3]
+  --step-timeout-ms MS   re-request a step with no result after [30000]
+  --retry-base-ms MS     retry backoff base                     [200]
+  --retry-max-ms MS      retry backoff cap                      [10000]
+  --tool-concurrency N   detached runners per worker kind       [2]
+  --resources DIR        root of products/, config/, prompts/   [source tree]
+
+exit status: 0 answered, 1 the conversation failed, 2 usage or config error, 3 timeout
+)";
+
+struct config : caf::actor_system_config {
+  std::string data_dir;
+  std::string brokers;
+  std::string topic_prefix;
+  int partitions = 3;
+  std::string roles;
+  std::string node_id = "node-1";
+  bool json = false;
+  int timeout = 60;
+  std::string user;
+  std::string log_level;
+  int max_attempts = 3;
+  int step_timeout_ms = 30000;
+  int retry_base_ms = 200;
+  int retry_max_ms = 10000;
+  int tool_concurrency = 2;
+  std::string resources;
+
+  config() {
+    opt_group{custom_options_, "eventide"}
+      .add(data_dir, "data-dir", "embedded log and node-local stores")
+      .add(brokers, "brokers", "Kafka bootstrap servers (empty = embedded log)")
+      .add(topic_prefix, "topic-prefix", "prefix for every topic name")
+      .add(partitions, "partitions", "partitions of new topics")
+      .add(roles, "roles", "roles of this node, comma separated")
+      .add(node_id, "node-id", "node name in event sources")
+      .add(json, "json", "print the event trace as JSON")
+      .add(timeout, "timeout", "seconds to wait for an answer")
+      .add(user, "user", "user id of asked questions")
+      .add(log_level, "log-level", "trace|debug|info|warning|error")
+      .add(max_attempts, "max-attempts", "attempts of a step with retryable errors")
+      .add(step_timeout_ms, "step-timeout-ms", "re-request a step with no result after")
+      .add(retry_base_ms, "retry-base-ms", "retry backoff base")
+      .add(retry_max_ms, "retry-max-ms", "retry backoff cap")
+      .add(tool_concurrency, "tool-concurrency", "detached runners per worker kind")
+      .add(resources, "resources", "root of products/, config/, prompts/");
+  }
+
+  const caf::config_option_set& eventide_options() const { return custom_options_; }
+};
+
+struct usage_error {
+  std::string message;
+};
+
+[[noreturn]] void die(int code, const std::string& message) {
+  std::cerr << "eventide: " << message << std::endl;
+  std::exit(code);
+}
+
+// Splits argv into positionals and CAF arguments (--eventide.NAME=VALUE), validating names
+// against the option set so a typo is one clear line instead of a silently ignored flag.
+struct command_line {
+  std::vector<std::string> positionals;
+  std::vector<std::string> caf_args;
+  std::string config_file;
+};
+
+command_line split_args(int argc, char** argv, const config& cfg) {
+  command_line cl;
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.rfind("--", 0) != 0 || a == "--") {
+      cl.positionals.push_back(a);
+      continue;
+    }
+    auto eq = a.find('=');
+    auto name = a.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+    std::optional<std::string> value;
+    if (eq != std::string::npos)
+      value = a.substr(eq + 1);
+    if (name == "config" || name == "config-file") {
+      if (!value) {
+        if (i + 1 >= argc)
+          throw usage_error{"--config needs a file"};
+        value = argv[++i];
+      }
+      cl.config_file = *value;
+      continue;
+    }
+    auto opt = cfg.eventide_options().qualified_name_lookup("eventide." + name);
+    if (!opt)
+      throw usage_error{"unknown option --" + name + " (see `eventide help`)"};
+    if (!value) {
+      if (name == "json") {
+        value = "true";
+      } else {
+        if (i + 1 >= argc)
+          throw usage_error{"--" + name + " needs a value"};
+        value = argv[++i];
+      }
+    }
+    cl.caf_args.push_back("--eventide." + name + "=" + *value);
+  }
+  return cl;
+}
+
+// Loads the deployment file and the command line into cfg; every error is one clear line.
+void load_config(config& cfg, const command_line& cl) {
+  if (!cl.config_file.empty()) {
+    if (!std::filesystem::exists(cl.config_file))
+      throw usage_error{"config file " + cl.config_file + " does not exist"};
+    auto parsed = caf::actor_system_config::parse_config_file(cl.config_file.c_str(),
+                                                              cfg.eventide_options());
+    if (!parsed)
+      throw usage_error{"config file " + cl.config_file + ": " + cfg.render(parsed.error())};
+    // Unknown keys and ill-typed values would otherwise be ignored silently.
+    if (auto grp = parsed->find("eventide"); grp != parsed->end()) {
+      if (!caf::holds_alternative<caf::settings>(grp->second))
+        throw usage_error{"config file " + cl.config_file + ": [eventide] must be a group"};
+      for (auto& [key, val] : caf::get<caf::settings>(grp->second)) {
+        auto opt = cfg.eventide_options().qualified_name_lookup("eventide." + key);
+        if (!opt)
+          throw usage_error{"config file " + cl.config_file + ": unknown key eventide." + key};
+        if (auto err = opt->check(val))
+          throw usage_error{"config file " + cl.config_file + ": eventide." + key + " = "
+                            + caf::to_string(val) + " is not a valid "
+                            + std::string(opt->type_name().data(), opt->type_name().size())};
+      }
+    }
+  }
+  caf::error err;
+  if (cl.config_file.empty()) {
+    std::istringstream no_file; // never read a stray caf-application.ini from the cwd
+    err = cfg.parse(cl.caf_args, no_file);
+  } else {
+    auto args = cl.caf_args;
+    args.insert(args.begin(), "--config-file=" + cl.config_file);
+    err = cfg.parse(args);
+  }
+  if (err)
+    throw usage_error{"bad option: " + cfg.render(err)};
+  if (cfg.partitions < 1 || cfg.partitions > 256)
+    throw usage_error{"eventide.partitions must be between 1 and 256"};
+  if (cfg.timeout < 1)
+    throw usage_error{"eventide.timeout must be at least 1 second"};
+  if (cfg.max_attempts < 1)
+    throw usage_error{"eventide.max-attempts must be at least 1"};
+  if (cfg.step_timeout_ms < 1 || cfg.retry_base_ms < 0 || cfg.retry_max_ms < cfg.retry_base_ms)
+    throw usage_error{"eventide.step-timeout-ms must be positive and retry-base-ms <= retry-max-ms"};
+  if (cfg.tool_concurrency < 1 || cfg.tool_concurrency > 64)
+    throw usage_error{"eventide.tool-concurrency must be between 1 and 64"};
+  if (cfg.data_dir.empty()) {
+    const char* env = std::getenv("EVENTIDE_DATA");
+    cfg.data_dir = env && *env ? env : ".eventide";
+  }
+  if (cfg.resources.empty())
+    cfg.resources = providers::resource_root();
+  if (!std::filesystem::is_directory(cfg.resources + "/products"))
+    throw usage_error{"resources directory " + cfg.resources
+                      + " has no products/ (set --resources or EVENTIDE_HOME)"};
+  if (cfg.user.empty()) {
+    const char* u = std::getenv("USER");
+    cfg.user = u && *u ? u : "anonymous";
+  }
+}
+
+std::set<std::string> parse_roles(const std::string& list) {
+  std::set<std::string> roles;
+  std::stringstream ss(list);
+  std::string r;
+  while (std::getline(ss, r, ',')) {
+    r.erase(std::remove_if(r.begin(), r.end(), ::isspace), r.end());
+    if (r.empty())
+      continue;
+    if (r == "all") {
+      roles.insert(known_roles().begin(), known_roles().end());
+    } else if (r == "workers") {
+      roles.insert(worker_roles().begin(), worker_roles().end());
+    } else {
+      auto& k = known_roles();
+      if (std::find(k.begin(), k.end(), r) == k.end())
+        throw usage_error{"unknown role '" + r + "' (see `eventide roles`)"};
+      roles.insert(r);
+    }
+  }
+  if (roles.empty())
+    throw usage_error{"no roles given (--roles router,orchestrator,... or all)"};
+  return roles;
+}
+
+node_options make_node_options(const config& cfg, std::set<std::string> roles) {
+  node_options o;
+  o.roles = std::move(roles);
+  o.node_id = cfg.node_id;
+  o.data_dir = cfg.data_dir;
+  o.topic_prefix = cfg.topic_prefix;
+  o.resources = cfg.resources;
+  o.policy.max_attempts = cfg.max_attempts;
+  o.policy.step_timeout_ms = cfg.step_timeout_ms;
+  o.policy.retry_backoff.base_ms = cfg.retry_base_ms;
+  o.policy.retry_backoff.max_ms = cfg.retry_max_ms;
+  o.tool_concurrency = static_cast<size_t>(cfg.tool_concurrency);
+  return o;
+}
+
+std::shared_ptr<bridge::log> open_log(const config& cfg) {
+  if (!cfg.brokers.empty())
+    die(exit_usage, "Kafka brokers are configured (" + cfg.brokers
+                      + ") but this build's Kafka backend is not available yet; "
+                        "leave eventide.brokers empty to use the embedded log");
+  bridge::embedded_options eo;
+  eo.dir = cfg.data_dir + "/log";
+  eo.partitions = cfg.partitions;
+  auto l = bridge::open_embedded_log(eo);
+  if (!l)
+    die(exit_usage, l.error());
+  return std::shared_ptr<bridge::log>(std::move(*l));
+}
+
+std::string new_conversation_id() {
+  std::random_device rd;
+  std::mt19937_64 gen((static_cast<uint64_t>(rd()) << 32) ^ rd()
+                      ^ static_cast<uint64_t>(now_ms()));
+  uint64_t a = gen(), b = gen();
+  a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL; // version 4
+  b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL; // RFC 4122 variant
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx",
+                static_cast<unsigned>(a >> 32), static_cast<unsigned>((a >> 16) & 0xffff),
+                static_cast<unsigned>(a & 0xffff), static_cast<unsigned>(b >> 48),
+                static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return buf;
+}
+
+// -- progress printing ---------------------------------------------------------------------------
+
+std::string summarize(const events::event& e) {
+  return std::visit(
+    [](const auto& d) -> std::string {
+      using T = std::decay_t<decltype(d)>;
+      if constexpr (std::is_same_v<T, events::user_query_received>) {
+        return "\"" + d.query + "\"";
+      } else if constexpr (std::is_same_v<T, events::plan_generated>) {
+        std::string s = "v" + std::to_string(d.plan_version) + " by " + d.planner_provider
+                        + "/" + d.planner_model + ":";
+        if (auto doc = json::parse(d.plan_json); doc && (*doc).HasMember("steps"))
+          for (auto& st : (*doc)["steps"].GetArray())
+            s += " " + json::to_text(st["id"]) + "=" + json::to_text(st["tool"]);
+        return s;
+      } else if constexpr (std::is_same_v<T, events::planning_failed>) {
+        return d.reason;
+      } else if constexpr (std::is_same_v<T, events::tool_invocation_requested>) {
+        return d.step_id + " " + d.tool + " attempt " + std::to_string(d.attempt) + " "
+               + d.args_json;
+      } else if constexpr (std::is_same_v<T, events::tool_invocation_resulted>) {
+        auto s = d.step_id + " " + d.tool + (d.ok ? " ok" : " error") + " in "
+                 + std::to_string(d.worker_ms) + " ms";
+        return d.ok ? s : s + ": " + d.error + (d.retryable ? " (retryable)" : "");
+      } else if constexpr (std::is_same_v<T, events::plan_step_completed>) {
+        return d.step_id + " " + d.status + " after " + std::to_string(d.attempts)
+               + (d.attempts == 1 ? " attempt" : " attempts");
+      } else if constexpr (std::is_same_v<T, events::plan_completed>) {
+        return "all steps done";
+      } else if constexpr (std::is_same_v<T, events::plan_failed>) {
+        return d.reason;
+      } else if constexpr (std::is_same_v<T, events::synthesize_final_answer_requested>) {
+        return d.failure.empty() ? "results ready" : "failure: " + d.failure;
+      } else {
+        return "by " + d.provider + "/" + d.model;
+      }
+    },
+    e.data);
+}
+
+// Follows one conversation's partitions and prints its events until the final answer.
+struct follower {
+  std::unique_ptr<bridge::consumer> consumer;
+  std::string conversation;
+  bool json = false;
+  int64_t started_ms = 0;
+  std::vector<std::string> trace; // raw event JSON, for --json
+};
+
+int follow(follower& f, std::chrono::seconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool plan_failed = false;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto batch = f.consumer->poll(64, std::chrono::milliseconds(100));
+    if (!batch)
+      die(exit_failed, "reading the log failed: " + batch.error());
+    for (auto& rec : *batch) {
+      if (rec.key != f.conversation)
+        continue;
+      auto ev = events::decode(rec.value);
+      if (!ev)
+        continue; // the roles dead-letter it; the user sees the outcome
+      if (f.json) {
+        f.trace.push_back(rec.value);
+      } else {
+        char head[64];
+        std::snprintf(head, sizeof head, "[%7.1f ms] %-24s ",
+                      static_cast<double>(ev->time_ms - f.started_ms), events::type_name(ev->data));
+        std::cout << head << summarize(*ev) << std::endl;
+      }
+      if (std::holds_alternative<events::plan_failed>(ev->data)
+          || std::holds_alternative<events::planning_failed>(ev->data))
+        plan_failed = true;
+      if (auto a = std::get_if<events::final_answer_synthesized>(&ev->data)) {
+        if (f.json) {
+          std::cout << "{\"conversationId\":\"" << f.conversation << "\",\"events\":[";
+          for (size_t i = 0; i < f.trace.size(); ++i)
+            std::cout << (i ? "," : "") << f.trace[i];
+          std::cout << "]}" << std::endl;
+        } else {
+          std::cout << "\nAnswer:\n" << a->answer << std::endl;
+          if (!a->citations.empty()) {
+            std::cout << "\nSources:";
+            for (auto& c : a->citations)
+              std::cout << " " << c;
+            std::cout << std::endl;
+          }
+        }
+        return a->failed || plan_failed ? exit_failed : exit_ok;
+      }
+    }
+  }
+  std::cerr << "eventide: no answer for conversation " << f.conversation << " within "
+            << timeout.count() << " s; it continues in the log (run `eventide resume`)"
+            << std::endl;
+  return exit_timeout;
+}
+
+// -- commands ------------------------------------------------------------------------------------
+
+int run_ask(config& cfg, const command_line& cl) {
+  if (cl.positionals.size() != 1)
+    throw usage_error{"ask takes exactly one question in quotes: eventide ask \"...\""};
+  auto question = cl.positionals[0];
+  if (question.find_first_not_of(" \t\r\n") == std::string::npos)
+    throw usage_error{"the question is empty"};
+  if (question.size() > 4000)
+    throw usage_error{"the question is longer than 4000 characters"};
+  init_logging(cfg.log_level.empty() ? "warning" : cfg.log_level, cfg.data_dir + "/eventide.log");
+  auto log = open_log(cfg);
+  caf::actor_system sys{cfg};
+  // Every role by default; a subset simulates roles that are down (the plan waits for them).
+  node n{sys, log, make_node_options(cfg, parse_roles(cfg.roles.empty() ? "all" : cfg.roles))};
+  if (auto r = n.start(); !r)
+    die(exit_usage, r.error());
+
+  follower f;
+  f.conversation = new_conversation_id();
+  f.json = cfg.json;
+  topics t(cfg.topic_prefix);
+  std::vector<std::pair<bridge::topic_partition, int64_t>> start;
+  for (auto& topic : {t.conversation_events, t.tool_requests}) {
+    auto parts = log->partition_count(topic);
+    if (!parts)
+      die(exit_failed, parts.error());
+    bridge::topic_partition tp{topic, bridge::partition_for_key(f.conversation, *parts)};
+    auto wm = log->query_watermarks(tp);
+    start.emplace_back(tp, wm ? wm->high : 0);
+  }
+  auto consumer = log->assign(start);
+  if (!consumer)
+    die(exit_failed, consumer.error());
+  f.consumer = std::move(*consumer);
+
+  events::event q;
+  q.subject = f.conversation;
+  q.data = events::user_query_received{f.conversation, cfg.user, question, now_ms()};
+  q.id = f.conversation + "/query";
+  q.source = "eventide/ingress/" + cfg.node_id;
+  q.time_ms = now_ms();
+  f.started_ms = q.time_ms;
+  auto bytes = events::encode(q);
+  if (!bytes)
+    die(exit_usage, "cannot ask this question: " + bytes.error());
+  if (!cfg.json)
+    std::cout << "conversation " << f.conversation << " on " << log->describe() << std::endl;
+  std::optional<std::string> produce_error;
+  log->produce(t.user_commands, f.conversation, *bytes, [&](outcome<bridge::position> r) {
+    if (!r)
+      produce_error = r.error();
+  });
+  if (auto fl = log->flush(std::chrono::seconds(10)); !fl)
+    produce_error = fl.error();
+  if (produce_error)
+    die(exit_failed, "could not write the question to the log: " + *produce_error);
+  if (!cfg.json)
+    std::cout << "[    0.0 ms] " << std::left << std::setw(24) << "UserQueryReceived"
+              << summarize(q) << std::endl;
+  auto rc = follow(f, std::chrono::seconds(cfg.timeout));
+  n.stop();
+  return rc;
+}
+
+// Conversations with a question and no final answer yet.
+std::set<std::string> unanswered(bridge::log& log, const topics& t) {
+  std::set<std::string> asked, answered;
+  for (auto& topic : {t.user_commands, t.conversation_events}) {
+    auto parts = log.partition_count(topic);
+    if (!parts)
+      continue;
+    std::vector<std::pair<bridge::topic_partition, int64_t>> start;
+    std::map<bridge::topic_partition, int64_t> ends;
+    for (int32_t p = 0; p < *parts; ++p) {
+      bridge::topic_partition tp{topic, p};
+      auto wm = log.query_watermarks(tp);
+      if (wm && wm->high > wm->low) {
+        start.emplace_back(tp, wm->low);
+        ends[tp] = wm->high;
+      }
+    }
+    if (start.empty())
+      continue;
+    auto c = log.assign(start);
+    if (!c)
+      die(exit_failed, c.error());
+    while (true) {
+      bool done = true;
+      for (auto& [tp, end] : ends)
+        if ((*c)->position_of(tp).value_or(end) < end)
+          done = false;
+      if (done)
+        break;
+      auto batch = (*c)->poll(1024, std::chrono::milliseconds(100));
+      if (!batch)
+        die(exit_failed, batch.error());
+      for (auto& rec : *batch) {
+        auto ev = events::decode(rec.value);
+        if (!ev)
+          continue;
+        if (std::holds_alternative<events::user_query_received>(ev->data))
+          asked.insert(ev->subject);
+        else if (std::holds_alternative<events::final_answer_synthesized>(ev->data))
+          answered.insert(ev->subject);
+      }
+    }
+  }
+  std::set<std::string> open;
+  for (auto& id : asked)
+    if (!answered.count(id))
+      open.insert(id);
+  return open;
+}
+
+int run_resume(config& cfg, const command_line& cl) {
+  if (!cl.positionals.empty())
+    throw usage_error{"resume takes no arguments"};
+  init_logging(cfg.log_level.empty() ? "warning" : cfg.log_level, cfg.data_dir + "/eventide.log");
+  if (!std::filesystem::exists(cfg.data_dir + "/log"))
+    die(exit_usage, "no embedded log at " + cfg.data_dir + "/log: nothing to resume");
+  auto log = open_log(cfg);
+  topics t(cfg.topic_prefix);
+  auto open = unanswered(*log, t);
+  if (open.empty()) {
+    std::cout << "nothing to resume: every conversation has its answer" << std::endl;
+    return exit_ok;
+  }
+  std::cout << "resuming " << open.size() << " unanswered conversation"
+            << (open.size() == 1 ? "" : "s") << std::endl;
+  // Follow every partition from the start: the answers may predate this process.
+  auto parts = log->partition_count(t.conversation_events);
+  std::vector<std::pair<bridge::topic_partition, int64_t>> start;
+  for (int32_t p = 0; parts && p < *parts; ++p)
+    start.emplace_back(bridge::topic_partition{t.conversation_events, p}, 0);
+  auto c = log->assign(start);
+  if (!c)
+    die(exit_failed, c.error());
+  caf::actor_system sys{cfg};
+  node n{sys, log, make_node_options(cfg, parse_roles("all"))};
+  if (auto r = n.start(); !r)
+    die(exit_usage, r.error());
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(cfg.timeout);
+  int rc = exit_ok;
+  while (!open.empty() && std::chrono::steady_clock::now() < deadline) {
+    auto batch = (*c)->poll(256, std::chrono::milliseconds(100));
+    if (!batch)
+      die(exit_failed, batch.error());
+    for (auto& rec : *batch) {
+      auto ev = events::decode(rec.value);
+      if (!ev || !open.count(ev->subject))
+        continue;
+      if (auto a = std::get_if<events::final_answer_synthesized>(&ev->data)) {
+        std::cout << "\nconversation " << ev->subject << ":\n" << a->answer << std::endl;
+        if (a->failed)
+          rc = exit_failed;
+        open.erase(ev->subject);
+      }
+    }
+  }
+  n.stop();
+  if (!open.empty()) {
+    std::cerr << "eventide: " << open.size() << " conversation(s) still unanswered after "
+              << cfg.timeout << " s" << std::endl;
+    return exit_timeout;
+  }
+  return rc;
+}
+
+std::atomic<bool> stop_requested{false};
+
+int run_node(config& cfg, const command_line& cl) {
+  if (!cl.positionals.empty())
+    throw usage_error{"node takes no positional arguments"};
+  auto roles = parse_roles(cfg.roles);
+  if (!init_logging(cfg.log_level.empty() ? "info" : cfg.log_level))
+    throw usage_error{"unknown log level '" + cfg.log_level + "'"};
+  auto log = open_log(cfg);
+  caf::actor_system sys{cfg};
+  node n{sys, log, make_node_options(cfg, roles)};
+  if (auto r = n.start(); !r)
+    die(exit_usage, r.error());
+  std::signal(SIGINT, [](int) { stop_requested = true; });
+  std::signal(SIGTERM, [](int) { stop_requested = true; });
+  std::string list;
+  for (auto& r : roles)
+    list += (list.empty() ? "" : ",") + r;
+  std::cout << "eventide node " << cfg.node_id << " ready: roles=" << list << " log="
+            << log->describe() << std::endl;
+  while (!stop_requested)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EV_LOG(info) << "node " << cfg.node_id << " stopping";
+  n.stop();
+  std::cout << "eventide node " << cfg.node_id << " stopped" << std::endl;
+  return exit_ok;
+}
+
+int run_dlq(config& cfg, const command_line& cl) {
+  if (cl.positionals.empty() || (cl.positionals[0] != "list" && cl.positionals[0] != "show"))
+    throw usage_error{"usage: eventide dlq list | eventide dlq show OFFSET"};
+  init_logging(cfg.log_level.empty() ? "warning" : cfg.log_level);
+  auto log = open_log(cfg);
+  topics t(cfg.topic_prefix);
+  std::optional<int64_t> wanted;
+  if (cl.positionals[0] == "show") {
+    if (cl.positionals.size() != 2)
+      throw usage_error{"usage: eventide dlq show OFFSET"};
+    try {
+      wanted = std::stoll(cl.positionals[1]);
+    } catch (...) {
+      throw usage_error{"OFFSET must be a number, got '" + cl.positionals[1] + "'"};
+    }
+  }
+  auto parts = log->partition_count(t.dead_letters);
+  std::vector<std::pair<bridge::topic_partition, int64_t>> start;
+  std::map<bridge::topic_partition, int64_t> ends;
+  for (int32_t p = 0; parts && p < *parts; ++p) {
+    bridge::topic_partition tp{t.dead_letters, p};
+    auto wm = log->query_watermarks(tp);
+    if (wm && wm->high > wm->low) {
+      start.emplace_back(tp, wm->low);
+      ends[tp] = wm->high;
+    }
+  }
+  size_t count = 0;
+  if (!start.empty()) {
+    auto c = log->assign(start);
+    if (!c)
+      die(exit_failed, c.error());
+    while (true) {
+      bool done = true;
+      for (auto& [tp, end] : ends)
+        if ((*c)->position_of(tp).value_or(end) < end)
+          done = false;
+      if (done)
+        break;
+      auto batch = (*c)->poll(512, std::chrono::milliseconds(100));
+      if (!batch)
+        die(exit_failed, batch.error());
+      for (auto& rec : *batch) {
+        auto dl = bridge::decode_dead_letter(rec.value);
+        if (!dl)
+          continue;
+        // Offsets are per partition; "P:OFFSET" is unique, OFFSET alone matches any partition.
+        if (wanted) {
+          if (rec.offset == *wanted) {
+            std::cout << rec.value << std::endl;
+            ++count;
+          }
+          continue;
+        }
+        std::cout << rec.partition << ":" << rec.offset << "  " << dl->source_topic << "/"
+                  << dl->partition << "@" << dl->offset << "  group=" << dl->consumer_group
+                  << "  key=" << dl->key << "  " << dl->reason << std::endl;
+        ++count;
+      }
+    }
+  }
+  if (wanted && count == 0)
+    die(exit_failed, "no dead letter at offset " + std::to_string(*wanted));
+  if (!wanted)
+    std::cout << count << " dead letter" << (count == 1 ? "" : "s") << std::endl;
+  return exit_ok;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << usage_text;
+    return exit_usage;
+  }
+  std::string cmd = argv[1];
+  if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+    std::cout << usage_text;
+    return exit_ok;
+  }
+  if (cmd == "roles") {
+    for (auto& r : known_roles())
+      std::cout << r << "\n";
+    return exit_ok;
+  }
+  try {
+    config cfg;
+    cfg.add_error_category(caf::atom("eventide"),
+                           [](uint8_t x, caf::atom_value, const caf::message& ctx) -> std::string {
+                             return std::string(to_string(static_cast<ec>(x))) + ": "
+                                    + caf::to_string(ctx);
+                           });
+    auto cl = split_args(argc, argv, cfg);
+    load_config(cfg, cl);
+    if (cmd == "ask")
+      return run_ask(cfg, cl);
+    if (cmd == "resume")
+      return run_resume(cfg, cl);
+    if (cmd == "node")
+      return run_node(cfg, cl);
+    if (cmd == "dlq")
+      return run_dlq(cfg, cl);
+    throw usage_error{"unknown command '" + cmd + "' (see `eventide help`)"};
+  } catch (const usage_error& e) {
+    std::cerr << "eventide: " << e.message << std::endl;
+    return exit_usage;
+  }
+}

@@ -1,0 +1,61 @@
+// The dead-letter record (DESIGN §1.4): what a bridge writes to `dead-letter-queue` when a record
+// cannot be handled, so nothing is lost and `eventide dlq` can list, inspect and redrive it.
+//
+// Wire format: one JSON object with camelCase members
+//   { "reason", "sourceTopic", "partition", "offset", "consumerGroup", "key", "value",
+//     "valueEncoding", "valueSize", "recordedAtMs", "node" }
+// plus "keyEncoding": "base64" only when the original key is not valid UTF-8 (the struct always
+// holds the raw key bytes). The DLQ record itself is keyed by the original key.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "bridge/log.hpp"
+#include "core/outcome.hpp"
+
+namespace eventide::bridge {
+
+inline constexpr const char* dead_letter_topic = "dead-letter-queue";
+
+/// Values up to this size are kept whole; larger ones keep only a prefix.
+inline constexpr size_t dead_letter_max_whole_value = 64 * 1024;
+/// How many leading bytes of an oversized value are kept (base64-encoded).
+inline constexpr size_t dead_letter_prefix_bytes = 4 * 1024;
+
+struct dead_letter {
+  std::string reason;
+  std::string source_topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  std::string consumer_group;
+  std::string key;            // raw bytes of the original key
+  std::string value;          // the original value, encoded per value_encoding
+  std::string value_encoding; // "utf8" | "base64" | "base64-prefix"
+  int64_t value_size = 0;     // size in bytes of the original value
+  int64_t recorded_at_ms = 0;
+  std::string node;
+};
+
+/// One compact JSON object. Text fields that are not valid UTF-8 have the bad bytes replaced
+/// by U+FFFD so the output is always valid JSON; key and value never lose bytes.
+std::string encode_dead_letter(const dead_letter& letter);
+
+/// Parses encode_dead_letter's output; fails naming the missing or malformed member.
+outcome<dead_letter> decode_dead_letter(std::string_view text);
+
+/// Builds the dead letter for `r`: the value as utf8 when it is valid UTF-8 and <= 64 KiB, as
+/// base64 when it is binary and <= 64 KiB, else its first 4 KiB as "base64-prefix".
+dead_letter make_dead_letter(const record& r, const std::string& group, const std::string& reason,
+                             const std::string& node, int64_t now_ms);
+
+/// The original value bytes for redrive; fails for "base64-prefix" (the rest is gone).
+outcome<std::string> original_value(const dead_letter& letter);
+
+/// Helpers the DLQ format is built on, exposed for the CLI and tests.
+bool is_valid_utf8(std::string_view bytes);
+std::string base64_encode(std::string_view bytes);
+outcome<std::string> base64_decode(std::string_view text);
+
+} // namespace eventide::bridge

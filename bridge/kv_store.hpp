@@ -1,0 +1,35 @@
+// A small durable key-value store on RocksDB for node-local state that is *derived* from the log
+// or guards effects: worker idempotency ledgers (and, later, orchestrator snapshots).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/outcome.hpp"
+
+namespace eventide::bridge {
+
+class kv_store {
+ public:
+  /// Opens or creates the store; fails with a clear reason (e.g. locked by another process).
+  static outcome<std::unique_ptr<kv_store>> open(const std::string& dir);
+  ~kv_store();
+
+  outcome<std::optional<std::string>> get(const std::string& key) const;
+  /// Writes all pairs atomically (one WriteBatch).
+  outcome<void> put(const std::vector<std::pair<std::string, std::string>>& pairs);
+  /// Calls f(key, value) for every key with `prefix`, in key order.
+  outcome<void> scan(const std::string& prefix,
+                     const std::function<void(const std::string&, const std::string&)>& f) const;
+
+ private:
+  struct impl;
+  explicit kv_store(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace eventide::bridge

@@ -1,0 +1,36 @@
+#include "core/event_ids.hpp"
+
+#include <type_traits>
+
+namespace eventide::core {
+
+std::string deterministic_id(const std::string& conv, const events::payload& p) {
+  return std::visit(
+    [&](const auto& d) -> std::string {
+      using T = std::decay_t<decltype(d)>;
+      using std::to_string;
+      if constexpr (std::is_same_v<T, events::user_query_received>)
+        return conv + "/query";
+      else if constexpr (std::is_same_v<T, events::plan_generated>)
+        return conv + "/plan/" + to_string(d.plan_version);
+      else if constexpr (std::is_same_v<T, events::planning_failed>)
+        return conv + "/planning-failed";
+      else if constexpr (std::is_same_v<T, events::tool_invocation_requested>)
+        return d.invocation_id + "/request/" + to_string(d.attempt);
+      else if constexpr (std::is_same_v<T, events::tool_invocation_resulted>)
+        return d.invocation_id + "/result/" + to_string(d.attempt);
+      else if constexpr (std::is_same_v<T, events::plan_step_completed>)
+        return conv + "/step/" + d.step_id + "/completed";
+      else if constexpr (std::is_same_v<T, events::plan_completed>)
+        return conv + "/" + to_string(d.plan_version) + "/completed";
+      else if constexpr (std::is_same_v<T, events::plan_failed>)
+        return conv + "/" + to_string(d.plan_version) + "/failed";
+      else if constexpr (std::is_same_v<T, events::synthesize_final_answer_requested>)
+        return conv + "/synthesize";
+      else
+        return conv + "/answer";
+    },
+    p);
+}
+
+} // namespace eventide::core

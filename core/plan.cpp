@@ -1,0 +1,208 @@
+#include "core/plan.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <functional>
+#include <map>
+#include <optional>
+
+#include "core/json.hpp"
+#include "core/placeholders.hpp"
+
+namespace eventide::core {
+namespace {
+
+constexpr size_t max_plan_steps = 20;
+
+bool valid_step_id(const std::string& id) {
+  return !id.empty() && std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+}
+
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+std::optional<std::string> first_unknown_member(const json::value& obj,
+                                                const std::vector<std::string>& allowed) {
+  for (const auto& m : obj.GetObject()) {
+    std::string name(m.name.GetString(), m.name.GetStringLength());
+    if (!contains(allowed, name))
+      return name;
+  }
+  return std::nullopt;
+}
+
+// Depth-first search over depends_on edges; returns the first cycle found as "a -> b -> a".
+std::string find_cycle(const std::vector<plan_step>& steps) {
+  std::map<std::string, const plan_step*> by_id;
+  for (const auto& s : steps)
+    by_id[s.id] = &s;
+  enum class mark { unvisited, on_path, done };
+  std::map<std::string, mark> marks;
+  std::vector<std::string> path;
+  std::string cycle;
+
+  std::function<bool(const std::string&)> visit = [&](const std::string& id) {
+    marks[id] = mark::on_path;
+    path.push_back(id);
+    for (const auto& dep : by_id[id]->depends_on) {
+      if (marks[dep] == mark::on_path) {
+        auto start = std::find(path.begin(), path.end(), dep);
+        for (auto it = start; it != path.end(); ++it)
+          cycle += *it + " -> ";
+        cycle += dep;
+        return true;
+      }
+      if (marks[dep] == mark::unvisited && visit(dep))
+        return true;
+    }
+    path.pop_back();
+    marks[id] = mark::done;
+    return false;
+  };
+  for (const auto& s : steps)
+    if (marks[s.id] == mark::unvisited && visit(s.id))
+      return cycle;
+  return {};
+}
+
+} // namespace
+
+const std::vector<tool_spec>& tool_catalog() {
+  static const std::vector<tool_spec> catalog = {
+      {"getProductInformation", {"query"}, {"topK"},
+       "Search the product catalog; returns the best matching chunks with scores and product fields."},
+      {"ragGeneration", {"query"}, {"context"},
+       "Answer a question grounded in retrieved product text, with citations."},
+      {"generalChat", {"message"}, {}, "General conversation answer from a language model."},
+      {"math", {"expression"}, {},
+       "Evaluate an arithmetic expression (+ - * / % ^, parentheses, sqrt, min, max, ...)."},
+      {"weather", {"city"}, {"date"}, "Current weather (or forecast for a date) for a city."},
+      {"exchangeRate", {"from", "to"}, {"amount"},
+       "Convert an amount between currencies (ISO codes like USD, EUR)."},
+      {"orchestrationSynthesis", {"query"}, {"results"},
+       "Write the final answer to the query from the results of earlier steps."},
+  };
+  return catalog;
+}
+
+const tool_spec* find_tool(std::string_view name) {
+  for (const auto& t : tool_catalog())
+    if (t.name == name)
+      return &t;
+  return nullptr;
+}
+
+outcome<plan> parse_plan(std::string_view plan_json) {
+  auto doc = json::parse(plan_json);
+  if (!doc)
+    return fail("plan is not valid JSON: " + doc.error());
+  const json::value& root = doc.value();
+  if (!root.IsObject())
+    return fail("plan must be a JSON object");
+
+  // Same fields as schemas/plan.schema.json, so a plan that passes here also passes the
+  // PlanGenerated schema when it is produced.
+  if (auto unknown = first_unknown_member(root, {"steps", "finalAnswerRequired"}))
+    return fail("plan: unknown field '" + *unknown + "'");
+
+  plan result;
+  if (auto it = root.FindMember("finalAnswerRequired"); it != root.MemberEnd()) {
+    if (!it->value.IsBool())
+      return fail("plan: 'finalAnswerRequired' must be a boolean");
+    result.final_answer_required = it->value.GetBool();
+  }
+
+  auto steps_it = root.FindMember("steps");
+  if (steps_it == root.MemberEnd() || !steps_it->value.IsArray())
+    return fail("plan: 'steps' must be an array");
+  const auto& steps = steps_it->value.GetArray();
+  if (steps.Empty())
+    return fail("plan: 'steps' must not be empty");
+  if (steps.Size() > max_plan_steps)
+    return fail("plan: too many steps (" + std::to_string(steps.Size()) + ", at most "
+                + std::to_string(max_plan_steps) + ")");
+
+  // Pass 1: shape, ids, tools and args of every step.
+  std::vector<std::string> ids;
+  for (rapidjson::SizeType i = 0; i < steps.Size(); ++i) {
+    const auto& s = steps[i];
+    std::string where = "step #" + std::to_string(i + 1);
+    if (!s.IsObject())
+      return fail(where + ": must be an object");
+    auto id = json::get_string(s, "id");
+    if (!id || id->empty())
+      return fail(where + ": 'id' must be a non-empty string");
+    if (!valid_step_id(*id))
+      return fail(where + ": id '" + *id + "' may only contain letters, digits, '_' and '-'");
+    where = "step " + *id;
+    if (contains(ids, *id))
+      return fail(where + ": duplicate id");
+    if (auto unknown = first_unknown_member(s, {"id", "tool", "args", "dependsOn"}))
+      return fail(where + ": unknown field '" + *unknown + "'");
+    ids.push_back(*id);
+
+    plan_step step;
+    step.id = *id;
+    auto tool_name = json::get_string(s, "tool");
+    if (!tool_name)
+      return fail(where + ": 'tool' must be a string");
+    const tool_spec* tool = find_tool(*tool_name);
+    if (!tool)
+      return fail(where + ": unknown tool '" + *tool_name + "'");
+    step.tool = tool->name;
+
+    auto args_it = s.FindMember("args");
+    if (args_it == s.MemberEnd() || !args_it->value.IsObject())
+      return fail(where + ": 'args' must be an object");
+    const auto& args = args_it->value;
+    for (const auto& required : tool->required_args) {
+      auto a = args.FindMember(required.c_str());
+      if (a == args.MemberEnd() || a->value.IsNull())
+        return fail(where + ": tool '" + tool->name + "' requires arg '" + required + "'");
+    }
+    for (const auto& m : args.GetObject()) {
+      std::string name(m.name.GetString(), m.name.GetStringLength());
+      if (!contains(tool->required_args, name) && !contains(tool->optional_args, name))
+        return fail(where + ": unexpected arg '" + name + "' for tool '" + tool->name + "'");
+    }
+    step.args_json = json::dump(args);
+
+    if (auto dep_it = s.FindMember("dependsOn"); dep_it != s.MemberEnd()) {
+      if (!dep_it->value.IsArray())
+        return fail(where + ": 'dependsOn' must be an array of step ids");
+      for (const auto& d : dep_it->value.GetArray()) {
+        if (!d.IsString())
+          return fail(where + ": 'dependsOn' must be an array of step ids");
+        std::string dep(d.GetString(), d.GetStringLength());
+        if (!contains(step.depends_on, dep))
+          step.depends_on.push_back(dep);
+      }
+    }
+    result.steps.push_back(std::move(step));
+  }
+
+  // Pass 2: dependencies, explicit and implied by placeholders, now that all ids are known.
+  for (auto& step : result.steps) {
+    auto refs = referenced_steps(step.args_json, ids);
+    if (!refs)
+      return fail("step " + step.id + ": " + refs.error());
+    for (const auto& r : *refs)
+      if (!contains(step.depends_on, r))
+        step.depends_on.push_back(r);
+    for (const auto& dep : step.depends_on) {
+      if (dep == step.id)
+        return fail("step " + step.id + ": depends on itself");
+      if (!contains(ids, dep))
+        return fail("step " + step.id + ": depends on unknown step '" + dep + "'");
+    }
+  }
+
+  if (auto cycle = find_cycle(result.steps); !cycle.empty())
+    return fail("cycle: " + cycle);
+  return result;
+}
+
+} // namespace eventide::core

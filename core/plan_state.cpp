@@ -1,0 +1,361 @@
+#include "core/plan_state.hpp"
+
+#include <algorithm>
+#include <sstream>
+
+#include "core/ids.hpp"
+#include "core/json.hpp"
+#include "core/placeholders.hpp"
+
+namespace eventide::core {
+namespace {
+
+template <class... Fs>
+struct overloaded : Fs... {
+  using Fs::operator()...;
+};
+template <class... Fs>
+overloaded(Fs...) -> overloaded<Fs...>;
+
+bool terminal(step_status s) { return s == step_status::succeeded || s == step_status::failed; }
+
+// JSON-style quoting keeps the digest unambiguous whatever the field contents are.
+std::string quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default: out += c;
+    }
+  }
+  return out + "\"";
+}
+
+} // namespace
+
+const char* to_string(step_status s) {
+  switch (s) {
+    case step_status::pending: return "pending";
+    case step_status::requested: return "requested";
+    case step_status::succeeded: return "succeeded";
+    case step_status::failed: return "failed";
+  }
+  return "unknown";
+}
+
+const char* to_string(plan_status s) {
+  switch (s) {
+    case plan_status::pending: return "pending";
+    case plan_status::running: return "running";
+    case plan_status::completed: return "completed";
+    case plan_status::failed: return "failed";
+  }
+  return "unknown";
+}
+
+conversation_state::conversation_state(std::string conversation_id, orchestration_policy policy)
+    : conversation_id_(std::move(conversation_id)), policy_(policy) {}
+
+namespace {
+
+step_state* find_step(std::vector<step_state>& steps, const std::string& id) {
+  for (auto& s : steps)
+    if (s.step.id == id)
+      return &s;
+  return nullptr;
+}
+
+// Object stepId -> result for the succeeded steps, in plan order. A result that is not valid
+// JSON (a worker bug) is kept as a string rather than dropped.
+std::string results_object(const std::vector<step_state>& steps) {
+  json::document out;
+  out.SetObject();
+  auto& alloc = out.GetAllocator();
+  for (const auto& s : steps) {
+    if (s.status != step_status::succeeded)
+      continue;
+    json::value v;
+    if (auto parsed = json::parse(s.result_json))
+      v.CopyFrom(parsed.value(), alloc);
+    else
+      v = json::str(s.result_json, alloc);
+    out.AddMember(json::str(s.step.id, alloc), v, alloc);
+  }
+  return json::dump(out);
+}
+
+} // namespace
+
+void conversation_state::apply(const events::event& e) {
+  if (!e.subject.empty() && e.subject != conversation_id_)
+    return;
+  // Requests live on another topic than the plan, so a replay may deliver them (and even
+  // results) first: keep them until the plan arrives instead of losing what they record.
+  if (status_ == plan_status::pending
+      && !std::holds_alternative<events::plan_generated>(e.data)) {
+    if (std::holds_alternative<events::tool_invocation_requested>(e.data)
+        || std::holds_alternative<events::tool_invocation_resulted>(e.data)
+        || std::holds_alternative<events::plan_step_completed>(e.data))
+      early_.push_back(e);
+    return;
+  }
+  bool had_plan = status_ != plan_status::pending;
+  apply_one(e);
+  if (!had_plan && status_ != plan_status::pending && !early_.empty()) {
+    auto early = std::move(early_);
+    early_.clear();
+    for (auto& x : early)
+      apply_one(x);
+  }
+}
+
+void conversation_state::apply_one(const events::event& e) {
+  auto step_for = [this](const std::string& step_id,
+                         const std::string& invocation) -> step_state* {
+    if (status_ == plan_status::pending)
+      return nullptr;
+    if (invocation != make_invocation_id(conversation_id_, plan_version_, step_id).get())
+      return nullptr; // another plan version or conversation
+    return find_step(steps_, step_id);
+  };
+
+  std::visit(
+      overloaded{
+          [&](const events::plan_generated& g) {
+            if (status_ != plan_status::pending && g.plan_version <= plan_version_)
+              return; // duplicate or older plan
+            plan_version_ = g.plan_version;
+            plan_json_ = g.plan_json;
+            steps_.clear();
+            failure_reason_.clear();
+            failed_step_.clear();
+            finish_recorded_ = false;
+            auto parsed = parse_plan(g.plan_json);
+            if (!parsed) {
+              status_ = plan_status::failed;
+              failure_reason_ = "invalid plan: " + parsed.error();
+              return;
+            }
+            status_ = plan_status::running;
+            for (auto& step : parsed->steps) {
+              step_state s;
+              s.step = std::move(step);
+              steps_.push_back(std::move(s));
+            }
+          },
+          [&](const events::tool_invocation_requested& r) {
+            step_state* s = step_for(r.step_id, r.invocation_id);
+            if (!s || r.attempt < s->attempt)
+              return;
+            // A newer attempt (re)starts the step unless it is already decided; the same
+            // attempt again only refreshes what was asked, so duplicates and requests that
+            // arrive after their own result change nothing else.
+            if (r.attempt > s->attempt && !terminal(s->status))
+              s->status = step_status::requested;
+            s->attempt = r.attempt;
+            s->deadline = r.deadline;
+            s->args_json = r.args_json;
+          },
+          [&](const events::tool_invocation_resulted& r) {
+            step_state* s = step_for(r.step_id, r.invocation_id);
+            if (!s || terminal(s->status))
+              return;
+            if (r.ok) {
+              s->status = step_status::succeeded;
+              s->result_json = r.result_json;
+              s->attempt = std::max(s->attempt, r.attempt);
+              return;
+            }
+            if (!r.retryable) {
+              s->status = step_status::failed;
+              s->error = r.error;
+              s->attempt = std::max(s->attempt, r.attempt);
+              return;
+            }
+            // Stale: an older attempt already superseded, or this attempt's error seen before.
+            if (r.attempt < s->attempt || (r.attempt == s->attempt && s->status == step_status::pending))
+              return;
+            s->attempt = r.attempt;
+            s->error = r.error;
+            s->errors += 1;
+            if (s->errors < policy_.max_attempts) {
+              s->status = step_status::pending;
+              s->not_before = e.time_ms + backoff_delay_ms(policy_.retry_backoff, r.attempt, r.invocation_id);
+            } else {
+              s->status = step_status::failed;
+            }
+          },
+          [&](const events::plan_step_completed& c) {
+            if (status_ == plan_status::pending)
+              return;
+            step_state* s = find_step(steps_, c.step_id);
+            if (!s)
+              return;
+            s->completion_recorded = true;
+            // A step failed by the orchestrator itself (unresolvable placeholder) has no
+            // result event; its completion is the record of that failure.
+            if (c.status == "error" && !terminal(s->status))
+              s->status = step_status::failed;
+          },
+          [&](const events::plan_completed& c) {
+            if (status_ == plan_status::pending || c.plan_version != plan_version_)
+              return;
+            status_ = plan_status::completed;
+            finish_recorded_ = true;
+          },
+          [&](const events::plan_failed& f) {
+            if (status_ == plan_status::pending || f.plan_version != plan_version_)
+              return;
+            status_ = plan_status::failed;
+            finish_recorded_ = true;
+            failure_reason_ = f.reason;
+            failed_step_ = f.failed_step;
+            if (step_state* s = find_step(steps_, f.failed_step)) {
+              s->status = step_status::failed;
+              if (s->error.empty()) {
+                // Recover the step's own error from "step <id>: <error>" (see decide()).
+                std::string prefix = "step " + s->step.id + ": ";
+                s->error = f.reason.compare(0, prefix.size(), prefix) == 0 ? f.reason.substr(prefix.size())
+                                                                            : f.reason;
+              }
+            }
+          },
+          [](const auto&) {}, // other types do not affect the plan
+      },
+      e.data);
+}
+
+std::vector<events::payload> conversation_state::decide(int64_t now_ms) {
+  std::vector<events::payload> out;
+  if (status_ == plan_status::pending || finish_recorded_)
+    return out;
+
+  if (status_ == plan_status::running) {
+    std::vector<std::string> ids;
+    std::map<std::string, std::string> results;
+    bool blocked = false; // once a step failed, nothing new goes out
+    for (const auto& s : steps_) {
+      ids.push_back(s.step.id);
+      if (s.status == step_status::succeeded)
+        results[s.step.id] = s.result_json;
+      blocked = blocked || s.status == step_status::failed;
+    }
+    auto succeeded = [&](const std::string& id) { return results.count(id) > 0; };
+
+    for (auto& s : steps_) {
+      if (blocked)
+        break;
+      const auto invocation = make_invocation_id(conversation_id_, plan_version_, s.step.id).get();
+      if (s.status == step_status::pending && now_ms >= s.not_before
+          && std::all_of(s.step.depends_on.begin(), s.step.depends_on.end(), succeeded)) {
+        auto args = resolve_placeholders(s.step.args_json, results, ids);
+        if (!args) {
+          s.status = step_status::failed;
+          s.error = args.error();
+          failure_reason_ = "step " + s.step.id + ": " + args.error();
+          blocked = true;
+          continue;
+        }
+        s.args_json = std::move(args).value();
+      } else if (!(s.status == step_status::requested && now_ms >= s.deadline)) {
+        continue;
+      }
+      // A first request, a retry after backoff, or a re-request of an overdue one: same
+      // invocation id, next attempt, fresh deadline.
+      s.status = step_status::requested;
+      s.attempt += 1;
+      s.deadline = now_ms + policy_.step_timeout_ms;
+      events::tool_invocation_requested req;
+      req.invocation_id = invocation;
+      req.attempt = s.attempt;
+      req.step_id = s.step.id;
+      req.tool = s.step.tool;
+      req.args_json = s.args_json;
+      req.deadline = s.deadline;
+      out.emplace_back(std::move(req));
+    }
+
+    // A step that never ran (its placeholder could not be resolved) has no attempts to
+    // report; PlanFailed names it instead.
+    for (auto& s : steps_) {
+      if (!terminal(s.status) || s.completion_recorded || s.attempt == 0)
+        continue;
+      s.completion_recorded = true;
+      out.emplace_back(events::plan_step_completed{
+          s.step.id, s.status == step_status::succeeded ? "ok" : "error", s.attempt});
+    }
+
+    auto failed = std::find_if(steps_.begin(), steps_.end(),
+                               [](const step_state& s) { return s.status == step_status::failed; });
+    if (failed != steps_.end()) {
+      status_ = plan_status::failed;
+      failed_step_ = failed->step.id;
+      if (failure_reason_.empty())
+        failure_reason_ = "step " + failed->step.id + " (" + failed->step.tool + ") failed after "
+                          + std::to_string(failed->attempt) + " attempt"
+                          + (failed->attempt == 1 ? "" : "s") + ": " + failed->error;
+    } else if (std::all_of(steps_.begin(), steps_.end(),
+                           [](const step_state& s) { return s.status == step_status::succeeded; })) {
+      status_ = plan_status::completed;
+      finish_recorded_ = true;
+      out.emplace_back(events::plan_completed{plan_version_, results_object(steps_)});
+      return out;
+    }
+  }
+
+  if (status_ == plan_status::failed) {
+    finish_recorded_ = true;
+    events::plan_failed f;
+    f.plan_version = plan_version_;
+    f.failed_step = failed_step_;
+    f.reason = failure_reason_;
+    f.partial_results_json = results_object(steps_);
+    out.emplace_back(std::move(f));
+  }
+  return out;
+}
+
+std::optional<int64_t> conversation_state::next_wakeup() const {
+  if (status_ != plan_status::running || finish_recorded_)
+    return std::nullopt;
+  std::optional<int64_t> earliest;
+  auto consider = [&](int64_t t) {
+    if (!earliest || t < *earliest)
+      earliest = t;
+  };
+  for (const auto& s : steps_) {
+    if (s.status == step_status::pending && s.not_before > 0)
+      consider(s.not_before);
+    else if (s.status == step_status::requested)
+      consider(s.deadline);
+  }
+  return earliest;
+}
+
+std::string conversation_state::digest() const {
+  std::ostringstream d;
+  d << "conversation " << quote(conversation_id_) << "\n"
+    << "status " << to_string(status_) << "\n"
+    << "plan_version " << plan_version_ << "\n"
+    << "plan " << quote(plan_json_) << "\n"
+    << "failure_reason " << quote(failure_reason_) << "\n"
+    << "failed_step " << quote(failed_step_) << "\n"
+    << "finish_recorded " << finish_recorded_ << "\n";
+  for (const auto& s : steps_) {
+    d << "step " << quote(s.step.id) << " tool " << s.step.tool << " depends_on";
+    for (const auto& dep : s.step.depends_on)
+      d << " " << quote(dep);
+    d << "\n  status " << to_string(s.status) << " attempt " << s.attempt << " errors " << s.errors
+      << " deadline " << s.deadline << " not_before " << s.not_before << " completion_recorded "
+      << s.completion_recorded << "\n  plan_args " << quote(s.step.args_json) << "\n  args "
+      << quote(s.args_json) << "\n  result " << quote(s.result_json) << "\n  error "
+      << quote(s.error) << "\n";
+  }
+  return d.str();
+}
+
+} // namespace eventide::core

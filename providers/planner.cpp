@@ -1,0 +1,976 @@
+// The offline rule-based planner. It finds the entities of a question (catalog products,
+// currencies, cities, arithmetic) with word-bounded phrase matching and a few regular
+// expressions, turns each into a group of steps (price -> conversion -> math, weather per city,
+// conversions, retrieval -> RAG, ...) and orders the groups as they appear in the question.
+// Independent groups have no dependencies, so they run in parallel.
+#include "providers/planner.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <optional>
+#include <regex>
+#include <set>
+#include <variant>
+
+#include "core/json.hpp"
+#include "core/plan.hpp"
+
+namespace eventide::providers {
+
+namespace {
+
+// --- text helpers -------------------------------------------------------------------------
+
+std::string lower(std::string s) {
+  for (auto& c : s)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string trim(const std::string& s) {
+  auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos)
+    return {};
+  auto e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+std::string collapse_spaces(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    bool space = std::isspace(static_cast<unsigned char>(c)) != 0;
+    if (space && (out.empty() || out.back() == ' '))
+      continue;
+    out += space ? ' ' : c;
+  }
+  return trim(out);
+}
+
+bool is_alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
+
+// Occurrences of `needle` in `hay` (both lower case) that are whole words: an alphanumeric end
+// of the needle must not continue into a letter or digit of the text.
+std::vector<size_t> find_words(const std::string& hay, const std::string& needle) {
+  std::vector<size_t> hits;
+  if (needle.empty())
+    return hits;
+  for (size_t pos = hay.find(needle); pos != std::string::npos; pos = hay.find(needle, pos + 1)) {
+    size_t end = pos + needle.size();
+    bool left_ok = !is_alnum(needle.front()) || pos == 0 || !is_alnum(hay[pos - 1]);
+    bool right_ok = !is_alnum(needle.back()) || end == hay.size() || !is_alnum(hay[end]);
+    if (left_ok && right_ok)
+      hits.push_back(pos);
+  }
+  return hits;
+}
+
+bool contains_word(const std::string& hay, const std::string& needle) {
+  return !find_words(hay, needle).empty();
+}
+
+bool matches(const std::string& text, const std::regex& re) { return std::regex_search(text, re); }
+
+std::optional<double> parse_number(std::string s) {
+  s.erase(std::remove(s.begin(), s.end(), ','), s.end());
+  if (s.empty())
+    return std::nullopt;
+  char* end = nullptr;
+  double d = std::strtod(s.c_str(), &end);
+  if (*end != '\0' || !std::isfinite(d))
+    return std::nullopt;
+  return d;
+}
+
+// The word right before `pos` ("in" for "... in EUR").
+std::string word_before(const std::string& low, size_t pos) {
+  size_t end = pos;
+  while (end > 0 && low[end - 1] == ' ')
+    --end;
+  size_t begin = end;
+  while (begin > 0 && is_alnum(low[begin - 1]))
+    --begin;
+  return low.substr(begin, end - begin);
+}
+
+struct mention {
+  size_t begin = 0;
+  size_t end = 0;
+  std::string value; // canonical: catalog name, ISO code or city name
+};
+
+// Marks taken character ranges so a longer phrase wins over the shorter ones inside it.
+class coverage {
+ public:
+  explicit coverage(size_t n) : taken_(n, false) {}
+  bool free(size_t b, size_t e) const {
+    return std::none_of(taken_.begin() + b, taken_.begin() + e, [](bool t) { return t; });
+  }
+  void take(size_t b, size_t e) { std::fill(taken_.begin() + b, taken_.begin() + e, true); }
+
+ private:
+  std::vector<bool> taken_;
+};
+
+struct phrase {
+  std::string text; // lower case
+  std::string value;
+};
+
+// Longest phrases first, each occurrence only where nothing longer matched already.
+std::vector<mention> find_phrases(const std::string& low, std::vector<phrase> phrases, coverage& cov) {
+  std::stable_sort(phrases.begin(), phrases.end(),
+                   [](const phrase& a, const phrase& b) { return a.text.size() > b.text.size(); });
+  std::vector<mention> found;
+  for (auto& p : phrases)
+    for (size_t pos : find_words(low, p.text))
+      if (cov.free(pos, pos + p.text.size())) {
+        cov.take(pos, pos + p.text.size());
+        found.push_back({pos, pos + p.text.size(), p.value});
+      }
+  std::sort(found.begin(), found.end(),
+            [](const mention& a, const mention& b) { return a.begin < b.begin; });
+  return found;
+}
+
+// --- vocabularies ---------------------------------------------------------------------------
+
+// ISO codes written as a word. Only codes that are not English words, so "usd" works too.
+const std::vector<std::string>& iso_codes() {
+  static const std::vector<std::string> codes = {
+      "EUR", "USD", "GBP", "JPY", "CHF", "CAD", "AUD", "CNY", "INR", "SEK", "NOK", "DKK", "PLN",
+      "NZD", "SGD", "HKD", "KRW", "MXN", "BRL", "ZAR", "CZK", "HUF", "THB", "ILS"};
+  return codes;
+}
+
+std::vector<phrase> currency_phrases() {
+  std::vector<phrase> p = {
+      {"us dollars", "USD"}, {"us dollar", "USD"}, {"u.s. dollars", "USD"},
+      {"american dollars", "USD"}, {"dollars", "USD"}, {"dollar", "USD"}, {"bucks", "USD"},
+      {"canadian dollars", "CAD"}, {"canadian dollar", "CAD"}, {"australian dollars", "AUD"},
+      {"australian dollar", "AUD"}, {"new zealand dollars", "NZD"}, {"new zealand dollar", "NZD"},
+      {"singapore dollars", "SGD"}, {"singapore dollar", "SGD"}, {"hong kong dollars", "HKD"},
+      {"hong kong dollar", "HKD"}, {"euros", "EUR"}, {"euro", "EUR"}, {"british pounds", "GBP"},
+      {"british pound", "GBP"}, {"pounds sterling", "GBP"}, {"pound sterling", "GBP"},
+      {"sterling", "GBP"}, {"pounds", "GBP"}, {"pound", "GBP"}, {"japanese yen", "JPY"},
+      {"yen", "JPY"}, {"swiss francs", "CHF"}, {"swiss franc", "CHF"}, {"francs", "CHF"},
+      {"franc", "CHF"}, {"chinese yuan", "CNY"}, {"yuan", "CNY"}, {"renminbi", "CNY"},
+      {"rmb", "CNY"}, {"indian rupees", "INR"}, {"indian rupee", "INR"}, {"rupees", "INR"},
+      {"rupee", "INR"}, {"swedish kronor", "SEK"}, {"swedish krona", "SEK"}, {"kronor", "SEK"},
+      {"krona", "SEK"}, {"norwegian kroner", "NOK"}, {"norwegian krone", "NOK"},
+      {"danish kroner", "DKK"}, {"danish krone", "DKK"}, {"zloty", "PLN"}, {"zlotys", "PLN"},
+      {"korean won", "KRW"}, {"mexican pesos", "MXN"}, {"mexican peso", "MXN"}, {"pesos", "MXN"},
+      {"peso", "MXN"}, {"brazilian reais", "BRL"}, {"brazilian real", "BRL"}, {"reais", "BRL"},
+      {"south african rand", "ZAR"}, {"rand", "ZAR"},
+      {"$", "USD"}, {"€", "EUR"}, {"£", "GBP"}, {"¥", "JPY"}};
+  for (auto& code : iso_codes())
+    p.push_back({lower(code), code});
+  return p;
+}
+
+// The cities of config/weather-sample.json (the planner must not read files).
+const std::vector<std::string>& known_cities() {
+  static const std::vector<std::string> cities = {
+      "Berlin", "Paris", "London", "Madrid", "Rome", "Amsterdam", "Vienna", "Zurich", "Stockholm",
+      "New York", "San Francisco", "Toronto", "Tokyo", "Singapore", "Sydney", "Dubai", "Mumbai",
+      "Beijing"};
+  return cities;
+}
+
+std::vector<phrase> city_phrases() {
+  std::vector<phrase> p;
+  for (auto& c : known_cities())
+    p.push_back({lower(c), c});
+  p.push_back({"nyc", "New York"});
+  p.push_back({"zürich", "Zurich"});
+  return p;
+}
+
+const std::regex& weather_words() {
+  static const std::regex re(
+      "\\b(weather|temperature|temperatures|forecast|rain|raining|rainy|sunny|snow|snowing|humid|"
+      "humidity|wind|windy|cloudy|degrees|hot|cold|warm|chilly)\\b");
+  return re;
+}
+
+const std::regex& summary_words() {
+  static const std::regex re("\\b(summary|summarize|summarise|overview|recap|sum up|brief me)\\b");
+  return re;
+}
+
+const std::regex& exchange_words() {
+  static const std::regex re("\\b(exchange|rate|rates|convert|conversion|worth)\\b");
+  return re;
+}
+
+const std::regex& price_words() {
+  static const std::regex re(
+      "\\b(price|prices|priced|pricing|cost|costs|costing|expensive|cheap|cheaper|pricier|pay|"
+      "msrp|afford)\\b");
+  return re;
+}
+
+// "how much" asks for a price unless it is about something measurable.
+const std::regex& non_price_amounts() {
+  static const std::regex re(
+      "\\b(weigh|weighs|weight|heavy|battery|storage|memory|ram|space|power|charge|charging|"
+      "screen|data|time|long|big|large)\\b");
+  return re;
+}
+
+const std::regex& price_comparison_words() {
+  static const std::regex re(
+      "\\bcompare\\b.*\\bprices?\\b|\\bprices?\\b.*\\bcompare|\\bprice (difference|gap)\\b|"
+      "\\bdifference in (price|cost)\\b|\\b(more|less) expensive\\b|\\bcheaper\\b|\\bpricier\\b|"
+      "\\bcosts? (more|less)\\b|\\bhow much more\\b|\\bhow much less\\b");
+  return re;
+}
+
+const std::regex& comparison_words() {
+  static const std::regex re(
+      "\\b(compare|comparison|versus|vs|better|worse|best|difference|differences|differ|which|"
+      "or)\\b");
+  return re;
+}
+
+// Questions about the catalog that name no product: answered by retrieval over all products.
+const std::regex& catalog_words() {
+  static const std::regex re(
+      "\\b(laptops?|notebooks?|phones?|smartphones?|tablets?|headphones?|earbuds?|watches|"
+      "smartwatch(es)?|cameras?|speakers?|monitors?|products?|devices?|gadgets?|models?|"
+      "catalog(ue)?|battery|warranty|warranties|sell|offer)\\b");
+  return re;
+}
+
+// Words that carry no topic when a comparison query is narrowed to one product.
+const std::set<std::string>& comparison_stopwords() {
+  static const std::set<std::string> words = {
+      "the", "a", "an", "and", "or", "vs", "versus", "compare", "comparison", "which", "has",
+      "have", "is", "are", "does", "do", "of", "to", "between", "with", "what", "better", "worse",
+      "than", "more", "less", "one", "me", "tell", "about", "how", "it", "they", "their", "its",
+      "in", "on", "for", "please", "can", "you", "differ", "difference", "differences", "best"};
+  return words;
+}
+
+// --- plan building --------------------------------------------------------------------------
+
+using arg_value = std::variant<std::string, double, std::vector<std::string>>;
+using args_list = std::vector<std::pair<std::string, arg_value>>;
+
+class plan_builder {
+ public:
+  plan_builder() : doc_(rapidjson::kObjectType), steps_(rapidjson::kArrayType) {}
+
+  /// Appends a step and returns its id (s1, s2, ...).
+  std::string add(const std::string& tool, const args_list& args) {
+    auto& a = doc_.GetAllocator();
+    std::string id = "s" + std::to_string(ids_.size() + 1);
+    json::value args_obj(rapidjson::kObjectType);
+    for (auto& [key, val] : args)
+      args_obj.AddMember(json::str(key, a), to_json(val), a);
+    json::value step(rapidjson::kObjectType);
+    step.AddMember("id", json::str(id, a), a);
+    step.AddMember("tool", json::str(tool, a), a);
+    step.AddMember("args", args_obj, a);
+    steps_.PushBack(step, a);
+    ids_.push_back(id);
+    tools_.push_back(tool);
+    return id;
+  }
+
+  const std::vector<std::string>& ids() const { return ids_; }
+  const std::vector<std::string>& tools() const { return tools_; }
+
+  std::string text() {
+    auto& a = doc_.GetAllocator();
+    doc_.AddMember("steps", steps_, a);
+    doc_.AddMember("finalAnswerRequired", true, a);
+    return json::dump(doc_);
+  }
+
+ private:
+  json::value to_json(const arg_value& v) {
+    auto& a = doc_.GetAllocator();
+    if (auto* s = std::get_if<std::string>(&v))
+      return json::str(*s, a);
+    if (auto* d = std::get_if<double>(&v)) {
+      if (*d == std::floor(*d) && std::fabs(*d) < 9e15)
+        return json::value(static_cast<int64_t>(*d));
+      return json::value(*d);
+    }
+    json::value arr(rapidjson::kArrayType);
+    for (auto& s : std::get<std::vector<std::string>>(v))
+      arr.PushBack(json::str(s, a), a);
+    return arr;
+  }
+
+  json::document doc_;
+  json::value steps_;
+  std::vector<std::string> ids_;
+  std::vector<std::string> tools_;
+};
+
+std::string ref(const std::string& id, const std::string& path = {}) {
+  return "{{steps." + id + ".result" + (path.empty() ? "" : "." + path) + "}}";
+}
+
+// A part of the answer: steps that belong together, placed where the question mentions them.
+struct group {
+  size_t position;
+  std::function<void(plan_builder&)> emit;
+};
+
+// --- arithmetic -----------------------------------------------------------------------------
+
+// Replaces "<phrase> of <operand>" by fn(operand); the operand is a number or a (group).
+std::string rewrite_function_phrases(std::string s) {
+  static const std::vector<std::pair<std::string, std::string>> phrases = {
+      {"square root of", "sqrt"},     {"sqrt of", "sqrt"},          {"cube root of", "cbrt"},
+      {"absolute value of", "abs"},   {"natural logarithm of", "ln"}, {"natural log of", "ln"},
+      {"logarithm of", "log"},        {"log of", "log"},            {"ln of", "ln"},
+      {"exponential of", "exp"},      {"exp of", "exp"},            {"floor of", "floor"},
+      {"ceiling of", "ceil"},         {"ceil of", "ceil"},          {"rounded value of", "round"}};
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    for (auto& [text, fn] : phrases) {
+      auto hits = find_words(s, text);
+      if (hits.empty())
+        continue;
+      size_t at = hits.front();
+      size_t i = at + text.size();
+      while (i < s.size() && s[i] == ' ')
+        ++i;
+      if (s.compare(i, 4, "the ") == 0)
+        i += 4;
+      size_t start = i;
+      if (i < s.size() && s[i] == '(') {
+        int depth = 0;
+        for (; i < s.size(); ++i) {
+          depth += s[i] == '(' ? 1 : s[i] == ')' ? -1 : 0;
+          if (depth == 0)
+            break;
+        }
+        if (i == s.size())
+          return s; // unbalanced: leave it for validation to reject
+        ++i;
+      } else {
+        if (i < s.size() && s[i] == '-')
+          ++i;
+        while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.'))
+          ++i;
+        if (i == start || (i == start + 1 && s[start] == '-'))
+          return s; // no operand
+      }
+      std::string operand = s.substr(start, i - start);
+      if (operand.front() == '(')
+        operand = operand.substr(1, operand.size() - 2);
+      std::string call = fn == "cbrt" ? "(" + operand + ")^(1/3)" : fn + "(" + operand + ")";
+      s = s.substr(0, at) + call + s.substr(i);
+      changed = true;
+    }
+  }
+  return s;
+}
+
+// True when `s` is only numbers, operators, parentheses and known functions/constants, with at
+// least one number and one operation.
+bool looks_like_expression(const std::string& s) {
+  static const std::set<std::string> names = {"sqrt", "abs", "min", "max", "round", "floor",
+                                              "ceil", "ln", "log", "exp", "pow", "pi", "e"};
+  bool operand = false;
+  bool operation = false;
+  bool seen_operand_before = false;
+  for (size_t i = 0; i < s.size();) {
+    char c = s[i];
+    if (std::isdigit(static_cast<unsigned char>(c)) || c == '.') {
+      operand = seen_operand_before = true;
+      ++i;
+    } else if (std::isalpha(static_cast<unsigned char>(c))) {
+      size_t b = i;
+      while (i < s.size() && std::isalpha(static_cast<unsigned char>(s[i])))
+        ++i;
+      std::string name = s.substr(b, i - b);
+      if (!names.count(name))
+        return false;
+      if (name == "pi" || name == "e")
+        operand = seen_operand_before = true;
+      else
+        operation = true;
+    } else if (std::string("+*/%^").find(c) != std::string::npos) {
+      operation = true;
+      ++i;
+    } else if (c == '-') {
+      operation = operation || seen_operand_before; // a leading minus is a sign
+      ++i;
+    } else if (c == '(' || c == ')' || c == ',' || c == ' ') {
+      ++i;
+    } else {
+      return false;
+    }
+  }
+  return operand && operation;
+}
+
+// Turns a spoken arithmetic question into an expression for the math tool, or nullopt.
+std::optional<std::string> as_expression(const std::string& clause_low) {
+  std::string s = collapse_spaces(clause_low);
+  // Unicode operators: multiplication, division and minus signs.
+  for (auto [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"\xC3\x97", "*"}, {"\xC3\xB7", "/"}, {"\xE2\x88\x92", "-"}})
+    for (size_t p = s.find(from); p != std::string::npos; p = s.find(from))
+      s.replace(p, from.size(), to);
+  while (!s.empty() && std::string("?.!= ").find(s.back()) != std::string::npos)
+    s.pop_back();
+  static const std::vector<std::string> fillers = {
+      "please ", "can you ", "could you ", "tell me ", "what is ", "what's ", "whats ",
+      "what are ", "calculate ", "compute ", "evaluate ", "solve ", "how much is ", "work out ",
+      "figure out ", "the result of ", "the value of "};
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (auto& f : fillers)
+      if (s.compare(0, f.size(), f) == 0) {
+        s = s.substr(f.size());
+        changed = true;
+      }
+  }
+  static const std::regex function_call("[a-z]\\s*\\(");
+  if (!std::regex_search(s, function_call)) {
+    static const std::regex thousands("(\\d),(\\d{3})\\b");
+    for (std::string prev; prev != s;) {
+      prev = s;
+      s = std::regex_replace(s, thousands, "$1$2");
+    }
+  }
+  static const std::vector<std::pair<std::regex, std::string>> rewrites = {
+      {std::regex("\\bsum of (\\S+) and (\\S+)"), "$1 + $2"},
+      {std::regex("\\bproduct of (\\S+) and (\\S+)"), "$1 * $2"},
+      {std::regex("\\bdifference between (\\S+) and (\\S+)"), "$1 - $2"},
+      {std::regex("\\b(to the power of|raised to the power of|raised to)\\b"), "^"},
+      {std::regex("\\s*\\bsquared\\b"), "^2"},
+      {std::regex("\\s*\\bcubed\\b"), "^3"},
+      {std::regex("(\\d+(?:\\.\\d+)?)\\s*(?:%|percent)\\s+of\\s+"), "$1/100*"},
+      {std::regex("(\\d+(?:\\.\\d+)?)\\s*percent\\b"), "($1/100)"},
+      {std::regex("(\\d+(?:\\.\\d+)?)%(?!\\s*[\\d(])"), "($1/100)"},
+      {std::regex("\\bplus\\b"), "+"},
+      {std::regex("\\bminus\\b"), "-"},
+      {std::regex("\\b(times|multiplied by)\\b"), "*"},
+      {std::regex("\\b(divided by|over)\\b"), "/"},
+      {std::regex("\\b(modulo|mod)\\b"), "%"},
+      {std::regex("(\\d)(\\s*)x(\\s*)(?=[\\d(])"), "$1$2*$3"},
+      {std::regex("\\bthe\\b"), ""}};
+  s = rewrite_function_phrases(s);
+  for (auto& [re, replacement] : rewrites)
+    s = std::regex_replace(s, re, replacement);
+  s = rewrite_function_phrases(s); // operands that only became numbers after the rewrites
+  s = collapse_spaces(s);
+  if (!looks_like_expression(s))
+    return std::nullopt;
+  return s;
+}
+
+struct clause {
+  size_t position;
+  std::string text;
+};
+
+// Splits on commas, semicolons and joining words, keeping each clause's offset.
+std::vector<clause> split_clauses(const std::string& low) {
+  static const std::regex separator("\\s*(?:[,;]|\\band\\b|\\balso\\b|\\bthen\\b)\\s*");
+  std::vector<clause> out;
+  size_t start = 0;
+  for (auto it = std::sregex_iterator(low.begin(), low.end(), separator); it != std::sregex_iterator(); ++it) {
+    size_t at = static_cast<size_t>(it->position());
+    if (at > start)
+      out.push_back({start, low.substr(start, at - start)});
+    start = at + static_cast<size_t>(it->length());
+  }
+  if (start < low.size())
+    out.push_back({start, low.substr(start)});
+  return out;
+}
+
+// --- question analysis ---------------------------------------------------------------------
+
+struct facts {
+  std::string text; // trimmed original
+  std::string low;
+  std::string masked; // low with product names blanked, for number rules
+  std::vector<mention> products;
+  std::vector<mention> currencies;
+  std::vector<mention> cities;
+};
+
+std::vector<mention> find_products(const std::string& text, const std::string& low,
+                                   const std::vector<std::string>& names, coverage& cov) {
+  std::vector<phrase> phrases;
+  for (auto& n : names)
+    if (!trim(n).empty())
+      phrases.push_back({lower(trim(n)), trim(n)});
+  auto found = find_phrases(low, phrases, cov);
+  // "the Aurora" means the Aurora X1 when only one product's name starts with that capitalized
+  // word (at least 4 letters) and the full name was not written.
+  std::map<std::string, std::vector<std::string>> by_first_word;
+  for (auto& n : names) {
+    std::string first = lower(trim(n)).substr(0, lower(trim(n)).find(' '));
+    if (first.size() >= 4 && first.size() < trim(n).size())
+      by_first_word[first].push_back(trim(n));
+  }
+  for (auto& [first, owners] : by_first_word) {
+    if (owners.size() != 1)
+      continue;
+    bool already = std::any_of(found.begin(), found.end(),
+                               [&](const mention& m) { return m.value == owners.front(); });
+    if (already)
+      continue;
+    for (size_t pos : find_words(low, first))
+      if (cov.free(pos, pos + first.size()) && std::isupper(static_cast<unsigned char>(text[pos]))) {
+        cov.take(pos, pos + first.size());
+        found.push_back({pos, pos + first.size(), owners.front()});
+        break;
+      }
+  }
+  std::sort(found.begin(), found.end(),
+            [](const mention& a, const mention& b) { return a.begin < b.begin; });
+  // Each product once, at its first mention.
+  std::vector<mention> distinct;
+  for (auto& m : found)
+    if (std::none_of(distinct.begin(), distinct.end(),
+                     [&](const mention& d) { return d.value == m.value; }))
+      distinct.push_back(m);
+  return distinct;
+}
+
+// Cities not in the built-in list: capitalized words after "in"/"for"/"at", and after "and" or
+// a comma following such a city ("in Oslo and Reykjavik").
+std::vector<mention> find_named_places(const facts& f, const coverage& cov) {
+  std::vector<mention> out;
+  static const std::regex place(
+      "\\b(?:in|for|at)\\s+([A-Z][A-Za-z'\\-]+(?:\\s+[A-Z][A-Za-z'\\-]+)*)"
+      "((?:\\s*(?:,|\\band\\b|,\\s*and\\b)\\s*[A-Z][A-Za-z'\\-]+(?:\\s+[A-Z][A-Za-z'\\-]+)*)*)");
+  static const std::regex more("[A-Z][A-Za-z'\\-]+(?:\\s+[A-Z][A-Za-z'\\-]+)*");
+  static const std::set<std::string> not_places = {"today", "tomorrow", "tonight", "celsius",
+                                                   "fahrenheit", "the", "my", "our", "your"};
+  auto accept = [&](size_t begin, const std::string& name) {
+    std::string low_name = lower(name);
+    if (not_places.count(low_name) || !cov.free(begin, begin + name.size()))
+      return;
+    if (std::find(iso_codes().begin(), iso_codes().end(), name) != iso_codes().end())
+      return;
+    out.push_back({begin, begin + name.size(), name});
+  };
+  for (auto it = std::sregex_iterator(f.text.begin(), f.text.end(), place); it != std::sregex_iterator(); ++it) {
+    auto& m = *it;
+    accept(static_cast<size_t>(m.position(1)), m.str(1));
+    std::string tail = m.str(2);
+    size_t tail_at = static_cast<size_t>(m.position(2));
+    for (auto t = std::sregex_iterator(tail.begin(), tail.end(), more); t != std::sregex_iterator(); ++t)
+      accept(tail_at + static_cast<size_t>(t->position()), t->str());
+  }
+  return out;
+}
+
+facts analyze(const std::string& query, const planner_context& ctx) {
+  facts f;
+  f.text = trim(query);
+  f.low = lower(f.text);
+  coverage cov(f.low.size());
+  f.products = find_products(f.text, f.low, ctx.product_names, cov);
+  f.masked = f.low;
+  for (auto& p : f.products)
+    std::fill(f.masked.begin() + p.begin, f.masked.begin() + p.end, '#');
+  f.currencies = find_phrases(f.low, currency_phrases(), cov);
+  if (matches(f.low, weather_words())) {
+    f.cities = find_phrases(f.low, city_phrases(), cov);
+    for (auto& m : find_named_places(f, cov))
+      f.cities.push_back(m);
+    std::sort(f.cities.begin(), f.cities.end(),
+              [](const mention& a, const mention& b) { return a.begin < b.begin; });
+    std::vector<mention> distinct;
+    for (auto& c : f.cities)
+      if (std::none_of(distinct.begin(), distinct.end(), [&](const mention& d) { return d.value == c.value; }))
+        distinct.push_back(c);
+    f.cities = std::move(distinct);
+  }
+  return f;
+}
+
+// The amount written next to a currency: "250 GBP", "$250", "GBP 250", "1,299.50 euros".
+std::optional<double> amount_near(const facts& f, const mention& m) {
+  auto is_num = [](char c) { return std::isdigit(static_cast<unsigned char>(c)) || c == '.' || c == ','; };
+  size_t end = m.begin;
+  while (end > 0 && f.low[end - 1] == ' ')
+    --end;
+  size_t begin = end;
+  while (begin > 0 && is_num(f.low[begin - 1]))
+    --begin;
+  if (begin < end && !(begin > 0 && std::isalpha(static_cast<unsigned char>(f.low[begin - 1]))))
+    if (auto n = parse_number(f.low.substr(begin, end - begin)))
+      return n;
+  // After a symbol or code only ("$250", "EUR 100"), never after a currency name.
+  bool code_or_symbol = m.end - m.begin <= 3 || !is_alnum(f.low[m.begin]);
+  if (!code_or_symbol)
+    return std::nullopt;
+  size_t b = m.end;
+  while (b < f.low.size() && f.low[b] == ' ')
+    ++b;
+  size_t e = b;
+  while (e < f.low.size() && is_num(f.low[e]))
+    ++e;
+  if (e > b && (e == f.low.size() || !std::isalpha(static_cast<unsigned char>(f.low[e]))))
+    return parse_number(f.low.substr(b, e - b));
+  return std::nullopt;
+}
+
+// Currencies a product price should be converted to: "in euros", "to GBP", or an ISO code.
+std::vector<std::string> target_currencies(const facts& f) {
+  std::vector<std::string> out;
+  for (auto& m : f.currencies) {
+    static const std::set<std::string> lead_ins = {"in", "to", "into", "as"};
+    std::string written = f.text.substr(m.begin, m.end - m.begin);
+    bool upper_code = written.size() == 3 && written == m.value;
+    if ((lead_ins.count(word_before(f.low, m.begin)) || upper_code)
+        && std::find(out.begin(), out.end(), m.value) == out.end())
+      out.push_back(m.value);
+  }
+  return out;
+}
+
+std::string first_match(const std::string& text, const std::vector<std::regex>& patterns) {
+  for (auto& re : patterns) {
+    std::smatch m;
+    if (std::regex_search(text, m, re))
+      return m.str(1);
+  }
+  return {};
+}
+
+// Quantity, discount and tax written around a product price, as " * 3 * 0.9 * 1.19".
+std::string price_modifiers(const facts& f) {
+  static const std::vector<std::regex> quantity = {
+      std::regex("\\b(?:times|x)\\s*(\\d+)\\b"),
+      std::regex("\\bfor\\s+(\\d+)\\s+(?:units?|pieces?|items?|copies|of them)\\b"),
+      std::regex("\\b(\\d+)\\s+(?:units?|pieces?|items?|copies)\\b"),
+      std::regex("\\b(?:buy|buying|order|ordering|purchase|purchasing)\\s+(\\d+)\\b"),
+      std::regex("\\b(\\d+)\\s*(?:x\\s*)?(?:of\\s+)?(?:the\\s+)?#"),
+      std::regex("#\\s*x\\s*(\\d+)\\b")};
+  static const std::vector<std::regex> discount = {
+      std::regex("(\\d+(?:\\.\\d+)?)\\s*(?:%|percent)\\s*(?:discount|off)\\b"),
+      std::regex("\\bdiscount\\s+of\\s+(\\d+(?:\\.\\d+)?)\\s*(?:%|percent)"),
+      std::regex("\\b(?:minus|less)\\s+(\\d+(?:\\.\\d+)?)\\s*(?:%|percent)")};
+  static const std::vector<std::regex> tax = {
+      std::regex("(\\d+(?:\\.\\d+)?)\\s*(?:%|percent)\\s*(?:vat|tax|sales tax|mwst|gst)\\b"),
+      std::regex("\\b(?:vat|tax|sales tax|mwst|gst)\\s+(?:of\\s+|at\\s+)?(\\d+(?:\\.\\d+)?)\\s*(?:%|percent)"),
+      std::regex("\\bplus\\s+(\\d+(?:\\.\\d+)?)\\s*(?:%|percent)")};
+  std::string out;
+  if (auto q = first_match(f.masked, quantity); !q.empty() && q != "1")
+    out += " * " + q;
+  if (auto d = first_match(f.masked, discount); !d.empty())
+    out += " * " + json::format_number(1 - std::strtod(d.c_str(), nullptr) / 100);
+  if (auto t = first_match(f.masked, tax); !t.empty())
+    out += " * " + json::format_number(1 + std::strtod(t.c_str(), nullptr) / 100);
+  return out;
+}
+
+// The question narrowed to one product for a comparison: its name plus the topic words.
+std::string comparison_query(const facts& f, const std::string& product) {
+  std::string topic;
+  static const std::regex word("[a-z0-9][a-z0-9'\\-]*");
+  std::string rest = f.masked;
+  for (auto it = std::sregex_iterator(rest.begin(), rest.end(), word); it != std::sregex_iterator(); ++it)
+    if (!comparison_stopwords().count(it->str()))
+      topic += " " + it->str();
+  return product + topic;
+}
+
+std::optional<std::string> weather_date(const facts& f) {
+  static const std::regex date("\\b(today|tomorrow|tonight|\\d{4}-\\d{2}-\\d{2})\\b");
+  std::smatch m;
+  if (std::regex_search(f.low, m, date))
+    return m.str(1);
+  return std::nullopt;
+}
+
+// --- groups -------------------------------------------------------------------------------
+
+constexpr int comparison_chunks = 3;
+
+void add_product_groups(const facts& f, std::vector<group>& groups) {
+  const std::string& q = f.text;
+  auto targets = target_currencies(f);
+  std::string mods = price_modifiers(f);
+  bool how_much = contains_word(f.low, "how much") && !matches(f.masked, non_price_amounts());
+  bool price_intent = matches(f.masked, price_words()) || how_much || !targets.empty() || !mods.empty();
+  std::vector<std::string> names;
+  for (auto& p : f.products)
+    names.push_back(p.value);
+  size_t at = f.products.front().begin;
+
+  if (names.size() >= 2 && matches(f.masked, price_comparison_words())) {
+    // Difference of two prices, in one currency: the second converted into the first's (an
+    // identity conversion when they already match) or both into the requested currency.
+    std::string a = names[0], b = names[1];
+    std::string target = targets.empty() ? std::string() : targets.front();
+    groups.push_back({at, [a, b, target](plan_builder& p) {
+      auto sa = p.add("getProductInformation", {{"query", a + " price"}});
+      auto sb = p.add("getProductInformation", {{"query", b + " price"}});
+      if (!target.empty()) {
+        auto ea = p.add("exchangeRate", {{"from", ref(sa, "currency")}, {"to", target},
+                                         {"amount", ref(sa, "price")}});
+        auto eb = p.add("exchangeRate", {{"from", ref(sb, "currency")}, {"to", target},
+                                         {"amount", ref(sb, "price")}});
+        p.add("math", {{"expression", ref(ea, "converted") + " - " + ref(eb, "converted")}});
+      } else {
+        auto eb = p.add("exchangeRate", {{"from", ref(sb, "currency")}, {"to", ref(sa, "currency")},
+                                         {"amount", ref(sb, "price")}});
+        p.add("math", {{"expression", ref(sa, "price") + " - " + ref(eb, "converted")}});
+      }
+    }});
+    return;
+  }
+
+  bool compare = names.size() >= 2 && (matches(f.masked, comparison_words()) || !price_intent);
+  if (compare) {
+    std::vector<std::string> queries;
+    for (auto& n : names)
+      queries.push_back(comparison_query(f, n));
+    // The RAG context must be one flat list of chunk objects, so it names each product's
+    // chunks one by one. Every catalog product has at least 4 chunks that contain its name,
+    // so a named query with topK 3 always returns chunks 0..2.
+    groups.push_back({at, [queries, q](plan_builder& p) {
+      std::vector<std::string> context;
+      for (auto& pq : queries) {
+        auto s = p.add("getProductInformation", {{"query", pq}, {"topK", double(comparison_chunks)}});
+        for (int i = 0; i < comparison_chunks; ++i)
+          context.push_back(ref(s, "chunks[" + std::to_string(i) + "]"));
+      }
+      p.add("ragGeneration", {{"query", q}, {"context", context}});
+    }});
+    return;
+  }
+
+  if (price_intent) {
+    // Each product's price, converted into every requested currency, then adjusted.
+    for (auto& m : f.products) {
+      std::string name = m.value;
+      groups.push_back({m.begin, [name, targets, mods](plan_builder& p) {
+        auto s = p.add("getProductInformation", {{"query", name + " price"}});
+        if (targets.empty() && !mods.empty())
+          p.add("math", {{"expression", ref(s, "price") + mods}});
+        for (auto& t : targets) {
+          auto e = p.add("exchangeRate", {{"from", ref(s, "currency")}, {"to", t},
+                                          {"amount", ref(s, "price")}});
+          if (!mods.empty())
+            p.add("math", {{"expression", ref(e, "converted") + mods}});
+        }
+      }});
+    }
+    return;
+  }
+
+  // Anything else about one product: retrieve, then answer from the retrieved chunks.
+  groups.push_back({at, [q](plan_builder& p) {
+    auto s = p.add("getProductInformation", {{"query", q}});
+    p.add("ragGeneration", {{"query", q}, {"context", ref(s, "chunks")}});
+  }});
+}
+
+void add_exchange_groups(const facts& f, std::vector<group>& groups) {
+  auto& cs = f.currencies;
+  if (cs.empty())
+    return;
+  if (cs.size() == 1) {
+    // One currency: convert it to dollars (or dollars to euros) when a conversion is asked for.
+    auto amount = amount_near(f, cs[0]);
+    if (!amount && !matches(f.low, exchange_words()))
+      return;
+    std::string from = cs[0].value;
+    std::string to = from == "USD" ? "EUR" : "USD";
+    double value = amount.value_or(1);
+    groups.push_back({cs[0].begin, [from, to, value](plan_builder& p) {
+      p.add("exchangeRate", {{"from", from}, {"to", to}, {"amount", value}});
+    }});
+    return;
+  }
+  // Pairs in order ("250 GBP to USD"); a currency without an amount after a complete pair is
+  // one more target for the same amount ("100 USD to EUR and GBP").
+  std::set<std::string> planned; // the same conversion asked twice is looked up once
+  auto add_pair = [&](size_t position, const std::string& fc, const std::string& tc, double value) {
+    if (!planned.insert(fc + "|" + tc + "|" + json::format_number(value)).second)
+      return;
+    groups.push_back({position, [fc, tc, value](plan_builder& p) {
+      p.add("exchangeRate", {{"from", fc}, {"to", tc}, {"amount", value}});
+    }});
+  };
+  std::optional<mention> from;
+  std::optional<double> amount;
+  for (size_t i = 0; i < cs.size();) {
+    auto here = amount_near(f, cs[i]);
+    if (!from || here) {
+      if (i + 1 >= cs.size())
+        break;
+      mention a = cs[i], b = cs[i + 1];
+      auto amount_a = here;
+      auto amount_b = amount_near(f, b);
+      // "How many yen is 100 dollars": the amount marks the source; so does "from".
+      bool swap = (!amount_a && amount_b)
+                  || (!amount_a && !amount_b && word_before(f.low, b.begin) == "from"
+                      && word_before(f.low, a.begin) != "from");
+      if (swap)
+        std::swap(a, b);
+      from = a;
+      amount = swap ? amount_b : amount_a;
+      i += 2;
+      add_pair(std::min(a.begin, b.begin), a.value, b.value, amount.value_or(1));
+    } else {
+      add_pair(cs[i].begin, from->value, cs[i].value, amount.value_or(1));
+      ++i;
+    }
+  }
+}
+
+bool wants_exchange(const facts& f) {
+  if (f.currencies.size() >= 2)
+    return true;
+  return f.currencies.size() == 1
+         && (amount_near(f, f.currencies[0]) || matches(f.low, exchange_words()));
+}
+
+void add_math_clause_groups(const facts& f, std::vector<group>& groups) {
+  for (auto& c : split_clauses(f.low))
+    if (auto e = as_expression(c.text)) {
+      std::string expression = *e;
+      groups.push_back({c.position, [expression](plan_builder& p) {
+        p.add("math", {{"expression", expression}});
+      }});
+    }
+}
+
+// Longer questions are not parsed by rules (std::regex recurses per character); they go to
+// general chat as they are.
+constexpr size_t max_parsed_chars = 1000;
+
+outcome<std::string> plan_rules(const std::string& query, const planner_context& ctx) {
+  if (trim(query).empty())
+    return fail("empty question");
+  if (trim(query).size() > max_parsed_chars) {
+    plan_builder builder;
+    builder.add("generalChat", {{"message", trim(query)}});
+    return builder.text();
+  }
+  facts f = analyze(query, ctx);
+
+  std::vector<group> groups;
+  if (!f.cities.empty()) {
+    auto date = weather_date(f);
+    for (auto& c : f.cities) {
+      std::string city = c.value;
+      groups.push_back({c.begin, [city, date](plan_builder& p) {
+        args_list args = {{"city", city}};
+        if (date)
+          args.emplace_back("date", *date);
+        p.add("weather", args);
+      }});
+    }
+  }
+  if (!f.products.empty())
+    add_product_groups(f, groups);
+  else if (wants_exchange(f))
+    add_exchange_groups(f, groups);
+
+  if (groups.empty()) {
+    // Arithmetic: the whole question first ("sum of 3 and 4"), else its clauses.
+    if (auto e = as_expression(f.low)) {
+      std::string expression = *e;
+      groups.push_back({0, [expression](plan_builder& p) {
+        p.add("math", {{"expression", expression}});
+      }});
+    } else {
+      add_math_clause_groups(f, groups);
+    }
+  } else if (f.products.empty()) {
+    add_math_clause_groups(f, groups); // "weather in Berlin and what is 2+2"
+  }
+
+  std::string q = f.text;
+  if (groups.empty()) {
+    if (matches(f.low, catalog_words())) {
+      // A catalog question without a product name: retrieve across all products, then answer.
+      groups.push_back({0, [q](plan_builder& p) {
+        auto s = p.add("getProductInformation", {{"query", q}, {"topK", 5.0}});
+        p.add("ragGeneration", {{"query", q}, {"context", ref(s, "chunks")}});
+      }});
+    } else {
+      groups.push_back({0, [q](plan_builder& p) { p.add("generalChat", {{"message", q}}); }});
+    }
+  }
+
+  std::stable_sort(groups.begin(), groups.end(),
+                   [](const group& a, const group& b) { return a.position < b.position; });
+  plan_builder builder;
+  for (auto& g : groups)
+    g.emit(builder);
+
+  // "Give me a summary of ...": one more step that states every result together, unless the
+  // plan already ends in a written answer.
+  const std::string& last_tool = builder.tools().back();
+  if (matches(f.low, summary_words()) && last_tool != "ragGeneration" && last_tool != "generalChat") {
+    std::vector<std::string> results;
+    for (auto& id : builder.ids())
+      results.push_back(ref(id));
+    builder.add("orchestrationSynthesis", {{"query", q}, {"results", results}});
+  }
+  return builder.text();
+}
+
+} // namespace
+
+outcome<std::string> plan_offline(const std::string& query, const planner_context& ctx) {
+  try {
+    auto plan = plan_rules(query, ctx);
+    if (!plan)
+      return plan;
+    // The same validation the orchestrator applies, e.g. the step limit for long lists.
+    if (auto valid = core::parse_plan(*plan); !valid)
+      return fail("cannot plan this question offline: " + valid.error());
+    return plan;
+  } catch (const std::exception& e) {
+    return fail(std::string("offline planner error: ") + e.what());
+  }
+}
+
+std::vector<std::string> load_product_names(const std::string& products_dir) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (fs::directory_iterator it(products_dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().extension() != ".md" || it->path().filename() == "README.md")
+      continue;
+    std::ifstream in(it->path());
+    std::string line;
+    // Front matter: a first line "---", then key: value lines up to the next "---".
+    if (!std::getline(in, line) || trim(line) != "---")
+      continue;
+    while (std::getline(in, line) && trim(line) != "---") {
+      line = trim(line);
+      if (line.compare(0, 5, "name:") != 0)
+        continue;
+      std::string name = trim(line.substr(5));
+      if (name.size() >= 2 && (name.front() == '"' || name.front() == '\'') && name.back() == name.front())
+        name = name.substr(1, name.size() - 2);
+      if (!name.empty())
+        names.push_back(name);
+      break;
+    }
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
+} // namespace eventide::providers

@@ -1,0 +1,371 @@
+// The offline synthesizer: turns step results into a template answer. The first line answers
+// the question (from the plan's final steps), then one detail line per step with its source, so
+// every number in the answer can be traced to a tool result and a data file.
+#include "providers/synthesis.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <optional>
+
+#include "core/json.hpp"
+#include "core/plan.hpp"
+
+namespace eventide::providers {
+
+namespace {
+
+enum class kind { product, rag, chat, math, weather, exchange, synthesis, other };
+
+kind kind_of_tool(const std::string& tool) {
+  if (tool == "getProductInformation") return kind::product;
+  if (tool == "ragGeneration") return kind::rag;
+  if (tool == "generalChat") return kind::chat;
+  if (tool == "math") return kind::math;
+  if (tool == "weather") return kind::weather;
+  if (tool == "exchangeRate") return kind::exchange;
+  if (tool == "orchestrationSynthesis") return kind::synthesis;
+  return kind::other;
+}
+
+bool has(const json::value& v, const char* member) { return v.IsObject() && v.HasMember(member); }
+
+// Without a plan (the synthesis tool) the kind is recognized from the result's fields.
+kind kind_of_result(const json::value& r) {
+  if (has(r, "converted") && has(r, "rate")) return kind::exchange;
+  if (has(r, "temperatureC")) return kind::weather;
+  if (has(r, "expression") && has(r, "value")) return kind::math;
+  if (has(r, "name") && (has(r, "price") || has(r, "chunks"))) return kind::product;
+  if (has(r, "answer") && has(r, "citations")) return kind::rag;
+  if (has(r, "answer")) return kind::chat;
+  return kind::other;
+}
+
+const char* default_tool_name(kind k) {
+  switch (k) {
+    case kind::product: return "getProductInformation";
+    case kind::rag: return "ragGeneration";
+    case kind::chat: return "generalChat";
+    case kind::math: return "math";
+    case kind::weather: return "weather";
+    case kind::exchange: return "exchangeRate";
+    case kind::synthesis: return "orchestrationSynthesis";
+    case kind::other: break;
+  }
+  return "result";
+}
+
+std::string text_of(const json::value& r, const char* member) {
+  if (!r.IsObject())
+    return {};
+  auto it = r.FindMember(member);
+  return it == r.MemberEnd() ? std::string() : json::to_text(it->value);
+}
+
+std::optional<double> number_of(const json::value& r, const char* member) {
+  if (!r.IsObject())
+    return std::nullopt;
+  auto it = r.FindMember(member);
+  if (it == r.MemberEnd())
+    return std::nullopt;
+  if (it->value.IsNumber())
+    return it->value.GetDouble();
+  if (it->value.IsString()) {
+    char* end = nullptr;
+    double d = std::strtod(it->value.GetString(), &end);
+    if (end != it->value.GetString() && *end == '\0')
+      return d;
+  }
+  return std::nullopt;
+}
+
+// Money: whole amounts as they are (1299), others with two decimals (1195.10).
+std::string money(double v) {
+  if (v == std::floor(v))
+    return json::format_number(v);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.2f", v);
+  return buf;
+}
+
+std::string money_of(const json::value& r, const char* member) {
+  auto n = number_of(r, member);
+  return n ? money(*n) : text_of(r, member);
+}
+
+std::string one_line(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    bool space = std::isspace(static_cast<unsigned char>(c)) != 0;
+    if (space && (out.empty() || out.back() == ' '))
+      continue;
+    out += space ? ' ' : c;
+  }
+  while (!out.empty() && out.back() == ' ')
+    out.pop_back();
+  return out;
+}
+
+std::string first_line(const std::string& s) { return one_line(s.substr(0, s.find('\n'))); }
+
+std::string shorten(const std::string& s, size_t max) {
+  return s.size() <= max ? s : s.substr(0, max - 3) + "...";
+}
+
+std::string sentence(std::string s) {
+  if (!s.empty() && s.back() != '.' && s.back() != '!' && s.back() != '?')
+    s += '.';
+  return s;
+}
+
+// "(offline sample rates of 2026-11-02, config/exchange-rates.json)" or "(source: x)".
+std::string provenance(const json::value& r, kind k) {
+  std::string label = text_of(r, "label");
+  std::string source = text_of(r, "source");
+  if (k == kind::weather && !label.empty() && !text_of(r, "observedAt").empty())
+    label += " of " + text_of(r, "observedAt");
+  if (!label.empty() && !source.empty())
+    return " (" + label + ", " + source + ")";
+  if (!label.empty())
+    return " (" + label + ")";
+  if (!source.empty())
+    return " (source: " + source + ")";
+  return {};
+}
+
+std::vector<std::string> citations_of(const json::value& r) {
+  std::vector<std::string> out;
+  if (!r.IsObject())
+    return out;
+  if (auto s = json::get_string(r, "source"); s && !s->empty())
+    out.push_back(*s);
+  if (auto it = r.FindMember("citations"); it != r.MemberEnd() && it->value.IsArray())
+    for (auto& c : it->value.GetArray())
+      if (c.IsString() && c.GetStringLength() > 0)
+        out.emplace_back(c.GetString());
+  return out;
+}
+
+struct step_view {
+  std::string id;
+  std::string tool;
+  kind k = kind::other;
+  std::vector<std::string> depends_on;
+  const json::value* result = nullptr; // null when the step produced nothing
+};
+
+struct view {
+  std::vector<step_view> steps;
+
+  const step_view* find(const std::string& id) const {
+    for (auto& s : steps)
+      if (s.id == id)
+        return &s;
+    return nullptr;
+  }
+
+  // The product a step's value derives from (exchange of a product price), if any.
+  const step_view* product_source(const step_view& s) const {
+    for (auto& dep : s.depends_on)
+      if (auto* d = find(dep); d && d->result && d->k == kind::product)
+        return d;
+    return nullptr;
+  }
+
+  // The single currency of a math step's inputs (price or converted amount), if they agree.
+  std::string currency_of_inputs(const step_view& s) const {
+    std::string currency;
+    for (auto& dep : s.depends_on) {
+      auto* d = find(dep);
+      if (!d || !d->result)
+        continue;
+      std::string c = d->k == kind::product ? text_of(*d->result, "currency")
+                      : d->k == kind::exchange ? text_of(*d->result, "to")
+                      : d->k == kind::math ? currency_of_inputs(*d)
+                                           : std::string();
+      if (c.empty())
+        continue;
+      if (!currency.empty() && currency != c)
+        return {};
+      currency = c;
+    }
+    return currency;
+  }
+};
+
+// The direct answer a step's result gives, as one sentence.
+std::string direct_answer(const view& v, const step_view& s) {
+  const json::value& r = *s.result;
+  switch (s.k) {
+    case kind::product:
+      return "The " + text_of(r, "name") + " costs " + money_of(r, "price") + " "
+             + text_of(r, "currency") + ".";
+    case kind::exchange: {
+      std::string converted = money_of(r, "converted") + " " + text_of(r, "to");
+      std::string original = money_of(r, "amount") + " " + text_of(r, "from");
+      if (auto* p = v.product_source(s))
+        return "The " + text_of(*p->result, "name") + " costs " + converted + " (" + original
+               + " at " + text_of(r, "rate") + ").";
+      return original + " = " + converted + " (rate " + text_of(r, "rate") + ").";
+    }
+    case kind::math: {
+      std::string currency = v.currency_of_inputs(s);
+      std::string value = currency.empty() ? text_of(r, "value")
+                                           : money_of(r, "value") + " " + currency;
+      return "The answer is " + value + " (" + text_of(r, "expression") + ").";
+    }
+    case kind::weather: {
+      std::string out = text_of(r, "city") + ": " + text_of(r, "temperatureC") + " °C, "
+                        + text_of(r, "condition");
+      if (has(r, "windKph"))
+        out += ", wind " + text_of(r, "windKph") + " km/h";
+      if (has(r, "humidity"))
+        out += ", humidity " + text_of(r, "humidity") + "%";
+      if (has(r, "date") && has(r, "note"))
+        out += " (sample observation; no forecast for " + text_of(r, "date") + ")";
+      return out + ".";
+    }
+    case kind::rag:
+    case kind::chat:
+      return sentence(one_line(text_of(r, "answer")));
+    case kind::synthesis:
+      return sentence(first_line(text_of(r, "answer")));
+    case kind::other:
+      break;
+  }
+  return s.id + ": " + shorten(one_line(json::to_text(r)), 160) + ".";
+}
+
+// One detail line: the step, its key result and where that came from.
+std::string detail_line(const view& v, const step_view& s) {
+  std::string head = "- " + s.id + " " + s.tool + ": ";
+  if (!s.result)
+    return head + "failed";
+  const json::value& r = *s.result;
+  switch (s.k) {
+    case kind::product:
+      return head + text_of(r, "name") + " costs " + money_of(r, "price") + " "
+             + text_of(r, "currency") + provenance(r, s.k);
+    case kind::exchange:
+      return head + money_of(r, "amount") + " " + text_of(r, "from") + " = "
+             + money_of(r, "converted") + " " + text_of(r, "to") + " at " + text_of(r, "rate")
+             + provenance(r, s.k);
+    case kind::math: {
+      bool is_money = !v.currency_of_inputs(s).empty();
+      return head + text_of(r, "expression") + " = "
+             + (is_money ? money_of(r, "value") : text_of(r, "value"));
+    }
+    case kind::weather:
+      return head + text_of(r, "city") + " " + text_of(r, "temperatureC") + " °C, "
+             + text_of(r, "condition") + provenance(r, s.k);
+    case kind::rag: {
+      std::string line = head + "\"" + shorten(one_line(text_of(r, "answer")), 120) + "\"";
+      auto cites = citations_of(r);
+      if (!cites.empty()) {
+        line += " (sources: ";
+        for (size_t i = 0; i < cites.size(); ++i)
+          line += (i ? ", " : "") + cites[i];
+        line += ")";
+      }
+      return line;
+    }
+    case kind::chat:
+      return head + "\"" + shorten(one_line(text_of(r, "answer")), 120) + "\"";
+    case kind::synthesis:
+      return head + "\"" + shorten(first_line(text_of(r, "answer")), 120) + "\"";
+    case kind::other:
+      break;
+  }
+  return head + shorten(one_line(json::to_text(r)), 160);
+}
+
+} // namespace
+
+synthesis_output synthesize_offline(const synthesis_input& in) {
+  synthesis_output out;
+  json::document results(rapidjson::kObjectType);
+  if (auto parsed = json::parse(in.results_json); parsed && parsed->IsObject())
+    results = std::move(parsed).value();
+
+  auto result_of = [&](const std::string& id) -> const json::value* {
+    auto it = results.FindMember(id.c_str());
+    return it == results.MemberEnd() || it->value.IsNull() ? nullptr : &it->value;
+  };
+
+  // Steps in plan order when the plan is valid; otherwise (or for the synthesis tool) in the
+  // order of the results object. Results of steps the plan does not name are kept at the end.
+  view v;
+  bool have_plan = false;
+  if (auto p = core::parse_plan(in.plan_json); p) {
+    have_plan = true;
+    for (auto& ps : p->steps) {
+      step_view s{ps.id, ps.tool, kind_of_tool(ps.tool), ps.depends_on, result_of(ps.id)};
+      if (s.k == kind::other && s.result)
+        s.k = kind_of_result(*s.result);
+      v.steps.push_back(std::move(s));
+    }
+  }
+  for (auto& m : results.GetObject()) {
+    std::string id = m.name.GetString();
+    if (v.find(id) || m.value.IsNull())
+      continue;
+    kind k = kind_of_result(m.value);
+    v.steps.push_back({id, default_tool_name(k), k, {}, &m.value});
+  }
+
+  // The direct answer comes from the final results: those no other result builds on.
+  std::vector<const step_view*> finals;
+  for (auto& s : v.steps) {
+    if (!s.result)
+      continue;
+    bool used = false;
+    for (auto& other : v.steps)
+      used = used || (other.result && std::count(other.depends_on.begin(), other.depends_on.end(), s.id) > 0);
+    if (!used || !have_plan)
+      finals.push_back(&s);
+  }
+
+  std::string answer;
+  if (!in.failure.empty()) {
+    answer = "I could not complete this request: " + in.failure;
+  } else if (finals.empty()) {
+    answer = "I have no results to answer \"" + one_line(in.query) + "\".";
+  } else {
+    for (auto* s : finals)
+      answer += (answer.empty() ? "" : " ") + direct_answer(v, *s);
+  }
+
+  std::vector<std::string> lines;
+  bool any_offline = false;
+  bool all_offline = true;
+  for (auto& s : v.steps) {
+    if (s.result) {
+      lines.push_back(detail_line(v, s));
+      // Arithmetic is the same offline and online, so it does not count either way.
+      if (s.k != kind::math) {
+        bool offline = json::get_bool(*s.result, "offline").value_or(false);
+        any_offline = any_offline || offline;
+        all_offline = all_offline && offline;
+      }
+      for (auto& c : citations_of(*s.result))
+        if (std::find(out.citations.begin(), out.citations.end(), c) == out.citations.end())
+          out.citations.push_back(c);
+    } else if (!in.failed_step.empty() && s.id == in.failed_step) {
+      lines.push_back(detail_line(v, s));
+    }
+  }
+  if (!lines.empty()) {
+    answer += "\nDetails:";
+    for (auto& l : lines)
+      answer += "\n" + l;
+  }
+  if (any_offline && all_offline)
+    answer += "\nNote: answered offline with sample data; no LLM or live service was used.";
+  else if (any_offline)
+    answer += "\nNote: some results are offline sample data; no LLM was used.";
+  out.answer = std::move(answer);
+  return out;
+}
+
+} // namespace eventide::providers

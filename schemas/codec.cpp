@@ -1,0 +1,424 @@
+// Encoding and decoding of the CloudEvents envelope and the typed payloads of events.hpp.
+// Data fields are camelCase (see the *.schema.json files); JSON-valued struct fields hold
+// compact JSON text and travel as JSON values, never as strings.
+#include "schemas/events.hpp"
+
+#include <iterator>
+#include <type_traits>
+
+#include "core/json.hpp"
+#include "schemas/rfc3339.hpp"
+#include "schemas/validation.hpp"
+
+namespace eventide::events {
+
+namespace {
+
+constexpr size_t max_record_bytes = 1 << 20; // 1 MiB, larger records go to the DLQ
+
+constexpr const char* user_commands = "user-commands";
+constexpr const char* conversation_events = "conversation-events";
+constexpr const char* tool_invocation_requests = "tool-invocation-requests";
+
+template <class T>
+struct traits;
+#define EVENTIDE_EVENT_TRAITS(type, type_name_text, topic_name)                                 \
+  template <>                                                                                   \
+  struct traits<type> {                                                                         \
+    static constexpr const char* name = type_name_text;                                         \
+    static constexpr const char* topic = topic_name;                                            \
+  };
+EVENTIDE_EVENT_TRAITS(user_query_received, "UserQueryReceived", user_commands)
+EVENTIDE_EVENT_TRAITS(plan_generated, "PlanGenerated", conversation_events)
+EVENTIDE_EVENT_TRAITS(planning_failed, "PlanningFailed", conversation_events)
+EVENTIDE_EVENT_TRAITS(tool_invocation_requested, "ToolInvocationRequested",
+                      tool_invocation_requests)
+EVENTIDE_EVENT_TRAITS(tool_invocation_resulted, "ToolInvocationResulted", conversation_events)
+EVENTIDE_EVENT_TRAITS(plan_step_completed, "PlanStepCompleted", conversation_events)
+EVENTIDE_EVENT_TRAITS(plan_completed, "PlanCompleted", conversation_events)
+EVENTIDE_EVENT_TRAITS(plan_failed, "PlanFailed", conversation_events)
+EVENTIDE_EVENT_TRAITS(synthesize_final_answer_requested, "SynthesizeFinalAnswerRequested",
+                      user_commands)
+EVENTIDE_EVENT_TRAITS(final_answer_synthesized, "FinalAnswerSynthesized", conversation_events)
+#undef EVENTIDE_EVENT_TRAITS
+
+// ---- writing data ------------------------------------------------------------------------------
+
+// Builds one data object; JSON-text fields that do not parse fail with the struct field's name.
+class data_writer {
+ public:
+  explicit data_writer(json::allocator& alloc) : alloc_(alloc), data_(rapidjson::kObjectType) {}
+
+  /// A writer for a nested object, added with object().
+  data_writer nested() { return data_writer(alloc_); }
+
+  data_writer& text(const char* key, const std::string& s) {
+    data_.AddMember(rapidjson::StringRef(key), json::str(s, alloc_), alloc_);
+    return *this;
+  }
+  data_writer& integer(const char* key, int64_t n) {
+    data_.AddMember(rapidjson::StringRef(key), json::value(n), alloc_);
+    return *this;
+  }
+  data_writer& boolean(const char* key, bool b) {
+    data_.AddMember(rapidjson::StringRef(key), json::value(b), alloc_);
+    return *this;
+  }
+  data_writer& texts(const char* key, const std::vector<std::string>& list) {
+    json::value array(rapidjson::kArrayType);
+    for (const auto& s : list)
+      array.PushBack(json::str(s, alloc_), alloc_);
+    data_.AddMember(rapidjson::StringRef(key), array, alloc_);
+    return *this;
+  }
+  data_writer& embedded(const char* key, const std::string& json_text, const char* field) {
+    auto parsed = json::parse(json_text);
+    if (!parsed) {
+      if (error_.empty())
+        error_ = std::string(field) + " is not valid JSON (" + parsed.error() + ")";
+      return *this;
+    }
+    data_.AddMember(rapidjson::StringRef(key), json::value(*parsed, alloc_), alloc_);
+    return *this;
+  }
+  data_writer& object(const char* key, data_writer& inner) {
+    if (error_.empty())
+      error_ = inner.error_;
+    data_.AddMember(rapidjson::StringRef(key), inner.data_, alloc_);
+    return *this;
+  }
+
+  outcome<json::value> finish() {
+    if (!error_.empty())
+      return fail(error_);
+    return std::move(data_);
+  }
+
+ private:
+  json::allocator& alloc_;
+  json::value data_;
+  std::string error_;
+};
+
+void write(const user_query_received& p, data_writer& w) {
+  w.text("conversationId", p.conversation_id)
+      .text("userId", p.user_id)
+      .text("query", p.query)
+      .integer("receivedAt", p.received_at);
+}
+
+void write(const synthesize_final_answer_requested& p, data_writer& w) {
+  w.text("query", p.query)
+      .integer("planVersion", p.plan_version)
+      .embedded("plan", p.plan_json, "plan_json")
+      .embedded("results", p.results_json, "results_json")
+      .text("failure", p.failure)
+      .text("failedStep", p.failed_step);
+}
+
+void write(const plan_generated& p, data_writer& w) {
+  data_writer planner = w.nested();
+  planner.text("provider", p.planner_provider).text("model", p.planner_model);
+  w.integer("planVersion", p.plan_version)
+      .embedded("plan", p.plan_json, "plan_json")
+      .object("planner", planner)
+      .integer("planningMs", p.planning_ms);
+}
+
+void write(const planning_failed& p, data_writer& w) {
+  w.text("reason", p.reason).texts("providerErrors", p.provider_errors);
+}
+
+void write(const tool_invocation_requested& p, data_writer& w) {
+  w.text("invocationId", p.invocation_id)
+      .integer("attempt", p.attempt)
+      .text("stepId", p.step_id)
+      .text("tool", p.tool)
+      .embedded("args", p.args_json, "args_json")
+      .integer("deadline", p.deadline);
+}
+
+void write(const tool_invocation_resulted& p, data_writer& w) {
+  w.text("invocationId", p.invocation_id)
+      .integer("attempt", p.attempt)
+      .text("stepId", p.step_id)
+      .text("tool", p.tool)
+      .text("status", p.ok ? "ok" : "error")
+      .embedded("result", p.result_json, "result_json");
+  if (!p.ok)
+    w.text("error", p.error); // the schema forbids `error` on success
+  w.boolean("retryable", p.retryable).integer("workerMs", p.worker_ms);
+}
+
+void write(const plan_step_completed& p, data_writer& w) {
+  w.text("stepId", p.step_id).text("status", p.status).integer("attempts", p.attempts);
+}
+
+void write(const plan_completed& p, data_writer& w) {
+  w.integer("planVersion", p.plan_version).embedded("results", p.results_json, "results_json");
+}
+
+void write(const plan_failed& p, data_writer& w) {
+  w.integer("planVersion", p.plan_version)
+      .text("failedStep", p.failed_step)
+      .text("reason", p.reason)
+      .embedded("partialResults", p.partial_results_json, "partial_results_json")
+      .boolean("compensationDone", p.compensation_done);
+}
+
+void write(const final_answer_synthesized& p, data_writer& w) {
+  w.text("answer", p.answer)
+      .text("provider", p.provider)
+      .text("model", p.model)
+      .texts("citations", p.citations)
+      .boolean("failed", p.failed);
+}
+
+// ---- reading data (after schema validation, so required members exist with the right types) --
+
+std::string text(const json::value& data, const char* key) {
+  const json::value& v = data[key];
+  return std::string(v.GetString(), v.GetStringLength());
+}
+int int32(const json::value& data, const char* key) { return data[key].GetInt(); }
+int64_t int64(const json::value& data, const char* key) { return data[key].GetInt64(); }
+bool boolean(const json::value& data, const char* key) { return data[key].GetBool(); }
+std::string compact(const json::value& data, const char* key) { return json::dump(data[key]); }
+std::vector<std::string> texts(const json::value& data, const char* key) {
+  std::vector<std::string> out;
+  for (const auto& item : data[key].GetArray())
+    out.emplace_back(item.GetString(), item.GetStringLength());
+  return out;
+}
+
+void read(const json::value& d, user_query_received& p) {
+  p.conversation_id = text(d, "conversationId");
+  p.user_id = text(d, "userId");
+  p.query = text(d, "query");
+  p.received_at = int64(d, "receivedAt");
+}
+
+void read(const json::value& d, synthesize_final_answer_requested& p) {
+  p.query = text(d, "query");
+  p.plan_version = int32(d, "planVersion");
+  p.plan_json = compact(d, "plan");
+  p.results_json = compact(d, "results");
+  p.failure = text(d, "failure");
+  p.failed_step = text(d, "failedStep");
+}
+
+void read(const json::value& d, plan_generated& p) {
+  p.plan_version = int32(d, "planVersion");
+  p.plan_json = compact(d, "plan");
+  p.planner_provider = text(d["planner"], "provider");
+  p.planner_model = text(d["planner"], "model");
+  p.planning_ms = int64(d, "planningMs");
+}
+
+void read(const json::value& d, planning_failed& p) {
+  p.reason = text(d, "reason");
+  p.provider_errors = texts(d, "providerErrors");
+}
+
+void read(const json::value& d, tool_invocation_requested& p) {
+  p.invocation_id = text(d, "invocationId");
+  p.attempt = int32(d, "attempt");
+  p.step_id = text(d, "stepId");
+  p.tool = text(d, "tool");
+  p.args_json = compact(d, "args");
+  p.deadline = int64(d, "deadline");
+}
+
+void read(const json::value& d, tool_invocation_resulted& p) {
+  p.invocation_id = text(d, "invocationId");
+  p.attempt = int32(d, "attempt");
+  p.step_id = text(d, "stepId");
+  p.tool = text(d, "tool");
+  p.ok = text(d, "status") == "ok";
+  p.result_json = compact(d, "result");
+  p.error = p.ok ? "" : text(d, "error");
+  p.retryable = boolean(d, "retryable");
+  p.worker_ms = int64(d, "workerMs");
+}
+
+void read(const json::value& d, plan_step_completed& p) {
+  p.step_id = text(d, "stepId");
+  p.status = text(d, "status");
+  p.attempts = int32(d, "attempts");
+}
+
+void read(const json::value& d, plan_completed& p) {
+  p.plan_version = int32(d, "planVersion");
+  p.results_json = compact(d, "results");
+}
+
+void read(const json::value& d, plan_failed& p) {
+  p.plan_version = int32(d, "planVersion");
+  p.failed_step = text(d, "failedStep");
+  p.reason = text(d, "reason");
+  p.partial_results_json = compact(d, "partialResults");
+  p.compensation_done = boolean(d, "compensationDone");
+}
+
+void read(const json::value& d, final_answer_synthesized& p) {
+  p.answer = text(d, "answer");
+  p.provider = text(d, "provider");
+  p.model = text(d, "model");
+  p.citations = texts(d, "citations");
+  p.failed = boolean(d, "failed");
+}
+
+// ---- catalog --------------------------------------------------------------------------------
+
+struct catalog_entry {
+  const char* name;
+  payload (*read)(const json::value& data);
+};
+
+template <class T>
+payload read_as(const json::value& data) {
+  T p;
+  read(data, p);
+  return p;
+}
+
+template <class T>
+constexpr catalog_entry entry() {
+  return {traits<T>::name, &read_as<T>};
+}
+
+// DESIGN §4 order.
+const catalog_entry catalog[] = {
+    entry<user_query_received>(),      entry<plan_generated>(),
+    entry<planning_failed>(),          entry<tool_invocation_requested>(),
+    entry<tool_invocation_resulted>(), entry<plan_step_completed>(),
+    entry<plan_completed>(),           entry<plan_failed>(),
+    entry<synthesize_final_answer_requested>(), entry<final_answer_synthesized>(),
+};
+static_assert(std::size(catalog) == std::variant_size_v<payload>,
+              "every payload type needs a catalog entry");
+
+const catalog_entry* find_type(std::string_view name) {
+  for (const auto& e : catalog)
+    if (name == e.name)
+      return &e;
+  return nullptr;
+}
+
+std::string optional_text(const json::value& obj, const char* key) {
+  return json::get_string(obj, key).value_or("");
+}
+
+// The subject is the conversation id; a command that carries the id too must agree with it.
+outcome<void> check_subject(const std::string& subject, const json::value& data) {
+  auto conversation = json::get_string(data, "conversationId");
+  if (conversation && *conversation != subject)
+    return fail("subject '" + subject + "' differs from data.conversationId '" + *conversation
+                + "'");
+  return {};
+}
+
+outcome<std::string> build(const event& e, const char* type) {
+  json::document doc(rapidjson::kObjectType);
+  auto& alloc = doc.GetAllocator();
+  doc.AddMember("specversion", "1.0", alloc);
+  doc.AddMember("id", json::str(e.id, alloc), alloc);
+  doc.AddMember("type", rapidjson::StringRef(type), alloc);
+  doc.AddMember("source", json::str(e.source, alloc), alloc);
+  doc.AddMember("time", json::str(format_time(e.time_ms), alloc), alloc);
+  doc.AddMember("subject", json::str(e.subject, alloc), alloc);
+  doc.AddMember("datacontenttype", "application/json", alloc);
+  doc.AddMember("dataschema", json::str(dataschema_for(type), alloc), alloc);
+  if (!e.causation_id.empty())
+    doc.AddMember("causationid", json::str(e.causation_id, alloc), alloc);
+  if (!e.traceparent.empty())
+    doc.AddMember("traceparent", json::str(e.traceparent, alloc), alloc);
+
+  data_writer writer(alloc);
+  std::visit([&](const auto& p) { write(p, writer); }, e.data);
+  auto data = writer.finish();
+  if (!data)
+    return fail(data.error());
+  doc.AddMember("data", data.value(), alloc);
+
+  if (auto valid = validate("envelope", doc); !valid)
+    return fail(valid.error());
+  if (auto valid = validate(type, doc["data"], "/data"); !valid)
+    return fail(valid.error());
+  if (auto same = check_subject(e.subject, doc["data"]); !same)
+    return fail(same.error());
+
+  std::string text = json::dump(doc);
+  if (text.size() > max_record_bytes)
+    return fail("record too large (" + std::to_string(text.size()) + " bytes)");
+  return text;
+}
+
+} // namespace
+
+const char* type_name(const payload& p) {
+  return std::visit([](const auto& v) { return traits<std::decay_t<decltype(v)>>::name; }, p);
+}
+
+const std::vector<std::string>& type_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const auto& e : catalog)
+      out.emplace_back(e.name);
+    return out;
+  }();
+  return names;
+}
+
+const char* topic_of(const payload& p) {
+  return std::visit([](const auto& v) { return traits<std::decay_t<decltype(v)>>::topic; }, p);
+}
+
+outcome<std::string> encode(const event& e) {
+  const char* type = type_name(e.data);
+  auto text = build(e, type);
+  if (!text)
+    return fail("encode " + std::string(type) + ": " + text.error());
+  return text;
+}
+
+outcome<event> decode(std::string_view bytes) {
+  if (bytes.size() > max_record_bytes)
+    return fail("record too large (" + std::to_string(bytes.size()) + " bytes)");
+  auto parsed = json::parse(bytes);
+  if (!parsed)
+    return fail(parsed.error());
+  const json::document& doc = parsed.value();
+  if (!doc.IsObject())
+    return fail("not a JSON object");
+  if (auto valid = validate("envelope", doc); !valid)
+    return fail(valid.error());
+
+  const std::string type = text(doc, "type");
+  const catalog_entry* known = find_type(type);
+  if (!known)
+    return fail("unknown event type '" + type + "'");
+  auto dataschema = json::get_string(doc, "dataschema");
+  if (dataschema && *dataschema != dataschema_for(type))
+    return fail("dataschema '" + *dataschema + "' does not match type '" + type + "'");
+  const json::value& data = doc["data"];
+  if (auto valid = validate(type, data, "/data"); !valid)
+    return fail(valid.error());
+
+  event e;
+  e.id = text(doc, "id");
+  e.source = text(doc, "source");
+  e.subject = text(doc, "subject");
+  e.causation_id = optional_text(doc, "causationid");
+  e.traceparent = optional_text(doc, "traceparent");
+  auto time = parse_time(text(doc, "time"));
+  if (!time)
+    return fail(time.error());
+  e.time_ms = time.value();
+  if (auto same = check_subject(e.subject, data); !same)
+    return fail(same.error());
+  e.data = known->read(data);
+  return e;
+}
+
+} // namespace eventide::events

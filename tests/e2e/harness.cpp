@@ -1,0 +1,184 @@
+#include "tests/e2e/harness.hpp"
+
+#include <map>
+#include <stdexcept>
+#include <thread>
+
+namespace eventide::testing {
+
+std::vector<std::string> conversation_trace::sequence() const {
+  std::vector<std::string> out;
+  for (auto& e : conversation_events) {
+    std::string s = events::type_name(e.data);
+    if (auto r = std::get_if<events::tool_invocation_resulted>(&e.data))
+      s += ":" + r->step_id;
+    else if (auto c = std::get_if<events::plan_step_completed>(&e.data))
+      s += ":" + c->step_id;
+    out.push_back(s);
+  }
+  return out;
+}
+
+json::document conversation_trace::result_of(const std::string& step) const {
+  for (auto& e : conversation_events)
+    if (auto r = std::get_if<events::tool_invocation_resulted>(&e.data))
+      if (r->step_id == step && r->ok)
+        if (auto d = json::parse(r->result_json))
+          return std::move(*d);
+  return json::document{};
+}
+
+size_t conversation_trace::count(const char* type) const {
+  size_t n = 0;
+  for (auto* list : {&conversation_events, &tool_requests})
+    for (auto& e : *list)
+      if (std::string(events::type_name(e.data)) == type)
+        ++n;
+  return n;
+}
+
+pipeline::pipeline(const std::string& data_dir, node_options opts)
+  : data_dir_(data_dir), opts_(std::move(opts)), topics_(opts_.topic_prefix) {
+  bridge::embedded_options eo;
+  eo.dir = data_dir + "/log";
+  eo.partitions = 3;
+  auto l = bridge::open_embedded_log(eo);
+  if (!l)
+    throw std::runtime_error(l.error());
+  log_ = std::move(*l);
+  if (opts_.roles.empty())
+    opts_.roles.insert(known_roles().begin(), known_roles().end());
+  if (opts_.data_dir.empty())
+    opts_.data_dir = data_dir;
+  if (opts_.resources.empty())
+    opts_.resources = providers::resource_root();
+  cfg_.set("scheduler.max-threads", 2);
+  sys_ = std::make_unique<caf::actor_system>(cfg_);
+  start();
+}
+
+pipeline::~pipeline() {
+  stop();
+}
+
+void pipeline::start() {
+  if (node_)
+    return;
+  node_ = std::make_unique<node>(*sys_, log_, opts_);
+  if (auto r = node_->start(); !r)
+    throw std::runtime_error(r.error());
+}
+
+void pipeline::stop() {
+  if (node_) {
+    node_->stop();
+    node_.reset();
+  }
+}
+
+void pipeline::produce_raw(const std::string& topic, const std::string& key,
+                           const std::string& value) {
+  bool ok = false;
+  log_->produce(topic, key, value, [&](outcome<bridge::position> r) { ok = r.ok(); });
+  (void) log_->flush(std::chrono::seconds(5));
+  if (!ok)
+    throw std::runtime_error("produce failed");
+}
+
+void pipeline::produce(const events::event& e) {
+  auto bytes = events::encode(e);
+  if (!bytes)
+    throw std::runtime_error(bytes.error());
+  produce_raw(opts_.topic_prefix + events::topic_of(e.data), e.subject, *bytes);
+}
+
+namespace {
+
+std::vector<std::pair<bridge::topic_partition, int64_t>>
+partitions_of(bridge::log& log, const std::string& conversation,
+              const std::vector<std::string>& topics, bool from_start) {
+  std::vector<std::pair<bridge::topic_partition, int64_t>> start;
+  for (auto& t : topics) {
+    auto parts = log.partition_count(t);
+    if (!parts)
+      throw std::runtime_error(parts.error());
+    bridge::topic_partition tp{t, bridge::partition_for_key(conversation, *parts)};
+    auto wm = log.query_watermarks(tp);
+    start.emplace_back(tp, from_start || !wm ? 0 : wm->high);
+  }
+  return start;
+}
+
+void collect(const bridge::record& rec, const std::string& conversation, const topics& names,
+             conversation_trace& trace) {
+  if (rec.key != conversation)
+    return;
+  auto ev = events::decode(rec.value);
+  if (!ev)
+    return;
+  if (rec.topic == names.tool_requests)
+    trace.tool_requests.push_back(std::move(*ev));
+  else if (rec.topic == names.conversation_events)
+    trace.conversation_events.push_back(std::move(*ev));
+}
+
+} // namespace
+
+conversation_trace pipeline::ask(const std::string& conversation, const std::string& question,
+                                 std::chrono::milliseconds timeout,
+                                 std::chrono::milliseconds settle) {
+  conversation_trace trace;
+  trace.id = conversation;
+  auto c = log_->assign(partitions_of(*log_, conversation,
+                                      {topics_.conversation_events, topics_.tool_requests}, false));
+  if (!c)
+    throw std::runtime_error(c.error());
+  events::event q;
+  q.id = conversation + "/query";
+  q.source = "eventide/test";
+  q.time_ms = now_ms();
+  q.subject = conversation;
+  q.data = events::user_query_received{conversation, "tester", question, q.time_ms};
+  produce(q);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::optional<std::chrono::steady_clock::time_point> answered_at;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto batch = (*c)->poll(256, std::chrono::milliseconds(20));
+    if (!batch)
+      throw std::runtime_error(batch.error());
+    for (auto& rec : *batch)
+      collect(rec, conversation, topics_, trace);
+    if (!answered_at && trace.answer())
+      answered_at = std::chrono::steady_clock::now();
+    if (answered_at && std::chrono::steady_clock::now() - *answered_at >= settle)
+      break;
+  }
+  return trace;
+}
+
+conversation_trace pipeline::read(const std::string& conversation) {
+  conversation_trace trace;
+  trace.id = conversation;
+  auto start = partitions_of(*log_, conversation,
+                             {topics_.conversation_events, topics_.tool_requests}, true);
+  std::map<bridge::topic_partition, int64_t> ends;
+  for (auto& [tp, off] : start)
+    ends[tp] = log_->query_watermarks(tp)->high;
+  auto c = log_->assign(start);
+  if (!c)
+    throw std::runtime_error(c.error());
+  while (true) {
+    bool done = true;
+    for (auto& [tp, end] : ends)
+      if ((*c)->position_of(tp).value_or(end) < end)
+        done = false;
+    if (done)
+      break;
+    auto batch = (*c)->poll(1024, std::chrono::milliseconds(20));
+    for (auto& rec : *batch)
+      collect(rec, conversation, topics_, trace);
+  }
+  return trace;
+}
+
+} // namespace eventide::testing

@@ -1,0 +1,89 @@
+// An in-process pipeline for end-to-end tests: every role on a fresh embedded log, plus an
+// ingress that asks a question and collects the conversation's events from the log.
+#pragma once
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "actors/bridges.hpp"
+#include "actors/node.hpp"
+#include "bridge/embedded_log.hpp"
+#include "core/json.hpp"
+#include "providers/tool.hpp"
+#include "schemas/events.hpp"
+
+namespace eventide::testing {
+
+struct temp_dir {
+  std::string path;
+  temp_dir() {
+    char tmpl[] = "/tmp/eventide-test.XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+struct conversation_trace {
+  std::string id;
+  std::vector<events::event> conversation_events; // in log order
+  std::vector<events::event> tool_requests;        // in log order
+  const events::final_answer_synthesized* answer() const {
+    for (auto& e : conversation_events)
+      if (auto a = std::get_if<events::final_answer_synthesized>(&e.data))
+        return a;
+    return nullptr;
+  }
+  /// "Type" or "Type:step" for the conversation-events, in order.
+  std::vector<std::string> sequence() const;
+  /// The result JSON of a step's successful ToolInvocationResulted (parsed).
+  json::document result_of(const std::string& step) const;
+  size_t count(const char* type) const;
+};
+
+class pipeline {
+ public:
+  explicit pipeline(const std::string& data_dir, node_options opts = {});
+  ~pipeline();
+
+  /// Starts all roles (again, after stop()).
+  void start();
+  /// Stops all roles (the log stays open).
+  void stop();
+
+  /// Writes UserQueryReceived and returns the conversation's events once its answer arrived
+  /// and `settle` passed without further events (to catch duplicates).
+  conversation_trace ask(const std::string& conversation, const std::string& question,
+                         std::chrono::milliseconds timeout = std::chrono::seconds(20),
+                         std::chrono::milliseconds settle = std::chrono::milliseconds(150));
+
+  /// Reads everything of a conversation that is in the log now.
+  conversation_trace read(const std::string& conversation);
+
+  /// Appends raw bytes to a topic (poison records).
+  void produce_raw(const std::string& topic, const std::string& key, const std::string& value);
+  /// Appends an event to its topic.
+  void produce(const events::event& e);
+
+  bridge::log& log() { return *log_; }
+  const topics& names() const { return topics_; }
+
+ private:
+  std::string data_dir_;
+  node_options opts_;
+  topics topics_;
+  std::shared_ptr<bridge::log> log_;
+  caf::actor_system_config cfg_;
+  std::unique_ptr<caf::actor_system> sys_;
+  std::unique_ptr<node> node_;
+};
+
+} // namespace eventide::testing

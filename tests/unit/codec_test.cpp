@@ -1,0 +1,579 @@
+// Event codec and schema tests. Fixture documents live in tests/fixtures/events/<Schema>/:
+// valid-*.json must pass, invalid-*.json must fail with exactly the reason in the matching
+// invalid-*.reason file. Adding a fixture adds a case.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "core/json.hpp"
+#include "schemas/events.hpp"
+#include "schemas/rfc3339.hpp"
+#include "schemas/validation.hpp"
+
+namespace fs = std::filesystem;
+using namespace eventide;
+using namespace eventide::events;
+
+namespace {
+
+const fs::path fixtures_root = fs::path(EVENTIDE_FIXTURES) / "events";
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string trimmed(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r'))
+    s.pop_back();
+  return s;
+}
+
+bool starts_with(const std::string& s, const std::string& prefix) {
+  return s.compare(0, prefix.size(), prefix) == 0;
+}
+
+std::vector<fs::path> fixtures(const fs::path& dir, const std::string& prefix) {
+  std::vector<fs::path> out;
+  if (!fs::is_directory(dir))
+    return out;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    std::string name = entry.path().filename().string();
+    if (starts_with(name, prefix) && entry.path().extension() == ".json")
+      out.push_back(entry.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+event make_event(payload p) {
+  event e;
+  e.id = "c42/evt-1";
+  e.source = "eventide/test/n1";
+  e.time_ms = 1795168800123;
+  e.subject = "c42";
+  e.causation_id = "c42/evt-0";
+  e.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  e.data = std::move(p);
+  return e;
+}
+
+const char* design_plan =
+    R"({"steps":[{"id":"s1","tool":"getProductInformation","args":{"query":"Aurora X1"}},)"
+    R"({"id":"s2","tool":"exchangeRate","args":{"from":"USD","to":"EUR",)"
+    R"("amount":"{{steps.s1.result.price}}"},"dependsOn":["s1"]}],"finalAnswerRequired":true})";
+
+// One sample of every payload type, with every field away from its default.
+std::vector<payload> samples() {
+  std::vector<payload> out;
+  out.push_back(user_query_received{"c42", "u7", "Was kostet der Aurora X1 in EUR? \xC3\xA9",
+                                    1795168800000});
+  out.push_back(synthesize_final_answer_requested{"What does it cost?", 2, design_plan,
+                                                  R"({"s1":{"price":1299.5}})",
+                                                  "step s2: timed out", "s2"});
+  out.push_back(synthesize_final_answer_requested{"Fly me", 0, "null", "{}",
+                                                  "no planner produced a plan", ""});
+  out.push_back(plan_generated{3, design_plan, "openai", "gpt-x", 845});
+  out.push_back(planning_failed{"no valid plan", {"openai: HTTP 503", "offline: no rule"}});
+  out.push_back(tool_invocation_resulted{"c42/3/s1", 2, "s1", "getProductInformation", true,
+                                         R"({"chunks":[{"score":1.5,"text":"x"}]})", "", false,
+                                         17});
+  out.push_back(tool_invocation_resulted{"c42/3/s2", 1, "s2", "exchangeRate", false, "null",
+                                         "rate service timed out", true, 5000});
+  out.push_back(plan_step_completed{"s2", "error", 3});
+  out.push_back(plan_completed{3, R"({"s1":[1,"two",null],"s2":1195.54})"});
+  out.push_back(plan_failed{3, "s2", "step s2: timed out", R"({"s1":{"price":1299.5}})", false});
+  out.push_back(final_answer_synthesized{"It costs 1195.54 EUR [1].", "offline", "template",
+                                         {"products/aurora-x1.md", "config/rates.json"}, true});
+  out.push_back(tool_invocation_requested{"c42/3/s2", 2, "s2", "exchangeRate",
+                                          R"({"from":"USD","to":"EUR","amount":1299.5})",
+                                          1795168830123});
+  return out;
+}
+
+} // namespace
+
+// ---- fixtures ------------------------------------------------------------------------------
+
+TEST_CASE("every embedded schema has valid and invalid fixtures", "[codec][schema]") {
+  auto names = schema_names();
+  REQUIRE(names.size() == type_names().size() + 2); // + envelope, plan
+  CHECK(has_schema("envelope"));
+  CHECK(has_schema("plan"));
+  for (const auto& type : type_names())
+    CHECK(has_schema(type));
+  for (const auto& name : names) {
+    INFO("schema " << name);
+    CHECK(fixtures(fixtures_root / name, "valid-").size() >= 1);
+    CHECK(fixtures(fixtures_root / name, "invalid-").size() >= 4);
+  }
+}
+
+TEST_CASE("valid fixtures pass and survive a re-encode", "[codec][schema]") {
+  size_t checked = 0;
+  for (const auto& name : schema_names()) {
+    for (const auto& path : fixtures(fixtures_root / name, "valid-")) {
+      INFO("fixture " << path.string());
+      std::string text = read_file(path);
+      ++checked;
+      if (name == "plan") {
+        auto doc = json::parse(text);
+        REQUIRE(doc.ok());
+        auto valid = validate("plan", doc.value());
+        CHECK(valid.ok());
+        if (!valid)
+          FAIL_CHECK(valid.error());
+        continue;
+      }
+      auto decoded = decode(text);
+      if (!decoded) {
+        FAIL_CHECK(decoded.error());
+        continue;
+      }
+      if (name != "envelope")
+        CHECK(type_name(decoded->data) == name);
+      auto encoded = encode(decoded.value());
+      if (!encoded)
+        FAIL(encoded.error());
+      auto again = decode(encoded.value());
+      REQUIRE(again.ok());
+      auto encoded_again = encode(again.value());
+      REQUIRE(encoded_again.ok());
+      CHECK(encoded_again.value() == encoded.value());
+    }
+  }
+  CHECK(checked >= 2 * schema_names().size());
+}
+
+TEST_CASE("invalid fixtures fail with the expected reason", "[codec][schema]") {
+  size_t checked = 0;
+  for (const auto& name : schema_names()) {
+    for (const auto& path : fixtures(fixtures_root / name, "invalid-")) {
+      INFO("fixture " << path.string());
+      fs::path reason_file = path;
+      reason_file.replace_extension(".reason");
+      REQUIRE(fs::exists(reason_file));
+      const std::string expected = trimmed(read_file(reason_file));
+      const std::string text = read_file(path);
+      ++checked;
+      // CHECK, not REQUIRE: one broken fixture should not hide the others.
+      if (name == "plan") {
+        auto doc = json::parse(text);
+        REQUIRE(doc.ok());
+        auto valid = validate("plan", doc.value());
+        CHECK_FALSE(valid.ok());
+        if (!valid)
+          CHECK(valid.error() == expected);
+      } else {
+        auto decoded = decode(text);
+        CHECK_FALSE(decoded.ok());
+        if (!decoded)
+          CHECK(decoded.error() == expected);
+      }
+    }
+  }
+  CHECK(checked >= 4 * schema_names().size());
+}
+
+// ---- catalog -------------------------------------------------------------------------------
+
+TEST_CASE("type names and topics follow the catalog", "[codec]") {
+  const std::vector<std::string> expected = {
+      "UserQueryReceived",      "PlanGenerated",         "PlanningFailed",
+      "ToolInvocationRequested", "ToolInvocationResulted", "PlanStepCompleted",
+      "PlanCompleted",          "PlanFailed",            "SynthesizeFinalAnswerRequested",
+      "FinalAnswerSynthesized"};
+  CHECK(type_names() == expected);
+
+  CHECK(std::string(type_name(user_query_received{})) == "UserQueryReceived");
+  CHECK(std::string(type_name(tool_invocation_requested{})) == "ToolInvocationRequested");
+  CHECK(std::string(type_name(synthesize_final_answer_requested{}))
+        == "SynthesizeFinalAnswerRequested");
+
+  CHECK(std::string(topic_of(user_query_received{})) == "user-commands");
+  CHECK(std::string(topic_of(synthesize_final_answer_requested{})) == "user-commands");
+  CHECK(std::string(topic_of(tool_invocation_requested{})) == "tool-invocation-requests");
+  for (const payload& p : {payload(plan_generated{}), payload(planning_failed{}),
+                           payload(tool_invocation_resulted{}), payload(plan_step_completed{}),
+                           payload(plan_completed{}), payload(plan_failed{}),
+                           payload(final_answer_synthesized{})})
+    CHECK(std::string(topic_of(p)) == "conversation-events");
+
+  CHECK(dataschema_for("PlanGenerated") == "schemas/PlanGenerated.schema.json");
+  CHECK_FALSE(has_schema("PlanExploded"));
+  auto missing = validate("PlanExploded", json::value(rapidjson::kObjectType));
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error() == "no schema named 'PlanExploded'");
+}
+
+// ---- encode / decode -----------------------------------------------------------------------
+
+TEST_CASE("every type round-trips encode -> decode -> encode", "[codec]") {
+  for (const auto& p : samples()) {
+    INFO("type " << type_name(p));
+    event e = make_event(p);
+    if (std::holds_alternative<user_query_received>(p))
+      e.subject = std::get<user_query_received>(p).conversation_id;
+    auto first = encode(e);
+    if (!first)
+      FAIL(first.error());
+    auto decoded = decode(first.value());
+    if (!decoded)
+      FAIL(decoded.error());
+    CHECK(decoded->id == e.id);
+    CHECK(decoded->source == e.source);
+    CHECK(decoded->time_ms == e.time_ms);
+    CHECK(decoded->subject == e.subject);
+    CHECK(decoded->causation_id == e.causation_id);
+    CHECK(decoded->traceparent == e.traceparent);
+    CHECK(decoded->data.index() == p.index());
+    auto second = encode(decoded.value());
+    REQUIRE(second.ok());
+    CHECK(second.value() == first.value());
+  }
+}
+
+TEST_CASE("encode writes the envelope and camelCase data with JSON values", "[codec]") {
+  plan_generated p{3, design_plan, "openai", "gpt-x", 845};
+  auto text = encode(make_event(p));
+  REQUIRE(text.ok());
+  auto doc = json::parse(text.value());
+  REQUIRE(doc.ok());
+  const auto& d = doc.value();
+  CHECK(json::get_string(d, "specversion") == "1.0");
+  CHECK(json::get_string(d, "type") == "PlanGenerated");
+  CHECK(json::get_string(d, "time") == "2026-11-20T10:00:00.123Z");
+  CHECK(json::get_string(d, "subject") == "c42");
+  CHECK(json::get_string(d, "datacontenttype") == "application/json");
+  CHECK(json::get_string(d, "dataschema") == "schemas/PlanGenerated.schema.json");
+  CHECK(json::get_string(d, "causationid") == "c42/evt-0");
+  const json::value* data = json::find_path(d, "data");
+  REQUIRE(data);
+  CHECK(json::get_int(*data, "planVersion") == 3);
+  CHECK(json::get_int(*data, "planningMs") == 845);
+  REQUIRE(json::find_path(*data, "plan"));
+  CHECK(json::find_path(*data, "plan")->IsObject()); // a JSON value, not a string
+  CHECK(json::dump(*json::find_path(*data, "plan")) == design_plan);
+  CHECK(json::get_string(*json::find_path(*data, "planner"), "provider") == "openai");
+  CHECK(json::get_string(*json::find_path(*data, "planner"), "model") == "gpt-x");
+  CHECK(data->MemberCount() == 4);
+
+  // Optional attributes are left out when empty.
+  event bare = make_event(plan_step_completed{"s1", "ok", 1});
+  bare.causation_id.clear();
+  bare.traceparent.clear();
+  auto bare_text = encode(bare);
+  REQUIRE(bare_text.ok());
+  CHECK(bare_text->find("causationid") == std::string::npos);
+  CHECK(bare_text->find("traceparent") == std::string::npos);
+  auto bare_back = decode(bare_text.value());
+  REQUIRE(bare_back.ok());
+  CHECK(bare_back->causation_id.empty());
+  CHECK(bare_back->traceparent.empty());
+}
+
+TEST_CASE("decode builds the typed payloads field by field", "[codec]") {
+  SECTION("ToolInvocationResulted ok and error") {
+    auto ok = decode(read_file(fixtures_root / "ToolInvocationResulted" / "valid-ok.json"));
+    REQUIRE(ok.ok());
+    CHECK(ok->id == "c1/ToolInvocationResulted");
+    CHECK(ok->source == "eventide/test/n1");
+    CHECK(ok->time_ms == 1795168800123);
+    CHECK(ok->subject == "c1");
+    const auto& r = std::get<tool_invocation_resulted>(ok->data);
+    CHECK(r.invocation_id == "c1/1/s2");
+    CHECK(r.attempt == 1);
+    CHECK(r.step_id == "s2");
+    CHECK(r.tool == "exchangeRate");
+    CHECK(r.ok);
+    CHECK(r.result_json == R"({"amount":1195.54,"currency":"EUR","rateDate":"2026-11-19"})");
+    CHECK(r.error.empty());
+    CHECK_FALSE(r.retryable);
+    CHECK(r.worker_ms == 3);
+
+    auto err = decode(read_file(fixtures_root / "ToolInvocationResulted" / "valid-error.json"));
+    REQUIRE(err.ok());
+    const auto& f = std::get<tool_invocation_resulted>(err->data);
+    CHECK_FALSE(f.ok);
+    CHECK(f.attempt == 2);
+    CHECK(f.result_json == "null");
+    CHECK(f.error == "rate service timed out");
+    CHECK(f.retryable);
+    CHECK(f.worker_ms == 5000);
+  }
+  SECTION("PlanGenerated") {
+    auto e = decode(read_file(fixtures_root / "PlanGenerated" / "valid-design-plan.json"));
+    REQUIRE(e.ok());
+    const auto& p = std::get<plan_generated>(e->data);
+    CHECK(p.plan_version == 1);
+    CHECK(p.planner_provider == "offline");
+    CHECK(p.planner_model == "rules-v1");
+    CHECK(p.planning_ms == 12);
+    auto fixture = json::parse(read_file(fixtures_root / "PlanGenerated" / "valid-design-plan.json"));
+    REQUIRE(fixture.ok());
+    CHECK(p.plan_json == json::dump(*json::find_path(fixture.value(), "data.plan"))); // compact
+    CHECK(starts_with(p.plan_json, R"({"steps":[{"id":"s1","tool":"getProductInformation",)"));
+  }
+  SECTION("SynthesizeFinalAnswerRequested after planning failed") {
+    auto e = decode(
+        read_file(fixtures_root / "SynthesizeFinalAnswerRequested" / "valid-planning-failed.json"));
+    REQUIRE(e.ok());
+    const auto& s = std::get<synthesize_final_answer_requested>(e->data);
+    CHECK(s.query == "Book me a flight");
+    CHECK(s.plan_version == 0);
+    CHECK(s.plan_json == "null");
+    CHECK(s.results_json == "{}");
+    CHECK(s.failure == "no planner produced a valid plan");
+    CHECK(s.failed_step.empty());
+  }
+  SECTION("UserQueryReceived, PlanFailed, FinalAnswerSynthesized, PlanningFailed") {
+    auto q = decode(read_file(fixtures_root / "UserQueryReceived" / "valid-basic.json"));
+    REQUIRE(q.ok());
+    const auto& u = std::get<user_query_received>(q->data);
+    CHECK(u.conversation_id == "c1");
+    CHECK(u.user_id == "u1");
+    CHECK(u.query == "What does the Aurora X1 cost in EUR?");
+    CHECK(u.received_at == 1795168800123);
+
+    auto pf = decode(read_file(fixtures_root / "PlanFailed" / "valid-step-failed.json"));
+    REQUIRE(pf.ok());
+    const auto& f = std::get<plan_failed>(pf->data);
+    CHECK(f.plan_version == 1);
+    CHECK(f.failed_step == "s2");
+    CHECK(f.partial_results_json == R"({"s1":{"price":1299.5}})");
+    CHECK(f.compensation_done);
+
+    auto fa = decode(read_file(fixtures_root / "FinalAnswerSynthesized" / "valid-basic.json"));
+    REQUIRE(fa.ok());
+    const auto& a = std::get<final_answer_synthesized>(fa->data);
+    CHECK(a.provider == "offline");
+    CHECK(a.model == "template");
+    CHECK(a.citations == std::vector<std::string>{"products/aurora-x1.md#price"});
+    CHECK_FALSE(a.failed);
+
+    auto pl = decode(read_file(fixtures_root / "PlanningFailed" / "valid-basic.json"));
+    REQUIRE(pl.ok());
+    CHECK(std::get<planning_failed>(pl->data).provider_errors
+          == std::vector<std::string>{"openai: HTTP 503", "offline: no rule matched"});
+  }
+  SECTION("an offset time is normalised to UTC") {
+    auto e = decode(read_file(fixtures_root / "envelope" / "valid-offset-time.json"));
+    REQUIRE(e.ok());
+    CHECK(e->time_ms == 1795168800500);
+    auto text = encode(e.value());
+    REQUIRE(text.ok());
+    CHECK(text->find(R"("time":"2026-11-20T10:00:00.500Z")") != std::string::npos);
+  }
+}
+
+TEST_CASE("encode rejects events that break the schemas", "[codec]") {
+  SECTION("a plan step without a tool") {
+    plan_generated p{1, R"({"steps":[{"id":"s1","args":{}}]})", "offline", "", 1};
+    auto r = encode(make_event(p));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error()
+          == "encode PlanGenerated: schema violation at /data/plan/steps/0: missing required "
+             "property 'tool'");
+  }
+  SECTION("JSON text fields must hold JSON") {
+    tool_invocation_requested t{"c42/1/s1", 1, "s1", "math", "{expression: 1}", 0};
+    auto r = encode(make_event(t));
+    REQUIRE_FALSE(r.ok());
+    CHECK(starts_with(r.error(),
+                      "encode ToolInvocationRequested: args_json is not valid JSON (invalid JSON "
+                      "at byte 1: "));
+  }
+  SECTION("an empty envelope id") {
+    event e = make_event(plan_step_completed{"s1", "ok", 1});
+    e.id.clear();
+    auto r = encode(e);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error()
+          == "encode PlanStepCompleted: schema violation at /id: string length 0 is below "
+             "minLength 1");
+  }
+  SECTION("a failed tool result must carry null as its result") {
+    tool_invocation_resulted t{"c42/1/s1", 1, "s1", "math", false, "{}", "division by zero",
+                               false, 1};
+    auto r = encode(make_event(t));
+    REQUIRE_FALSE(r.ok());
+    CHECK(starts_with(r.error(),
+                      "encode ToolInvocationResulted: schema violation at /data: matches not "
+                      "exactly one of the alternatives"));
+  }
+  SECTION("a step status outside ok/error") {
+    auto r = encode(make_event(plan_step_completed{"s1", "done", 1}));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error()
+          == "encode PlanStepCompleted: schema violation at /data/status: value \"done\" is not "
+             "one of [\"ok\",\"error\"] (enum)");
+  }
+  SECTION("the subject must be the conversation id") {
+    event e = make_event(user_query_received{"c1", "u1", "hi", 5});
+    e.subject = "c2";
+    auto r = encode(e);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error() == "encode UserQueryReceived: subject 'c2' differs from data.conversationId 'c1'");
+  }
+  SECTION("an encoded record over 1 MiB") {
+    final_answer_synthesized a{std::string(2 << 20, 'a'), "offline", "", {}, false};
+    auto r = encode(make_event(a));
+    REQUIRE_FALSE(r.ok());
+    CHECK(starts_with(r.error(), "encode FinalAnswerSynthesized: record too large ("));
+  }
+}
+
+TEST_CASE("decode rejects malformed records with a DLQ-ready reason", "[codec]") {
+  auto good = encode(make_event(plan_step_completed{"s1", "ok", 1}));
+  REQUIRE(good.ok());
+
+  SECTION("empty input") {
+    auto r = decode("");
+    REQUIRE_FALSE(r.ok());
+    CHECK(starts_with(r.error(), "invalid JSON at byte 0: "));
+  }
+  SECTION("garbage bytes") {
+    const std::string garbage("\xff\xfe\x00\x01garbage", 11);
+    auto r = decode(garbage);
+    REQUIRE_FALSE(r.ok());
+    CHECK(starts_with(r.error(), "invalid JSON at byte 0: "));
+  }
+  SECTION("truncated JSON") {
+    const std::string half = good->substr(0, good->size() / 2);
+    auto r = decode(half);
+    REQUIRE_FALSE(r.ok());
+    CHECK(starts_with(r.error(), "invalid JSON at byte "));
+  }
+  SECTION("trailing garbage after the object") {
+    auto r = decode(good.value() + " x");
+    REQUIRE_FALSE(r.ok());
+    CHECK(starts_with(r.error(), "invalid JSON at byte " + std::to_string(good->size() + 1)));
+  }
+  SECTION("not an object") {
+    auto r = decode("\"PlanStepCompleted\"");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error() == "not a JSON object");
+  }
+  SECTION("a 2 MiB value") {
+    std::string big = R"({"specversion":"1.0","data":{"answer":")" + std::string(2 << 20, 'x')
+                      + "\"}}";
+    auto r = decode(big);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error() == "record too large (" + std::to_string(big.size()) + " bytes)");
+  }
+  SECTION("exactly 1 MiB is still accepted, one byte more is not") {
+    std::string padded = good.value() + std::string((1 << 20) - good->size(), ' ');
+    REQUIRE(padded.size() == 1u << 20);
+    CHECK(decode(padded).ok());
+    auto r = decode(padded + " ");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error() == "record too large (1048577 bytes)");
+  }
+  SECTION("unknown type") {
+    const std::string type = R"("type":"PlanStepCompleted")";
+    const std::string dataschema = R"("dataschema":"schemas/PlanStepCompleted.schema.json",)";
+    std::string text = good.value();
+    text.replace(text.find(type), type.size(), R"("type":"PlanExploded")");
+    text.erase(text.find(dataschema), dataschema.size());
+    auto r = decode(text);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error() == "unknown event type 'PlanExploded'");
+  }
+}
+
+// ---- time ----------------------------------------------------------------------------------
+
+TEST_CASE("times format as RFC 3339 UTC with milliseconds", "[codec][time]") {
+  CHECK(format_time(0) == "1970-01-01T00:00:00.000Z");
+  CHECK(format_time(1795168800123) == "2026-11-20T10:00:00.123Z");
+  CHECK(format_time(-1) == "1969-12-31T23:59:59.999Z");
+  CHECK(format_time(1709208000000) == "2024-02-29T12:00:00.000Z");
+  CHECK(format_time(951868800000) == "2000-03-01T00:00:00.000Z");
+  CHECK(format_time(-2203891200000) == "1900-03-01T00:00:00.000Z");
+  CHECK(format_time(253402300799999) == "9999-12-31T23:59:59.999Z");
+  CHECK(format_time(-62167219200000) == "0000-01-01T00:00:00.000Z");
+}
+
+TEST_CASE("times parse with offsets and optional fractions", "[codec][time]") {
+  auto ms = [](const char* text) {
+    auto r = parse_time(text);
+    if (!r)
+      FAIL(r.error());
+    return r.value();
+  };
+  CHECK(ms("2026-11-20T10:00:00.123Z") == 1795168800123);
+  CHECK(ms("2026-11-20T10:00:00Z") == 1795168800000);
+  CHECK(ms("2026-11-20t10:00:00.1z") == 1795168800100);
+  CHECK(ms("2026-11-20T10:00:00.123987Z") == 1795168800123); // truncated, not rounded
+  CHECK(ms("2026-11-20T11:00:00.5+01:00") == 1795168800500);
+  CHECK(ms("2026-11-20T04:30:00-05:30") == 1795168800000);
+  CHECK(ms("2026-11-21T00:30:00+14:30") == 1795168800000);
+  CHECK(ms("1969-12-31T23:59:59.999Z") == -1);
+  CHECK(ms("2024-02-29T12:00:00Z") == 1709208000000);
+  CHECK(ms("2016-12-31T23:59:60Z") == ms("2017-01-01T00:00:00Z")); // leap second rolls over
+
+  // Formatting and parsing are inverses across centuries and leap years.
+  for (int64_t t = -2208988800000; t < 4102444800000; t += 7777777777 + 123)
+    CHECK(ms(format_time(t).c_str()) == t);
+}
+
+TEST_CASE("malformed times are rejected with the rule they break", "[codec][time]") {
+  auto reason = [](const char* text) {
+    auto r = parse_time(text);
+    REQUIRE_FALSE(r.ok());
+    return r.error();
+  };
+  const std::string shape = ": expected YYYY-MM-DDTHH:MM:SS[.fff](Z|+hh:mm)";
+  CHECK(reason("") == "invalid time ''" + shape);
+  CHECK(reason("2026-11-20 10:00:00Z") == "invalid time '2026-11-20 10:00:00Z'" + shape);
+  CHECK(reason("26-11-20T10:00:00Z") == "invalid time '26-11-20T10:00:00Z'" + shape);
+  CHECK(reason("2026-11-20T10:00:00") ==
+        "invalid time '2026-11-20T10:00:00': missing time zone (Z or +hh:mm)");
+  CHECK(reason("2026-11-20T10:00:00.Z") ==
+        "invalid time '2026-11-20T10:00:00.Z': fraction without digits");
+  CHECK(reason("2026-11-20T10:00:00+1:00") ==
+        "invalid time '2026-11-20T10:00:00+1:00': offset must be Z or +hh:mm / -hh:mm");
+  CHECK(reason("2026-11-20T10:00:00+24:00") ==
+        "invalid time '2026-11-20T10:00:00+24:00': offset out of range");
+  CHECK(reason("2026-11-20T10:00:00Zjunk") ==
+        "invalid time '2026-11-20T10:00:00Zjunk': unexpected text after the time zone");
+  CHECK(reason("2026-00-20T10:00:00Z") == "invalid time '2026-00-20T10:00:00Z': month 0 out of range");
+  CHECK(reason("2026-02-29T10:00:00Z") ==
+        "invalid time '2026-02-29T10:00:00Z': day 29 out of range for the month");
+  CHECK(reason("2026-11-20T24:00:00Z") ==
+        "invalid time '2026-11-20T24:00:00Z': time of day out of range");
+  CHECK(reason("2026-11-20T10:60:00Z") ==
+        "invalid time '2026-11-20T10:60:00Z': time of day out of range");
+}
+
+// ---- concurrency ---------------------------------------------------------------------------
+
+TEST_CASE("schemas are shared safely by concurrent decoders", "[codec][schema]") {
+  const std::string good = read_file(fixtures_root / "PlanGenerated" / "valid-design-plan.json");
+  const std::string bad =
+      read_file(fixtures_root / "PlanGenerated" / "invalid-step-id-pattern.json");
+  const std::string bad_reason =
+      trimmed(read_file(fixtures_root / "PlanGenerated" / "invalid-step-id-pattern.reason"));
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 300; ++i) {
+        if (!decode(good).ok())
+          ++wrong;
+        auto r = decode(bad);
+        if (r.ok() || r.error() != bad_reason)
+          ++wrong;
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  CHECK(wrong == 0);
+}
