@@ -240,7 +240,8 @@ orchestrator(orchestrator_actor::stateful_pointer<orchestrator_state> self,
         return ok_atom::value;
       auto it = st.conversations.find(id);
       if (it == st.conversations.end()) {
-        auto a = self->spawn(conversation, id, st.policy, st.producer,
+        // Linked: conversation actors end with their registry (node stop, crash).
+        auto a = self->spawn<caf::linked>(conversation, id, st.policy, st.producer,
                              caf::actor_cast<caf::actor>(self), st.source, st.live);
         it = st.conversations.emplace(id, a).first;
       }
@@ -594,8 +595,11 @@ struct node::impl {
       self->send_exit(b, caf::exit_reason::user_shutdown);
     for (auto& b : bridges)
       self->wait_for(b);
+    // Wait for roles and runners too: their stores (the ledger) close when they are gone.
     for (auto& a : others)
       self->send_exit(a, caf::exit_reason::user_shutdown);
+    for (auto& a : others)
+      self->wait_for(a);
     if (producer) {
       self->send_exit(producer, caf::exit_reason::user_shutdown);
       self->wait_for(producer);

@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "actors/logging.hpp"
+
 namespace eventide::testing {
 
 std::vector<std::string> conversation_trace::sequence() const {
@@ -39,6 +41,8 @@ size_t conversation_trace::count(const char* type) const {
 
 pipeline::pipeline(const std::string& data_dir, node_options opts)
   : data_dir_(data_dir), opts_(std::move(opts)), topics_(opts_.topic_prefix) {
+  const char* level = std::getenv("EVENTIDE_TEST_LOG");
+  init_logging(level && *level ? level : "error");
   bridge::embedded_options eo;
   eo.dir = data_dir + "/log";
   eo.partitions = 3;
