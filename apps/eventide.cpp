@@ -150,14 +150,18 @@ command_line split_args(int argc, char** argv, const config& cfg) {
     auto opt = cfg.eventide_options().qualified_name_lookup("eventide." + name);
     if (!opt)
       throw usage_error{"unknown option --" + name + " (see `eventide help`)"};
+    if (opt->is_flag()) {
+      // CAF takes boolean flags without a value.
+      if (!value || *value == "true")
+        cl.caf_args.push_back("--eventide." + name);
+      else if (*value != "false")
+        throw usage_error{"--" + name + " takes no value (or =true / =false)"};
+      continue;
+    }
     if (!value) {
-      if (name == "json") {
-        value = "true";
-      } else {
-        if (i + 1 >= argc)
-          throw usage_error{"--" + name + " needs a value"};
-        value = argv[++i];
-      }
+      if (i + 1 >= argc)
+        throw usage_error{"--" + name + " needs a value"};
+      value = argv[++i];
     }
     cl.caf_args.push_back("--eventide." + name + "=" + *value);
   }
@@ -169,8 +173,8 @@ void load_config(config& cfg, const command_line& cl) {
   if (!cl.config_file.empty()) {
     if (!std::filesystem::exists(cl.config_file))
       throw usage_error{"config file " + cl.config_file + " does not exist"};
-    auto parsed = caf::actor_system_config::parse_config_file(cl.config_file.c_str(),
-                                                              cfg.eventide_options());
+    // Parsed without the option set: CAF would drop ill-typed values silently; we check them.
+    auto parsed = caf::actor_system_config::parse_config_file(cl.config_file.c_str());
     if (!parsed)
       throw usage_error{"config file " + cl.config_file + ": " + cfg.render(parsed.error())};
     // Unknown keys and ill-typed values would otherwise be ignored silently.

@@ -1,0 +1,184 @@
+// The orchestrator's actors on CAF's deterministic `testing` scheduler: every message is run
+// explicitly, and a fake producer records what the role emits. No log, no threads.
+#include <catch2/catch.hpp>
+
+#include <memory>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "actors/bridges.hpp"
+#include "actors/logging.hpp"
+#include "actors/roles.hpp"
+#include "core/event_ids.hpp"
+#include "core/ids.hpp"
+
+using namespace eventide;
+
+namespace {
+
+struct recorded {
+  std::vector<events::event> events;
+  std::vector<std::string> types() const {
+    std::vector<std::string> out;
+    for (auto& e : events) {
+      std::string s = events::type_name(e.data);
+      if (auto r = std::get_if<events::tool_invocation_requested>(&e.data))
+        s += ":" + r->step_id + ":" + std::to_string(r->attempt);
+      else if (auto c = std::get_if<events::plan_step_completed>(&e.data))
+        s += ":" + c->step_id;
+      out.push_back(s);
+    }
+    return out;
+  }
+};
+
+producer_actor::behavior_type fake_producer(producer_actor::pointer self,
+                                            std::shared_ptr<recorded> rec) {
+  return {
+    [rec](publish_atom, const events::event& e) -> bridge::position {
+      rec->events.push_back(e);
+      return {0, static_cast<int64_t>(rec->events.size() - 1)};
+    },
+    [](publish_atom, const std::string&, const std::string&, const std::string&) {
+      return bridge::position{0, 0};
+    },
+    [](serve_atom) {},
+  };
+}
+
+struct fixture {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  caf::scheduler::test_coordinator* sched = nullptr;
+  std::shared_ptr<recorded> rec = std::make_shared<recorded>();
+  orchestrator_actor orchestrator;
+  int64_t offset = 0;
+
+  fixture() {
+    init_logging("error");
+    cfg.set("scheduler.policy", caf::atom("testing"));
+    sys = std::make_unique<caf::actor_system>(cfg);
+    sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
+    auto producer = sys->spawn(fake_producer, rec);
+    core::orchestration_policy policy;
+    policy.max_attempts = 2;
+    orchestrator = spawn_orchestrator(*sys, policy, producer, "eventide/orchestrator/test");
+    sched->run();
+  }
+
+  ~fixture() {
+    caf::anon_send_exit(orchestrator, caf::exit_reason::user_shutdown);
+    sched->run();
+  }
+
+  void deliver(const std::string& conv, events::payload p, int64_t time_ms = 0) {
+    events::event e;
+    e.id = core::deterministic_id(conv, p);
+    e.source = "test";
+    e.time_ms = time_ms ? time_ms : now_ms();
+    e.subject = conv;
+    e.data = std::move(p);
+    caf::anon_send(orchestrator, inbound{std::move(e), "conversation-events", 0, offset++});
+    sched->run();
+  }
+
+  // Feeds back what the orchestrator emitted (as the log would) so its fold sees it.
+  void echo_emitted(size_t from) {
+    auto n = rec->events.size();
+    for (size_t i = from; i < n; ++i) {
+      caf::anon_send(orchestrator, inbound{rec->events[i], "echo", 0, offset++});
+      sched->run();
+    }
+  }
+};
+
+const char* parallel_plan = R"({"steps":[
+  {"id":"s1","tool":"getProductInformation","args":{"query":"Aurora X1 price"}},
+  {"id":"s2","tool":"exchangeRate","args":{"from":"USD","to":"EUR","amount":"{{steps.s1.result.price}}"}},
+  {"id":"s3","tool":"weather","args":{"city":"Berlin"}}],"finalAnswerRequired":true})";
+
+events::tool_invocation_resulted ok_result(const std::string& conv, const std::string& step,
+                                           const std::string& tool, std::string json, int attempt = 1) {
+  return {make_invocation_id(conv, 1, step).get(), attempt, step, tool, true, std::move(json), "", false, 1};
+}
+
+} // namespace
+
+TEST_CASE_METHOD(fixture, "actors: orchestrator in restore mode folds without emitting") {
+  deliver("c1", events::plan_generated{1, parallel_plan, "test", "test", 0});
+  CHECK(rec->events.empty());
+  caf::anon_send(orchestrator, live_atom::value);
+  sched->run();
+  // Going live emits what the restored state implies: both independent steps, in parallel.
+  CHECK(rec->types() == std::vector<std::string>{"ToolInvocationRequested:s1:1",
+                                                 "ToolInvocationRequested:s3:1"});
+}
+
+TEST_CASE_METHOD(fixture, "actors: orchestrator drives a DAG and resolves placeholders") {
+  caf::anon_send(orchestrator, live_atom::value);
+  sched->run();
+  deliver("c2", events::plan_generated{1, parallel_plan, "test", "test", 0});
+  REQUIRE(rec->types() == std::vector<std::string>{"ToolInvocationRequested:s1:1",
+                                                   "ToolInvocationRequested:s3:1"});
+  echo_emitted(0);
+  CHECK(rec->events.size() == 2); // echoes of its own requests change nothing
+  deliver("c2", ok_result("c2", "s1", "getProductInformation", R"({"price":1299,"currency":"USD"})"));
+  REQUIRE(rec->types().size() == 4);
+  // Newly ready steps go out first, then the completion of the step that unblocked them.
+  CHECK(rec->types()[2] == "ToolInvocationRequested:s2:1");
+  CHECK(rec->types()[3] == "PlanStepCompleted:s1");
+  auto& req = std::get<events::tool_invocation_requested>(rec->events[2].data);
+  CHECK(req.args_json == R"({"from":"USD","to":"EUR","amount":1299})");
+  CHECK(rec->events[2].causation_id == "c2/1/s1/result/1");
+  deliver("c2", ok_result("c2", "s3", "weather", R"({"city":"Berlin"})"));
+  deliver("c2", ok_result("c2", "s2", "exchangeRate", R"({"converted":1195.03})"));
+  CHECK(rec->types() == std::vector<std::string>{
+          "ToolInvocationRequested:s1:1", "ToolInvocationRequested:s3:1",
+          "ToolInvocationRequested:s2:1", "PlanStepCompleted:s1", "PlanStepCompleted:s3",
+          "PlanStepCompleted:s2",
+          "PlanCompleted"});
+  auto& done = std::get<events::plan_completed>(rec->events.back().data);
+  CHECK(done.results_json
+        == R"({"s1":{"price":1299,"currency":"USD"},"s2":{"converted":1195.03},"s3":{"city":"Berlin"}})");
+  // Passivated: a late duplicate result emits nothing and spawns nothing that would.
+  echo_emitted(2);
+  deliver("c2", ok_result("c2", "s2", "exchangeRate", R"({"converted":1195.03})"));
+  CHECK(rec->events.size() == 7);
+}
+
+TEST_CASE_METHOD(fixture, "actors: a retryable error is retried, then the plan fails") {
+  caf::anon_send(orchestrator, live_atom::value);
+  sched->run();
+  deliver("c3", events::plan_generated{1, R"({"steps":[{"id":"s1","tool":"math","args":{"expression":"1+1"}}]})",
+                                       "test", "test", 0});
+  REQUIRE(rec->types() == std::vector<std::string>{"ToolInvocationRequested:s1:1"});
+  events::tool_invocation_resulted err{make_invocation_id("c3", 1, "s1").get(), 1, "s1", "math",
+                                       false, "null", "upstream timeout", true, 5};
+  // The error is old enough that its backoff has passed: the retry goes out at once.
+  deliver("c3", err, now_ms() - 60000);
+  CHECK(rec->types() == std::vector<std::string>{"ToolInvocationRequested:s1:1",
+                                                 "ToolInvocationRequested:s1:2"});
+  err.attempt = 2;
+  deliver("c3", err, now_ms() - 60000);
+  CHECK(rec->types() == std::vector<std::string>{"ToolInvocationRequested:s1:1",
+                                                 "ToolInvocationRequested:s1:2",
+                                                 "PlanStepCompleted:s1", "PlanFailed"});
+  auto& failed = std::get<events::plan_failed>(rec->events.back().data);
+  CHECK(failed.failed_step == "s1");
+  CHECK(failed.reason == "step s1 (math) failed after 2 attempts: upstream timeout");
+}
+
+TEST_CASE_METHOD(fixture, "actors: conversations are isolated from each other") {
+  caf::anon_send(orchestrator, live_atom::value);
+  sched->run();
+  const char* one_step = R"({"steps":[{"id":"s1","tool":"math","args":{"expression":"2*3"}}]})";
+  deliver("a", events::plan_generated{1, one_step, "test", "test", 0});
+  deliver("b", events::plan_generated{1, one_step, "test", "test", 0});
+  deliver("a", ok_result("a", "s1", "math", R"({"value":6})"));
+  std::vector<std::string> subjects;
+  for (auto& e : rec->events)
+    subjects.push_back(e.subject + ":" + events::type_name(e.data));
+  CHECK(subjects == std::vector<std::string>{"a:ToolInvocationRequested", "b:ToolInvocationRequested",
+                                             "a:PlanStepCompleted", "a:PlanCompleted"});
+}

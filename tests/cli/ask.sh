@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# `eventide ask` as a user runs it: answers, live progress, --json trace, exit codes.
+set -euo pipefail
+bin=$1
+dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+out=$("$bin" ask "What is 15% of 240 plus 3^2?" --data-dir "$dir")
+grep -q '^The answer is 45 ' <<<"$out" || fail "math answer: $out"
+for t in UserQueryReceived PlanGenerated ToolInvocationRequested ToolInvocationResulted \
+         PlanStepCompleted PlanCompleted FinalAnswerSynthesized; do
+  grep -q "ms\] $t" <<<"$out" || fail "no live $t line: $out"
+done
+
+out=$("$bin" ask "What does the Aurora X1 cost in euros?" --data-dir "$dir")
+grep -q '1195.03 EUR' <<<"$out" || fail "converted price: $out"
+grep -q 'Sources:.*products/aurora-x1.md' <<<"$out" || fail "citation: $out"
+
+"$bin" ask "What's the weather in Berlin and the USD to EUR rate?" --data-dir "$dir" --json > "$dir/trace.json"
+python3 - "$dir/trace.json" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+types = [e["type"] for e in doc["events"]]
+assert types[0] == "PlanGenerated" and types[-1] == "FinalAnswerSynthesized", types
+assert types.count("ToolInvocationRequested") == 2, types
+assert all(e["subject"] == doc["conversationId"] for e in doc["events"])
+PY
+
+# A failed conversation still gets an explained answer, and a non-zero exit.
+set +e
+out=$("$bin" ask "What is the weather in Atlantis?" --data-dir "$dir"); rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "failed conversation exit $rc"
+grep -q "I could not complete this request" <<<"$out" || fail "failure explanation: $out"
+echo "cli ask: ok"

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Bad command lines and bad config: one clear line on stderr and exit status 2, never a crash.
+set -euo pipefail
+bin=$1
+dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+expect() { # expected-substring args...
+  local want=$1; shift
+  set +e; err=$("$bin" "$@" 2>&1 >/dev/null); rc=$?; set -e
+  [ "$rc" -eq 2 ] || fail "exit $rc for: $* ($err)"
+  [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] || fail "not one line for: $*: $err"
+  grep -qF -- "$want" <<<"$err" || fail "expected '$want' for: $*, got: $err"
+}
+
+set +e; "$bin" >/dev/null 2>&1; rc=$?; set -e; [ "$rc" -eq 2 ] || fail "no args exit $rc"
+expect "unknown command 'fly'" fly
+expect "exactly one question" ask --data-dir "$dir"
+expect "the question is empty" ask "   " --data-dir "$dir"
+expect "unknown option --bogus" ask "hi" --bogus 1
+expect "--timeout needs a value" ask "hi" --timeout
+expect "bad option" ask "hi" --partitions abc --data-dir "$dir"
+expect "partitions must be between 1 and 256" ask "hi" --partitions 0 --data-dir "$dir"
+expect "unknown role 'routr'" node --roles routr --data-dir "$dir"
+expect "no roles given" node --data-dir "$dir"
+expect "does not exist" ask "hi" --config "$dir/missing.ini"
+printf '[eventide]\npartitionz=3\n' > "$dir/typo.ini"
+expect "unknown key eventide.partitionz" ask "hi" --config "$dir/typo.ini"
+printf '[eventide]\npartitions="many"\n' > "$dir/type.ini"
+expect "eventide.partitions" ask "hi" --config "$dir/type.ini"
+expect "OFFSET must be a number" dlq show abc --data-dir "$dir"
+echo "cli errors: ok"
