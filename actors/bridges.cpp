@@ -110,6 +110,9 @@ struct partition_track {
   int64_t committed = -1;
 };
 
+struct consumer_state;
+void commit_handled(consumer_state& st);
+
 struct consumer_state {
   consumer_bridge_config cfg;
   std::unique_ptr<bridge::consumer> consumer;
@@ -120,11 +123,14 @@ struct consumer_state {
   size_t in_flight = 0;
   bool polling = false;
   bool live = false;
+  bool commit_pending = false; // acknowledgements not yet committed
   static inline constexpr const char* name = "consumer-bridge";
 
   ~consumer_state() {
-    if (consumer)
+    if (consumer) {
+      commit_handled(*this); // a clean stop commits what was handled
       consumer->close();
+    }
   }
 };
 
@@ -137,7 +143,6 @@ void schedule_poll(consumer_ptr self) {
   }
 }
 
-// Commits the lowest offset that still has an unacknowledged record (or all that was polled).
 void acknowledge(consumer_ptr self, const bridge::topic_partition& tp, int64_t offset) {
   auto& st = self->state;
   auto it = st.tracks.find(tp);
@@ -147,16 +152,28 @@ void acknowledge(consumer_ptr self, const bridge::topic_partition& tp, int64_t o
   if (t.in_flight.erase(offset) == 0)
     return;
   --st.in_flight;
-  auto next = t.in_flight.empty() ? t.polled_upto : *t.in_flight.begin();
-  if (next > t.committed) {
+  // Committed by the next poll cycle: one commit per partition and cycle, not per record.
+  st.commit_pending = true;
+  if (st.in_flight < st.cfg.max_in_flight / 2 + 1)
+    schedule_poll(self);
+}
+
+// Commits, per partition, the lowest offset that still has an unacknowledged record (or all
+// that was polled).
+void commit_handled(consumer_state& st) {
+  if (!st.commit_pending)
+    return;
+  st.commit_pending = false;
+  for (auto& [tp, t] : st.tracks) {
+    auto next = t.in_flight.empty() ? t.polled_upto : *t.in_flight.begin();
+    if (next <= t.committed)
+      continue;
     if (auto r = st.consumer->commit(tp, next); !r)
       EV_LOG(error) << "commit failed group=" << st.cfg.group << " topic=" << tp.topic
                     << " partition=" << tp.partition << " offset=" << next << ": " << r.error();
     else
       t.committed = next;
   }
-  if (st.in_flight < st.cfg.max_in_flight / 2 + 1)
-    schedule_poll(self);
 }
 
 void dead_letter(consumer_ptr self, const bridge::record& rec, const std::string& reason) {
@@ -196,6 +213,8 @@ void check_restored(consumer_ptr self) {
 void on_rebalance(consumer_ptr self, const std::vector<bridge::topic_partition>& revoked,
                   const std::vector<bridge::topic_partition>& assigned) {
   auto& st = self->state;
+  if (!revoked.empty())
+    commit_handled(st); // hand over exactly what was handled
   for (auto& tp : revoked) {
     auto it = st.tracks.find(tp);
     if (it != st.tracks.end()) {
@@ -250,6 +269,7 @@ caf::behavior consumer_bridge(consumer_ptr self, consumer_bridge_config cfg, rol
     [self](poll_atom) {
       auto& st = self->state;
       st.polling = false;
+      commit_handled(st);
       if (st.in_flight >= st.cfg.max_in_flight)
         return; // back-pressure: acknowledge() resumes polling
       // Block while idle (poll wakes on new data); while records are in flight return soon so
