@@ -352,14 +352,22 @@ int follow(follower& f, std::chrono::seconds timeout) {
     auto batch = f.consumer->poll(64, std::chrono::milliseconds(100));
     if (!batch)
       die(exit_failed, "reading the log failed: " + batch.error());
+    // Two topics are followed; within a batch show events in the order they happened.
+    std::vector<std::pair<events::event, std::string>> ready;
     for (auto& rec : *batch) {
       if (rec.key != f.conversation)
         continue;
       auto ev = events::decode(rec.value);
-      if (!ev)
-        continue; // the roles dead-letter it; the user sees the outcome
+      if (ev) // an undecodable record is dead-lettered by the roles; the user sees the outcome
+        ready.emplace_back(std::move(*ev), std::move(rec.value));
+    }
+    std::stable_sort(ready.begin(), ready.end(), [](const auto& a, const auto& b) {
+      return a.first.time_ms < b.first.time_ms;
+    });
+    for (auto& [decoded, raw] : ready) {
+      auto* ev = &decoded;
       if (f.json) {
-        f.trace.push_back(rec.value);
+        f.trace.push_back(raw);
       } else {
         char head[64];
         std::snprintf(head, sizeof head, "[%7.1f ms] %-24s ",
