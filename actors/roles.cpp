@@ -140,6 +140,7 @@ struct conversation_actor_state {
   bool live = false;
   size_t publishing = 0;  // emits not yet durable
   int64_t wakeup_at = 0;  // pending tick, 0 = none
+  std::string last_event; // id of the last folded event: the cause of emits on live/timer
   bool passivated = false;
   static inline constexpr const char* name = "conversation";
 };
@@ -194,6 +195,7 @@ conversation(conversation_ptr self, std::string id, core::orchestration_policy p
     [self](inbound& in) -> caf::result<ok_atom> {
       auto& st = self->state;
       st.fold->apply(in.ev);
+      st.last_event = in.ev.id;
       if (!st.live) {
         maybe_passivate(self);
         return ok_atom::value;
@@ -205,12 +207,14 @@ conversation(conversation_ptr self, std::string id, core::orchestration_policy p
     [self](restore_atom) { self->state.live = false; },
     [self](live_atom) {
       self->state.live = true;
-      emit(self, "", log_failure("emit after restore conversationId=" + self->state.fold->conversation_id()));
+      emit(self, self->state.last_event,
+           log_failure("emit after restore conversationId=" + self->state.fold->conversation_id()));
     },
     [self](tick_atom) {
       self->state.wakeup_at = 0;
       if (self->state.live)
-        emit(self, "", log_failure("emit on timer conversationId=" + self->state.fold->conversation_id()));
+        emit(self, self->state.last_event,
+             log_failure("emit on timer conversationId=" + self->state.fold->conversation_id()));
     },
     [self](stop_atom) { self->quit(); },
   };

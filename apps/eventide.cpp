@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <random>
@@ -22,7 +23,9 @@
 #include "actors/node.hpp"
 #include "bridge/dead_letter.hpp"
 #include "bridge/embedded_log.hpp"
+#include "core/critical_path.hpp"
 #include "core/json.hpp"
+#include "core/plan.hpp"
 #include "providers/tool.hpp"
 
 using namespace eventide;
@@ -40,6 +43,7 @@ commands:
   ask "QUESTION"     plan and answer a question; prints every event live, then the answer
   resume             finish conversations left unanswered (e.g. after a crash) and print them
   node               run roles until SIGTERM/SIGINT (--roles router,orchestrator,...)
+  trace ID           a conversation's timeline: events, offsets, causes, plan DAG, critical path
   dlq list           list dead-lettered records
   dlq show OFFSET    print one dead letter in full
   roles              list the roles a node can host
@@ -467,16 +471,20 @@ int run_ask(config& cfg, const command_line& cl) {
   return rc;
 }
 
-// Conversations with a question and no final answer yet.
-std::set<std::string> unanswered(bridge::log& log, const topics& t) {
-  std::set<std::string> asked, answered;
-  for (auto& topic : {t.user_commands, t.conversation_events}) {
+// Reads `topics` (all partitions, or only the one holding `key` when given) from their first
+// stored offset up to the high watermark of now, calling f for each record.
+void read_to_end(bridge::log& log, const std::vector<std::string>& topic_names,
+                 const std::function<void(const bridge::record&)>& f,
+                 const std::string& key = "") {
+  std::vector<std::pair<bridge::topic_partition, int64_t>> start;
+  std::map<bridge::topic_partition, int64_t> ends;
+  for (auto& topic : topic_names) {
     auto parts = log.partition_count(topic);
     if (!parts)
       continue;
-    std::vector<std::pair<bridge::topic_partition, int64_t>> start;
-    std::map<bridge::topic_partition, int64_t> ends;
     for (int32_t p = 0; p < *parts; ++p) {
+      if (!key.empty() && p != bridge::partition_for_key(key, *parts))
+        continue;
       bridge::topic_partition tp{topic, p};
       auto wm = log.query_watermarks(tp);
       if (wm && wm->high > wm->low) {
@@ -484,32 +492,40 @@ std::set<std::string> unanswered(bridge::log& log, const topics& t) {
         ends[tp] = wm->high;
       }
     }
-    if (start.empty())
-      continue;
-    auto c = log.assign(start);
-    if (!c)
-      die(exit_failed, c.error());
-    while (true) {
-      bool done = true;
-      for (auto& [tp, end] : ends)
-        if ((*c)->position_of(tp).value_or(end) < end)
-          done = false;
-      if (done)
-        break;
-      auto batch = (*c)->poll(1024, std::chrono::milliseconds(100));
-      if (!batch)
-        die(exit_failed, batch.error());
-      for (auto& rec : *batch) {
-        auto ev = events::decode(rec.value);
-        if (!ev)
-          continue;
-        if (std::holds_alternative<events::user_query_received>(ev->data))
-          asked.insert(ev->subject);
-        else if (std::holds_alternative<events::final_answer_synthesized>(ev->data))
-          answered.insert(ev->subject);
-      }
-    }
   }
+  if (start.empty())
+    return;
+  auto c = log.assign(start);
+  if (!c)
+    die(exit_failed, c.error());
+  while (true) {
+    bool done = true;
+    for (auto& [tp, end] : ends)
+      if ((*c)->position_of(tp).value_or(end) < end)
+        done = false;
+    if (done)
+      return;
+    auto batch = (*c)->poll(1024, std::chrono::milliseconds(100));
+    if (!batch)
+      die(exit_failed, "reading the log failed: " + batch.error());
+    for (auto& rec : *batch)
+      if (key.empty() || rec.key == key)
+        f(rec);
+  }
+}
+
+// Conversations with a question and no final answer yet.
+std::set<std::string> unanswered(bridge::log& log, const topics& t) {
+  std::set<std::string> asked, answered;
+  read_to_end(log, {t.user_commands, t.conversation_events}, [&](const bridge::record& rec) {
+    auto ev = events::decode(rec.value);
+    if (!ev)
+      return;
+    if (std::holds_alternative<events::user_query_received>(ev->data))
+      asked.insert(ev->subject);
+    else if (std::holds_alternative<events::final_answer_synthesized>(ev->data))
+      answered.insert(ev->subject);
+  });
   std::set<std::string> open;
   for (auto& id : asked)
     if (!answered.count(id))
@@ -615,55 +631,114 @@ int run_dlq(config& cfg, const command_line& cl) {
       throw usage_error{"OFFSET must be a number, got '" + cl.positionals[1] + "'"};
     }
   }
-  auto parts = log->partition_count(t.dead_letters);
-  std::vector<std::pair<bridge::topic_partition, int64_t>> start;
-  std::map<bridge::topic_partition, int64_t> ends;
-  for (int32_t p = 0; parts && p < *parts; ++p) {
-    bridge::topic_partition tp{t.dead_letters, p};
-    auto wm = log->query_watermarks(tp);
-    if (wm && wm->high > wm->low) {
-      start.emplace_back(tp, wm->low);
-      ends[tp] = wm->high;
-    }
-  }
   size_t count = 0;
-  if (!start.empty()) {
-    auto c = log->assign(start);
-    if (!c)
-      die(exit_failed, c.error());
-    while (true) {
-      bool done = true;
-      for (auto& [tp, end] : ends)
-        if ((*c)->position_of(tp).value_or(end) < end)
-          done = false;
-      if (done)
-        break;
-      auto batch = (*c)->poll(512, std::chrono::milliseconds(100));
-      if (!batch)
-        die(exit_failed, batch.error());
-      for (auto& rec : *batch) {
-        auto dl = bridge::decode_dead_letter(rec.value);
-        if (!dl)
-          continue;
-        // Offsets are per partition; "P:OFFSET" is unique, OFFSET alone matches any partition.
-        if (wanted) {
-          if (rec.offset == *wanted) {
-            std::cout << rec.value << std::endl;
-            ++count;
-          }
-          continue;
-        }
-        std::cout << rec.partition << ":" << rec.offset << "  " << dl->source_topic << "/"
-                  << dl->partition << "@" << dl->offset << "  group=" << dl->consumer_group
-                  << "  key=" << dl->key << "  " << dl->reason << std::endl;
+  read_to_end(*log, {t.dead_letters}, [&](const bridge::record& rec) {
+    auto dl = bridge::decode_dead_letter(rec.value);
+    if (!dl)
+      return;
+    // Offsets are per partition; OFFSET matches that offset in any partition.
+    if (wanted) {
+      if (rec.offset == *wanted) {
+        std::cout << rec.value << std::endl;
         ++count;
       }
+      return;
     }
-  }
+    std::cout << rec.partition << ":" << rec.offset << "  " << dl->source_topic << "/"
+              << dl->partition << "@" << dl->offset << "  group=" << dl->consumer_group
+              << "  key=" << dl->key << "  " << dl->reason << std::endl;
+    ++count;
+  });
   if (wanted && count == 0)
     die(exit_failed, "no dead letter at offset " + std::to_string(*wanted));
   if (!wanted)
     std::cout << count << " dead letter" << (count == 1 ? "" : "s") << std::endl;
+  return exit_ok;
+}
+
+// The conversation's timeline from the log: every event with its position, time and cause,
+// then the plan DAG with per-step latency and the critical path.
+int run_trace(config& cfg, const command_line& cl) {
+  if (cl.positionals.size() != 1)
+    throw usage_error{"usage: eventide trace CONVERSATION_ID"};
+  const auto& conv = cl.positionals[0];
+  init_logging(cfg.log_level.empty() ? "warning" : cfg.log_level);
+  auto log = open_log(cfg);
+  topics t(cfg.topic_prefix);
+  struct entry {
+    std::string where;
+    events::event ev;
+    std::string raw;
+  };
+  std::vector<entry> entries;
+  read_to_end(*log, {t.user_commands, t.conversation_events, t.tool_requests},
+              [&](const bridge::record& rec) {
+                if (auto ev = events::decode(rec.value))
+                  entries.push_back({rec.topic + "/" + std::to_string(rec.partition) + "@"
+                                       + std::to_string(rec.offset),
+                                     std::move(*ev), rec.value});
+              },
+              conv);
+  if (entries.empty())
+    die(exit_failed, "no events for conversation " + conv + " in " + log->describe());
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const entry& a, const entry& b) { return a.ev.time_ms < b.ev.time_ms; });
+  if (cfg.json) {
+    std::cout << "{\"conversationId\":\"" << conv << "\",\"events\":[";
+    for (size_t i = 0; i < entries.size(); ++i)
+      std::cout << (i ? "," : "") << entries[i].raw;
+    std::cout << "]}" << std::endl;
+    return exit_ok;
+  }
+  auto t0 = entries.front().ev.time_ms;
+  auto short_id = [&](const std::string& id) {
+    return id.rfind(conv + "/", 0) == 0 ? id.substr(conv.size() + 1) : id;
+  };
+  std::cout << "conversation " << conv << ": " << entries.size() << " events\n\n";
+  std::printf("%-34s %8s  %-31s %-28s %s\n", "position", "+ms", "type", "id", "caused by");
+  std::optional<events::plan_generated> plan;
+  std::map<std::string, int64_t> requested_at, resulted_at;
+  std::optional<int64_t> answered_at;
+  for (auto& e : entries) {
+    std::printf("%-34s %8.1f  %-31s %-28s %s\n", e.where.c_str(),
+                static_cast<double>(e.ev.time_ms - t0), events::type_name(e.ev.data),
+                short_id(e.ev.id).c_str(),
+                e.ev.causation_id.empty() ? "-" : short_id(e.ev.causation_id).c_str());
+    if (auto g = std::get_if<events::plan_generated>(&e.ev.data); g && !plan)
+      plan = *g;
+    if (auto r = std::get_if<events::tool_invocation_requested>(&e.ev.data))
+      requested_at.emplace(r->step_id, e.ev.time_ms);
+    if (auto r = std::get_if<events::tool_invocation_resulted>(&e.ev.data))
+      resulted_at.emplace(r->step_id, e.ev.time_ms);
+    if (std::holds_alternative<events::final_answer_synthesized>(e.ev.data) && !answered_at)
+      answered_at = e.ev.time_ms;
+  }
+  if (answered_at)
+    std::cout << "\nquestion to answer: " << (*answered_at - t0) << " ms\n";
+  if (!plan)
+    return exit_ok;
+  auto parsed = core::parse_plan(plan->plan_json);
+  if (!parsed)
+    return exit_ok;
+  std::cout << "\nplan v" << plan->plan_version << " by " << plan->planner_provider << "/"
+            << plan->planner_model << " (planned in " << plan->planning_ms << " ms):\n";
+  std::vector<core::timed_step> timed;
+  for (auto& st : parsed->steps) {
+    std::string deps;
+    for (auto& d : st.depends_on)
+      deps += (deps.empty() ? " <- " : ", ") + d;
+    auto rq = requested_at.find(st.id);
+    auto rs = resulted_at.find(st.id);
+    int64_t ms = rq != requested_at.end() && rs != resulted_at.end() ? rs->second - rq->second : 0;
+    std::string took = rs == resulted_at.end() ? "no result" : std::to_string(ms) + " ms";
+    std::printf("  %-4s %-24s %-14s %s\n", st.id.c_str(), st.tool.c_str(), deps.c_str(),
+                took.c_str());
+    timed.push_back({st.id, st.depends_on, ms});
+  }
+  std::string path;
+  for (auto& id : core::critical_path(timed))
+    path += (path.empty() ? "" : " -> ") + id;
+  std::cout << "critical path: " << path << std::endl;
   return exit_ok;
 }
 
@@ -701,6 +776,8 @@ int main(int argc, char** argv) {
       return run_node(cfg, cl);
     if (cmd == "dlq")
       return run_dlq(cfg, cl);
+    if (cmd == "trace")
+      return run_trace(cfg, cl);
     throw usage_error{"unknown command '" + cmd + "' (see `eventide help`)"};
   } catch (const usage_error& e) {
     std::cerr << "eventide: " << e.message << std::endl;

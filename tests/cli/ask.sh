@@ -32,4 +32,12 @@ out=$("$bin" ask "What is the weather in Atlantis?" --data-dir "$dir"); rc=$?
 set -e
 [ "$rc" -eq 1 ] || fail "failed conversation exit $rc"
 grep -q "I could not complete this request" <<<"$out" || fail "failure explanation: $out"
+# trace: the timeline of a conversation from the log, with its plan and critical path.
+conv=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['conversationId'])" "$dir/trace.json")
+out=$("$bin" trace "$conv" --data-dir "$dir")
+grep -q "^conversation $conv: 11 events" <<<"$out" || fail "trace header: $out"
+grep -q "SynthesizeFinalAnswerRequested" <<<"$out" || fail "trace misses user-commands: $out"
+grep -q "^critical path: s[12]$" <<<"$out" || fail "critical path: $out"
+set +e; "$bin" trace no-such-conversation --data-dir "$dir" >/dev/null 2>&1; rc=$?; set -e
+[ "$rc" -eq 1 ] || fail "trace of unknown conversation exit $rc"
 echo "cli ask: ok"
