@@ -67,6 +67,8 @@ options (config key eventide.NAME; on the command line --NAME VALUE):
   --retry-max-ms MS      retry backoff cap                      [10000]
   --tool-concurrency N   detached runners per worker kind       [2]
   --resources DIR        root of products/, config/, prompts/   [source tree]
+  --kafka-version V      broker.version.fallback (0.9.0.1 for Kafka 0.9; empty = modern)
+  --session-timeout-ms MS  Kafka consumer group session timeout   [10000]
 
 exit status: 0 answered, 1 the conversation failed, 2 usage or config error, 3 timeout
 )";
@@ -88,6 +90,8 @@ struct config : caf::actor_system_config {
   int retry_max_ms = 10000;
   int tool_concurrency = 2;
   std::string resources;
+  std::string kafka_version;    // broker.version.fallback; "" = a modern broker
+  int session_timeout_ms = 10000;
 
   config() {
     opt_group{custom_options_, "eventide"}
@@ -106,7 +110,9 @@ struct config : caf::actor_system_config {
       .add(retry_base_ms, "retry-base-ms", "retry backoff base")
       .add(retry_max_ms, "retry-max-ms", "retry backoff cap")
       .add(tool_concurrency, "tool-concurrency", "detached runners per worker kind")
-      .add(resources, "resources", "root of products/, config/, prompts/");
+      .add(resources, "resources", "root of products/, config/, prompts/")
+      .add(kafka_version, "kafka-version", "broker.version.fallback, e.g. 0.9.0.1; empty = modern")
+      .add(session_timeout_ms, "session-timeout-ms", "Kafka consumer group session timeout");
   }
 
   const caf::config_option_set& eventide_options() const { return custom_options_; }
@@ -167,7 +173,8 @@ command_line split_args(int argc, char** argv, const config& cfg) {
         throw usage_error{"--" + name + " needs a value"};
       value = argv[++i];
     }
-    cl.caf_args.push_back("--eventide." + name + "=" + *value);
+    // CAF reads an empty value as a missing argument; "" is its empty string.
+    cl.caf_args.push_back("--eventide." + name + "=" + (value->empty() ? "\"\"" : *value));
   }
   return cl;
 }
