@@ -213,8 +213,13 @@ void check_restored(consumer_ptr self) {
 void on_rebalance(consumer_ptr self, const std::vector<bridge::topic_partition>& revoked,
                   const std::vector<bridge::topic_partition>& assigned) {
   auto& st = self->state;
-  if (!revoked.empty())
+  if (!revoked.empty()) {
     commit_handled(st); // hand over exactly what was handled
+    std::set<int32_t> parts;
+    for (auto& tp : revoked)
+      parts.insert(tp.partition);
+    self->send(st.role, revoke_atom::value, std::vector<int32_t>(parts.begin(), parts.end()));
+  }
   for (auto& tp : revoked) {
     auto it = st.tracks.find(tp);
     if (it != st.tracks.end()) {

@@ -52,6 +52,7 @@ using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using run_atom = caf::atom_constant<caf::atom("run")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
+using revoke_atom = caf::atom_constant<caf::atom("revoke")>;
 
 /// The node's producer bridge: the only writer to the log.
 using producer_actor = caf::typed_actor<
@@ -69,7 +70,10 @@ using role_actor = caf::typed_actor<
   // Restore mode: fold records without emitting (replaying the log on assignment).
   caf::reacts_to<restore_atom>,
   // Caught up with the log: emit whatever the restored state implies, then run live.
-  caf::reacts_to<live_atom>>;
+  caf::reacts_to<live_atom>,
+  // These partitions (of every topic the role reads) moved to another group member: forget
+  // their conversations; the new owner restores them from the log.
+  caf::reacts_to<revoke_atom, std::vector<int32_t>>>;
 
 /// The orchestrator's registry: a role that also hears when a conversation actor is idle.
 using orchestrator_actor = role_actor::extend<

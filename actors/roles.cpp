@@ -127,6 +127,7 @@ role_actor::behavior_type router(role_actor::stateful_pointer<router_state> self
     },
     [](restore_atom) {},
     [](live_atom) {},
+    [](revoke_atom, const std::vector<int32_t>&) {},
   };
 }
 
@@ -223,6 +224,7 @@ conversation(conversation_ptr self, std::string id, core::orchestration_policy p
 struct orchestrator_state {
   std::unordered_map<std::string, conversation_actor> conversations;
   std::unordered_set<std::string> finished; // passivated conversations: later records are stale
+  std::unordered_map<std::string, int32_t> partition_of; // of live conversations
   core::orchestration_policy policy;
   producer_actor producer;
   std::string source;
@@ -248,6 +250,7 @@ orchestrator(orchestrator_actor::stateful_pointer<orchestrator_state> self,
         auto a = self->spawn<caf::linked>(conversation, id, st.policy, st.producer,
                              caf::actor_cast<caf::actor>(self), st.source, st.live);
         it = st.conversations.emplace(id, a).first;
+        st.partition_of[id] = in.partition;
       }
       return self->delegate(it->second, std::move(in));
     },
@@ -271,7 +274,25 @@ orchestrator(orchestrator_actor::stateful_pointer<orchestrator_state> self,
       // Records already delegated are queued before stop_atom, so none is lost.
       self->send(it->second, stop_atom::value);
       st.conversations.erase(it);
+      st.partition_of.erase(id);
       st.finished.insert(id);
+    },
+    [self](revoke_atom, const std::vector<int32_t>& parts) {
+      auto& st = self->state;
+      std::unordered_set<int32_t> gone(parts.begin(), parts.end());
+      for (auto it = st.partition_of.begin(); it != st.partition_of.end();) {
+        if (!gone.count(it->second)) {
+          ++it;
+          continue;
+        }
+        if (auto c = st.conversations.find(it->first); c != st.conversations.end()) {
+          self->send(c->second, stop_atom::value);
+          st.conversations.erase(c);
+        }
+        it = st.partition_of.erase(it);
+      }
+      EV_LOG(info) << "orchestrator handed over " << parts.size() << " partitions, keeps "
+                   << st.conversations.size() << " conversations";
     },
   };
 }
@@ -379,6 +400,7 @@ role_actor::behavior_type worker(role_actor::stateful_pointer<worker_state> self
     },
     [](restore_atom) {},
     [](live_atom) {},
+    [](revoke_atom, const std::vector<int32_t>&) {},
   };
 }
 
@@ -389,6 +411,7 @@ role_actor::behavior_type worker(role_actor::stateful_pointer<worker_state> self
 template <class Fold>
 struct fold_role_state {
   std::unordered_map<std::string, Fold> folds;
+  std::unordered_map<std::string, int32_t> partition_of; // of conversations in `folds`
   std::unordered_set<std::string> done;
   producer_actor producer;
   std::string source;
@@ -410,6 +433,7 @@ role_actor::behavior_type fold_role(typename role_actor::stateful_pointer<fold_r
       evs.push_back(make_event(id, st.source, causation, std::move(p)));
     if (it->second.done()) {
       st.folds.erase(it);
+      st.partition_of.erase(id);
       st.done.insert(id);
     }
     publish_all(self, st.producer, std::move(evs), std::move(done));
@@ -421,10 +445,12 @@ role_actor::behavior_type fold_role(typename role_actor::stateful_pointer<fold_r
       if (st.done.count(id))
         return ok_atom::value;
       auto& fold = st.folds[id];
+      st.partition_of[id] = in.partition;
       fold.apply(in.ev);
       if (!st.live) {
         if (fold.done()) {
           st.folds.erase(id);
+          st.partition_of.erase(id);
           st.done.insert(id);
         }
         return ok_atom::value;
@@ -442,6 +468,18 @@ role_actor::behavior_type fold_role(typename role_actor::stateful_pointer<fold_r
         ids.push_back(id);
       for (auto& id : ids)
         step(id, "", log_failure("emit after restore conversationId=" + id));
+    },
+    [self](revoke_atom, const std::vector<int32_t>& parts) {
+      auto& st = self->state;
+      std::unordered_set<int32_t> gone(parts.begin(), parts.end());
+      for (auto it = st.partition_of.begin(); it != st.partition_of.end();) {
+        if (gone.count(it->second)) {
+          st.folds.erase(it->first);
+          it = st.partition_of.erase(it);
+        } else {
+          ++it;
+        }
+      }
     },
   };
 }

@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# Quick start, command 2: installs what is missing, builds, and runs the whole test suite
-# (unit, actor, end-to-end and CLI tests) under ctest.
+# Quick start, command 2: installs what is missing, builds, starts a throwaway Kafka 0.9 broker
+# (scripts/kafka-test-env.sh) for the real-broker tests, and runs the whole suite under ctest.
+# The broker is stopped on exit, whatever happens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
+bash scripts/kafka-test-env.sh install >&2
+eval "$(bash scripts/kafka-test-env.sh start)"
+trap 'bash scripts/kafka-test-env.sh stop "$KAFKA_ENV_DIR" >&2 || true' EXIT
+export KAFKA_BOOTSTRAP KAFKA_ENV_DIR KAFKA_VERSION_FALLBACK
+export EVENTIDE_REQUIRE_KAFKA=1 # broker tests fail instead of skipping
+echo "[test] Kafka 0.9 broker at $KAFKA_BOOTSTRAP" >&2
 cd build
-ctest --output-on-failure --timeout 300 -j "${EVENTIDE_JOBS:-2}" "$@"
+ctest --output-on-failure --timeout 600 -j "${EVENTIDE_JOBS:-2}" "$@"
