@@ -23,6 +23,7 @@
 #include "actors/node.hpp"
 #include "bridge/dead_letter.hpp"
 #include "bridge/embedded_log.hpp"
+#include "bridge/kafka_log.hpp"
 #include "core/critical_path.hpp"
 #include "core/json.hpp"
 #include "core/plan.hpp"
@@ -228,6 +229,14 @@ void load_config(config& cfg, const command_line& cl) {
     const char* env = std::getenv("EVENTIDE_DATA");
     cfg.data_dir = env && *env ? env : ".eventide";
   }
+  static const std::set<std::string> levels = {"", "trace", "debug", "info", "warning", "error", "fatal"};
+  if (!levels.count(cfg.log_level))
+    throw usage_error{"unknown log level '" + cfg.log_level
+                      + "' (trace, debug, info, warning, error, fatal)"};
+  std::error_code mk;
+  std::filesystem::create_directories(cfg.data_dir, mk);
+  if (mk)
+    throw usage_error{"cannot create data directory " + cfg.data_dir + ": " + mk.message()};
   if (cfg.resources.empty())
     cfg.resources = providers::resource_root();
   if (!std::filesystem::is_directory(cfg.resources + "/products"))
@@ -279,10 +288,19 @@ node_options make_node_options(const config& cfg, std::set<std::string> roles) {
 }
 
 std::shared_ptr<bridge::log> open_log(const config& cfg) {
-  if (!cfg.brokers.empty())
-    die(exit_usage, "Kafka brokers are configured (" + cfg.brokers
-                      + ") but this build's Kafka backend is not available yet; "
-                        "leave eventide.brokers empty to use the embedded log");
+  if (!cfg.brokers.empty()) {
+    bridge::kafka_options ko;
+    ko.brokers = cfg.brokers;
+    ko.broker_version_fallback = cfg.kafka_version;
+    ko.partitions = cfg.partitions;
+    ko.create_topics = cfg.kafka_version.empty(); // Kafka 0.9 has no CreateTopics API
+    ko.session_timeout_ms = cfg.session_timeout_ms;
+    ko.client_id = "eventide-" + cfg.node_id;
+    auto l = bridge::open_kafka_log(ko);
+    if (!l)
+      die(exit_usage, l.error());
+    return std::shared_ptr<bridge::log>(std::move(*l));
+  }
   bridge::embedded_options eo;
   eo.dir = cfg.data_dir + "/log";
   eo.partitions = cfg.partitions;
@@ -426,10 +444,15 @@ int run_ask(config& cfg, const command_line& cl) {
   init_logging(cfg.log_level.empty() ? "warning" : cfg.log_level, cfg.data_dir + "/eventide.log");
   auto log = open_log(cfg);
   caf::actor_system sys{cfg};
-  // Every role by default; a subset simulates roles that are down (the plan waits for them).
-  node n{sys, log, make_node_options(cfg, parse_roles(cfg.roles.empty() ? "all" : cfg.roles))};
-  if (auto r = n.start(); !r)
-    die(exit_usage, r.error());
+  // On the embedded log every role runs in this process by default (a subset simulates roles
+  // that are down); on Kafka, `ask` is only the ingress unless --roles says otherwise.
+  std::unique_ptr<node> n;
+  auto roles = cfg.roles.empty() && cfg.brokers.empty() ? std::string("all") : cfg.roles;
+  if (!roles.empty()) {
+    n = std::make_unique<node>(sys, log, make_node_options(cfg, parse_roles(roles)));
+    if (auto r = n->start(); !r)
+      die(exit_usage, r.error());
+  }
 
   follower f;
   f.conversation = new_conversation_id();
@@ -474,7 +497,8 @@ int run_ask(config& cfg, const command_line& cl) {
     std::cout << "[    0.0 ms] " << std::left << std::setw(24) << "UserQueryReceived"
               << summarize(q) << std::endl;
   auto rc = follow(f, std::chrono::seconds(cfg.timeout));
-  n.stop();
+  if (n)
+    n->stop();
   return rc;
 }
 
@@ -544,6 +568,9 @@ int run_resume(config& cfg, const command_line& cl) {
   if (!cl.positionals.empty())
     throw usage_error{"resume takes no arguments"};
   init_logging(cfg.log_level.empty() ? "warning" : cfg.log_level, cfg.data_dir + "/eventide.log");
+  if (!cfg.brokers.empty())
+    throw usage_error{"resume is for the embedded log; on Kafka the running nodes finish "
+                      "conversations themselves (see `eventide trace ID`)"};
   if (!std::filesystem::exists(cfg.data_dir + "/log"))
     die(exit_usage, "no embedded log at " + cfg.data_dir + "/log: nothing to resume");
   auto log = open_log(cfg);
@@ -600,8 +627,7 @@ int run_node(config& cfg, const command_line& cl) {
   if (!cl.positionals.empty())
     throw usage_error{"node takes no positional arguments"};
   auto roles = parse_roles(cfg.roles);
-  if (!init_logging(cfg.log_level.empty() ? "info" : cfg.log_level))
-    throw usage_error{"unknown log level '" + cfg.log_level + "'"};
+  init_logging(cfg.log_level.empty() ? "info" : cfg.log_level);
   auto log = open_log(cfg);
   caf::actor_system sys{cfg};
   node n{sys, log, make_node_options(cfg, roles)};

@@ -1,0 +1,43 @@
+// The Kafka backend of the log interface (librdkafka). Same semantics as the embedded log:
+// records are partitioned with the Java client's murmur2 partitioner, offsets are committed per
+// group, and a consumer's position is the next offset poll() returns. Works with modern brokers
+// and with Kafka 0.9 (set broker_version_fallback = "0.9.0.1").
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bridge/log.hpp"
+
+namespace eventide::bridge {
+
+struct kafka_options {
+  std::string brokers; // bootstrap list, "host:port[,host:port...]"
+  // "" = modern broker (API version negotiation, idempotent producer, CreateTopics).
+  // "0.9.0.1" for Kafka 0.9: api.version.request=false, broker.version.fallback, no
+  // idempotence, no admin API (topics must exist or be auto-created by the broker).
+  std::string broker_version_fallback;
+  int32_t partitions = 6;    // for topics this client creates (modern brokers only)
+  bool create_topics = true; // create missing topics with the admin API (modern brokers only)
+  int session_timeout_ms = 10000;
+  // Raw librdkafka properties applied last, so they override the defaults above
+  // (e.g. {"fetch.wait.max.ms", "1"} or {"message.timeout.ms", "60000"}).
+  std::vector<std::pair<std::string, std::string>> extra;
+  std::string client_id = "eventide";
+};
+
+/// Creates the producer and checks the brokers answer a metadata request (10 s). Fails with a
+/// reason naming the brokers and librdkafka's error when they do not, or when a property is
+/// rejected. Notes on behaviour that differs from the embedded log:
+///  - produce() runs on_delivery from serve()/flush() (inline only when it fails before the
+///    record is queued, e.g. unknown topic);
+///  - partition_count() creates a missing topic (modern broker + create_topics);
+///  - destroying the log flushes for up to 10 s but no longer runs delivery callbacks; call
+///    flush() first to see them;
+///  - consumer::close() (and the destructor) leave the group without calling the rebalance
+///    listener, like the embedded log: commit before closing.
+outcome<std::unique_ptr<log>> open_kafka_log(const kafka_options& options);
+
+} // namespace eventide::bridge

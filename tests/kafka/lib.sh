@@ -1,0 +1,67 @@
+# Shared by the real-broker tests: broker check, topics with a unique prefix, node processes.
+# Needs KAFKA_BOOTSTRAP and KAFKA_ENV_DIR from scripts/kafka-test-env.sh (scripts/test.sh sets
+# them and EVENTIDE_REQUIRE_KAFKA=1; without a broker the tests skip, or fail when required).
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+KCAT_09=(-X api.version.request=false -X broker.version.fallback=0.9.0.1
+         -X topic.partitioner=murmur2_random)
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+require_broker() {
+  if [ -z "${KAFKA_BOOTSTRAP:-}" ] || [ -z "${KAFKA_ENV_DIR:-}" ]; then
+    [ "${EVENTIDE_REQUIRE_KAFKA:-}" = 1 ] && fail "no Kafka broker (KAFKA_BOOTSTRAP unset)"
+    echo "SKIP: no Kafka broker; run through scripts/test.sh"; exit 77
+  fi
+}
+
+# make_topics PREFIX PARTITIONS
+make_topics() {
+  bash "$root/scripts/kafka-test-env.sh" create-topics "$KAFKA_ENV_DIR" "$2" \
+    "$1user-commands" "$1conversation-events" "$1tool-invocation-requests" \
+    "$1dead-letter-queue" >/dev/null 2>&1 || fail "cannot create topics"
+}
+
+# The options every process of one test shares.
+kafka_args() { # PREFIX
+  echo "--brokers $KAFKA_BOOTSTRAP --kafka-version 0.9.0.1 --topic-prefix $1 --session-timeout-ms 6000"
+}
+
+# start_node NAME CONFIG [extra args...]: starts `eventide node`, records its PID in $work/NAME.pid
+start_node() {
+  local name=$1 config=$2; shift 2
+  # shellcheck disable=SC2046
+  "$bin" node --config "$root/config/$config" $(kafka_args "$prefix") --node-id "$name" \
+    --data-dir "$work/$name" --log-level warning "$@" > "$work/$name.out" 2>&1 &
+  echo $! > "$work/$name.pid"
+}
+
+wait_ready() { # NAME...
+  local n
+  for n in "$@"; do
+    for _ in $(seq 1 300); do
+      grep -q "ready:" "$work/$n.out" 2>/dev/null && break
+      kill -0 "$(cat "$work/$n.pid")" 2>/dev/null || fail "node $n died: $(cat "$work/$n.out")"
+      sleep 0.1
+    done
+    grep -q "ready:" "$work/$n.out" || fail "node $n not ready: $(cat "$work/$n.out")"
+  done
+}
+
+stop_node() { # NAME [signal]
+  local pid; pid=$(cat "$work/$1.pid" 2>/dev/null) || return 0
+  kill "-${2:-TERM}" "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+  rm -f "$work/$1.pid"
+}
+
+stop_all_nodes() {
+  local f
+  for f in "$work"/*.pid; do [ -e "$f" ] && stop_node "$(basename "$f" .pid)"; done
+  return 0
+}
+
+# Every record of a topic as "key<TAB>value" lines, read from the beginning to the end.
+dump_topic() { # TOPIC
+  kcat -b "$KAFKA_BOOTSTRAP" "${KCAT_09[@]}" -C -t "$1" -o beginning -e -q -f '%k\t%s\n' 2>/dev/null
+}

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Every role as its own `eventide node` process on a real Kafka 0.9 broker: the embedded e2e
+# scenarios give the same answers; a record written with kcat is answered; orchestrators
+# joining and leaving mid-run (rebalance) lose and duplicate no answer.
+set -euo pipefail
+bin=$1
+source "$(dirname "$0")/lib.sh"
+require_broker
+work=$(mktemp -d)
+prefix="mp$$r$RANDOM-"
+trap 'stop_all_nodes; rm -rf "$work"' EXIT
+make_topics "$prefix" 3
+
+start_node router router.ini
+start_node orchestrator-1 orchestrator.ini
+start_node aggregator aggregator.ini
+start_node synthesis synthesis.ini
+workers=(getProductInformation ragGeneration generalChat math weather exchangeRate orchestrationSynthesis)
+for w in "${workers[@]}"; do start_node "worker-$w" workers.ini --roles "worker-$w"; done
+wait_ready router orchestrator-1 aggregator synthesis "${workers[@]/#/worker-}"
+
+ask() { # QUESTION -> JSON trace on stdout
+  # shellcheck disable=SC2046
+  "$bin" ask "$1" $(kafka_args "$prefix") --data-dir "$work/ingress" --timeout 60 --json
+}
+
+# 1. The embedded e2e scenarios, same answers and event sequences.
+check() { # QUESTION PYTHON-ASSERTIONS
+  ask "$1" > "$work/trace.json" || true
+  python3 - "$work/trace.json" "$2" <<'PY' || fail "scenario: $1"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+evs = doc["events"]
+seq = []
+for e in evs:
+    t, d = e["type"], e["data"]
+    if t == "ToolInvocationRequested":
+        continue
+    if t in ("ToolInvocationResulted", "PlanStepCompleted"):
+        t += ":" + d["stepId"]
+    seq.append(t)
+res = {e["data"]["stepId"]: e["data"]["result"] for e in evs
+       if e["type"] == "ToolInvocationResulted" and e["data"]["status"] == "ok"}
+answer = [e["data"] for e in evs if e["type"] == "FinalAnswerSynthesized"][0]
+exec(sys.argv[2])
+PY
+}
+check "How much does the Aurora X1 cost in EUR including 19% VAT?" '
+assert seq == ["PlanGenerated", "ToolInvocationResulted:s1", "PlanStepCompleted:s1",
+  "ToolInvocationResulted:s2", "PlanStepCompleted:s2", "ToolInvocationResulted:s3",
+  "PlanStepCompleted:s3", "PlanCompleted", "FinalAnswerSynthesized"], seq
+assert res["s1"]["price"] == 1299 and res["s2"]["converted"] == 1195.03, res
+assert "1422.09" in answer["answer"] and "products/aurora-x1.md" in answer["citations"]'
+check "What is 15% of 240 plus 3^2?" '
+assert res["s1"]["value"] == 45 and seq[-1] == "FinalAnswerSynthesized", (res, seq)'
+check "What is the weather in Berlin and the USD to EUR rate?" '
+assert seq[0] == "PlanGenerated" and seq[-2:] == ["PlanCompleted", "FinalAnswerSynthesized"], seq
+assert len(seq) == 7 and res["s1"]["temperatureC"] == 9.5 and abs(res["s2"]["rate"] - 0.919963) < 1e-9'
+check "How much more expensive is the Nimbus Pro than the Aurora X1?" '
+assert res["s4"]["value"] == 550 and len(seq) == 11, (res, seq)'
+check "What is the battery life of the Aurora X1?" '
+assert "14 hours" in res["s2"]["answer"] and answer["citations"][0] == "products/aurora-x1.md"'
+check "Which has better battery life, Aurora X1 or Nimbus Pro?" '
+assert "14 hours" in res["s3"]["answer"] and "10 hours" in res["s3"]["answer"]'
+echo "scenarios: ok"
+
+# 2. A plain Kafka client writes the question and reads the answer.
+conv="kcat-$RANDOM$RANDOM"
+printf '%s|{"specversion":"1.0","id":"%s/query","type":"UserQueryReceived","source":"kcat","time":"2026-11-21T10:00:00.000Z","subject":"%s","datacontenttype":"application/json","data":{"conversationId":"%s","userId":"kcat","query":"What is 6 times 7?","receivedAt":0}}\n' \
+  "$conv" "$conv" "$conv" "$conv" \
+  | kcat -b "$KAFKA_BOOTSTRAP" "${KCAT_09[@]}" -P -t "${prefix}user-commands" -K '|'
+for _ in $(seq 1 150); do
+  dump_topic "${prefix}conversation-events" | grep "^$conv	" | grep -q FinalAnswerSynthesized && break
+  sleep 0.2
+done
+dump_topic "${prefix}conversation-events" | grep "^$conv	" | grep FinalAnswerSynthesized \
+  | grep -q 'The answer is 42' || fail "kcat question not answered"
+echo "kcat: ok"
+
+# 3. Rebalance: a second orchestrator joins, 24 conversations start, a third joins mid-run and
+#    the first leaves. Every conversation gets exactly one answer.
+start_node orchestrator-2 orchestrator.ini
+wait_ready orchestrator-2
+pids=()
+for i in $(seq 1 24); do
+  ask "What is $i times 3 plus 1?" > "$work/rb-$i.json" 2>/dev/null &
+  pids+=($!)
+  if [ "$i" -eq 8 ]; then start_node orchestrator-3 orchestrator.ini; fi
+  if [ "$i" -eq 16 ]; then stop_node orchestrator-1; fi
+  sleep 0.1
+done
+for p in "${pids[@]}"; do wait "$p" || true; done
+sleep 2 # room for duplicates to show up if there were any
+dump_topic "${prefix}conversation-events" > "$work/events.tsv"
+python3 - "$work" <<'PY' || fail "rebalance"
+import json, sys, glob, collections
+work = sys.argv[1]
+answers = collections.Counter()
+values = {}
+for line in open(work + "/events.tsv"):
+    key, _, value = line.rstrip("\n").partition("\t")
+    ev = json.loads(value)
+    if ev["type"] == "FinalAnswerSynthesized":
+        answers[key] += 1
+    if ev["type"] == "ToolInvocationResulted" and ev["data"]["status"] == "ok":
+        values[key] = ev["data"]["result"].get("value")
+convs = []
+for f in sorted(glob.glob(work + "/rb-*.json")):
+    i = int(f.split("rb-")[1].split(".")[0])
+    doc = json.load(open(f))
+    convs.append(doc["conversationId"])
+    assert values.get(doc["conversationId"]) == i * 3 + 1, (i, values.get(doc["conversationId"]))
+assert len(convs) == 24, len(convs)
+bad = {c: answers[c] for c in convs if answers[c] != 1}
+assert not bad, bad
+print("rebalance: 24 conversations, one answer each")
+PY
+echo "multiprocess on Kafka: ok"
