@@ -9,6 +9,8 @@ packages=(
   libboost-log-dev libboost-program-options-dev libboost-dev libcurl4-openssl-dev catch2
   # test broker (Kafka 0.9 jars come from npm) and Kafka CLI client
   openjdk-17-jre-headless kcat nodejs npm python3
+  # validates docker-compose.yml (no Docker engine needed)
+  docker-compose
 )
 
 missing=()
