@@ -53,6 +53,7 @@ using run_atom = caf::atom_constant<caf::atom("run")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
 using revoke_atom = caf::atom_constant<caf::atom("revoke")>;
+using digest_atom = caf::atom_constant<caf::atom("digest")>;
 
 /// The node's producer bridge: the only writer to the log.
 using producer_actor = caf::typed_actor<
@@ -78,7 +79,9 @@ using role_actor = caf::typed_actor<
 /// The orchestrator's registry: a role that also hears when a conversation actor is idle.
 using orchestrator_actor = role_actor::extend<
   // The conversation finished and its outputs are durable: stop routing to its actor.
-  caf::reacts_to<passivate_atom, std::string>>;
+  caf::reacts_to<passivate_atom, std::string>,
+  // One line per conversation, "<id> <digest of its fold>", sorted; finished ones as "done".
+  caf::replies_to<digest_atom>::with<std::string>>;
 
 /// One orchestrator actor per live conversation.
 using conversation_actor = caf::typed_actor<
@@ -89,7 +92,9 @@ using conversation_actor = caf::typed_actor<
   // A retry backoff or request deadline may have passed.
   caf::reacts_to<tick_atom>,
   // The registry stopped routing to this actor: quit after the queued records.
-  caf::reacts_to<stop_atom>>;
+  caf::reacts_to<stop_atom>,
+  // Canonical text of the conversation's fold (replay == live check).
+  caf::replies_to<digest_atom>::with<std::string>>;
 
 /// A worker's tool runner (detached: tools may block on I/O).
 using tool_runner_actor = caf::typed_actor<

@@ -48,6 +48,9 @@ class node {
   /// Stops the bridges (they commit what they handled) and waits for them.
   void stop();
 
+  /// The orchestrator's state digest: "<conversationId> <fold digest>" per line, sorted.
+  outcome<std::string> orchestrator_digest();
+
  private:
   struct impl;
   std::unique_ptr<impl> impl_;

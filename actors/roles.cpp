@@ -2,6 +2,7 @@
 // bridge hands it and writes only through the node's producer bridge: roles never message each
 // other. Pure decisions live in core/ (plan_state, answer_folds) and providers/ (planner, tools).
 #include <chrono>
+#include <map>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -218,6 +219,7 @@ conversation(conversation_ptr self, std::string id, core::orchestration_policy p
              log_failure("emit on timer conversationId=" + self->state.fold->conversation_id()));
     },
     [self](stop_atom) { self->quit(); },
+    [self](digest_atom) { return self->state.fold->digest(); },
   };
 }
 
@@ -276,6 +278,35 @@ orchestrator(orchestrator_actor::stateful_pointer<orchestrator_state> self,
       st.conversations.erase(it);
       st.partition_of.erase(id);
       st.finished.insert(id);
+    },
+    [self](digest_atom) -> caf::result<std::string> {
+      auto& st = self->state;
+      auto lines = std::make_shared<std::map<std::string, std::string>>();
+      for (auto& id : st.finished)
+        (*lines)[id] = "done";
+      auto rp = self->make_response_promise<std::string>();
+      auto pending = std::make_shared<size_t>(st.conversations.size());
+      auto finish = [lines, rp]() mutable {
+        std::string out;
+        for (auto& [id, d] : *lines)
+          out += id + " " + d + "\n";
+        rp.deliver(out);
+      };
+      if (*pending == 0)
+        finish();
+      for (auto& [id, a] : st.conversations) {
+        self->request(a, caf::infinite, digest_atom::value)
+          .then([=, id = id](const std::string& d) mutable {
+                  (*lines)[id] = d;
+                  if (--*pending == 0)
+                    finish();
+                },
+                [=](caf::error&) mutable {
+                  if (--*pending == 0)
+                    finish();
+                });
+      }
+      return rp;
     },
     [self](revoke_atom, const std::vector<int32_t>& parts) {
       auto& st = self->state;
@@ -547,6 +578,7 @@ struct node::impl {
   std::vector<caf::actor> bridges;
   std::vector<caf::actor> others; // role actors and runners, stopped after the bridges
   std::shared_ptr<bridge::kv_store> ledger;
+  orchestrator_actor orchestrator;
 
   impl(caf::actor_system& s, std::shared_ptr<bridge::log> l, node_options o)
     : sys(s), log(std::move(l)), opts(std::move(o)) {
@@ -594,6 +626,7 @@ struct node::impl {
     }
     if (has("orchestrator")) {
       auto o = spawn_orchestrator(sys, opts.policy, producer, source_of(opts, "orchestrator"));
+      orchestrator = o;
       add("orchestrator", {t.conversation_events, t.tool_requests}, o, true);
     }
     for (auto& role : worker_roles()) {
@@ -666,6 +699,17 @@ outcome<void> node::start() {
 
 void node::stop() {
   impl_->stop();
+}
+
+outcome<std::string> node::orchestrator_digest() {
+  if (!impl_->orchestrator)
+    return fail("this node runs no orchestrator");
+  caf::scoped_actor self{impl_->sys};
+  outcome<std::string> out = fail("no answer from the orchestrator");
+  self->request(impl_->orchestrator, std::chrono::seconds(10), digest_atom::value)
+    .receive([&](const std::string& d) { out = d; },
+             [&](caf::error& err) { out = fail(describe(err)); });
+  return out;
 }
 
 } // namespace eventide

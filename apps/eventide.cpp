@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -24,6 +25,7 @@
 #include "bridge/dead_letter.hpp"
 #include "bridge/embedded_log.hpp"
 #include "bridge/kafka_log.hpp"
+#include "bridge/kv_store.hpp"
 #include "core/critical_path.hpp"
 #include "core/json.hpp"
 #include "core/plan.hpp"
@@ -43,8 +45,10 @@ const char* usage_text = R"(usage: eventide <command> [options]
 commands:
   ask "QUESTION"     plan and answer a question; prints every event live, then the answer
   resume             finish conversations left unanswered (e.g. after a crash) and print them
-  node               run roles until SIGTERM/SIGINT (--roles router,orchestrator,...)
+  node               run roles until SIGTERM/SIGINT (--roles router,orchestrator,...);
+                     SIGUSR1 writes DATA_DIR/orchestrator-digest.txt
   trace ID           a conversation's timeline: events, offsets, causes, plan DAG, critical path
+  ledger             the workers' ledger: executions per invocation id (node stopped)
   dlq list           list dead-lettered records
   dlq show OFFSET    print one dead letter in full
   roles              list the roles a node can host
@@ -622,6 +626,7 @@ int run_resume(config& cfg, const command_line& cl) {
 }
 
 std::atomic<bool> stop_requested{false};
+std::atomic<bool> digest_requested{false};
 
 int run_node(config& cfg, const command_line& cl) {
   if (!cl.positionals.empty())
@@ -640,8 +645,22 @@ int run_node(config& cfg, const command_line& cl) {
     list += (list.empty() ? "" : ",") + r;
   std::cout << "eventide node " << cfg.node_id << " ready: roles=" << list << " log="
             << log->describe() << std::endl;
-  while (!stop_requested)
+  // SIGUSR1: write the orchestrator's state digest (for replay == live checks).
+  std::signal(SIGUSR1, [](int) { digest_requested = true; });
+  while (!stop_requested) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (digest_requested.exchange(false)) {
+      auto d = n.orchestrator_digest();
+      auto path = cfg.data_dir + "/orchestrator-digest.txt";
+      if (!d) {
+        EV_LOG(warning) << "no digest: " << d.error();
+        continue;
+      }
+      std::ofstream(path + ".tmp") << *d;
+      std::filesystem::rename(path + ".tmp", path);
+      EV_LOG(info) << "wrote " << path;
+    }
+  }
   EV_LOG(info) << "node " << cfg.node_id << " stopping";
   n.stop();
   std::cout << "eventide node " << cfg.node_id << " stopped" << std::endl;
@@ -775,6 +794,27 @@ int run_trace(config& cfg, const command_line& cl) {
   return exit_ok;
 }
 
+// The workers' ledger: executions per invocation id (effects happen once per id).
+int run_ledger(config& cfg, const command_line& cl) {
+  if (!cl.positionals.empty())
+    throw usage_error{"usage: eventide ledger [--data-dir DIR]"};
+  auto dir = cfg.data_dir + "/worker-ledger";
+  if (!std::filesystem::exists(dir))
+    die(exit_failed, "no worker ledger at " + dir);
+  auto kv = bridge::kv_store::open(dir);
+  if (!kv)
+    die(exit_failed, kv.error());
+  size_t n = 0;
+  auto r = (*kv)->scan("x/", [&](const std::string& k, const std::string& v) {
+    std::cout << k.substr(2) << " " << v << "\n";
+    ++n;
+  });
+  if (!r)
+    die(exit_failed, r.error());
+  std::cout << n << " invocation" << (n == 1 ? "" : "s") << std::endl;
+  return exit_ok;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -811,6 +851,8 @@ int main(int argc, char** argv) {
       return run_dlq(cfg, cl);
     if (cmd == "trace")
       return run_trace(cfg, cl);
+    if (cmd == "ledger")
+      return run_ledger(cfg, cl);
     throw usage_error{"unknown command '" + cmd + "' (see `eventide help`)"};
   } catch (const usage_error& e) {
     std::cerr << "eventide: " << e.message << std::endl;

@@ -33,6 +33,7 @@ start_node() {
   "$bin" node --config "$root/config/$config" $(kafka_args "$prefix") --node-id "$name" \
     --data-dir "$work/$name" --log-level warning "$@" > "$work/$name.out" 2>&1 &
   echo $! > "$work/$name.pid"
+  disown $! # killed on purpose; no job-control noise
 }
 
 wait_ready() { # NAME...
@@ -64,4 +65,45 @@ stop_all_nodes() {
 # Every record of a topic as "key<TAB>value" lines, read from the beginning to the end.
 dump_topic() { # TOPIC
   kcat -b "$KAFKA_BOOTSTRAP" "${KCAT_09[@]}" -C -t "$1" -o beginning -e -q -f '%k\t%s\n' 2>/dev/null
+}
+
+# ask_bg NAME QUESTION: runs `eventide ask` in the background; output in $work/NAME.ask,
+# exit status in $work/NAME.rc when done.
+ask_bg() {
+  # shellcheck disable=SC2046
+  ( "$bin" ask "$2" $(kafka_args "$prefix") --data-dir "$work/ingress" --timeout 120 \
+      > "$work/$1.ask" 2>&1; echo $? > "$work/$1.rc" ) &
+}
+
+conversation_of() { # NAME -> the conversation id ask_bg printed first
+  for _ in $(seq 1 100); do
+    local id; id=$(sed -n 's/^conversation \([^ ]*\) on .*/\1/p' "$work/$1.ask" 2>/dev/null)
+    [ -n "$id" ] && { echo "$id"; return; }
+    sleep 0.05
+  done
+  fail "ask $1 printed no conversation id"
+}
+
+wait_ask() { # NAME: waits for the background ask; fails unless it exited 0
+  for _ in $(seq 1 1200); do [ -f "$work/$1.rc" ] && break; sleep 0.1; done
+  [ "$(cat "$work/$1.rc" 2>/dev/null)" = 0 ] || fail "ask $1 did not answer: $(cat "$work/$1.ask")"
+}
+
+# count_events CONVERSATION TYPE [STEP]: records of that type in conversation-events and
+# tool-invocation-requests (optionally only for one step).
+count_events() {
+  { dump_topic "${prefix}conversation-events"; dump_topic "${prefix}tool-invocation-requests"; } \
+    | python3 -c '
+import json, sys
+conv, typ = sys.argv[1], sys.argv[2]
+step = sys.argv[3] if len(sys.argv) > 3 else None
+n = 0
+for line in sys.stdin:
+    key, _, value = line.rstrip("\n").partition("\t")
+    if key != conv:
+        continue
+    ev = json.loads(value)
+    if ev["type"] == typ and (step is None or ev["data"].get("stepId") == step):
+        n += 1
+print(n)' "$@"
 }

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Rehydration and resilience on a real Kafka 0.9 broker, with every role in its own process:
+#  1. worker crash: kill -9 a worker mid-plan; no progress while it is down; restart; the plan
+#     completes; one execution per invocation id;
+#  2. orchestrator crash + lost store: kill -9 mid-plan, delete its data dir, restart; full
+#     replay yields the same state digest as before the crash; no step runs twice;
+#  3. duplicates: a ToolInvocationRequested and a ToolInvocationResulted sent again: one effect,
+#     the plan advances once, one answer;
+#  4. broker restart mid-run: no conversation lost, none answered twice.
+set -euo pipefail
+bin=$1
+source "$(dirname "$0")/lib.sh"
+require_broker
+work=$(mktemp -d)
+prefix="rs$$r$RANDOM-"
+trap 'stop_all_nodes; rm -rf "$work"' EXIT
+make_topics "$prefix" 3
+
+others=worker-getProductInformation,worker-ragGeneration,worker-generalChat,worker-weather,worker-exchangeRate,worker-orchestrationSynthesis
+start_node router router.ini
+# Deadlines far away: the digest comparison must not race a deadline re-request.
+start_node orchestrator orchestrator.ini --step-timeout-ms 300000
+start_node aggregator aggregator.ini
+start_node synthesis synthesis.ini
+start_node workers workers.ini --roles "$others"
+start_node worker-math workers.ini --roles worker-math
+wait_ready router orchestrator aggregator synthesis workers worker-math
+
+vat="How much does the Aurora X1 cost in EUR including 19% VAT?"
+
+# -- 1. worker crash ------------------------------------------------------------------------------
+stop_node worker-math KILL
+ask_bg w1 "$vat"
+conv=$(conversation_of w1)
+for _ in $(seq 1 100); do [ "$(count_events "$conv" ToolInvocationRequested s3)" = 1 ] && break; sleep 0.1; done
+[ "$(count_events "$conv" ToolInvocationRequested s3)" = 1 ] || fail "s3 was never requested"
+sleep 2 # the plan must not move while the math worker is down
+[ "$(count_events "$conv" ToolInvocationResulted s3)" = 0 ] || fail "s3 resulted with its worker down"
+[ "$(count_events "$conv" PlanCompleted)" = 0 ] || fail "plan completed with a worker down"
+start_node worker-math workers.ini --roles worker-math
+wait_ready worker-math
+wait_ask w1
+grep -q "1422.09" "$work/w1.ask" || fail "worker crash answer: $(cat "$work/w1.ask")"
+echo "1. worker crash: ok"
+
+# -- 2. orchestrator crash with a lost store ----------------------------------------------------
+stop_node worker-math KILL
+ask_bg o1 "$vat"
+conv=$(conversation_of o1)
+for _ in $(seq 1 100); do [ "$(count_events "$conv" ToolInvocationRequested s3)" = 1 ] && break; sleep 0.1; done
+[ "$(count_events "$conv" ToolInvocationRequested s3)" = 1 ] || fail "s3 was never requested"
+digest() { # writes the orchestrator's digest to $1 once it covers $conv
+  rm -f "$work/orchestrator/orchestrator-digest.txt"
+  for _ in $(seq 1 100); do
+    kill -USR1 "$(cat "$work/orchestrator.pid")"
+    sleep 0.2
+    if grep -q "^$conv " "$work/orchestrator/orchestrator-digest.txt" 2>/dev/null; then
+      cp "$work/orchestrator/orchestrator-digest.txt" "$1"; return
+    fi
+  done
+  fail "no orchestrator digest"
+}
+digest "$work/before.txt"
+stop_node orchestrator KILL
+rm -rf "$work/orchestrator" # the lost store: everything comes back from the log
+start_node orchestrator orchestrator.ini --step-timeout-ms 300000
+wait_ready orchestrator
+digest "$work/after.txt"
+diff "$work/before.txt" "$work/after.txt" >&2 || fail "state after full replay differs from before the crash"
+start_node worker-math workers.ini --roles worker-math
+wait_ready worker-math
+wait_ask o1
+for s in s1 s2 s3; do
+  [ "$(count_events "$conv" ToolInvocationRequested $s)" = 1 ] || fail "$s requested twice after restore"
+done
+echo "2. orchestrator crash + lost store: ok (digest of $(wc -l < "$work/after.txt") conversations identical)"
+
+# -- 3. duplicates ------------------------------------------------------------------------------
+{ dump_topic "${prefix}tool-invocation-requests" | grep "^$conv	" | grep '"stepId":"s1"' | head -1 \
+    | sed 's/\t/|/'; } | kcat -b "$KAFKA_BOOTSTRAP" "${KCAT_09[@]}" -P -t "${prefix}tool-invocation-requests" -K '|'
+{ dump_topic "${prefix}conversation-events" | grep "^$conv	" | grep '"type":"ToolInvocationResulted"' \
+    | grep '"stepId":"s2"' | head -1 | sed 's/\t/|/'; } \
+  | kcat -b "$KAFKA_BOOTSTRAP" "${KCAT_09[@]}" -P -t "${prefix}conversation-events" -K '|'
+sleep 2
+[ "$(count_events "$conv" FinalAnswerSynthesized)" = 1 ] || fail "duplicate produced a second answer"
+[ "$(count_events "$conv" PlanCompleted)" = 1 ] || fail "duplicate advanced the plan again"
+[ "$(count_events "$conv" PlanStepCompleted s2)" = 1 ] || fail "duplicate completed s2 again"
+[ "$(count_events "$conv" ToolInvocationResulted s1)" = 2 ] || fail "the ledger did not answer the duplicate request"
+echo "3. duplicates: ok"
+
+# -- 4. broker restart mid-run ------------------------------------------------------------------
+for i in $(seq 1 8); do ask_bg b$i "What is $i plus 100?"; done
+sleep 0.3
+bash "$root/scripts/kafka-test-env.sh" stop-broker "$KAFKA_ENV_DIR" >&2
+sleep 2
+bash "$root/scripts/kafka-test-env.sh" start-broker "$KAFKA_ENV_DIR" >&2
+for i in $(seq 1 8); do
+  wait_ask b$i
+  grep -q "The answer is $((i + 100))" "$work/b$i.ask" || fail "broker restart answer $i"
+  c=$(conversation_of b$i)
+  [ "$(count_events "$c" FinalAnswerSynthesized)" = 1 ] || fail "conversation $c answered twice"
+done
+echo "4. broker restart: ok"
+
+# One execution per invocation id in every worker's ledger.
+stop_node workers; stop_node worker-math
+for d in workers worker-math; do
+  "$bin" ledger --data-dir "$work/$d" > "$work/$d.ledger"
+  if grep -v ' invocations\?$' "$work/$d.ledger" | awk '$2 != 1' | grep -q .; then
+    fail "an invocation ran more than once: $(cat "$work/$d.ledger")"
+  fi
+done
+echo "ledgers: every invocation executed once"
+echo "resilience on Kafka: ok"
