@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Chaos on a real Kafka 0.9 broker: 200 conversations are written over ~30 s while a driver
+# kill -9s a random node every few seconds and restarts it on the same data dir. Afterwards
+# every conversation has exactly one FinalAnswerSynthesized with the right value, and every
+# invocation id was executed exactly once (workers' ledgers).
+set -euo pipefail
+bin=$1
+source "$(dirname "$0")/lib.sh"
+require_broker
+work=$(mktemp -d)
+prefix="ch$$r$RANDOM-"
+trap 'stop_all_nodes; rm -rf "$work"' EXIT
+make_topics "$prefix" 3
+total=${CHAOS_CONVERSATIONS:-200}
+seconds=${CHAOS_SECONDS:-30}
+
+nodes=(router orchestrator aggregator synthesis workers)
+start_all() {
+  local n
+  for n in "$@"; do
+    case $n in workers) start_node workers workers.ini --roles workers ;;
+               *) start_node "$n" "$n.ini" ;; esac
+  done
+}
+start_all "${nodes[@]}"
+wait_ready "${nodes[@]}"
+
+# Writer: conversation i asks for i*3+1, spread over the chaos period.
+python3 - "$total" "$seconds" "$prefix" <<'PY' | while IFS= read -r line; do
+import sys, time, json
+total, seconds, prefix = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+for i in range(total):
+    conv = f"{prefix}c{i}"
+    ev = {"specversion": "1.0", "id": conv + "/query", "type": "UserQueryReceived",
+          "source": "chaos", "time": "2026-11-21T10:00:00.000Z", "subject": conv,
+          "datacontenttype": "application/json",
+          "data": {"conversationId": conv, "userId": "chaos",
+                   "query": f"What is {i} times 3 plus 1?", "receivedAt": 0}}
+    print(conv + "|" + json.dumps(ev, separators=(",", ":")), flush=True)
+    time.sleep(seconds / total)
+PY
+  printf '%s\n' "$line"
+done | kcat -b "$KAFKA_BOOTSTRAP" "${KCAT_09[@]}" -P -t "${prefix}user-commands" -K '|' &
+writer=$!
+
+# Driver: kill -9 a random node every 3-5 s, restart it after a short pause.
+kills=0
+order=()
+end=$((SECONDS + seconds))
+while [ $SECONDS -lt $end ]; do
+  sleep $((3 + RANDOM % 3))
+  # A shuffled rotation: every node is killed at least once per ${#nodes[@]} kills.
+  if [ ${#order[@]} -eq 0 ]; then mapfile -t order < <(printf '%s\n' "${nodes[@]}" | shuf); fi
+  victim=${order[0]}; order=("${order[@]:1}")
+  stop_node "$victim" KILL
+  kills=$((kills + 1))
+  echo "chaos: kill -9 $victim" >&2
+  sleep 0.$((RANDOM % 9 + 1))
+  start_all "$victim"
+done
+wait $writer
+wait_ready "${nodes[@]}"
+
+# Settle: every conversation answered (group rejoins after kill -9 wait out the session timeout).
+check() {
+  dump_topic "${prefix}conversation-events" > "$work/events.tsv"
+  python3 - "$work/events.tsv" "$total" "$prefix" <<'PY'
+import json, sys, collections, re
+path, total, prefix = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+answers = collections.defaultdict(list)
+for line in open(path):
+    key, _, value = line.rstrip("\n").partition("\t")
+    ev = json.loads(value)
+    if ev["type"] == "FinalAnswerSynthesized":
+        answers[key].append(ev["data"]["answer"])
+missing = [i for i in range(total) if f"{prefix}c{i}" not in answers]
+if missing:
+    print(f"waiting: {len(missing)} unanswered", file=sys.stderr)
+    sys.exit(3)
+twice = {k: len(v) for k, v in answers.items() if len(v) != 1}
+assert not twice, f"answered more than once: {twice}"
+for i in range(total):
+    a = answers[f"{prefix}c{i}"][0]
+    assert a.startswith(f"The answer is {i * 3 + 1} "), (i, a)
+print(f"{total} conversations, exactly one correct answer each")
+PY
+}
+ok=0
+for _ in $(seq 1 60); do
+  set +e; check; rc=$?; set -e
+  [ $rc -eq 0 ] && { ok=1; break; }
+  [ $rc -eq 3 ] || fail "chaos check failed"
+  sleep 2
+done
+[ $ok = 1 ] || fail "conversations still unanswered after chaos"
+
+stop_node workers
+"$bin" ledger --data-dir "$work/workers" > "$work/ledger.txt"
+runs=$(grep -c ' 1$' "$work/ledger.txt" || true)
+if grep -v ' invocations\?$' "$work/ledger.txt" | awk '$2 != 1' | grep -q .; then
+  fail "an invocation was executed more than once"
+fi
+[ "$runs" -eq "$total" ] || fail "expected $total executions in the ledger, found $runs"
+echo "chaos on Kafka: ok ($kills kill -9s, $total conversations, $runs invocations executed once each)"
