@@ -298,7 +298,12 @@ caf::behavior consumer_bridge(consumer_ptr self, consumer_bridge_config cfg, rol
           dead_letter(self, rec, ev.error());
           continue;
         }
-        if (ev->subject != rec.key && !rec.key.empty()) {
+        if (rec.key.empty()) {
+          dead_letter(self, rec, "record has no key (expected the conversation id '"
+                                   + ev->subject + "')");
+          continue;
+        }
+        if (ev->subject != rec.key) {
           dead_letter(self, rec, "record key '" + rec.key + "' differs from subject '"
                                    + ev->subject + "'");
           continue;

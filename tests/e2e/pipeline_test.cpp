@@ -250,6 +250,12 @@ TEST_CASE("e2e: poison records on every topic go to the DLQ while a conversation
     poisons.push_back({topic, "poison-3", schema_invalid, "schema"});
     poisons.push_back({topic, "poison-4", unknown_type, "unknown event type"});
   }
+  // A valid event without a key: every record must be keyed by its conversation.
+  std::string unkeyed = R"({"specversion":"1.0","id":"nk/query","type":"UserQueryReceived",)"
+                        R"("source":"eventide/test","time":"2026-11-20T10:00:00.123Z",)"
+                        R"("subject":"nk","datacontenttype":"application/json",)"
+                        R"("data":{"conversationId":"nk","userId":"u","query":"hi","receivedAt":1}})";
+  poisons.push_back({n.user_commands, "", unkeyed, "record has no key"});
   for (auto& x : poisons)
     p.produce_raw(x.topic, x.key, x.value);
   auto t = p.ask("conv-after-poison", "What is 2 + 3 * 4?");

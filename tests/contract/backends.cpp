@@ -1,0 +1,174 @@
+#include "tests/contract/backends.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <random>
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <unistd.h>
+
+#include "bridge/embedded_log.hpp"
+#include "bridge/kafka_log.hpp"
+
+namespace contract {
+
+using namespace eventide;
+
+const char* backend_name(backend_kind kind) {
+  switch (kind) {
+    case backend_kind::embedded:
+      return "embedded";
+    case backend_kind::mock:
+      return "mock";
+    case backend_kind::kafka:
+      return "kafka";
+  }
+  return "?";
+}
+
+std::string unique_suffix() {
+  static std::mutex mu;
+  static std::mt19937_64 rng{std::random_device{}()};
+  std::lock_guard<std::mutex> lk(mu);
+  static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+  std::string s;
+  for (int i = 0; i < 10; ++i)
+    s += digits[rng() % 36];
+  return s;
+}
+
+namespace {
+
+constexpr int32_t default_partitions = 4;
+
+std::string topic_name(const std::string& base) { return "ct-" + base + "-" + unique_suffix(); }
+
+class embedded_fixture final : public log_fixture {
+ public:
+  embedded_fixture() {
+    char pattern[] = "/tmp/eventide-contract-XXXXXX";
+    char* made = mkdtemp(pattern);
+    REQUIRE(made != nullptr);
+    dir_ = made;
+    bridge::embedded_options options;
+    options.dir = dir_;
+    options.partitions = default_partitions;
+    auto opened = bridge::open_embedded_log(options);
+    REQUIRE(opened.ok());
+    log_ = std::move(opened).value();
+  }
+  ~embedded_fixture() override {
+    log_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  std::string make_topic(const std::string& base) override {
+    std::string topic = topic_name(base);
+    // The embedded log creates topics on first use; a throwaway assign() is such a use.
+    auto probe = log_->assign({{{topic, 0}, 0}});
+    REQUIRE(probe.ok());
+    return topic;
+  }
+  std::chrono::milliseconds rebalance_wait() const override { return std::chrono::seconds(10); }
+
+ private:
+  std::string dir_;
+};
+
+// Hosts the mock cluster on its own quiet handle; the log under test connects to it like to a
+// real cluster.
+class mock_fixture final : public log_fixture {
+ public:
+  mock_fixture() {
+    char err[512];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "log_level", "2", err, sizeof err);
+    host_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    REQUIRE(host_ != nullptr);
+    cluster_ = rd_kafka_mock_cluster_new(host_, 1);
+    REQUIRE(cluster_ != nullptr);
+    bridge::kafka_options options;
+    options.brokers = rd_kafka_mock_cluster_bootstraps(cluster_);
+    options.partitions = default_partitions;
+    options.session_timeout_ms = 6000; // the mock waits this long on membership changes
+    options.extra = {{"consumer.fetch.wait.max.ms", "1"}}; // the mock holds every fetch this long
+    auto opened = bridge::open_kafka_log(options);
+    INFO((opened.ok() ? "" : opened.error()));
+    REQUIRE(opened.ok());
+    log_ = std::move(opened).value();
+  }
+  ~mock_fixture() override {
+    log_.reset(); // clients first, so they don't log the cluster going away
+    if (cluster_)
+      rd_kafka_mock_cluster_destroy(cluster_);
+    if (host_)
+      rd_kafka_destroy(host_);
+  }
+  std::string make_topic(const std::string& base) override {
+    std::string topic = topic_name(base);
+    REQUIRE(rd_kafka_mock_topic_create(cluster_, topic.c_str(), default_partitions, 1)
+            == RD_KAFKA_RESP_ERR_NO_ERROR);
+    return topic;
+  }
+  std::chrono::milliseconds rebalance_wait() const override { return std::chrono::seconds(60); }
+  bool commits_during_rebalance() const override { return false; }
+  rd_kafka_mock_cluster_s* mock_cluster() override { return cluster_; }
+
+ private:
+  rd_kafka_t* host_ = nullptr;
+  rd_kafka_mock_cluster_t* cluster_ = nullptr;
+};
+
+class broker_fixture final : public log_fixture {
+ public:
+  explicit broker_fixture(const std::string& bootstrap) {
+    bridge::kafka_options options;
+    options.brokers = bootstrap;
+    const char* fallback = std::getenv("KAFKA_VERSION_FALLBACK");
+    options.broker_version_fallback = fallback ? fallback : "0.9.0.1";
+    options.partitions = default_partitions; // used where the broker lets us create topics
+    options.session_timeout_ms = 6000;
+    auto opened = bridge::open_kafka_log(options);
+    INFO((opened.ok() ? "" : opened.error()));
+    REQUIRE(opened.ok());
+    log_ = std::move(opened).value();
+  }
+  std::string make_topic(const std::string& base) override {
+    std::string topic = topic_name(base);
+    auto count = log_->partition_count(topic); // creates it (admin API or broker auto-create)
+    INFO((count.ok() ? "" : count.error()));
+    REQUIRE(count.ok());
+    return topic;
+  }
+  std::chrono::milliseconds rebalance_wait() const override { return std::chrono::seconds(60); }
+};
+
+} // namespace
+
+std::unique_ptr<log_fixture> open_fixture(backend_kind kind) {
+  switch (kind) {
+    case backend_kind::embedded:
+      return std::make_unique<embedded_fixture>();
+    case backend_kind::mock:
+      return std::make_unique<mock_fixture>();
+    case backend_kind::kafka: {
+      const char* bootstrap = std::getenv("KAFKA_BOOTSTRAP");
+      if (!bootstrap || !*bootstrap) {
+        const char* required = std::getenv("EVENTIDE_REQUIRE_KAFKA");
+        if (required && std::string(required) == "1")
+          FAIL("EVENTIDE_REQUIRE_KAFKA=1 but KAFKA_BOOTSTRAP is not set: start a broker "
+               "(scripts/kafka-test-env.sh start) and export KAFKA_BOOTSTRAP");
+        WARN("skipped: KAFKA_BOOTSTRAP is not set (no real Kafka broker to test against)");
+        return nullptr;
+      }
+      return std::make_unique<broker_fixture>(bootstrap);
+    }
+  }
+  return nullptr;
+}
+
+} // namespace contract
