@@ -108,6 +108,7 @@ struct partition_track {
   std::set<int64_t> in_flight; // offsets handed out and not yet acknowledged
   int64_t polled_upto = -1;    // next offset after the last polled record
   int64_t committed = -1;
+  int64_t handled_before = -1; // committed at assignment: a replay below it was handled already
 };
 
 struct consumer_state;
@@ -232,6 +233,7 @@ void on_rebalance(consumer_ptr self, const std::vector<bridge::topic_partition>&
     auto& t = st.tracks[tp];
     auto committed = st.cfg.log->committed(st.cfg.group, tp);
     t.committed = committed && *committed ? **committed : -1;
+    t.handled_before = t.committed;
     if (st.cfg.restore_from_start) {
       auto wm = st.cfg.log->query_watermarks(tp);
       if (auto r = st.consumer->seek(tp, wm ? wm->low : 0); !r)
@@ -295,7 +297,11 @@ caf::behavior consumer_bridge(consumer_ptr self, consumer_bridge_config cfg, rol
         ++st.in_flight;
         auto ev = events::decode(rec.value);
         if (!ev) {
-          dead_letter(self, rec, ev.error());
+          // Replaying what this group already handled: it was dead-lettered the first time.
+          if (rec.offset < t.handled_before)
+            acknowledge(self, tp, rec.offset);
+          else
+            dead_letter(self, rec, ev.error());
           continue;
         }
         if (rec.key.empty()) {

@@ -4,10 +4,11 @@
 # The broker is stopped on exit, whatever happens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 bash scripts/build.sh
 bash scripts/kafka-test-env.sh install >&2
 eval "$(bash scripts/kafka-test-env.sh start)"
-trap 'bash scripts/kafka-test-env.sh stop "$KAFKA_ENV_DIR" >&2 || true' EXIT
+trap 'bash "$root/scripts/kafka-test-env.sh" stop "$KAFKA_ENV_DIR" >&2 || true' EXIT
 export KAFKA_BOOTSTRAP KAFKA_ENV_DIR KAFKA_VERSION_FALLBACK
 export EVENTIDE_REQUIRE_KAFKA=1 # broker tests fail instead of skipping
 echo "[test] Kafka 0.9 broker at $KAFKA_BOOTSTRAP" >&2
