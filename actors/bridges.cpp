@@ -198,7 +198,7 @@ void dead_letter(consumer_ptr self, const bridge::record& rec, const std::string
 
 void check_restored(consumer_ptr self) {
   auto& st = self->state;
-  if (st.live)
+  if (st.live || st.consumer->assignment().empty())
     return;
   for (auto& [tp, target] : st.restore_targets) {
     auto pos = st.consumer->position_of(tp);
@@ -207,8 +207,12 @@ void check_restored(consumer_ptr self) {
   }
   st.live = true;
   st.restore_targets.clear();
-  EV_LOG(info) << "restored group=" << st.cfg.group << ", going live";
-  self->send(st.role, live_atom::value);
+  std::set<int32_t> parts;
+  for (auto& tp : st.consumer->assignment())
+    parts.insert(tp.partition);
+  EV_LOG(info) << "restored group=" << st.cfg.group << " partitions=" << parts.size()
+               << ", going live";
+  self->send(st.role, live_atom::value, std::vector<int32_t>(parts.begin(), parts.end()));
 }
 
 void on_rebalance(consumer_ptr self, const std::vector<bridge::topic_partition>& revoked,
@@ -234,19 +238,21 @@ void on_rebalance(consumer_ptr self, const std::vector<bridge::topic_partition>&
     auto committed = st.cfg.log->committed(st.cfg.group, tp);
     t.committed = committed && *committed ? **committed : -1;
     t.handled_before = t.committed;
-    if (st.cfg.restore_from_start) {
+    if (st.cfg.restore) {
       auto wm = st.cfg.log->query_watermarks(tp);
-      if (auto r = st.consumer->seek(tp, wm ? wm->low : 0); !r)
+      int64_t from = wm ? wm->low : 0;
+      if (st.cfg.store_covers && st.cfg.store_covers(tp.partition) && t.committed > from)
+        from = t.committed;
+      if (auto r = st.consumer->seek(tp, from); !r)
         EV_LOG(error) << "seek failed topic=" << tp.topic << " partition=" << tp.partition
                       << ": " << r.error();
-      if (wm && wm->high > wm->low)
+      if (wm && wm->high > from)
         st.restore_targets[tp] = wm->high;
     }
     EV_LOG(debug) << "assigned group=" << st.cfg.group << " topic=" << tp.topic
                   << " partition=" << tp.partition;
   }
-  if (st.cfg.restore_from_start && !assigned.empty() && !st.restore_targets.empty()
-      && st.live) {
+  if (st.cfg.restore && !assigned.empty() && !st.restore_targets.empty() && st.live) {
     st.live = false;
     self->send(st.role, restore_atom::value);
   }
@@ -267,10 +273,8 @@ caf::behavior consumer_bridge(consumer_ptr self, consumer_bridge_config cfg, rol
   st.consumer = std::move(*sub);
   st.consumer->set_rebalance_listener(
     [self](const auto& revoked, const auto& assigned) { on_rebalance(self, revoked, assigned); });
-  if (!st.cfg.restore_from_start) {
-    st.live = true;
-    self->send(st.role, live_atom::value);
-  }
+  if (!st.cfg.restore)
+    st.live = true; // roles that do not restore are live at once (partitions: none reported)
   schedule_poll(self);
   return {
     [self](poll_atom) {

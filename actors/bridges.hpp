@@ -1,6 +1,7 @@
 // Bridge actors between the log and a role (DESIGN §7).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,9 +17,13 @@ struct consumer_bridge_config {
   std::string dead_letter_topic;
   std::string node_id;
   bridge::offset_reset reset = bridge::offset_reset::earliest;
-  /// Kafka Streams style restore: on assignment, read each partition from offset 0 up to the
-  /// high watermark in restore mode, then tell the role to go live.
-  bool restore_from_start = false;
+  /// Kafka Streams style restore: on assignment, read each partition up to its high watermark
+  /// in restore mode, then tell the role to go live.
+  bool restore = false;
+  /// With restore: whether the role's store already reflects a partition up to the group's
+  /// committed offset (then replay starts there, else at offset 0). Called from the bridge's
+  /// thread. Null: always from offset 0.
+  std::function<bool(int32_t partition)> store_covers;
   size_t max_in_flight = 256;  // records handed to the role and not yet acknowledged
   size_t max_batch = 128;      // records per poll
 };

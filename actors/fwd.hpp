@@ -70,8 +70,9 @@ using role_actor = caf::typed_actor<
   caf::replies_to<inbound>::with<caf::ok_atom>,
   // Restore mode: fold records without emitting (replaying the log on assignment).
   caf::reacts_to<restore_atom>,
-  // Caught up with the log: emit whatever the restored state implies, then run live.
-  caf::reacts_to<live_atom>,
+  // Caught up with the log on these (assigned) partitions: emit whatever the restored state
+  // implies, then run live.
+  caf::reacts_to<live_atom, std::vector<int32_t>>,
   // These partitions (of every topic the role reads) moved to another group member: forget
   // their conversations; the new owner restores them from the log.
   caf::reacts_to<revoke_atom, std::vector<int32_t>>>;

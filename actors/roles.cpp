@@ -127,7 +127,7 @@ role_actor::behavior_type router(role_actor::stateful_pointer<router_state> self
       return rp;
     },
     [](restore_atom) {},
-    [](live_atom) {},
+    [](live_atom, const std::vector<int32_t>&) {},
     [](revoke_atom, const std::vector<int32_t>&) {},
   };
 }
@@ -136,6 +136,7 @@ role_actor::behavior_type router(role_actor::stateful_pointer<router_state> self
 
 struct conversation_actor_state {
   std::unique_ptr<core::conversation_state> fold;
+  std::shared_ptr<bridge::kv_store> store; // snapshots; null = no store (state only in memory)
   producer_actor producer;
   caf::actor registry;
   std::string source;
@@ -158,6 +159,40 @@ void maybe_passivate(conversation_ptr self) {
   }
 }
 
+std::string encode_or_empty(const events::event& e) {
+  auto r = events::encode(e);
+  return r ? *r : std::string{};
+}
+
+// Writes the fold to the store (a finished conversation is compacted to a marker). Runs before
+// a record is acknowledged, so the group's committed offset never runs ahead of the store.
+outcome<void> persist(conversation_ptr self) {
+  auto& st = self->state;
+  if (!st.store)
+    return {};
+  const auto& id = st.fold->conversation_id();
+  if (st.fold->finished())
+    return st.store->write({{"f/" + id, ""}}, {"s/" + id});
+  return st.store->put({{"s/" + id, st.fold->snapshot(encode_or_empty)}});
+}
+
+// Persists, then completes `done`; a store failure fails the record (it is re-read later).
+done_fn persist_then(conversation_ptr self, done_fn done) {
+  return [self, done](const caf::error& err) {
+    if (err) {
+      done(err);
+      return;
+    }
+    if (auto r = persist(self); !r) {
+      EV_LOG(error) << "cannot persist conversationId=" << self->state.fold->conversation_id()
+                    << ": " << r.error();
+      done(make_error(ec::produce_failed, r.error()));
+      return;
+    }
+    done(caf::error{});
+  };
+}
+
 void schedule_wakeup(conversation_ptr self) {
   auto& st = self->state;
   auto next = st.fold->next_wakeup();
@@ -176,19 +211,22 @@ void emit(conversation_ptr self, const std::string& causation, done_fn done) {
     evs.push_back(make_event(st.fold->conversation_id(), st.source, causation, std::move(p)));
   schedule_wakeup(self);
   ++st.publishing;
-  publish_all(self, st.producer, std::move(evs), [self, done](const caf::error& err) {
-    --self->state.publishing;
-    done(err);
-    if (!err)
-      maybe_passivate(self);
-  });
+  publish_all(self, st.producer, std::move(evs),
+              persist_then(self, [self, done](const caf::error& err) {
+                --self->state.publishing;
+                done(err);
+                if (!err)
+                  maybe_passivate(self);
+              }));
 }
 
 conversation_actor::behavior_type
-conversation(conversation_ptr self, std::string id, core::orchestration_policy policy,
-             producer_actor producer, caf::actor registry, std::string source, bool live) {
+conversation(conversation_ptr self, std::shared_ptr<core::conversation_state> fold,
+             std::shared_ptr<bridge::kv_store> store, producer_actor producer,
+             caf::actor registry, std::string source, bool live) {
   auto& st = self->state;
-  st.fold = std::make_unique<core::conversation_state>(std::move(id), policy);
+  st.fold = std::make_unique<core::conversation_state>(std::move(*fold));
+  st.store = std::move(store);
   st.producer = std::move(producer);
   st.registry = std::move(registry);
   st.source = std::move(source);
@@ -199,6 +237,8 @@ conversation(conversation_ptr self, std::string id, core::orchestration_policy p
       st.fold->apply(in.ev);
       st.last_event = in.ev.id;
       if (!st.live) {
+        if (auto r = persist(self); !r)
+          return make_error(ec::produce_failed, r.error());
         maybe_passivate(self);
         return ok_atom::value;
       }
@@ -224,6 +264,8 @@ conversation(conversation_ptr self, std::string id, core::orchestration_policy p
 }
 
 struct orchestrator_state {
+  std::shared_ptr<bridge::kv_store> store; // null: no snapshots, restore replays everything
+  std::function<int32_t(const std::string&)> partition_of_key; // conversation -> partition
   std::unordered_map<std::string, conversation_actor> conversations;
   std::unordered_set<std::string> finished; // passivated conversations: later records are stale
   std::unordered_map<std::string, int32_t> partition_of; // of live conversations
@@ -234,38 +276,91 @@ struct orchestrator_state {
   static inline constexpr const char* name = "orchestrator";
 };
 
+using orchestrator_ptr = orchestrator_actor::stateful_pointer<orchestrator_state>;
+
+// The conversation's actor: in memory, else restored from its snapshot, else new. Returns
+// nullptr for a finished (compacted) conversation.
+conversation_actor* conversation_for(orchestrator_ptr self, const std::string& id,
+                                     int32_t partition) {
+  auto& st = self->state;
+  if (st.finished.count(id))
+    return nullptr;
+  if (auto it = st.conversations.find(id); it != st.conversations.end())
+    return &it->second;
+  auto fold = std::make_shared<core::conversation_state>(id, st.policy);
+  if (st.store) {
+    if (auto f = st.store->get("f/" + id); f && *f) {
+      st.finished.insert(id);
+      return nullptr;
+    }
+    if (auto snap = st.store->get("s/" + id); snap && *snap) {
+      auto restored = core::conversation_state::restore(
+        id, st.policy, **snap, [](std::string_view b) { return events::decode(b); });
+      if (restored)
+        *fold = std::move(*restored);
+      else // the log still has everything: a replay from 0 would rebuild it
+        EV_LOG(error) << "ignoring unreadable snapshot conversationId=" << id << ": "
+                      << restored.error();
+    }
+  }
+  // Linked: conversation actors end with their registry (node stop, crash).
+  auto a = self->spawn<caf::linked>(conversation, fold, st.store, st.producer,
+                                    caf::actor_cast<caf::actor>(self), st.source, st.live);
+  st.partition_of[id] = partition;
+  return &st.conversations.emplace(id, a).first->second;
+}
+
+// Store keys: "s/<conv>" snapshot of a running conversation, "f/<conv>" finished marker,
+// "cover/<partition>" this store reflects the partition up to the group's committed offset.
+std::string cover_key(int32_t partition) {
+  return "cover/" + std::to_string(partition);
+}
+
 orchestrator_actor::behavior_type
-orchestrator(orchestrator_actor::stateful_pointer<orchestrator_state> self,
-             core::orchestration_policy policy, producer_actor producer, std::string source) {
+orchestrator(orchestrator_ptr self, core::orchestration_policy policy, producer_actor producer,
+             std::string source, std::shared_ptr<bridge::kv_store> store,
+             std::function<int32_t(const std::string&)> partition_of_key) {
+  self->state.store = std::move(store);
+  self->state.partition_of_key = std::move(partition_of_key);
   self->state.policy = policy;
   self->state.producer = std::move(producer);
   self->state.source = std::move(source);
   return {
     [self](inbound& in) -> caf::result<ok_atom> {
-      auto& st = self->state;
-      const auto& id = in.ev.subject;
-      if (st.finished.count(id))
-        return ok_atom::value;
-      auto it = st.conversations.find(id);
-      if (it == st.conversations.end()) {
-        // Linked: conversation actors end with their registry (node stop, crash).
-        auto a = self->spawn<caf::linked>(conversation, id, st.policy, st.producer,
-                             caf::actor_cast<caf::actor>(self), st.source, st.live);
-        it = st.conversations.emplace(id, a).first;
-        st.partition_of[id] = in.partition;
-      }
-      return self->delegate(it->second, std::move(in));
+      auto* a = conversation_for(self, in.ev.subject, in.partition);
+      if (!a)
+        return ok_atom::value; // finished: a late duplicate
+      return self->delegate(*a, std::move(in));
     },
     [self](restore_atom) {
       self->state.live = false;
       for (auto& [id, a] : self->state.conversations)
         self->send(a, restore_atom::value);
     },
-    [self](live_atom) {
-      self->state.live = true;
-      EV_LOG(info) << "orchestrator live with " << self->state.conversations.size()
-                   << " running conversations";
-      for (auto& [id, a] : self->state.conversations)
+    [self](live_atom, const std::vector<int32_t>& assigned) {
+      auto& st = self->state;
+      st.live = true;
+      if (st.store) {
+        std::unordered_set<int32_t> owned(assigned.begin(), assigned.end());
+        // Running conversations with no record since the checkpoint live only in the store.
+        std::vector<std::string> stored;
+        (void) st.store->scan("s/", [&](const std::string& k, const std::string&) {
+          auto id = k.substr(2);
+          if (!st.conversations.count(id) && owned.count(st.partition_of_key(id)))
+            stored.push_back(id);
+        });
+        for (auto& id : stored)
+          conversation_for(self, id, st.partition_of_key(id));
+        // The store now reflects these partitions up to the end of what was replayed.
+        std::vector<std::pair<std::string, std::string>> marks;
+        for (auto p : assigned)
+          marks.emplace_back(cover_key(p), "1");
+        if (auto r = st.store->put(marks); !r)
+          EV_LOG(error) << "cannot mark store coverage: " << r.error();
+      }
+      EV_LOG(info) << "orchestrator live on " << assigned.size() << " partitions with "
+                   << st.conversations.size() << " running conversations";
+      for (auto& [id, a] : st.conversations)
         self->send(a, live_atom::value);
     },
     [self](passivate_atom, const std::string& id) {
@@ -321,6 +416,18 @@ orchestrator(orchestrator_actor::stateful_pointer<orchestrator_state> self,
           st.conversations.erase(c);
         }
         it = st.partition_of.erase(it);
+      }
+      if (st.store) {
+        // Another member owns them now: this store stops reflecting them.
+        std::vector<std::string> stale;
+        for (auto p : parts)
+          stale.push_back(cover_key(p));
+        (void) st.store->scan("s/", [&](const std::string& k, const std::string&) {
+          if (gone.count(st.partition_of_key(k.substr(2))))
+            stale.push_back(k);
+        });
+        if (auto r = st.store->write({}, stale); !r)
+          EV_LOG(error) << "cannot drop handed-over partitions from the store: " << r.error();
       }
       EV_LOG(info) << "orchestrator handed over " << parts.size() << " partitions, keeps "
                    << st.conversations.size() << " conversations";
@@ -430,7 +537,7 @@ role_actor::behavior_type worker(role_actor::stateful_pointer<worker_state> self
       return rp;
     },
     [](restore_atom) {},
-    [](live_atom) {},
+    [](live_atom, const std::vector<int32_t>&) {},
     [](revoke_atom, const std::vector<int32_t>&) {},
   };
 }
@@ -491,7 +598,7 @@ role_actor::behavior_type fold_role(typename role_actor::stateful_pointer<fold_r
       return rp;
     },
     [self](restore_atom) { self->state.live = false; },
-    [self, step](live_atom) {
+    [self, step](live_atom, const std::vector<int32_t>&) {
       auto& st = self->state;
       st.live = true;
       std::vector<std::string> ids;
@@ -536,8 +643,13 @@ std::vector<events::payload> decide_synthesis(core::synthesis_fold& f) {
 } // namespace
 
 orchestrator_actor spawn_orchestrator(caf::actor_system& sys, core::orchestration_policy policy,
-                                      producer_actor producer, std::string source) {
-  return sys.spawn(orchestrator, policy, std::move(producer), std::move(source));
+                                      producer_actor producer, std::string source,
+                                      std::shared_ptr<bridge::kv_store> store,
+                                      std::function<int32_t(const std::string&)> partition_of_key) {
+  if (!partition_of_key)
+    partition_of_key = [](const std::string&) { return 0; };
+  return sys.spawn(orchestrator, policy, std::move(producer), std::move(source),
+                   std::move(store), std::move(partition_of_key));
 }
 
 role_actor spawn_router(caf::actor_system& sys, producer_actor producer,
@@ -585,14 +697,15 @@ struct node::impl {
   }
 
   void add(const std::string& group, std::vector<std::string> tps, role_actor role,
-           bool restore) {
+           bool restore, std::function<bool(int32_t)> store_covers = nullptr) {
     consumer_bridge_config cfg;
     cfg.log = log;
     cfg.group = opts.topic_prefix + group;
     cfg.topics = std::move(tps);
     cfg.dead_letter_topic = topics(opts.topic_prefix).dead_letters;
     cfg.node_id = opts.node_id;
-    cfg.restore_from_start = restore;
+    cfg.restore = restore;
+    cfg.store_covers = std::move(store_covers);
     cfg.max_in_flight = opts.max_in_flight;
     others.push_back(caf::actor_cast<caf::actor>(role));
     bridges.push_back(spawn_consumer_bridge(sys, std::move(cfg), std::move(role), producer));
@@ -625,9 +738,23 @@ struct node::impl {
       add("router", {t.user_commands}, r, false);
     }
     if (has("orchestrator")) {
-      auto o = spawn_orchestrator(sys, opts.policy, producer, source_of(opts, "orchestrator"));
+      auto store = bridge::kv_store::open(opts.data_dir + "/orchestrator-store");
+      if (!store)
+        return fail(store.error());
+      std::shared_ptr<bridge::kv_store> shared = std::move(*store);
+      auto parts = log->partition_count(t.conversation_events);
+      if (!parts)
+        return fail(parts.error());
+      auto n = *parts;
+      auto o = spawn_orchestrator(sys, opts.policy, producer, source_of(opts, "orchestrator"),
+                                  shared, [n](const std::string& id) {
+                                    return bridge::partition_for_key(id, n);
+                                  });
       orchestrator = o;
-      add("orchestrator", {t.conversation_events, t.tool_requests}, o, true);
+      add("orchestrator", {t.conversation_events, t.tool_requests}, o, true, [shared](int32_t p) {
+        auto c = shared->get(cover_key(p));
+        return c && *c;
+      });
     }
     for (auto& role : worker_roles()) {
       if (!has(role))

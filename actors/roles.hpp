@@ -2,17 +2,23 @@
 // on CAF's deterministic scheduler with a fake producer.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "actors/fwd.hpp"
+#include "bridge/kv_store.hpp"
 #include "core/plan_state.hpp"
 #include "providers/planner.hpp"
 
 namespace eventide {
 
 /// The orchestrator registry: routes records by conversationId to per-conversation actors.
+/// With a store, conversations are snapshotted before each record is acknowledged and restored
+/// lazily; `partition_of_key` maps a conversation to its partition (store coverage per partition).
 orchestrator_actor spawn_orchestrator(caf::actor_system& sys, core::orchestration_policy policy,
-                                      producer_actor producer, std::string source);
+                                      producer_actor producer, std::string source,
+                                      std::shared_ptr<bridge::kv_store> store = nullptr,
+                                      std::function<int32_t(const std::string&)> partition_of_key = nullptr);
 
 /// The router with the offline rule-based planner.
 role_actor spawn_router(caf::actor_system& sys, producer_actor producer,

@@ -45,9 +45,16 @@ outcome<std::optional<std::string>> kv_store::get(const std::string& key) const 
 }
 
 outcome<void> kv_store::put(const std::vector<std::pair<std::string, std::string>>& pairs) {
+  return write(pairs, {});
+}
+
+outcome<void> kv_store::write(const std::vector<std::pair<std::string, std::string>>& puts,
+                              const std::vector<std::string>& deletes) {
   rocksdb::WriteBatch batch;
-  for (auto& [k, v] : pairs)
+  for (auto& [k, v] : puts)
     batch.Put(k, v);
+  for (auto& k : deletes)
+    batch.Delete(k);
   auto st = impl_->db->Write(rocksdb::WriteOptions(), &batch);
   if (!st.ok())
     return fail("store write: " + st.ToString());

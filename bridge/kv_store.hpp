@@ -22,6 +22,9 @@ class kv_store {
   outcome<std::optional<std::string>> get(const std::string& key) const;
   /// Writes all pairs atomically (one WriteBatch).
   outcome<void> put(const std::vector<std::pair<std::string, std::string>>& pairs);
+  /// Writes `puts` and deletes `deletes` atomically (one WriteBatch).
+  outcome<void> write(const std::vector<std::pair<std::string, std::string>>& puts,
+                      const std::vector<std::string>& deletes);
   /// Calls f(key, value) for every key with `prefix`, in key order.
   outcome<void> scan(const std::string& prefix,
                      const std::function<void(const std::string&, const std::string&)>& f) const;

@@ -1,6 +1,7 @@
 #include "core/plan_state.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <sstream>
 
 #include "core/ids.hpp"
@@ -356,6 +357,134 @@ std::string conversation_state::digest() const {
       << quote(s.error) << "\n";
   }
   return d.str();
+}
+
+namespace {
+
+template <class E>
+std::optional<E> parse_enum(std::string_view text, std::initializer_list<E> all) {
+  for (auto e : all)
+    if (text == to_string(e))
+      return e;
+  return std::nullopt;
+}
+
+} // namespace
+
+std::string conversation_state::snapshot(
+  const std::function<std::string(const events::event&)>& encode) const {
+  json::document d;
+  d.SetObject();
+  auto& a = d.GetAllocator();
+  d.AddMember("v", 1, a);
+  d.AddMember("status", json::str(to_string(status_), a), a);
+  d.AddMember("planVersion", plan_version_, a);
+  d.AddMember("plan", json::str(plan_json_, a), a);
+  d.AddMember("failureReason", json::str(failure_reason_, a), a);
+  d.AddMember("failedStep", json::str(failed_step_, a), a);
+  d.AddMember("finishRecorded", finish_recorded_, a);
+  json::value steps(rapidjson::kArrayType);
+  for (const auto& st : steps_) {
+    json::value o(rapidjson::kObjectType);
+    o.AddMember("status", json::str(to_string(st.status), a), a);
+    o.AddMember("attempt", st.attempt, a);
+    o.AddMember("errors", st.errors, a);
+    o.AddMember("deadline", st.deadline, a);
+    o.AddMember("notBefore", st.not_before, a);
+    o.AddMember("args", json::str(st.args_json, a), a);
+    o.AddMember("result", json::str(st.result_json, a), a);
+    o.AddMember("error", json::str(st.error, a), a);
+    o.AddMember("completionRecorded", st.completion_recorded, a);
+    steps.PushBack(o, a);
+  }
+  d.AddMember("steps", steps, a);
+  json::value early(rapidjson::kArrayType);
+  for (const auto& e : early_)
+    early.PushBack(json::str(encode(e), a), a);
+  d.AddMember("early", early, a);
+  return json::dump(d);
+}
+
+outcome<conversation_state>
+conversation_state::restore(std::string conversation_id, orchestration_policy policy,
+                            std::string_view text,
+                            const std::function<outcome<events::event>(std::string_view)>& decode) {
+  auto doc = json::parse(text);
+  if (!doc)
+    return fail("snapshot of " + conversation_id + ": " + doc.error());
+  auto& d = *doc;
+  auto bad = [&](const char* what) {
+    return fail("snapshot of " + conversation_id + ": bad or missing " + what);
+  };
+  if (!d.IsObject() || json::get_int(d, "v").value_or(0) != 1)
+    return bad("version");
+  conversation_state s(conversation_id, policy);
+  auto status = parse_enum(json::get_string(d, "status").value_or(""),
+                           {plan_status::pending, plan_status::running, plan_status::completed,
+                            plan_status::failed});
+  auto version = json::get_int(d, "planVersion");
+  auto plan = json::get_string(d, "plan");
+  auto reason = json::get_string(d, "failureReason");
+  auto failed_step = json::get_string(d, "failedStep");
+  auto finish = json::get_bool(d, "finishRecorded");
+  if (!status || !version || !plan || !reason || !failed_step || !finish)
+    return bad("plan fields");
+  s.status_ = *status;
+  s.plan_version_ = static_cast<int>(*version);
+  s.plan_json_ = *plan;
+  s.failure_reason_ = *reason;
+  s.failed_step_ = *failed_step;
+  s.finish_recorded_ = *finish;
+  const auto* steps = json::find_path(d, "steps");
+  if (!steps || !steps->IsArray())
+    return bad("steps");
+  if (steps->Size() > 0) {
+    // The steps' static part comes from the plan, as when PlanGenerated was applied.
+    auto parsed = parse_plan(s.plan_json_);
+    if (!parsed || parsed->steps.size() != steps->Size())
+      return bad("plan (does not match its steps)");
+    for (rapidjson::SizeType i = 0; i < steps->Size(); ++i) {
+      const auto& o = (*steps)[i];
+      step_state st;
+      st.step = parsed->steps[i];
+      auto stat = parse_enum(json::get_string(o, "status").value_or(""),
+                             {step_status::pending, step_status::requested,
+                              step_status::succeeded, step_status::failed});
+      auto attempt = json::get_int(o, "attempt");
+      auto errors = json::get_int(o, "errors");
+      auto deadline = json::get_int(o, "deadline");
+      auto not_before = json::get_int(o, "notBefore");
+      auto args = json::get_string(o, "args");
+      auto result = json::get_string(o, "result");
+      auto error = json::get_string(o, "error");
+      auto recorded = json::get_bool(o, "completionRecorded");
+      if (!stat || !attempt || !errors || !deadline || !not_before || !args || !result || !error
+          || !recorded)
+        return bad("step fields");
+      st.status = *stat;
+      st.attempt = static_cast<int>(*attempt);
+      st.errors = static_cast<int>(*errors);
+      st.deadline = *deadline;
+      st.not_before = *not_before;
+      st.args_json = *args;
+      st.result_json = *result;
+      st.error = *error;
+      st.completion_recorded = *recorded;
+      s.steps_.push_back(std::move(st));
+    }
+  }
+  const auto* early = json::find_path(d, "early");
+  if (!early || !early->IsArray())
+    return bad("early events");
+  for (const auto& e : early->GetArray()) {
+    if (!e.IsString())
+      return bad("early events");
+    auto ev = decode(std::string_view(e.GetString(), e.GetStringLength()));
+    if (!ev)
+      return fail("snapshot of " + conversation_id + ": early event: " + ev.error());
+    s.early_.push_back(std::move(*ev));
+  }
+  return s;
 }
 
 } // namespace eventide::core

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <string_view>
 #include <map>
 #include <optional>
 #include <string>
@@ -71,6 +73,15 @@ class conversation_state {
 
   /// Canonical text of everything the fold holds; equal digests mean equal states (replay test).
   std::string digest() const;
+
+  /// The fold as compact JSON for the orchestrator's store. Events that arrived before the plan
+  /// are kept as text made by `encode` (the codec lives above core/).
+  std::string snapshot(const std::function<std::string(const events::event&)>& encode) const;
+
+  /// Rebuilds a fold from snapshot(); restore(snapshot(x)).digest() == x.digest().
+  static outcome<conversation_state>
+  restore(std::string conversation_id, orchestration_policy policy, std::string_view snapshot,
+          const std::function<outcome<events::event>(std::string_view)>& decode);
 
  private:
   std::string conversation_id_;

@@ -108,7 +108,7 @@ events::tool_invocation_resulted ok_result(const std::string& conv, const std::s
 TEST_CASE_METHOD(fixture, "actors: orchestrator in restore mode folds without emitting") {
   deliver("c1", events::plan_generated{1, parallel_plan, "test", "test", 0});
   CHECK(rec->events.empty());
-  caf::anon_send(orchestrator, live_atom::value);
+  caf::anon_send(orchestrator, live_atom::value, std::vector<int32_t>{0});
   sched->run();
   // Going live emits what the restored state implies: both independent steps, in parallel.
   CHECK(rec->types() == std::vector<std::string>{"ToolInvocationRequested:s1:1",
@@ -116,7 +116,7 @@ TEST_CASE_METHOD(fixture, "actors: orchestrator in restore mode folds without em
 }
 
 TEST_CASE_METHOD(fixture, "actors: orchestrator drives a DAG and resolves placeholders") {
-  caf::anon_send(orchestrator, live_atom::value);
+  caf::anon_send(orchestrator, live_atom::value, std::vector<int32_t>{0});
   sched->run();
   deliver("c2", events::plan_generated{1, parallel_plan, "test", "test", 0});
   REQUIRE(rec->types() == std::vector<std::string>{"ToolInvocationRequested:s1:1",
@@ -148,7 +148,7 @@ TEST_CASE_METHOD(fixture, "actors: orchestrator drives a DAG and resolves placeh
 }
 
 TEST_CASE_METHOD(fixture, "actors: a retryable error is retried, then the plan fails") {
-  caf::anon_send(orchestrator, live_atom::value);
+  caf::anon_send(orchestrator, live_atom::value, std::vector<int32_t>{0});
   sched->run();
   deliver("c3", events::plan_generated{1, R"({"steps":[{"id":"s1","tool":"math","args":{"expression":"1+1"}}]})",
                                        "test", "test", 0});
@@ -170,7 +170,7 @@ TEST_CASE_METHOD(fixture, "actors: a retryable error is retried, then the plan f
 }
 
 TEST_CASE_METHOD(fixture, "actors: conversations are isolated from each other") {
-  caf::anon_send(orchestrator, live_atom::value);
+  caf::anon_send(orchestrator, live_atom::value, std::vector<int32_t>{0});
   sched->run();
   const char* one_step = R"({"steps":[{"id":"s1","tool":"math","args":{"expression":"2*3"}}]})";
   deliver("a", events::plan_generated{1, one_step, "test", "test", 0});
