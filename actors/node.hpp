@@ -48,6 +48,9 @@ class node {
   /// Stops the bridges (they commit what they handled) and waits for them.
   void stop();
 
+  /// Whether this node's orchestrator finished restoring and runs live.
+  bool orchestrator_live() const;
+
   /// The orchestrator's state digest: "<conversationId> <fold digest>" per line, sorted.
   outcome<std::string> orchestrator_digest();
 

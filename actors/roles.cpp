@@ -1,6 +1,7 @@
 // The role actors of DESIGN §6 and the node that hosts them. Every role folds what its consumer
 // bridge hands it and writes only through the node's producer bridge: roles never message each
 // other. Pure decisions live in core/ (plan_state, answer_folds) and providers/ (planner, tools).
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <unordered_map>
@@ -266,6 +267,7 @@ conversation(conversation_ptr self, std::shared_ptr<core::conversation_state> fo
 struct orchestrator_state {
   std::shared_ptr<bridge::kv_store> store; // null: no snapshots, restore replays everything
   std::function<int32_t(const std::string&)> partition_of_key; // conversation -> partition
+  std::shared_ptr<std::atomic<bool>> live_flag; // observed by the node (benchmarks, health)
   std::unordered_map<std::string, conversation_actor> conversations;
   std::unordered_set<std::string> finished; // passivated conversations: later records are stale
   std::unordered_map<std::string, int32_t> partition_of; // of live conversations
@@ -319,8 +321,10 @@ std::string cover_key(int32_t partition) {
 orchestrator_actor::behavior_type
 orchestrator(orchestrator_ptr self, core::orchestration_policy policy, producer_actor producer,
              std::string source, std::shared_ptr<bridge::kv_store> store,
-             std::function<int32_t(const std::string&)> partition_of_key) {
+             std::function<int32_t(const std::string&)> partition_of_key,
+             std::shared_ptr<std::atomic<bool>> live_flag) {
   self->state.store = std::move(store);
+  self->state.live_flag = std::move(live_flag);
   self->state.partition_of_key = std::move(partition_of_key);
   self->state.policy = policy;
   self->state.producer = std::move(producer);
@@ -334,6 +338,8 @@ orchestrator(orchestrator_ptr self, core::orchestration_policy policy, producer_
     },
     [self](restore_atom) {
       self->state.live = false;
+      if (self->state.live_flag)
+        self->state.live_flag->store(false);
       for (auto& [id, a] : self->state.conversations)
         self->send(a, restore_atom::value);
     },
@@ -360,6 +366,8 @@ orchestrator(orchestrator_ptr self, core::orchestration_policy policy, producer_
       }
       EV_LOG(info) << "orchestrator live on " << assigned.size() << " partitions with "
                    << st.conversations.size() << " running conversations";
+      if (st.live_flag)
+        st.live_flag->store(true);
       for (auto& [id, a] : st.conversations)
         self->send(a, live_atom::value);
     },
@@ -645,11 +653,12 @@ std::vector<events::payload> decide_synthesis(core::synthesis_fold& f) {
 orchestrator_actor spawn_orchestrator(caf::actor_system& sys, core::orchestration_policy policy,
                                       producer_actor producer, std::string source,
                                       std::shared_ptr<bridge::kv_store> store,
-                                      std::function<int32_t(const std::string&)> partition_of_key) {
+                                      std::function<int32_t(const std::string&)> partition_of_key,
+                                      std::shared_ptr<std::atomic<bool>> live_flag) {
   if (!partition_of_key)
     partition_of_key = [](const std::string&) { return 0; };
   return sys.spawn(orchestrator, policy, std::move(producer), std::move(source),
-                   std::move(store), std::move(partition_of_key));
+                   std::move(store), std::move(partition_of_key), std::move(live_flag));
 }
 
 role_actor spawn_router(caf::actor_system& sys, producer_actor producer,
@@ -691,6 +700,7 @@ struct node::impl {
   std::vector<caf::actor> others; // role actors and runners, stopped after the bridges
   std::shared_ptr<bridge::kv_store> ledger;
   orchestrator_actor orchestrator;
+  std::shared_ptr<std::atomic<bool>> orchestrator_live = std::make_shared<std::atomic<bool>>(false);
 
   impl(caf::actor_system& s, std::shared_ptr<bridge::log> l, node_options o)
     : sys(s), log(std::move(l)), opts(std::move(o)) {
@@ -747,9 +757,11 @@ struct node::impl {
         return fail(parts.error());
       auto n = *parts;
       auto o = spawn_orchestrator(sys, opts.policy, producer, source_of(opts, "orchestrator"),
-                                  shared, [n](const std::string& id) {
+                                  shared,
+                                  [n](const std::string& id) {
                                     return bridge::partition_for_key(id, n);
-                                  });
+                                  },
+                                  orchestrator_live);
       orchestrator = o;
       add("orchestrator", {t.conversation_events, t.tool_requests}, o, true, [shared](int32_t p) {
         auto c = shared->get(cover_key(p));
@@ -826,6 +838,10 @@ outcome<void> node::start() {
 
 void node::stop() {
   impl_->stop();
+}
+
+bool node::orchestrator_live() const {
+  return impl_->orchestrator_live->load();
 }
 
 outcome<std::string> node::orchestrator_digest() {

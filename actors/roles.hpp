@@ -2,6 +2,7 @@
 // on CAF's deterministic scheduler with a fake producer.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <string>
 
@@ -18,7 +19,8 @@ namespace eventide {
 orchestrator_actor spawn_orchestrator(caf::actor_system& sys, core::orchestration_policy policy,
                                       producer_actor producer, std::string source,
                                       std::shared_ptr<bridge::kv_store> store = nullptr,
-                                      std::function<int32_t(const std::string&)> partition_of_key = nullptr);
+                                      std::function<int32_t(const std::string&)> partition_of_key = nullptr,
+                                      std::shared_ptr<std::atomic<bool>> live_flag = nullptr);
 
 /// The router with the offline rule-based planner.
 role_actor spawn_router(caf::actor_system& sys, producer_actor producer,

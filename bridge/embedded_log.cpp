@@ -636,11 +636,12 @@ class embedded_log final : public log {
   outcome<void> flush(std::chrono::milliseconds) override { return {}; }
 
   outcome<int32_t> partition_count(const std::string& topic) override {
+    // Like a broker with auto-create: asking about a topic creates it.
     std::lock_guard<std::mutex> lk(core_->mu);
-    auto t = core_->topics.find(topic);
-    if (t == core_->topics.end())
-      return fail("embedded log: unknown topic '" + topic + "'");
-    return t->second.partitions;
+    auto t = core_->ensure_topic_locked(topic);
+    if (!t)
+      return std::move(t).take_failure();
+    return (*t)->partitions;
   }
 
   outcome<watermarks> query_watermarks(const topic_partition& tp) override {

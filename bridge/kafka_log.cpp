@@ -184,10 +184,22 @@ outcome<void> configure(conf_holder& c, const kafka_options& o, handle_role role
     props.push_back({"enable.auto.offset.store", "false"});
     props.push_back({"session.timeout.ms", std::to_string(o.session_timeout_ms)});
     props.push_back({"partition.assignment.strategy", "roundrobin"});
-    props.push_back({"fetch.wait.max.ms", "10"}); // an idle fetch returns quickly
+    // Brokers answer a waiting fetch as soon as data arrives, so a long wait costs no latency
+    // and keeps idle consumers quiet. (librdkafka's mock cluster always waits it out: use
+    // extra {"consumer.fetch.wait.max.ms", "1"} there.)
+    props.push_back({"fetch.wait.max.ms", "100"});
   }
   props.insert(props.end(), role_props.begin(), role_props.end());
-  props.insert(props.end(), o.extra.begin(), o.extra.end());
+  // "producer."/"consumer." prefixed extras go to that role only (librdkafka warns about
+  // properties a handle ignores); plain keys go to every handle.
+  const std::string mine = role == handle_role::producer ? "producer." : "consumer.";
+  const std::string other = role == handle_role::producer ? "consumer." : "producer.";
+  for (const auto& [key, value] : o.extra) {
+    if (key.rfind(mine, 0) == 0)
+      props.push_back({key.substr(mine.size()), value});
+    else if (key.rfind(other, 0) != 0)
+      props.push_back({key, value});
+  }
   for (const auto& [key, value] : props)
     if (auto ok = c.set(key, value); !ok)
       return ok;
@@ -881,7 +893,9 @@ class kafka_log final : public log {
         m->err ? outcome<position>(fail("kafka: delivery to " + topic + "/"
                                         + std::to_string(m->partition)
                                         + " failed: " + rd_kafka_err2str(m->err)))
-               : outcome<position>(position{m->partition, m->offset});
+               // An idempotent producer's retry that the broker recognises as a duplicate of
+               // a batch it already wrote is acknowledged without an offset: report -1.
+               : outcome<position>(position{m->partition, m->offset >= 0 ? m->offset : -1});
       // An exception must not unwind through librdkafka's C frames.
       try {
         (*callback)(std::move(result));

@@ -22,8 +22,10 @@ struct kafka_options {
   int32_t partitions = 6;    // for topics this client creates (modern brokers only)
   bool create_topics = true; // create missing topics with the admin API (modern brokers only)
   int session_timeout_ms = 10000;
-  // Raw librdkafka properties applied last, so they override the defaults above
-  // (e.g. {"fetch.wait.max.ms", "1"} or {"message.timeout.ms", "60000"}).
+  // Raw librdkafka properties applied last, so they override the defaults. A key prefixed
+  // "producer." or "consumer." goes only to that kind of handle (e.g.
+  // {"consumer.fetch.wait.max.ms", "1"}, {"producer.message.timeout.ms", "60000"}); a plain key
+  // goes to every handle.
   std::vector<std::pair<std::string, std::string>> extra;
   std::string client_id = "eventide";
 };
@@ -32,7 +34,8 @@ struct kafka_options {
 /// reason naming the brokers and librdkafka's error when they do not, or when a property is
 /// rejected. Notes on behaviour that differs from the embedded log:
 ///  - produce() runs on_delivery from serve()/flush() (inline only when it fails before the
-///    record is queued, e.g. unknown topic);
+///    record is queued, e.g. an invalid topic name); a successful delivery's offset is -1 in the
+///    rare case the broker confirmed a retried batch as a duplicate without saying where;
 ///  - partition_count() creates a missing topic (modern broker + create_topics);
 ///  - destroying the log flushes for up to 10 s but no longer runs delivery callbacks; call
 ///    flush() first to see them;

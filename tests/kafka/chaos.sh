@@ -67,12 +67,12 @@ check() {
   python3 - "$work/events.tsv" "$total" "$prefix" <<'PY'
 import json, sys, collections, re
 path, total, prefix = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-answers = collections.defaultdict(list)
+answers = collections.defaultdict(dict) # conversation -> {event id: answer}
 for line in open(path):
     key, _, value = line.rstrip("\n").partition("\t")
     ev = json.loads(value)
     if ev["type"] == "FinalAnswerSynthesized":
-        answers[key].append(ev["data"]["answer"])
+        answers[key][ev["id"]] = ev["data"]["answer"]
 missing = [i for i in range(total) if f"{prefix}c{i}" not in answers]
 if missing:
     print(f"waiting: {len(missing)} unanswered", file=sys.stderr)
@@ -80,7 +80,7 @@ if missing:
 twice = {k: len(v) for k, v in answers.items() if len(v) != 1}
 assert not twice, f"answered more than once: {twice}"
 for i in range(total):
-    a = answers[f"{prefix}c{i}"][0]
+    a = next(iter(answers[f"{prefix}c{i}"].values()))
     assert a.startswith(f"The answer is {i * 3 + 1} "), (i, a)
 print(f"{total} conversations, exactly one correct answer each")
 PY

@@ -89,21 +89,26 @@ wait_ask() { # NAME: waits for the background ask; fails unless it exited 0
   [ "$(cat "$work/$1.rc" 2>/dev/null)" = 0 ] || fail "ask $1 did not answer: $(cat "$work/$1.ask")"
 }
 
-# count_events CONVERSATION TYPE [STEP]: records of that type in conversation-events and
-# tool-invocation-requests (optionally only for one step).
-count_events() {
+# count_events CONVERSATION TYPE [STEP]: distinct events (by id) of that type in
+# conversation-events and tool-invocation-requests, optionally for one step. A record written
+# twice by a producer retry (Kafka 0.9 has no idempotent producer) is one event: consumers
+# dedupe by id. count_records counts records instead.
+count_events() { count_in_log distinct "$@"; }
+count_records() { count_in_log records "$@"; }
+count_in_log() {
   { dump_topic "${prefix}conversation-events"; dump_topic "${prefix}tool-invocation-requests"; } \
     | python3 -c '
 import json, sys
-conv, typ = sys.argv[1], sys.argv[2]
-step = sys.argv[3] if len(sys.argv) > 3 else None
-n = 0
+mode, conv, typ = sys.argv[1], sys.argv[2], sys.argv[3]
+step = sys.argv[4] if len(sys.argv) > 4 else None
+ids, n = set(), 0
 for line in sys.stdin:
     key, _, value = line.rstrip("\n").partition("\t")
     if key != conv:
         continue
     ev = json.loads(value)
     if ev["type"] == typ and (step is None or ev["data"].get("stepId") == step):
+        ids.add(ev["id"])
         n += 1
-print(n)' "$@"
+print(len(ids) if mode == "distinct" else n)' "$@"
 }

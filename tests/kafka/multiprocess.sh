@@ -95,13 +95,13 @@ dump_topic "${prefix}conversation-events" > "$work/events.tsv"
 python3 - "$work" <<'PY' || fail "rebalance"
 import json, sys, glob, collections
 work = sys.argv[1]
-answers = collections.Counter()
+answers = collections.defaultdict(set) # conversation -> answer event ids
 values = {}
 for line in open(work + "/events.tsv"):
     key, _, value = line.rstrip("\n").partition("\t")
     ev = json.loads(value)
     if ev["type"] == "FinalAnswerSynthesized":
-        answers[key] += 1
+        answers[key].add(ev["id"])
     if ev["type"] == "ToolInvocationResulted" and ev["data"]["status"] == "ok":
         values[key] = ev["data"]["result"].get("value")
 convs = []
@@ -111,7 +111,7 @@ for f in sorted(glob.glob(work + "/rb-*.json")):
     convs.append(doc["conversationId"])
     assert values.get(doc["conversationId"]) == i * 3 + 1, (i, values.get(doc["conversationId"]))
 assert len(convs) == 24, len(convs)
-bad = {c: answers[c] for c in convs if answers[c] != 1}
+bad = {c: len(answers[c]) for c in convs if len(answers[c]) != 1}
 assert not bad, bad
 print("rebalance: 24 conversations, one answer each")
 PY

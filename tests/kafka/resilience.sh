@@ -85,7 +85,8 @@ sleep 2
 [ "$(count_events "$conv" FinalAnswerSynthesized)" = 1 ] || fail "duplicate produced a second answer"
 [ "$(count_events "$conv" PlanCompleted)" = 1 ] || fail "duplicate advanced the plan again"
 [ "$(count_events "$conv" PlanStepCompleted s2)" = 1 ] || fail "duplicate completed s2 again"
-[ "$(count_events "$conv" ToolInvocationResulted s1)" = 2 ] || fail "the ledger did not answer the duplicate request"
+[ "$(count_records "$conv" ToolInvocationResulted s1)" -ge 2 ] || fail "the ledger did not answer the duplicate request"
+[ "$(count_events "$conv" ToolInvocationResulted s1)" = 1 ] || fail "the ledger's answer is not the recorded event"
 echo "3. duplicates: ok"
 
 # -- 4. broker restart mid-run ------------------------------------------------------------------
