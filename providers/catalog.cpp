@@ -327,8 +327,45 @@ outcome<product_retriever> product_retriever::open(const std::string& dir) {
 
 std::vector<scored_chunk> product_retriever::search(std::string_view query, std::size_t k) const {
   std::vector<scored_chunk> out;
-  for (const auto& h : index_.search(query, k))
-    out.push_back(scored_chunk{chunks_[h.doc], h.score});
+  for (const auto& r : rank(query, k))
+    out.push_back(scored_chunk{chunks_[r.chunk], r.score});
+  return out;
+}
+
+void product_retriever::set_dense_scorer(dense_scorer scorer, double bm25_weight) {
+  dense_ = std::move(scorer);
+  bm25_weight_ = std::clamp(bm25_weight, 0.0, 1.0);
+}
+
+std::vector<product_retriever::ranked_chunk> product_retriever::rank(std::string_view query,
+                                                                     std::size_t k) const {
+  std::vector<ranked_chunk> out;
+  std::vector<double> dense = dense_ ? dense_(query) : std::vector<double>();
+  if (dense.size() != chunks_.size()) { // BM25 alone
+    for (const auto& h : index_.search(query, k))
+      out.push_back(ranked_chunk{h.doc, h.score});
+    return out;
+  }
+  std::vector<double> lexical(chunks_.size(), 0.0);
+  double best_lexical = 0;
+  for (const auto& h : index_.search(query, chunks_.size())) {
+    lexical[h.doc] = h.score;
+    best_lexical = std::max(best_lexical, h.score);
+  }
+  for (std::size_t i = 0; i < chunks_.size(); ++i) {
+    double score = (1 - bm25_weight_) * std::max(dense[i], 0.0);
+    if (best_lexical > 0)
+      score += bm25_weight_ * lexical[i] / best_lexical;
+    if (score > 0)
+      out.push_back(ranked_chunk{i, score});
+  }
+  std::sort(out.begin(), out.end(), [&](const ranked_chunk& a, const ranked_chunk& b) {
+    if (a.score != b.score)
+      return a.score > b.score;
+    return chunks_[a.chunk].id < chunks_[b.chunk].id;
+  });
+  if (out.size() > k)
+    out.resize(k);
   return out;
 }
 
@@ -342,8 +379,8 @@ const product* product_retriever::find(std::string_view id) const {
 std::optional<product_match> product_retriever::best_product(std::string_view query) const {
   // Hits arrive best first, so the first two per product are its two best chunks.
   std::map<std::string, std::pair<double, int>> per_product; // id -> (sum, chunks counted)
-  for (const auto& h : index_.search(query, chunks_.size())) {
-    auto& entry = per_product[chunks_[h.doc].product_id];
+  for (const auto& h : rank(query, chunks_.size())) {
+    auto& entry = per_product[chunks_[h.chunk].product_id];
     if (entry.second < 2) {
       entry.first += h.score;
       ++entry.second;

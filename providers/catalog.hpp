@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -75,10 +76,34 @@ class product_retriever {
   const std::vector<product>& products() const { return catalog_; }
   const product* find(std::string_view id) const;
 
+  /// Every chunk, in index order (the order a dense_scorer's scores follow).
+  const std::vector<chunk>& chunks() const { return chunks_; }
+
+  /// Dense similarity of a query to every chunk (cosine, one per chunk in chunks() order), or
+  /// an empty vector when unavailable (e.g. the embedding service is down).
+  using dense_scorer = std::function<std::vector<double>(std::string_view query)>;
+
+  /// Hybrid ranking for search() and best_product(): a chunk scores
+  ///   w * bm25 / max_bm25 + (1 - w) * max(cosine, 0)
+  /// where max_bm25 is the query's best BM25 score over all chunks (the term is 0 when nothing
+  /// matches lexically) and w = bm25_weight in [0, 1]. Chunks scoring 0 are left out. When the
+  /// scorer returns no scores for a query, that query is ranked by BM25 alone.
+  void set_dense_scorer(dense_scorer scorer, double bm25_weight);
+  bool hybrid() const { return static_cast<bool>(dense_); }
+
  private:
+  struct ranked_chunk {
+    std::size_t chunk = 0;
+    double score = 0;
+  };
+  // The k best chunks by the active ranking, best first, ties by chunk id.
+  std::vector<ranked_chunk> rank(std::string_view query, std::size_t k) const;
+
   std::vector<product> catalog_;
   std::vector<chunk> chunks_;
   core::bm25_index index_;
+  dense_scorer dense_;
+  double bm25_weight_ = 1;
 };
 
 } // namespace eventide::providers

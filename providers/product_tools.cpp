@@ -4,12 +4,14 @@
 #include <cmath>
 #include <cstdio>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <set>
 
 #include "core/json.hpp"
 #include "core/retrieval.hpp"
 #include "providers/catalog.hpp"
+#include "providers/hybrid_retrieval.hpp"
 #include "providers/offline_tools.hpp"
 
 namespace eventide::providers {
@@ -53,12 +55,19 @@ class catalog_tool : public tool {
     try {
       auto opened = product_retriever::open(products_dir);
       if (opened)
-        retriever_.emplace(std::move(opened.value()));
+        retriever_ = std::make_shared<const product_retriever>(std::move(opened.value()));
       else
         load_error_ = "product catalog unavailable: " + opened.error();
     } catch (const std::exception& e) { // a tool reports problems on invoke, never throws
       load_error_ = "product catalog unavailable: " + std::string(e.what());
     }
+  }
+
+  // Shares a retriever built elsewhere (e.g. with hybrid ranking, see hybrid_retrieval.hpp).
+  explicit catalog_tool(std::shared_ptr<const product_retriever> retriever)
+      : retriever_(std::move(retriever)) {
+    if (!retriever_)
+      load_error_ = "product catalog unavailable: no retriever given";
   }
 
   tool_output invoke(const std::string& args_json) final {
@@ -75,7 +84,7 @@ class catalog_tool : public tool {
   virtual tool_output run(const product_retriever& retriever, const std::string& args_json) = 0;
 
  private:
-  std::optional<product_retriever> retriever_;
+  std::shared_ptr<const product_retriever> retriever_;
   std::string load_error_;
 };
 
@@ -135,7 +144,7 @@ class product_info_tool final : public catalog_tool {
     }
     out.AddMember("chunks", chunks, a);
     out.AddMember("offline", true, a);
-    out.AddMember("retrieval", "bm25", a);
+    out.AddMember("retrieval", json::value(retriever.hybrid() ? "hybrid" : "bm25", a), a);
     return tool_output::success(json::dump(out));
   }
 };
@@ -350,6 +359,10 @@ class rag_tool final : public catalog_tool {
 
 std::unique_ptr<tool> make_product_info_tool(const std::string& products_dir) {
   return std::make_unique<product_info_tool>(products_dir);
+}
+
+std::unique_ptr<tool> make_product_info_tool(std::shared_ptr<const product_retriever> retriever) {
+  return std::make_unique<product_info_tool>(std::move(retriever));
 }
 
 std::unique_ptr<tool> make_offline_rag_tool(const std::string& products_dir) {

@@ -39,12 +39,16 @@ start_node() {
 wait_ready() { # NAME...
   local n
   for n in "$@"; do
-    for _ in $(seq 1 300); do
+    for _ in $(seq 1 600); do
       grep -q "ready:" "$work/$n.out" 2>/dev/null && break
       kill -0 "$(cat "$work/$n.pid")" 2>/dev/null || fail "node $n died: $(cat "$work/$n.out")"
       sleep 0.1
     done
-    grep -q "ready:" "$work/$n.out" || fail "node $n not ready: $(cat "$work/$n.out")"
+    if ! grep -q "ready:" "$work/$n.out"; then
+      echo "--- node $n (pid $(cat "$work/$n.pid")) printed:" >&2; cat "$work/$n.out" >&2
+      bash "$root/scripts/kafka-test-env.sh" status "$KAFKA_ENV_DIR" >&2 || true
+      fail "node $n not ready within 60 s"
+    fi
   done
 }
 

@@ -131,7 +131,12 @@ TEST_CASE("embedded log assigns contiguous offsets per partition by key hash", "
   }
   CHECK(total == 30);
 
-  CHECK_FALSE(l->partition_count("nope").ok());
+  // Asking about a new topic creates it, like a broker with auto-create.
+  auto fresh = l->partition_count("fresh");
+  REQUIRE(fresh.ok());
+  CHECK(fresh.value() == 3);
+  CHECK(l->query_watermarks({"fresh", 2}).value().high == 0);
+  CHECK_FALSE(l->partition_count("bad topic name!").ok());
   auto bad_partition = l->query_watermarks({"events", 3});
   REQUIRE_FALSE(bad_partition.ok());
   CHECK(bad_partition.error() == "embedded log: topic 'events' has no partition 3 (it has 3)");

@@ -1,0 +1,174 @@
+#include "providers/llm_planner.hpp"
+
+#include <chrono>
+
+#include "core/json.hpp"
+#include "core/plan.hpp"
+#include "schemas/validation.hpp"
+
+namespace eventide::providers {
+
+namespace {
+
+int64_t steady_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+std::string join(const std::vector<std::string>& items, const std::string& sep) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size(); ++i)
+    out += (i ? sep : "") + items[i];
+  return out;
+}
+
+// Adds a round's token count to a total where -1 means "nothing reported yet".
+void add_tokens(int& total, int round) {
+  if (round >= 0)
+    total = (total < 0 ? 0 : total) + round;
+}
+
+// Copies only the members a plan may have; the schema rejects anything else ("reasoning",
+// "explanation", ...), which models like to add.
+json::document plan_fields(const json::value& object) {
+  json::document out(rapidjson::kObjectType);
+  auto& a = out.GetAllocator();
+  if (auto steps = object.FindMember("steps"); steps != object.MemberEnd()) {
+    if (steps->value.IsArray()) {
+      json::value list(rapidjson::kArrayType);
+      for (const auto& step : steps->value.GetArray()) {
+        if (!step.IsObject()) {
+          list.PushBack(json::value(step, a), a); // left for the validator to report
+          continue;
+        }
+        json::value kept(rapidjson::kObjectType);
+        for (const char* field : {"id", "tool", "args", "dependsOn"})
+          if (auto m = step.FindMember(field); m != step.MemberEnd())
+            kept.AddMember(json::value(field, a), json::value(m->value, a), a);
+        list.PushBack(kept, a);
+      }
+      out.AddMember("steps", list, a);
+    } else {
+      out.AddMember("steps", json::value(steps->value, a), a);
+    }
+  }
+  if (auto f = object.FindMember("finalAnswerRequired"); f != object.MemberEnd())
+    out.AddMember("finalAnswerRequired", json::value(f->value, a), a);
+  return out;
+}
+
+struct llm_attempt {
+  llm_reply reply;
+  std::string plan_json;
+  int prompt_tokens = -1, completion_tokens = -1;
+  int repair_rounds = 0;
+};
+
+// One LLM provider: a plan round and, when its plan is invalid, one repair round.
+outcome<llm_attempt> plan_with_llm(llm_client& client, const std::string& query,
+                                   const planner_context& ctx, const planning_options& options) {
+  auto templ = load_prompt("router.md", options.prompts_dir);
+  if (!templ)
+    return fail(describe(client) + ": " + templ.error());
+  std::string names = join(ctx.product_names, ", ");
+  chat_request request;
+  request.json_output = true;
+  request.messages = {
+      {"system", render_prompt(*templ, {{"query", query}, {"product_names", names}})},
+      {"user", query}};
+
+  llm_attempt attempt;
+  for (int round = 0; round < 2; ++round) {
+    auto reply = client.chat(request, options.deadline_ms);
+    if (!reply)
+      return fail(reply.error()); // names provider and model already
+    add_tokens(attempt.prompt_tokens, reply->prompt_tokens);
+    add_tokens(attempt.completion_tokens, reply->completion_tokens);
+    attempt.repair_rounds = round;
+    auto plan = plan_from_reply(reply->text);
+    if (plan) {
+      attempt.reply = std::move(reply.value());
+      attempt.plan_json = std::move(plan.value());
+      return attempt;
+    }
+    if (round == 1)
+      return fail(describe(client) + ": invalid plan after one repair round: " + plan.error());
+    request.messages.push_back({"assistant", reply->text});
+    request.messages.push_back(
+        {"user", "That plan is invalid: " + plan.error()
+                     + "\nReply with the corrected plan: exactly one JSON object in the plan "
+                       "format above, no prose, no Markdown fences."});
+  }
+  return fail(describe(client) + ": no plan"); // not reached: round 1 always returns
+}
+
+} // namespace
+
+outcome<std::string> plan_from_reply(const std::string& reply) {
+  auto object = extract_json_object(reply);
+  if (!object)
+    return fail(object.error());
+  auto doc = json::parse(*object);
+  if (!doc)
+    return fail(doc.error());
+  const json::value* root = &doc.value();
+  if (!root->HasMember("steps") && root->HasMember("plan") && (*root)["plan"].IsObject())
+    root = &(*root)["plan"];
+  json::document plan = plan_fields(*root);
+  if (auto valid = events::validate("plan", plan); !valid)
+    return fail(valid.error());
+  std::string text = json::dump(plan);
+  if (auto parsed = core::parse_plan(text); !parsed)
+    return fail(parsed.error());
+  return text;
+}
+
+outcome<planning_result> plan_with_chain(const std::string& query, const llm_chain& chain,
+                                         const planner_context& ctx,
+                                         const planning_options& options,
+                                         std::vector<std::string>* provider_errors) {
+  int64_t start = steady_ms();
+  std::vector<std::string> errors;
+  for (const auto& link : chain) {
+    if (!link.client) {
+      auto plan = plan_offline(query, ctx);
+      if (!plan) {
+        errors.push_back("offline: " + plan.error());
+        continue;
+      }
+      planning_result result;
+      result.plan_json = std::move(plan.value());
+      result.provider = "offline";
+      result.model = "rule-based";
+      result.ms = steady_ms() - start;
+      result.errors = errors;
+      if (provider_errors)
+        *provider_errors = errors;
+      return result;
+    }
+    auto attempt = plan_with_llm(*link.client, query, ctx, options);
+    if (!attempt) {
+      errors.push_back(attempt.error());
+      continue;
+    }
+    planning_result result;
+    result.plan_json = std::move(attempt->plan_json);
+    result.provider = link.client->name();
+    result.model = link.client->model();
+    result.ms = steady_ms() - start;
+    result.prompt_tokens = attempt->prompt_tokens;
+    result.completion_tokens = attempt->completion_tokens;
+    result.repair_rounds = attempt->repair_rounds;
+    result.errors = errors;
+    if (provider_errors)
+      *provider_errors = errors;
+    return result;
+  }
+  if (provider_errors)
+    *provider_errors = errors;
+  if (errors.empty())
+    return fail("every planner failed: the planning chain is empty");
+  return fail("every planner failed: " + join(errors, "; "));
+}
+
+} // namespace eventide::providers

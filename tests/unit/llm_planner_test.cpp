@@ -1,0 +1,227 @@
+// The planner chain: LLM plans through prompts/router.md, cleaning and validation of replies,
+// exactly one repair round, fallback ollama -> openai -> offline with every reason kept.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "core/json.hpp"
+#include "core/plan.hpp"
+#include "providers/llm_planner.hpp"
+#include "tests/tools/http_test_server.hpp"
+
+using namespace eventide;
+using namespace eventide::providers;
+using eventide::testing::http_test_server;
+using eventide::testing::scripted_response;
+
+namespace {
+
+const planner_context& catalog() {
+  static const planner_context ctx{{"Aurora X1", "Nimbus Pro"}};
+  return ctx;
+}
+
+struct fixture {
+  http_test_server server;
+  std::atomic<int64_t> now{1'000'000};
+  std::shared_ptr<provider_runtime> runtime;
+
+  explicit fixture(std::vector<std::string> chain) {
+    provider_config c;
+    c.planning_chain = std::move(chain);
+    c.ollama_url = server.url();
+    c.ollama_model = "llama3.1:8b";
+    c.openai_url = server.url();
+    c.openai_model = "gpt-4o-mini";
+    c.openai_api_key = "sk-test";
+    c.retry.max_attempts = 2;
+    c.retry.backoff = {1, 2, 2.0};
+    c.timeout_ms = 5000;
+    runtime = make_provider_runtime(c, {}, {[this] { return now.load(); }, [this](int64_t ms) { now += ms; }});
+  }
+};
+
+// An Ollama /api/chat reply whose message content is `content`.
+scripted_response ollama_says(const std::string& content, int prompt_tokens, int completion_tokens) {
+  json::document d(rapidjson::kObjectType);
+  auto& a = d.GetAllocator();
+  json::value message(rapidjson::kObjectType);
+  message.AddMember("role", "assistant", a);
+  message.AddMember("content", json::str(content, a), a);
+  d.AddMember("message", message, a);
+  d.AddMember("done", true, a);
+  d.AddMember("prompt_eval_count", prompt_tokens, a);
+  d.AddMember("eval_count", completion_tokens, a);
+  return {200, json::dump(d), {}, 0};
+}
+
+scripted_response openai_says(const std::string& content) {
+  json::document d(rapidjson::kObjectType);
+  auto& a = d.GetAllocator();
+  json::value message(rapidjson::kObjectType);
+  message.AddMember("role", "assistant", a);
+  message.AddMember("content", json::str(content, a), a);
+  json::value choice(rapidjson::kObjectType);
+  choice.AddMember("message", message, a);
+  json::value choices(rapidjson::kArrayType);
+  choices.PushBack(choice, a);
+  d.AddMember("choices", choices, a);
+  return {200, json::dump(d), {}, 0};
+}
+
+// The messages of a recorded chat request body.
+std::vector<std::pair<std::string, std::string>> messages_of(const std::string& body) {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto doc = json::parse(body);
+  if (!doc)
+    return out;
+  for (const auto& m : (*doc)["messages"].GetArray())
+    out.emplace_back(m["role"].GetString(), m["content"].GetString());
+  return out;
+}
+
+const std::string valid_plan =
+    R"({"steps":[{"id":"s1","tool":"getProductInformation","args":{"query":"Aurora X1 price"}},)"
+    R"({"id":"s2","tool":"exchangeRate","args":{"from":"{{steps.s1.result.currency}}","to":"EUR",)"
+    R"("amount":"{{steps.s1.result.price}}"}}],"finalAnswerRequired":true})";
+
+} // namespace
+
+TEST_CASE("plan_from_reply keeps only plan fields and validates", "[llm][planner]") {
+  SECTION("fences, prose, extra fields and a {plan: ...} wrapper") {
+    auto plan = plan_from_reply(
+        "Here is the plan:\n```json\n{\"reasoning\":\"price then convert\",\"plan\":{\"steps\":[{\"id\":\"s1\","
+        "\"tool\":\"math\",\"args\":{\"expression\":\"2+2\"},\"why\":\"sum\"}],\"finalAnswerRequired\":true,"
+        "\"confidence\":0.9}}\n```");
+    REQUIRE(plan.ok());
+    CHECK(*plan == R"({"steps":[{"id":"s1","tool":"math","args":{"expression":"2+2"}}],"finalAnswerRequired":true})");
+  }
+  SECTION("dependsOn is kept") {
+    auto plan = plan_from_reply(
+        R"({"steps":[{"id":"a","tool":"math","args":{"expression":"1"}},{"id":"b","tool":"math","args":{"expression":"2"},"dependsOn":["a"]}]})");
+    REQUIRE(plan.ok());
+    CHECK(*plan == R"({"steps":[{"id":"a","tool":"math","args":{"expression":"1"}},{"id":"b","tool":"math","args":{"expression":"2"},"dependsOn":["a"]}]})");
+  }
+  SECTION("schema and plan rule violations are reported") {
+    auto no_args = plan_from_reply(R"({"steps":[{"id":"s1","tool":"math"}]})");
+    REQUIRE_FALSE(no_args.ok());
+    CHECK(no_args.error().find("args") != std::string::npos);
+    auto unknown = plan_from_reply(R"({"steps":[{"id":"s1","tool":"fly","args":{}}]})");
+    REQUIRE_FALSE(unknown.ok());
+    CHECK(unknown.error() == "step s1: unknown tool 'fly'");
+    auto prose = plan_from_reply("I cannot help with that.");
+    REQUIRE_FALSE(prose.ok());
+    CHECK(prose.error() == "reply contains no JSON object: I cannot help with that.");
+  }
+}
+
+TEST_CASE("an LLM plan is used when valid, with the documented prompt", "[llm][planner]") {
+  fixture f({"ollama", "offline"});
+  f.server.enqueue("/api/chat", ollama_says(valid_plan, 812, 64));
+  auto result = plan_with_chain("What does the Aurora X1 cost in euros?", f.runtime->planning(), catalog());
+  REQUIRE(result.ok());
+  CHECK(result->provider == "ollama");
+  CHECK(result->model == "llama3.1:8b");
+  CHECK(result->prompt_tokens == 812);
+  CHECK(result->completion_tokens == 64);
+  CHECK(result->repair_rounds == 0);
+  CHECK(result->errors.empty());
+  CHECK(result->plan_json == valid_plan);
+
+  auto seen = f.server.requests("/api/chat");
+  REQUIRE(seen.size() == 1);
+  auto body = json::parse(seen[0].body);
+  REQUIRE(body.ok());
+  CHECK(json::get_string(*body, "format") == std::string("json"));
+  auto messages = messages_of(seen[0].body);
+  REQUIRE(messages.size() == 2);
+  CHECK(messages[0].first == "system");
+  const std::string& prompt = messages[0].second;
+  CHECK(prompt.rfind("You are the planner of Eventide", 0) == 0);
+  CHECK(prompt.find("Products in the catalog: Aurora X1, Nimbus Pro.") != std::string::npos);
+  CHECK(prompt.find("Question: What does the Aurora X1 cost in euros?") != std::string::npos);
+  CHECK(prompt.find("{{steps.s1.result.price}}") != std::string::npos); // placeholders untouched
+  CHECK(prompt.find("{{query}}") == std::string::npos);
+  CHECK(prompt.find("{{product_names}}") == std::string::npos);
+  CHECK(messages[1] == std::make_pair(std::string("user"), std::string("What does the Aurora X1 cost in euros?")));
+}
+
+TEST_CASE("an invalid plan gets exactly one repair round carrying the validation error", "[llm][planner]") {
+  fixture f({"ollama", "offline"});
+  const std::string bad = R"({"steps":[{"id":"s1","tool":"fly","args":{"to":"Mars"}}]})";
+  f.server.enqueue("/api/chat", ollama_says(bad, 100, 10));
+  f.server.enqueue("/api/chat",
+                   ollama_says("```json\n{\"steps\":[{\"id\":\"s1\",\"tool\":\"math\",\"args\":{\"expression\":\"2+2\"}}],"
+                               "\"finalAnswerRequired\":true,\"reasoning\":\"simple\"}\n```",
+                               120, 12));
+  auto result = plan_with_chain("What is 2+2?", f.runtime->planning(), catalog());
+  REQUIRE(result.ok());
+  CHECK(result->provider == "ollama");
+  CHECK(result->repair_rounds == 1);
+  CHECK(result->prompt_tokens == 220);
+  CHECK(result->completion_tokens == 22);
+  CHECK(result->plan_json == R"({"steps":[{"id":"s1","tool":"math","args":{"expression":"2+2"}}],"finalAnswerRequired":true})");
+
+  auto seen = f.server.requests("/api/chat");
+  REQUIRE(seen.size() == 2);
+  auto repair = messages_of(seen[1].body);
+  REQUIRE(repair.size() == 4);
+  CHECK(repair[2] == std::make_pair(std::string("assistant"), bad));
+  CHECK(repair[3].first == "user");
+  CHECK(repair[3].second.rfind("That plan is invalid: step s1: unknown tool 'fly'\n", 0) == 0);
+}
+
+TEST_CASE("a plan still invalid after the repair round moves on to the next provider", "[llm][planner]") {
+  fixture f({"ollama", "offline"});
+  f.server.set_default("/api/chat", ollama_says(R"({"steps":[]})", 1, 1));
+  auto result = plan_with_chain("What is 2+2?", f.runtime->planning(), catalog());
+  REQUIRE(result.ok());
+  CHECK(f.server.request_count("/api/chat") == 2); // one plan round + one repair round
+  CHECK(result->provider == "offline");
+  CHECK(result->model == "rule-based");
+  REQUIRE(result->errors.size() == 1);
+  CHECK(result->errors[0].rfind("ollama (llama3.1:8b): invalid plan after one repair round: schema violation", 0) == 0);
+  CHECK(core::parse_plan(result->plan_json).ok());
+}
+
+TEST_CASE("chain fallback ollama -> openai -> offline collects every reason", "[llm][planner]") {
+  fixture f({"ollama", "openai", "offline"});
+  f.server.set_default("/api/chat", {503, "overloaded", {}, 0});
+  f.server.set_default("/v1/chat/completions", openai_says("I think you should check the price."));
+  std::vector<std::string> reasons;
+  auto result = plan_with_chain("What is 2+2?", f.runtime->planning(), catalog(), {}, &reasons);
+  REQUIRE(result.ok());
+  CHECK(result->provider == "offline");
+  CHECK(f.server.request_count("/api/chat") == 2);             // retried once, then gave up
+  CHECK(f.server.request_count("/v1/chat/completions") == 2);  // plan + repair
+  REQUIRE(result->errors.size() == 2);
+  CHECK(result->errors[0] == "ollama (llama3.1:8b): ollama/llama3.1:8b: giving up after 2 attempts: HTTP 503 from "
+                                 + f.server.url() + "/api/chat: overloaded");
+  CHECK(result->errors[1] == "openai (gpt-4o-mini): invalid plan after one repair round: reply contains no "
+                                 "JSON object: I think you should check the price.");
+  CHECK(reasons == result->errors);
+  CHECK(f.server.requests("/v1/chat/completions")[0].header("Authorization") == "Bearer sk-test");
+}
+
+TEST_CASE("when every planner fails the failure lists each provider", "[llm][planner]") {
+  fixture f({"ollama", "offline"});
+  f.server.set_default("/api/chat", {500, "", {}, 0});
+  std::vector<std::string> reasons;
+  auto result = plan_with_chain("   ", f.runtime->planning(), catalog(), {}, &reasons);
+  REQUIRE_FALSE(result.ok());
+  REQUIRE(reasons.size() == 2);
+  CHECK(reasons[0].rfind("ollama (llama3.1:8b): ", 0) == 0);
+  CHECK(reasons[1] == "offline: empty question");
+  CHECK(result.error() == "every planner failed: " + reasons[0] + "; " + reasons[1]);
+}
+
+TEST_CASE("the default chain plans offline without any request", "[llm][planner]") {
+  fixture f({"offline"});
+  auto result = plan_with_chain("What is 15% of 240?", f.runtime->planning(), catalog());
+  REQUIRE(result.ok());
+  CHECK(result->provider == "offline");
+  CHECK(result->prompt_tokens == -1);
+  CHECK(f.server.requests().empty());
+}

@@ -1,0 +1,269 @@
+// Hybrid retrieval (BM25 + embedding cosine) against a deterministic embedding server: the
+// top-1 accuracy on the labelled questions for BM25 and hybrid, the embedding cache that is
+// rebuilt only when products/ changes, and BM25 fallback when embeddings fail.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+
+#include <unistd.h>
+
+#include "core/json.hpp"
+#include "core/retrieval.hpp"
+#include "providers/hybrid_retrieval.hpp"
+#include "tests/tools/http_test_server.hpp"
+
+using namespace eventide;
+using namespace eventide::providers;
+using eventide::testing::http_test_server;
+using eventide::testing::recorded_request;
+using eventide::testing::scripted_response;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string products_dir = EVENTIDE_SOURCE_DIR "/products";
+constexpr std::size_t dimensions = 512;
+
+uint32_t fnv(const std::string& s) {
+  uint32_t h = 2166136261u;
+  for (unsigned char c : s)
+    h = (h ^ c) * 16777619u;
+  return h;
+}
+
+// A stand-in embedding model: hashed bag of words (weight 1) plus hashed character trigrams
+// (weight 0.3, so "waterproof" and "water-resistant" share something), L2-normalised.
+std::vector<double> toy_embedding(const std::string& text) {
+  std::vector<double> v(dimensions, 0.0);
+  for (const auto& token : core::tokenize(text)) {
+    v[fnv(token) % dimensions] += 1.0;
+    std::string padded = "#" + token + "#";
+    for (std::size_t i = 0; i + 3 <= padded.size(); ++i)
+      v[fnv("3:" + padded.substr(i, 3)) % dimensions] += 0.3;
+  }
+  double norm = 0;
+  for (double x : v)
+    norm += x * x;
+  if (norm > 0)
+    for (double& x : v)
+      x /= std::sqrt(norm);
+  return v;
+}
+
+// Serves Ollama's /api/embeddings with toy_embedding of the prompt.
+void serve_embeddings(http_test_server& server) {
+  server.set_handler("/api/embeddings", [](const recorded_request& r) {
+    auto body = json::parse(r.body);
+    if (!body || !json::get_string(*body, "prompt"))
+      return scripted_response{400, R"({"error":"prompt required"})", {}, 0};
+    json::document out(rapidjson::kObjectType);
+    auto& a = out.GetAllocator();
+    json::value vec(rapidjson::kArrayType);
+    for (double x : toy_embedding(*json::get_string(*body, "prompt")))
+      vec.PushBack(x, a);
+    out.AddMember("embedding", vec, a);
+    return scripted_response{200, json::dump(out), {}, 0};
+  });
+}
+
+std::shared_ptr<provider_runtime> runtime_for(const http_test_server& server) {
+  provider_config c;
+  c.embeddings_chain = {"ollama", "offline"};
+  c.ollama_url = server.url();
+  c.ollama_embedding_model = "toy-bow-512";
+  c.retry.max_attempts = 1;
+  return make_provider_runtime(c);
+}
+
+// A scratch directory removed at the end of the test.
+struct temp_dir {
+  fs::path path;
+  explicit temp_dir(const std::string& name)
+      : path(fs::temp_directory_path() / (name + "-" + std::to_string(::getpid()))) {
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~temp_dir() { fs::remove_all(path); }
+};
+
+} // namespace
+
+TEST_CASE("cosine similarity", "[provider][hybrid]") {
+  CHECK(cosine({1, 0}, {1, 0}) == Approx(1.0));
+  CHECK(cosine({1, 0}, {0, 2}) == Approx(0.0));
+  CHECK(cosine({1, 1}, {-1, -1}) == Approx(-1.0));
+  CHECK(cosine({1, 2}, {1, 2, 3}) == 0);
+  CHECK(cosine({0, 0}, {1, 1}) == 0);
+}
+
+TEST_CASE("top-1 accuracy on the labelled questions: BM25 vs hybrid", "[provider][hybrid]") {
+  http_test_server server;
+  serve_embeddings(server);
+  auto rt = runtime_for(server);
+  embedding_index_info info;
+  auto hybrid = open_retriever(products_dir, rt->embeddings(), "", 0.5, {}, &info);
+  REQUIRE(hybrid.ok());
+  REQUIRE((*hybrid)->hybrid());
+  CHECK(info.embedded == (*hybrid)->chunks().size());
+  CHECK(info.cache_file.empty());
+  auto bm25 = product_retriever::open(products_dir);
+  REQUIRE(bm25.ok());
+
+  std::ifstream in(EVENTIDE_FIXTURES "/retrieval_questions.json");
+  std::stringstream text;
+  text << in.rdbuf();
+  auto questions = json::parse(text.str());
+  REQUIRE(questions.ok());
+  int bm25_correct = 0, hybrid_correct = 0, total = 0;
+  for (const auto& q : questions->GetArray()) {
+    std::string question = q["question"].GetString(), expected = q["product"].GetString();
+    ++total;
+    auto lexical = bm25->best_product(question);
+    auto mixed = (*hybrid)->best_product(question);
+    bm25_correct += lexical && lexical->item->id == expected;
+    hybrid_correct += mixed && mixed->item->id == expected;
+  }
+  std::cout << "top-1 accuracy over " << total << " questions: BM25 " << bm25_correct << "/" << total
+            << ", hybrid (w=0.5, toy bag-of-words embeddings) " << hybrid_correct << "/" << total << "\n";
+  CHECK(total == 50);
+  // At least 90 percent each; the exact figures (47/50 and 47/50 here) are in the README.
+  CHECK(bm25_correct >= 45);
+  CHECK(hybrid_correct >= 45);
+}
+
+TEST_CASE("hybrid ranking mixes normalised BM25 and cosine as documented", "[provider][hybrid]") {
+  auto opened = product_retriever::open(products_dir);
+  REQUIRE(opened.ok());
+  product_retriever r = std::move(opened.value());
+  std::string query = "Aurora X1 battery";
+  auto lexical = r.search(query, r.chunks().size());
+  REQUIRE(lexical.size() > 2);
+  double best = lexical.front().score;
+  // Dense scores: 1 for the lexically third chunk, 0 elsewhere.
+  std::string favoured = lexical[2].passage.id;
+  r.set_dense_scorer([&](std::string_view) {
+    std::vector<double> s(r.chunks().size(), 0.0);
+    for (std::size_t i = 0; i < s.size(); ++i)
+      s[i] = r.chunks()[i].id == favoured ? 1.0 : -0.5; // negative cosine counts as 0
+    return s;
+  }, 0.5);
+  auto mixed = r.search(query, 3);
+  REQUIRE(mixed.size() == 3);
+  CHECK(mixed[0].passage.id == favoured);
+  CHECK(mixed[0].score == Approx(0.5 * lexical[2].score / best + 0.5));
+  CHECK(mixed[1].passage.id == lexical[0].passage.id);
+  CHECK(mixed[1].score == Approx(0.5));
+
+  SECTION("no dense scores for a query: BM25 alone") {
+    r.set_dense_scorer([](std::string_view) { return std::vector<double>(); }, 0.5);
+    auto fallback = r.search(query, 3);
+    REQUIRE(fallback.size() == 3);
+    for (std::size_t i = 0; i < 3; ++i) {
+      CHECK(fallback[i].passage.id == lexical[i].passage.id);
+      CHECK(fallback[i].score == lexical[i].score);
+    }
+  }
+}
+
+TEST_CASE("chunk embeddings are cached and rebuilt only when products/ changes", "[provider][hybrid]") {
+  http_test_server server;
+  serve_embeddings(server);
+  auto rt = runtime_for(server);
+  temp_dir products("eventide-products"), cache("eventide-embeddings");
+  for (const auto& entry : fs::directory_iterator(products_dir))
+    fs::copy_file(entry.path(), products.path / entry.path().filename());
+
+  embedding_index_info first, second, third;
+  auto a = open_retriever(products.path.string(), rt->embeddings(), cache.path.string(), 0.5, {}, &first);
+  REQUIRE(a.ok());
+  std::size_t chunks = (*a)->chunks().size();
+  CHECK_FALSE(first.cache_hit);
+  CHECK(first.embedded == chunks);
+  CHECK(first.provider == "ollama");
+  CHECK(first.model == "toy-bow-512");
+  CHECK(fs::exists(first.cache_file));
+  CHECK(server.request_count("/api/embeddings") == chunks);
+
+  auto b = open_retriever(products.path.string(), rt->embeddings(), cache.path.string(), 0.5, {}, &second);
+  REQUIRE(b.ok());
+  CHECK(second.cache_hit);
+  CHECK(second.embedded == 0);
+  CHECK(second.cache_file == first.cache_file);
+  CHECK(server.request_count("/api/embeddings") == chunks);
+  auto from_cache = (*b)->search("Aurora X1 battery", 3);
+  auto fresh = (*a)->search("Aurora X1 battery", 3);
+  REQUIRE(from_cache.size() == fresh.size());
+  for (std::size_t i = 0; i < fresh.size(); ++i)
+    CHECK(from_cache[i].passage.id == fresh[i].passage.id);
+
+  {
+    std::ofstream append(products.path / "aurora-x1.md", std::ios::app);
+    append << "\n## Accessories\nA sleeve in recycled felt is sold separately.\n";
+  }
+  auto c = open_retriever(products.path.string(), rt->embeddings(), cache.path.string(), 0.5, {}, &third);
+  REQUIRE(c.ok());
+  CHECK_FALSE(third.cache_hit);
+  CHECK(third.embedded == (*c)->chunks().size());
+  CHECK(third.cache_file != first.cache_file);
+  CHECK(catalog_fingerprint(products.path.string()) != catalog_fingerprint(products_dir));
+}
+
+TEST_CASE("embedding failures fall back to BM25", "[provider][hybrid]") {
+  http_test_server server;
+  auto rt = runtime_for(server);
+  auto bm25 = product_retriever::open(products_dir);
+  REQUIRE(bm25.ok());
+
+  SECTION("embedder down while indexing: plain BM25, reason logged") {
+    server.set_default("/api/embeddings", {503, "", {}, 0});
+    std::vector<std::string> log;
+    auto r = open_retriever(products_dir, rt->embeddings(), "", 0.5, [&](const std::string& l) { log.push_back(l); });
+    REQUIRE(r.ok());
+    CHECK_FALSE((*r)->hybrid());
+    REQUIRE(log.size() == 1);
+    CHECK(log[0].rfind("hybrid retrieval: ollama (llama3.1:8b) unavailable, trying the next: embedding chunk aurora-x1#0: ", 0) == 0);
+  }
+  SECTION("query embedding fails at search time: that query is ranked by BM25") {
+    serve_embeddings(server);
+    auto r = open_retriever(products_dir, rt->embeddings(), "", 0.5);
+    REQUIRE(r.ok());
+    REQUIRE((*r)->hybrid());
+    server.set_default("/api/embeddings", {500, "", {}, 0});
+    auto got = (*r)->search("Nimbus Pro warranty", 3);
+    auto want = bm25->search("Nimbus Pro warranty", 3);
+    REQUIRE(got.size() == want.size());
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      CHECK(got[i].passage.id == want[i].passage.id);
+      CHECK(got[i].score == want[i].score);
+    }
+  }
+  SECTION("an offline embeddings chain sends nothing") {
+    auto r = open_retriever(products_dir, rt->chain({"offline"}), "", 0.5);
+    REQUIRE(r.ok());
+    CHECK_FALSE((*r)->hybrid());
+    CHECK(server.requests().empty());
+  }
+}
+
+TEST_CASE("getProductInformation over a hybrid retriever says so", "[provider][hybrid]") {
+  http_test_server server;
+  serve_embeddings(server);
+  auto rt = runtime_for(server);
+  auto r = open_retriever(products_dir, rt->embeddings(), "", 0.5);
+  REQUIRE(r.ok());
+  auto tool = make_product_info_tool(std::shared_ptr<const product_retriever>(*r));
+  std::size_t indexed = server.request_count("/api/embeddings");
+  auto out = tool->invoke(R"({"query":"Aurora X1 price","topK":2})");
+  REQUIRE(out.ok);
+  CHECK(server.request_count("/api/embeddings") == indexed + 1); // one query embedding per call
+  auto d = json::parse(out.result_json);
+  REQUIRE(d.ok());
+  CHECK(json::get_string(*d, "name") == std::string("Aurora X1"));
+  CHECK(json::get_string(*d, "retrieval") == std::string("hybrid"));
+  CHECK((*d)["chunks"].Size() == 2);
+}
