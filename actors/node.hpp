@@ -11,6 +11,7 @@
 
 #include "bridge/log.hpp"
 #include "core/plan_state.hpp"
+#include "providers/provider_config.hpp"
 
 namespace eventide {
 
@@ -28,6 +29,7 @@ struct node_options {
   core::orchestration_policy policy;
   size_t max_in_flight = 256;      // per consumer bridge
   size_t tool_concurrency = 2;     // detached tool runners per worker kind
+  providers::provider_config providers; // LLM chains, HTTP tools; all "offline" by default
 };
 
 /// Topic names with the configured prefix.

@@ -14,6 +14,10 @@
 #include "bridge/kv_store.hpp"
 #include "core/answer_folds.hpp"
 #include "core/event_ids.hpp"
+#include "providers/http_tools.hpp"
+#include "providers/hybrid_retrieval.hpp"
+#include "providers/llm_planner.hpp"
+#include "providers/llm_tools.hpp"
 #include "providers/offline_tools.hpp"
 #include "providers/planner.hpp"
 #include "providers/synthesis.hpp"
@@ -23,6 +27,14 @@ namespace eventide {
 namespace {
 
 using caf::ok_atom;
+
+/// Turns a question into a plan; fills `errors` with each provider's reason on failure.
+using planner_fn = std::function<outcome<providers::planning_result>(
+  const std::string& query, std::vector<std::string>& errors)>;
+
+bool offline_only(const std::vector<std::string>& chain) {
+  return chain.size() == 1 && chain[0] == "offline";
+}
 
 events::event make_event(const std::string& conversation, const std::string& source,
                          const std::string& causation, events::payload p) {
@@ -93,16 +105,16 @@ std::string source_of(const node_options& o, const char* role) {
 
 struct router_state {
   producer_actor producer;
-  providers::planner_context planner;
+  planner_fn planner;
   std::string source;
   static inline constexpr const char* name = "router";
 };
 
 role_actor::behavior_type router(role_actor::stateful_pointer<router_state> self,
-                                 producer_actor producer, providers::planner_context ctx,
+                                 producer_actor producer, planner_fn planner,
                                  std::string source) {
   self->state.producer = std::move(producer);
-  self->state.planner = std::move(ctx);
+  self->state.planner = std::move(planner);
   self->state.source = std::move(source);
   return {
     [self](inbound& in) -> caf::result<ok_atom> {
@@ -110,17 +122,20 @@ role_actor::behavior_type router(role_actor::stateful_pointer<router_state> self
       if (!q)
         return ok_atom::value;
       auto& st = self->state;
-      auto started = std::chrono::steady_clock::now();
-      auto plan = providers::plan_offline(q->query, st.planner);
-      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                  std::chrono::steady_clock::now() - started).count();
+      std::vector<std::string> provider_errors;
+      auto plan = st.planner(q->query, provider_errors);
       events::payload out;
       if (plan) {
-        EV_LOG(info) << "planned conversationId=" << in.ev.subject << " offset=" << in.offset;
-        out = events::plan_generated{1, std::move(*plan), "offline", "rule-based", ms};
+        EV_LOG(info) << "planned conversationId=" << in.ev.subject << " offset=" << in.offset
+                     << " by " << plan->provider << "/" << plan->model << " in " << plan->ms
+                     << " ms";
+        for (auto& e : plan->errors)
+          EV_LOG(warning) << "planner fell back conversationId=" << in.ev.subject << ": " << e;
+        out = events::plan_generated{1, std::move(plan->plan_json), plan->provider, plan->model,
+                                     plan->ms};
       } else {
         EV_LOG(info) << "planning failed conversationId=" << in.ev.subject << ": " << plan.error();
-        out = events::planning_failed{plan.error(), {"offline rule-based planner: " + plan.error()}};
+        out = events::planning_failed{plan.error(), std::move(provider_errors)};
       }
       auto rp = self->make_response_promise<ok_atom>();
       publish_all(self, st.producer,
@@ -636,17 +651,29 @@ std::vector<events::payload> decide_aggregation(core::aggregation_fold& f) {
   return {};
 }
 
-std::vector<events::payload> decide_synthesis(core::synthesis_fold& f) {
-  auto req = f.pending();
-  if (!req)
-    return {};
-  providers::synthesis_input in{req->query, req->plan_json, req->results_json, req->failure,
-                                req->failed_step};
-  auto out = providers::synthesize_offline(in);
-  f.mark_answered();
-  return {events::final_answer_synthesized{out.answer, "offline", "template", out.citations,
-                                           !req->failure.empty()}};
-}
+// The synthesis decision: the template synthesizer, or the LLM chain (which falls back to it).
+struct decide_synthesis {
+  std::shared_ptr<providers::provider_runtime> runtime; // null: offline template only
+
+  std::vector<events::payload> operator()(core::synthesis_fold& f) const {
+    auto req = f.pending();
+    if (!req)
+      return {};
+    providers::synthesis_input in{req->query, req->plan_json, req->results_json, req->failure,
+                                  req->failed_step};
+    f.mark_answered();
+    if (!runtime) {
+      auto out = providers::synthesize_offline(in);
+      return {events::final_answer_synthesized{out.answer, "offline", "template", out.citations,
+                                               !req->failure.empty()}};
+    }
+    auto r = providers::synthesize_with_chain(in, runtime->synthesis());
+    for (auto& e : r.errors)
+      EV_LOG(warning) << "synthesis fell back: " << e;
+    return {events::final_answer_synthesized{r.output.answer, r.provider, r.model,
+                                             r.output.citations, !req->failure.empty()}};
+  }
+};
 
 } // namespace
 
@@ -663,7 +690,23 @@ orchestrator_actor spawn_orchestrator(caf::actor_system& sys, core::orchestratio
 
 role_actor spawn_router(caf::actor_system& sys, producer_actor producer,
                         providers::planner_context ctx, std::string source) {
-  return sys.spawn(router, std::move(producer), std::move(ctx), std::move(source));
+  auto planner = [ctx](const std::string& query,
+                       std::vector<std::string>& errors) -> outcome<providers::planning_result> {
+    auto started = std::chrono::steady_clock::now();
+    auto plan = providers::plan_offline(query, ctx);
+    if (!plan) {
+      errors.push_back("offline: " + plan.error());
+      return std::move(plan).take_failure();
+    }
+    providers::planning_result r;
+    r.plan_json = std::move(*plan);
+    r.provider = "offline";
+    r.model = "rule-based";
+    r.ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now() - started).count();
+    return r;
+  };
+  return sys.spawn(router, std::move(producer), planner_fn{planner}, std::move(source));
 }
 
 // -- node ----------------------------------------------------------------------------------------
@@ -721,31 +764,70 @@ struct node::impl {
     bridges.push_back(spawn_consumer_bridge(sys, std::move(cfg), std::move(role), producer));
   }
 
-  std::unique_ptr<providers::tool> make_tool(const std::string& name) {
+  std::shared_ptr<providers::provider_runtime> runtime;
+  std::shared_ptr<const providers::product_retriever> retriever; // hybrid, when configured
+
+  // Offline chains keep the plain offline tools; anything else goes through the runtime.
+  outcome<std::unique_ptr<providers::tool>> make_tool(const std::string& name) {
     auto root = opts.resources;
+    auto& pc = opts.providers;
+    auto products = root + "/products";
+    if (name == "getProductInformation" || name == "ragGeneration") {
+      if (!offline_only(pc.embeddings_chain) && !retriever) {
+        auto cache = pc.embedding_cache_dir.empty() ? opts.data_dir + "/embeddings"
+                                                    : pc.embedding_cache_dir;
+        auto r = providers::open_retriever(products, runtime->embeddings(), cache,
+                                           pc.hybrid_bm25_weight, [](const std::string& m) {
+                                             EV_LOG(warning) << "retrieval: " << m;
+                                           });
+        if (!r)
+          return fail(r.error());
+        retriever = *r;
+      }
+    }
     if (name == "getProductInformation")
-      return providers::make_product_info_tool(root + "/products");
+      return retriever ? providers::make_product_info_tool(retriever)
+                       : providers::make_product_info_tool(products);
     if (name == "ragGeneration")
-      return providers::make_offline_rag_tool(root + "/products");
+      return offline_only(pc.rag_chain)
+               ? providers::make_offline_rag_tool(products)
+               : providers::make_llm_rag_tool(runtime->rag(), products, retriever);
     if (name == "generalChat")
-      return providers::make_offline_chat_tool();
+      return offline_only(pc.chat_chain)
+               ? providers::make_offline_chat_tool()
+               : providers::make_llm_chat_tool(runtime->chat(),
+                                               providers::load_product_names(products));
     if (name == "math")
       return providers::make_math_tool();
     if (name == "weather")
-      return providers::make_offline_weather_tool(root + "/config/weather-sample.json");
+      return providers::make_weather_tool(*runtime, root + "/config/weather-sample.json");
     if (name == "exchangeRate")
-      return providers::make_offline_exchange_tool(root + "/config/exchange-rates.json");
-    return providers::make_offline_synthesis_tool();
+      return providers::make_exchange_tool(*runtime, root + "/config/exchange-rates.json");
+    return offline_only(pc.synthesis_chain) ? providers::make_offline_synthesis_tool()
+                                            : providers::make_llm_synthesis_tool(runtime->synthesis());
   }
 
   outcome<void> start() {
     topics t(opts.topic_prefix);
     producer = spawn_producer(sys, log, opts.topic_prefix);
+    runtime = providers::make_provider_runtime(opts.providers, [](const std::string& m) {
+      EV_LOG(info) << "providers: " << m;
+    });
     auto has = [&](const std::string& r) { return opts.roles.count(r) > 0; };
     if (has("router")) {
       providers::planner_context ctx{providers::load_product_names(opts.resources + "/products")};
-      auto r = spawn_router(sys, producer, std::move(ctx), source_of(opts, "router"));
-      add("router", {t.user_commands}, r, false);
+      if (offline_only(opts.providers.planning_chain)) {
+        auto r = spawn_router(sys, producer, std::move(ctx), source_of(opts, "router"));
+        add("router", {t.user_commands}, r, false);
+      } else {
+        // LLM planning blocks on HTTP: the router runs detached, off the scheduler.
+        auto rt = runtime;
+        planner_fn planner = [rt, ctx](const std::string& query, std::vector<std::string>& errors) {
+          return providers::plan_with_chain(query, rt->planning(), ctx, {}, &errors);
+        };
+        auto r = sys.spawn<caf::detached>(router, producer, planner, source_of(opts, "router"));
+        add("router", {t.user_commands}, r, false);
+      }
     }
     if (has("orchestrator")) {
       auto store = bridge::kv_store::open(opts.data_dir + "/orchestrator-store");
@@ -781,7 +863,10 @@ struct node::impl {
       std::vector<tool_runner_actor> runners;
       auto source = source_of(opts, role.c_str());
       for (size_t i = 0; i < std::max<size_t>(1, opts.tool_concurrency); ++i) {
-        std::shared_ptr<providers::tool> tool = make_tool(tool_name);
+        auto made = make_tool(tool_name);
+        if (!made)
+          return fail(made.error());
+        std::shared_ptr<providers::tool> tool = std::move(*made);
         runners.push_back(sys.spawn<caf::detached>(tool_runner, tool, ledger, source));
         others.push_back(caf::actor_cast<caf::actor>(runners.back()));
       }
@@ -794,8 +879,13 @@ struct node::impl {
       add("aggregator", {t.user_commands, t.conversation_events}, a, true);
     }
     if (has("synthesis")) {
-      auto s = sys.spawn(fold_role<core::synthesis_fold, decltype(&decide_synthesis)>,
-                         producer, source_of(opts, "synthesis"), &decide_synthesis);
+      // With an LLM chain the synthesis role blocks on HTTP: it runs detached.
+      auto llm = !offline_only(opts.providers.synthesis_chain);
+      decide_synthesis decide{llm ? runtime : nullptr};
+      auto s = llm ? sys.spawn<caf::detached>(fold_role<core::synthesis_fold, decide_synthesis>,
+                                             producer, source_of(opts, "synthesis"), decide)
+                   : sys.spawn(fold_role<core::synthesis_fold, decide_synthesis>, producer,
+                               source_of(opts, "synthesis"), decide);
       add("synthesis", {t.user_commands, t.conversation_events}, s, true);
     }
     EV_LOG(info) << "node " << opts.node_id << " started " << bridges.size()

@@ -29,6 +29,7 @@
 #include "core/critical_path.hpp"
 #include "core/json.hpp"
 #include "core/plan.hpp"
+#include "providers/provider_config.hpp"
 #include "providers/tool.hpp"
 
 using namespace eventide;
@@ -77,6 +78,14 @@ options (config key eventide.NAME; on the command line --NAME VALUE):
   --kafka-version V      broker.version.fallback (0.9.0.1 for Kafka 0.9; empty = modern)
   --session-timeout-ms MS  Kafka consumer group session timeout   [10000]
 
+LLM and HTTP providers (all offline unless set; see README "Providers"):
+  --llm-planning-chain, --llm-chat-chain, --llm-rag-chain, --llm-synthesis-chain,
+  --llm-embeddings-chain LIST   e.g. "ollama,openai,offline"
+  --ollama-url, --ollama-model, --openai-url, --openai-model, --openai-api-key
+                         (default $OPENAI_API_KEY), --tools-mode offline|http,
+  --weather-url, --exchange-url, --llm-timeout-ms, --http-max-attempts,
+  --breaker-failure-threshold, --breaker-open-ms, ... (`eventide help` lists the core ones)
+
 exit status: 0 answered, 1 the conversation failed, 2 usage or config error, 3 timeout
 )";
 
@@ -99,6 +108,9 @@ struct config : caf::actor_system_config {
   std::string resources;
   std::string kafka_version;    // broker.version.fallback; "" = a modern broker
   int session_timeout_ms = 10000;
+  // LLM and HTTP provider keys (llm-planning-chain, ollama-url, ...), as given; empty = default.
+  std::map<std::string, std::string> provider_values;
+  providers::provider_config providers; // built from provider_values by load_config
 
   config() {
     opt_group{custom_options_, "eventide"}
@@ -120,6 +132,9 @@ struct config : caf::actor_system_config {
       .add(resources, "resources", "root of products/, config/, prompts/")
       .add(kafka_version, "kafka-version", "broker.version.fallback, e.g. 0.9.0.1; empty = modern")
       .add(session_timeout_ms, "session-timeout-ms", "Kafka consumer group session timeout");
+    opt_group providers_group{custom_options_, "eventide"};
+    for (auto& key : providers::provider_option_keys())
+      providers_group.add(provider_values[key], key, "LLM/HTTP provider setting");
   }
 
   const caf::config_option_set& eventide_options() const { return custom_options_; }
@@ -243,6 +258,12 @@ void load_config(config& cfg, const command_line& cl) {
   std::filesystem::create_directories(cfg.data_dir, mk);
   if (mk)
     throw usage_error{"cannot create data directory " + cfg.data_dir + ": " + mk.message()};
+  for (auto& [key, value] : cfg.provider_values)
+    if (!value.empty())
+      if (auto r = providers::set_provider_option(cfg.providers, key, value); !r)
+        throw usage_error{r.error()};
+  if (auto r = providers::check_provider_config(cfg.providers); !r)
+    throw usage_error{r.error()};
   if (cfg.resources.empty())
     cfg.resources = providers::resource_root();
   if (!std::filesystem::is_directory(cfg.resources + "/products"))
@@ -290,6 +311,7 @@ node_options make_node_options(const config& cfg, std::set<std::string> roles) {
   o.policy.retry_backoff.base_ms = cfg.retry_base_ms;
   o.policy.retry_backoff.max_ms = cfg.retry_max_ms;
   o.tool_concurrency = static_cast<size_t>(cfg.tool_concurrency);
+  o.providers = cfg.providers;
   return o;
 }
 

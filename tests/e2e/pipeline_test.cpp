@@ -313,7 +313,16 @@ TEST_CASE("e2e: restart mid-plan finishes the conversation with no duplicate too
                      "worker-getProductInformation", "worker-math"};
     pipeline p{dir.path, partial};
     auto t = p.ask(conv, "How much does the Aurora X1 cost in EUR including 19% VAT?",
-                   std::chrono::milliseconds(1500));
+                   std::chrono::milliseconds(300));
+    // Wait (bounded) until the plan reached s2 and s1's completion is in the log.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < deadline
+           && (t.tool_requests.size() < 2 || t.conversation_events.size() < 3)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      t = p.read(conv);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200)); // nothing more may come
+    t = p.read(conv);
     CHECK(t.answer() == nullptr);
     CHECK(t.sequence()
           == std::vector<std::string>{"PlanGenerated", "ToolInvocationResulted:s1",

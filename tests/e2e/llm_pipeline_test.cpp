@@ -1,0 +1,122 @@
+// End to end with a configured LLM: the loopback test server plays Ollama. The question is
+// planned by the "LLM", executed by the workers, and synthesized by the "LLM"; when the server
+// fails, the chains fall back to the offline providers and the conversation still ends with an
+// answer.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+
+#include "tests/e2e/harness.hpp"
+#include "tests/tools/http_test_server.hpp"
+
+using namespace eventide;
+using namespace eventide::testing;
+
+namespace {
+
+std::string ollama_reply(const std::string& content) {
+  json::document d;
+  d.SetObject();
+  auto& a = d.GetAllocator();
+  json::value msg(rapidjson::kObjectType);
+  msg.AddMember("role", "assistant", a);
+  msg.AddMember("content", json::str(content, a), a);
+  d.AddMember("model", "test-llm", a);
+  d.AddMember("message", msg, a);
+  d.AddMember("done", true, a);
+  d.AddMember("prompt_eval_count", 120, a);
+  d.AddMember("eval_count", 30, a);
+  return json::dump(d);
+}
+
+bool is_planning(const recorded_request& r) {
+  return r.body.find("You are the planner of Eventide") != std::string::npos;
+}
+
+node_options llm_options(const http_test_server& server) {
+  node_options o;
+  o.providers.planning_chain = {"ollama", "offline"};
+  o.providers.synthesis_chain = {"ollama", "offline"};
+  o.providers.ollama_url = server.url();
+  o.providers.ollama_model = "test-llm";
+  o.providers.timeout_ms = 2000;
+  o.providers.retry.max_attempts = 2;
+  o.providers.retry.backoff.base_ms = 5;
+  o.providers.retry.backoff.max_ms = 20;
+  return o;
+}
+
+const events::plan_generated* plan_of(const conversation_trace& t) {
+  for (auto& e : t.conversation_events)
+    if (auto p = std::get_if<events::plan_generated>(&e.data))
+      return p;
+  return nullptr;
+}
+
+} // namespace
+
+TEST_CASE("e2e: an LLM plans and synthesizes; workers execute its plan") {
+  http_test_server server;
+  // A plan in an LLM's style: prose around it, a field the schema does not know.
+  server.set_handler("/api/chat", [](const recorded_request& r) {
+    if (is_planning(r))
+      return scripted_response{200, ollama_reply(
+        "Here is the plan:\n```json\n{\"reasoning\":\"percent then power\",\"steps\":["
+        "{\"id\":\"pct\",\"tool\":\"math\",\"args\":{\"expression\":\"0.15*240\"}},"
+        "{\"id\":\"sum\",\"tool\":\"math\",\"args\":{\"expression\":\"{{pct.result.value}} + 3^2\"}}]}\n```")};
+    return scripted_response{200, ollama_reply("15% of 240 is 36; adding 3^2 gives 45.")};
+  });
+  temp_dir dir;
+  pipeline p{dir.path, llm_options(server)};
+  auto t = p.ask("llm-1", "What is 15% of 240 plus 3^2?");
+  REQUIRE(t.answer() != nullptr);
+  auto plan = plan_of(t);
+  REQUIRE(plan != nullptr);
+  CHECK(plan->planner_provider == "ollama");
+  CHECK(plan->planner_model == "test-llm");
+  CHECK(plan->plan_json.find("reasoning") == std::string::npos); // extras dropped
+  CHECK(t.sequence()
+        == std::vector<std::string>{"PlanGenerated", "ToolInvocationResulted:pct",
+                                    "PlanStepCompleted:pct", "ToolInvocationResulted:sum",
+                                    "PlanStepCompleted:sum", "PlanCompleted",
+                                    "FinalAnswerSynthesized"});
+  // The LLM spelling {{pct.result.value}} was resolved with its type.
+  auto sum = t.result_of("sum");
+  CHECK(json::find_path(sum, "value")->GetDouble() == 45.0);
+  CHECK(t.answer()->provider == "ollama");
+  CHECK(t.answer()->model == "test-llm");
+  CHECK(t.answer()->answer == "15% of 240 is 36; adding 3^2 gives 45.");
+  // Exactly the two calls, the planning one carrying the question.
+  auto calls = server.requests("/api/chat");
+  REQUIRE(calls.size() == 2);
+  CHECK(is_planning(calls[0]));
+  CHECK(calls[0].body.find("What is 15% of 240 plus 3^2?") != std::string::npos);
+  CHECK(calls[0].body.find("\"format\":\"json\"") != std::string::npos);
+}
+
+TEST_CASE("e2e: when the LLM server fails mid-run, the fallback chain still answers") {
+  http_test_server server;
+  std::atomic<int> calls{0};
+  // The plan comes from the LLM; then the server only fails (503), as if it went down.
+  server.set_handler("/api/chat", [&](const recorded_request& r) {
+    if (is_planning(r) && calls++ == 0)
+      return scripted_response{200, ollama_reply(
+        R"({"steps":[{"id":"s1","tool":"math","args":{"expression":"6*7"}}]})")};
+    return scripted_response{503, "overloaded"};
+  });
+  temp_dir dir;
+  pipeline p{dir.path, llm_options(server)};
+  auto t = p.ask("llm-2", "What is 6 times 7?");
+  REQUIRE(t.answer() != nullptr);
+  CHECK(plan_of(t)->planner_provider == "ollama");
+  CHECK(t.answer()->provider == "offline"); // synthesis fell back to the template
+  CHECK(t.answer()->answer.rfind("The answer is 42", 0) == 0);
+  CHECK(server.request_count("/api/chat") == 1 + 2); // planning, then two synthesis attempts
+
+  // With the server gone, planning falls back to the offline planner too.
+  server.stop();
+  auto t2 = p.ask("llm-3", "What is 6 times 7?");
+  REQUIRE(t2.answer() != nullptr);
+  CHECK(plan_of(t2)->planner_provider == "offline");
+  CHECK(t2.answer()->answer.rfind("The answer is 42", 0) == 0);
+}
