@@ -3,6 +3,7 @@
 // other. Pure decisions live in core/ (plan_state, answer_folds) and providers/ (planner, tools).
 #include <atomic>
 #include <chrono>
+#include <thread>
 #include <map>
 #include <unordered_map>
 #include <unordered_set>
@@ -291,6 +292,11 @@ struct orchestrator_state {
   std::string source;
   bool live = false;
   static inline constexpr const char* name = "orchestrator";
+
+  ~orchestrator_state() {
+    for (auto& [id, a] : conversations)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  }
 };
 
 using orchestrator_ptr = orchestrator_actor::stateful_pointer<orchestrator_state>;
@@ -320,9 +326,10 @@ conversation_actor* conversation_for(orchestrator_ptr self, const std::string& i
                       << restored.error();
     }
   }
-  // Linked: conversation actors end with their registry (node stop, crash).
-  auto a = self->spawn<caf::linked>(conversation, fold, st.store, st.producer,
-                                    caf::actor_cast<caf::actor>(self), st.source, st.live);
+  // Not linked: CAF keeps links in a list, so with many conversations every passivation
+  // would scan it. The registry stops its children itself when it exits (~orchestrator_state).
+  auto a = self->spawn(conversation, fold, st.store, st.producer,
+                       caf::actor_cast<caf::actor>(self), st.source, st.live);
   st.partition_of[id] = partition;
   return &st.conversations.emplace(id, a).first->second;
 }
@@ -910,6 +917,13 @@ struct node::impl {
     }
     bridges.clear();
     others.clear();
+    orchestrator = nullptr;
+    // Actors release their state (and so the stores' RocksDB locks) just after they exit: a
+    // stopped node must have closed its stores, so a restart in this process can open them.
+    ledger.reset();
+    for (auto dir : {"/worker-ledger", "/orchestrator-store"})
+      if (!bridge::kv_store::wait_until_closed(opts.data_dir + dir, std::chrono::seconds(10)))
+        EV_LOG(error) << "store " << opts.data_dir << dir << " still open after the node stopped";
   }
 };
 

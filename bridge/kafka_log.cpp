@@ -375,8 +375,17 @@ class kafka_consumer final : public consumer {
                   + tp_text(tp));
     partition_list parts;
     auto* p = parts.add(tp, next_offset);
-    auto err = rd_kafka_commit(rk_, parts.list, 0 /* synchronous */);
-    if (!err)
+    bool handing_over = false;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      handing_over = releasing_.count(tp) > 0;
+      last_commit_[tp] = next_offset;
+    }
+    // Asynchronous in steady state: a lost commit only means redelivery (at-least-once), and a
+    // broker round trip per poll cycle would be on every hop's critical path. Synchronous when
+    // handing the partition over, so the next owner starts exactly after what was handled.
+    auto err = rd_kafka_commit(rk_, parts.list, handing_over ? 0 : 1);
+    if (!err && handing_over)
       err = p->err;
     if (err)
       return fail("kafka: commit " + tp_text(tp) + "=" + std::to_string(next_offset)
@@ -482,6 +491,7 @@ class kafka_consumer final : public consumer {
     if (closed_ || !rk_)
       return;
     closing_ = true; // the revocation during close leaves the listener alone
+    commit_last_synchronously();
     rd_kafka_consumer_close(rk_);
     closed_ = true;
     std::lock_guard<std::mutex> lk(mu_);
@@ -665,6 +675,23 @@ class kafka_consumer final : public consumer {
   mutable std::mutex mu_; // guards the sets and positions below (position_of from any thread)
   std::set<topic_partition> owned_;
   std::set<topic_partition> releasing_; // revoked, listener running (commits still allowed)
+  std::map<topic_partition, int64_t> last_commit_; // latest commit asked for, per partition
+
+  // Leaving the group: make sure the latest (possibly asynchronous) commits are on the broker.
+  void commit_last_synchronously() {
+    partition_list parts;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      for (auto& [tp, off] : last_commit_)
+        if (owned_.count(tp))
+          parts.add(tp, off);
+    }
+    if (parts.list->cnt == 0)
+      return;
+    if (auto err = rd_kafka_commit(rk_, parts.list, 0))
+      context_.diag->note(std::string("final commit before leaving the group: ")
+                          + rd_kafka_err2str(err));
+  }
   std::set<topic_partition> paused_;
   std::set<topic_partition> refetch_; // paused partitions whose fetched records were dropped
   std::map<topic_partition, int64_t> positions_;

@@ -1,6 +1,9 @@
 #include "bridge/kv_store.hpp"
 
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
+#include <set>
 
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
@@ -11,8 +14,47 @@ struct kv_store::impl {
   std::unique_ptr<rocksdb::DB> db;
 };
 
+namespace {
+
+// Directories this process has open, for wait_until_closed().
+struct open_registry {
+  std::mutex mu;
+  std::condition_variable closed;
+  std::multiset<std::string> dirs;
+};
+
+open_registry& registry() {
+  static open_registry r;
+  return r;
+}
+
+std::string canonical_dir(const std::string& dir) {
+  std::error_code ec;
+  auto p = std::filesystem::weakly_canonical(dir, ec);
+  return ec ? dir : p.string();
+}
+
+} // namespace
+
 kv_store::kv_store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
-kv_store::~kv_store() = default;
+
+kv_store::~kv_store() {
+  impl_->db.reset(); // closes RocksDB and releases its lock
+  auto& r = registry();
+  {
+    std::lock_guard<std::mutex> lk(r.mu);
+    if (auto it = r.dirs.find(dir_); it != r.dirs.end())
+      r.dirs.erase(it);
+  }
+  r.closed.notify_all();
+}
+
+bool kv_store::wait_until_closed(const std::string& dir, std::chrono::milliseconds timeout) {
+  auto& r = registry();
+  auto key = canonical_dir(dir);
+  std::unique_lock<std::mutex> lk(r.mu);
+  return r.closed.wait_for(lk, timeout, [&] { return r.dirs.count(key) == 0; });
+}
 
 outcome<std::unique_ptr<kv_store>> kv_store::open(const std::string& dir) {
   std::error_code ec;
@@ -26,12 +68,18 @@ outcome<std::unique_ptr<kv_store>> kv_store::open(const std::string& dir) {
   auto st = rocksdb::DB::Open(options, dir, &raw);
   if (!st.ok()) {
     if (st.IsIOError() && st.ToString().find("lock") != std::string::npos)
-      return fail("store at " + dir + " is in use by another process (RocksDB lock)");
+      return fail("store at " + dir + " is in use by another process (" + st.ToString() + ")");
     return fail("cannot open store at " + dir + ": " + st.ToString());
   }
   auto p = std::make_unique<impl>();
   p->db.reset(raw);
-  return std::unique_ptr<kv_store>(new kv_store(std::move(p)));
+  std::unique_ptr<kv_store> store(new kv_store(std::move(p)));
+  store->dir_ = canonical_dir(dir);
+  {
+    std::lock_guard<std::mutex> lk(registry().mu);
+    registry().dirs.insert(store->dir_);
+  }
+  return store;
 }
 
 outcome<std::optional<std::string>> kv_store::get(const std::string& key) const {

@@ -2,6 +2,7 @@
 // or guards effects: worker idempotency ledgers (and, later, orchestrator snapshots).
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -19,6 +20,11 @@ class kv_store {
   static outcome<std::unique_ptr<kv_store>> open(const std::string& dir);
   ~kv_store();
 
+  /// Waits until no kv_store of this process has `dir` open (RocksDB closed and its lock
+  /// released). A shared_ptr's count reaches zero before the destructor has finished on the
+  /// thread running it, so "no owner left" is not "closed".
+  static bool wait_until_closed(const std::string& dir, std::chrono::milliseconds timeout);
+
   outcome<std::optional<std::string>> get(const std::string& key) const;
   /// Writes all pairs atomically (one WriteBatch).
   outcome<void> put(const std::vector<std::pair<std::string, std::string>>& pairs);
@@ -31,6 +37,7 @@ class kv_store {
 
  private:
   struct impl;
+  std::string dir_;
   explicit kv_store(std::unique_ptr<impl> p);
   std::unique_ptr<impl> impl_;
 };
