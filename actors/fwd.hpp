@@ -54,6 +54,7 @@ using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
 using revoke_atom = caf::atom_constant<caf::atom("revoke")>;
 using digest_atom = caf::atom_constant<caf::atom("digest")>;
+using idle_atom = caf::atom_constant<caf::atom("idle")>;
 
 /// The node's producer bridge: the only writer to the log.
 using producer_actor = caf::typed_actor<
@@ -79,8 +80,12 @@ using role_actor = caf::typed_actor<
 
 /// The orchestrator's registry: a role that also hears when a conversation actor is idle.
 using orchestrator_actor = role_actor::extend<
-  // The conversation finished and its outputs are durable: stop routing to its actor.
-  caf::reacts_to<passivate_atom, std::string>,
+  // A conversation's actor may go: it finished (wake-up time -1), or it is idle and its state is
+  // in the store (restore it at the wake-up time, ms since epoch, 0 = only on its next record).
+  // The count is the records it handled: an idle actor goes only if none is still queued.
+  caf::reacts_to<passivate_atom, std::string, int64_t, uint64_t>,
+  // Passivated conversations with a due wake-up (retry backoff, deadline) are restored.
+  caf::reacts_to<tick_atom>,
   // One line per conversation, "<id> <digest of its fold>", sorted; finished ones as "done".
   caf::replies_to<digest_atom>::with<std::string>>;
 
@@ -92,6 +97,8 @@ using conversation_actor = caf::typed_actor<
   caf::reacts_to<restore_atom>, caf::reacts_to<live_atom>,
   // A retry backoff or request deadline may have passed.
   caf::reacts_to<tick_atom>,
+  // No record since the given activity count: passivate if idle and persisted.
+  caf::reacts_to<idle_atom, uint64_t>,
   // The registry stopped routing to this actor: quit after the queued records.
   caf::reacts_to<stop_atom>,
   // Canonical text of the conversation's fold (replay == live check).

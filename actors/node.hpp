@@ -29,6 +29,7 @@ struct node_options {
   core::orchestration_policy policy;
   size_t max_in_flight = 256;      // per consumer bridge
   size_t tool_concurrency = 2;     // detached tool runners per worker kind
+  int64_t passivate_after_ms = 60000; // an idle running conversation leaves memory (0 = never)
   providers::provider_config providers; // LLM chains, HTTP tools; all "offline" by default
 };
 

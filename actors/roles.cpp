@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <thread>
+#include <iterator>
 #include <map>
 #include <unordered_map>
 #include <unordered_set>
@@ -161,6 +162,9 @@ struct conversation_actor_state {
   size_t publishing = 0;  // emits not yet durable
   int64_t wakeup_at = 0;  // pending tick, 0 = none
   std::string last_event; // id of the last folded event: the cause of emits on live/timer
+  int64_t passivate_after_ms = 0; // idle time before leaving memory; 0 = never (no store)
+  uint64_t activity = 0;          // bumped by every record and timer, for the idle check
+  uint64_t records = 0;           // records handled by this actor
   bool passivated = false;
   static inline constexpr const char* name = "conversation";
 };
@@ -172,8 +176,17 @@ void maybe_passivate(conversation_ptr self) {
   if (st.fold->finished() && st.publishing == 0 && !st.passivated) {
     st.passivated = true;
     self->send(caf::actor_cast<orchestrator_actor>(st.registry), passivate_atom::value,
-               st.fold->conversation_id());
+               st.fold->conversation_id(), int64_t{-1}, st.records);
   }
+}
+
+// Counts activity and schedules the idle check that may passivate this (running) conversation.
+void touch(conversation_ptr self) {
+  auto& st = self->state;
+  ++st.activity;
+  if (st.passivate_after_ms > 0 && st.store && st.live)
+    self->delayed_send(self, std::chrono::milliseconds(st.passivate_after_ms), idle_atom::value,
+                       st.activity);
 }
 
 std::string encode_or_empty(const events::event& e) {
@@ -240,10 +253,11 @@ void emit(conversation_ptr self, const std::string& causation, done_fn done) {
 conversation_actor::behavior_type
 conversation(conversation_ptr self, std::shared_ptr<core::conversation_state> fold,
              std::shared_ptr<bridge::kv_store> store, producer_actor producer,
-             caf::actor registry, std::string source, bool live) {
+             caf::actor registry, std::string source, bool live, int64_t passivate_after_ms) {
   auto& st = self->state;
   st.fold = std::make_unique<core::conversation_state>(std::move(*fold));
   st.store = std::move(store);
+  st.passivate_after_ms = passivate_after_ms;
   st.producer = std::move(producer);
   st.registry = std::move(registry);
   st.source = std::move(source);
@@ -253,6 +267,8 @@ conversation(conversation_ptr self, std::shared_ptr<core::conversation_state> fo
       auto& st = self->state;
       st.fold->apply(in.ev);
       st.last_event = in.ev.id;
+      ++st.records;
+      touch(self);
       if (!st.live) {
         if (auto r = persist(self); !r)
           return make_error(ec::produce_failed, r.error());
@@ -266,16 +282,28 @@ conversation(conversation_ptr self, std::shared_ptr<core::conversation_state> fo
     [self](restore_atom) { self->state.live = false; },
     [self](live_atom) {
       self->state.live = true;
+      touch(self);
       emit(self, self->state.last_event,
            log_failure("emit after restore conversationId=" + self->state.fold->conversation_id()));
     },
     [self](tick_atom) {
       self->state.wakeup_at = 0;
+      touch(self);
       if (self->state.live)
         emit(self, self->state.last_event,
              log_failure("emit on timer conversationId=" + self->state.fold->conversation_id()));
     },
     [self](stop_atom) { self->quit(); },
+    [self](idle_atom, uint64_t seen) {
+      auto& st = self->state;
+      // Idle since the check was scheduled, nothing in flight, state in the store: leave memory.
+      if (seen != st.activity || st.publishing > 0 || st.passivated || st.fold->finished())
+        return;
+      // Only a request: the registry may refuse (a record is queued); the next idle check asks
+      // again.
+      self->send(caf::actor_cast<orchestrator_actor>(st.registry), passivate_atom::value,
+                 st.fold->conversation_id(), st.fold->next_wakeup().value_or(0), st.records);
+    },
     [self](digest_atom) { return self->state.fold->digest(); },
   };
 }
@@ -287,6 +315,10 @@ struct orchestrator_state {
   std::unordered_map<std::string, conversation_actor> conversations;
   std::unordered_set<std::string> finished; // passivated conversations: later records are stale
   std::unordered_map<std::string, int32_t> partition_of; // of live conversations
+  std::unordered_map<std::string, uint64_t> delegated; // records sent to each live actor
+  std::multimap<int64_t, std::string> sleeping; // wake-up time -> idle passivated conversation
+  int64_t tick_at = 0;                          // scheduled registry tick, 0 = none
+  int64_t passivate_after_ms = 0;
   core::orchestration_policy policy;
   producer_actor producer;
   std::string source;
@@ -329,7 +361,8 @@ conversation_actor* conversation_for(orchestrator_ptr self, const std::string& i
   // Not linked: CAF keeps links in a list, so with many conversations every passivation
   // would scan it. The registry stops its children itself when it exits (~orchestrator_state).
   auto a = self->spawn(conversation, fold, st.store, st.producer,
-                       caf::actor_cast<caf::actor>(self), st.source, st.live);
+                       caf::actor_cast<caf::actor>(self), st.source, st.live,
+                       st.store ? st.passivate_after_ms : int64_t{0});
   st.partition_of[id] = partition;
   return &st.conversations.emplace(id, a).first->second;
 }
@@ -340,13 +373,27 @@ std::string cover_key(int32_t partition) {
   return "cover/" + std::to_string(partition);
 }
 
+// Wakes passivated conversations whose retry or deadline is due.
+void schedule_registry_tick(orchestrator_ptr self) {
+  auto& st = self->state;
+  if (st.sleeping.empty())
+    return;
+  auto next = st.sleeping.begin()->first;
+  if (st.tick_at != 0 && st.tick_at <= next)
+    return;
+  st.tick_at = next;
+  self->delayed_send(self, std::chrono::milliseconds(std::max<int64_t>(0, next - now_ms()) + 1),
+                     tick_atom::value);
+}
+
 orchestrator_actor::behavior_type
 orchestrator(orchestrator_ptr self, core::orchestration_policy policy, producer_actor producer,
              std::string source, std::shared_ptr<bridge::kv_store> store,
              std::function<int32_t(const std::string&)> partition_of_key,
-             std::shared_ptr<std::atomic<bool>> live_flag) {
+             std::shared_ptr<std::atomic<bool>> live_flag, int64_t passivate_after_ms) {
   self->state.store = std::move(store);
   self->state.live_flag = std::move(live_flag);
+  self->state.passivate_after_ms = passivate_after_ms;
   self->state.partition_of_key = std::move(partition_of_key);
   self->state.policy = policy;
   self->state.producer = std::move(producer);
@@ -356,6 +403,7 @@ orchestrator(orchestrator_ptr self, core::orchestration_policy policy, producer_
       auto* a = conversation_for(self, in.ev.subject, in.partition);
       if (!a)
         return ok_atom::value; // finished: a late duplicate
+      ++self->state.delegated[in.ev.subject];
       return self->delegate(*a, std::move(in));
     },
     [self](restore_atom) {
@@ -393,16 +441,43 @@ orchestrator(orchestrator_ptr self, core::orchestration_policy policy, producer_
       for (auto& [id, a] : st.conversations)
         self->send(a, live_atom::value);
     },
-    [self](passivate_atom, const std::string& id) {
+    [self](passivate_atom, const std::string& id, int64_t wake_at, uint64_t handled) {
       auto& st = self->state;
       auto it = st.conversations.find(id);
       if (it == st.conversations.end())
         return;
-      // Records already delegated are queued before stop_atom, so none is lost.
+      if (wake_at >= 0 && st.delegated[id] != handled) {
+        // A record is still queued at the actor: restoring a new one now would read a snapshot
+        // without it. The actor checks again after its next idle period.
+        self->send(it->second, tick_atom::value);
+        return;
+      }
+      st.delegated.erase(id);
+      // Records already delegated are queued before stop_atom, so none is lost; the actor
+      // persists after each of them, and the next record restores it from the store.
       self->send(it->second, stop_atom::value);
       st.conversations.erase(it);
       st.partition_of.erase(id);
-      st.finished.insert(id);
+      if (wake_at < 0) {
+        st.finished.insert(id);
+      } else if (wake_at > 0) {
+        st.sleeping.emplace(wake_at, id);
+        schedule_registry_tick(self);
+      }
+    },
+    [self](tick_atom) {
+      auto& st = self->state;
+      st.tick_at = 0;
+      auto now = now_ms();
+      while (!st.sleeping.empty() && st.sleeping.begin()->first <= now) {
+        auto id = st.sleeping.begin()->second;
+        st.sleeping.erase(st.sleeping.begin());
+        if (!st.live)
+          continue; // going live restores every running conversation anyway
+        if (auto* a = conversation_for(self, id, st.partition_of_key(id)))
+          self->send(*a, tick_atom::value);
+      }
+      schedule_registry_tick(self);
     },
     [self](digest_atom) -> caf::result<std::string> {
       auto& st = self->state;
@@ -445,8 +520,11 @@ orchestrator(orchestrator_ptr self, core::orchestration_policy policy, producer_
           self->send(c->second, stop_atom::value);
           st.conversations.erase(c);
         }
+        st.delegated.erase(it->first);
         it = st.partition_of.erase(it);
       }
+      for (auto it = st.sleeping.begin(); it != st.sleeping.end();)
+        it = gone.count(st.partition_of_key(it->second)) ? st.sleeping.erase(it) : std::next(it);
       if (st.store) {
         // Another member owns them now: this store stops reflecting them.
         std::vector<std::string> stale;
@@ -688,11 +766,13 @@ orchestrator_actor spawn_orchestrator(caf::actor_system& sys, core::orchestratio
                                       producer_actor producer, std::string source,
                                       std::shared_ptr<bridge::kv_store> store,
                                       std::function<int32_t(const std::string&)> partition_of_key,
-                                      std::shared_ptr<std::atomic<bool>> live_flag) {
+                                      std::shared_ptr<std::atomic<bool>> live_flag,
+                                      int64_t passivate_after_ms) {
   if (!partition_of_key)
     partition_of_key = [](const std::string&) { return 0; };
   return sys.spawn(orchestrator, policy, std::move(producer), std::move(source),
-                   std::move(store), std::move(partition_of_key), std::move(live_flag));
+                   std::move(store), std::move(partition_of_key), std::move(live_flag),
+                   passivate_after_ms);
 }
 
 role_actor spawn_router(caf::actor_system& sys, producer_actor producer,
@@ -850,7 +930,7 @@ struct node::impl {
                                   [n](const std::string& id) {
                                     return bridge::partition_for_key(id, n);
                                   },
-                                  orchestrator_live);
+                                  orchestrator_live, opts.passivate_after_ms);
       orchestrator = o;
       add("orchestrator", {t.conversation_events, t.tool_requests}, o, true, [shared](int32_t p) {
         auto c = shared->get(cover_key(p));

@@ -20,7 +20,8 @@ orchestrator_actor spawn_orchestrator(caf::actor_system& sys, core::orchestratio
                                       producer_actor producer, std::string source,
                                       std::shared_ptr<bridge::kv_store> store = nullptr,
                                       std::function<int32_t(const std::string&)> partition_of_key = nullptr,
-                                      std::shared_ptr<std::atomic<bool>> live_flag = nullptr);
+                                      std::shared_ptr<std::atomic<bool>> live_flag = nullptr,
+                                      int64_t passivate_after_ms = 0);
 
 /// The router with the offline rule-based planner.
 role_actor spawn_router(caf::actor_system& sys, producer_actor producer,

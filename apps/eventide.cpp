@@ -74,6 +74,7 @@ options (config key eventide.NAME; on the command line --NAME VALUE):
   --retry-base-ms MS     retry backoff base                     [200]
   --retry-max-ms MS      retry backoff cap                      [10000]
   --tool-concurrency N   detached runners per worker kind       [2]
+  --passivate-after-ms MS  idle running conversations leave memory [60000; 0 = never]
   --resources DIR        root of products/, config/, prompts/   [source tree]
   --kafka-version V      broker.version.fallback (0.9.0.1 for Kafka 0.9; empty = modern)
   --session-timeout-ms MS  Kafka consumer group session timeout   [10000]
@@ -105,6 +106,7 @@ struct config : caf::actor_system_config {
   int retry_base_ms = 200;
   int retry_max_ms = 10000;
   int tool_concurrency = 2;
+  int passivate_after_ms = 60000;
   std::string resources;
   std::string kafka_version;    // broker.version.fallback; "" = a modern broker
   int session_timeout_ms = 10000;
@@ -129,6 +131,7 @@ struct config : caf::actor_system_config {
       .add(retry_base_ms, "retry-base-ms", "retry backoff base")
       .add(retry_max_ms, "retry-max-ms", "retry backoff cap")
       .add(tool_concurrency, "tool-concurrency", "detached runners per worker kind")
+      .add(passivate_after_ms, "passivate-after-ms", "idle running conversations leave memory after")
       .add(resources, "resources", "root of products/, config/, prompts/")
       .add(kafka_version, "kafka-version", "broker.version.fallback, e.g. 0.9.0.1; empty = modern")
       .add(session_timeout_ms, "session-timeout-ms", "Kafka consumer group session timeout");
@@ -244,6 +247,8 @@ void load_config(config& cfg, const command_line& cl) {
     throw usage_error{"eventide.max-attempts must be at least 1"};
   if (cfg.step_timeout_ms < 1 || cfg.retry_base_ms < 0 || cfg.retry_max_ms < cfg.retry_base_ms)
     throw usage_error{"eventide.step-timeout-ms must be positive and retry-base-ms <= retry-max-ms"};
+  if (cfg.passivate_after_ms < 0)
+    throw usage_error{"eventide.passivate-after-ms must be 0 (never) or positive"};
   if (cfg.tool_concurrency < 1 || cfg.tool_concurrency > 64)
     throw usage_error{"eventide.tool-concurrency must be between 1 and 64"};
   if (cfg.data_dir.empty()) {
@@ -311,6 +316,7 @@ node_options make_node_options(const config& cfg, std::set<std::string> roles) {
   o.policy.retry_backoff.base_ms = cfg.retry_base_ms;
   o.policy.retry_backoff.max_ms = cfg.retry_max_ms;
   o.tool_concurrency = static_cast<size_t>(cfg.tool_concurrency);
+  o.passivate_after_ms = cfg.passivate_after_ms;
   o.providers = cfg.providers;
   return o;
 }

@@ -2,6 +2,7 @@
 // explicitly, and a fake producer records what the role emits. No log, no threads.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <memory>
 #include <vector>
 
@@ -181,4 +182,56 @@ TEST_CASE_METHOD(fixture, "actors: conversations are isolated from each other") 
     subjects.push_back(e.subject + ":" + events::type_name(e.data));
   CHECK(subjects == std::vector<std::string>{"a:ToolInvocationRequested", "b:ToolInvocationRequested",
                                              "a:PlanStepCompleted", "a:PlanCompleted"});
+}
+
+TEST_CASE("actors: an idle running conversation leaves memory and comes back from its snapshot") {
+  init_logging("error");
+  char tmpl[] = "/tmp/eventide-passivate.XXXXXX";
+  std::string dir = ::mkdtemp(tmpl);
+  {
+    caf::actor_system_config cfg;
+    cfg.set("scheduler.policy", caf::atom("testing"));
+    caf::actor_system sys{cfg};
+    auto& sched = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
+    auto rec = std::make_shared<recorded>();
+    auto producer = sys.spawn(fake_producer, rec);
+    auto store = bridge::kv_store::open(dir + "/store");
+    REQUIRE(store);
+    std::shared_ptr<bridge::kv_store> shared = std::move(*store);
+    auto orch = spawn_orchestrator(sys, {}, producer, "eventide/orchestrator/test", shared,
+                                   nullptr, nullptr, /*passivate_after_ms=*/1000);
+    sched.run();
+    caf::anon_send(orch, live_atom::value, std::vector<int32_t>{0});
+    sched.run();
+    auto deliver = [&](events::payload p, int64_t offset) {
+      events::event e;
+      e.id = core::deterministic_id("p", p);
+      e.source = "test";
+      e.time_ms = now_ms();
+      e.subject = "p";
+      e.data = std::move(p);
+      caf::anon_send(orch, inbound{std::move(e), "conversation-events", 0, offset});
+      sched.run();
+    };
+    deliver(events::plan_generated{1, parallel_plan, "test", "test", 0}, 0);
+    REQUIRE(rec->types() == std::vector<std::string>{"ToolInvocationRequested:s1:1",
+                                                     "ToolInvocationRequested:s3:1"});
+    auto running = sys.registry().running();
+    // The idle period passes: the conversation leaves memory (its snapshot is in the store).
+    sched.trigger_timeouts();
+    sched.run();
+    CHECK(sys.registry().running() == running - 1);
+    REQUIRE(shared->get("s/p").value());
+    // Its next record brings it back from the snapshot, and it carries on exactly.
+    deliver(ok_result("p", "s1", "getProductInformation", R"({"price":1299,"currency":"USD"})"), 1);
+    CHECK(sys.registry().running() == running);
+    REQUIRE(rec->types().size() == 4);
+    CHECK(rec->types()[2] == "ToolInvocationRequested:s2:1");
+    CHECK(std::get<events::tool_invocation_requested>(rec->events[2].data).args_json
+          == R"({"from":"USD","to":"EUR","amount":1299})");
+    CHECK(rec->types()[3] == "PlanStepCompleted:s1");
+    caf::anon_send_exit(orch, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+  std::filesystem::remove_all(dir);
 }
