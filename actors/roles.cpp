@@ -134,7 +134,7 @@ role_actor::behavior_type router(role_actor::stateful_pointer<router_state> self
         for (auto& e : plan->errors)
           EV_LOG(warning) << "planner fell back conversationId=" << in.ev.subject << ": " << e;
         out = events::plan_generated{1, std::move(plan->plan_json), plan->provider, plan->model,
-                                     plan->ms};
+                                     plan->ms, plan->prompt_tokens, plan->completion_tokens};
       } else {
         EV_LOG(info) << "planning failed conversationId=" << in.ev.subject << ": " << plan.error();
         out = events::planning_failed{plan.error(), std::move(provider_errors)};
@@ -756,7 +756,8 @@ struct decide_synthesis {
     for (auto& e : r.errors)
       EV_LOG(warning) << "synthesis fell back: " << e;
     return {events::final_answer_synthesized{r.output.answer, r.provider, r.model,
-                                             r.output.citations, !req->failure.empty()}};
+                                             r.output.citations, !req->failure.empty(),
+                                             r.prompt_tokens, r.completion_tokens}};
   }
 };
 

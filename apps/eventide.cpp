@@ -893,22 +893,53 @@ int run_trace(config& cfg, const command_line& cl) {
   std::optional<events::plan_generated> plan;
   std::map<std::string, int64_t> requested_at, resulted_at;
   std::optional<int64_t> answered_at;
+  // LLM token usage of the conversation: planning, each step's result, synthesis.
+  struct usage {
+    int64_t prompt = 0, completion = 0;
+    bool any = false;
+    void add(int64_t p, int64_t c) {
+      if (p < 0 && c < 0)
+        return;
+      prompt += std::max<int64_t>(p, 0);
+      completion += std::max<int64_t>(c, 0);
+      any = true;
+    }
+  };
+  usage total;
+  std::map<std::string, usage> step_tokens;
   for (auto& e : entries) {
     std::printf("%-34s %8.1f  %-31s %-28s %s\n", e.where.c_str(),
                 static_cast<double>(e.ev.time_ms - t0), events::type_name(e.ev.data),
                 short_id(e.ev.id).c_str(),
                 e.ev.causation_id.empty() ? "-" : short_id(e.ev.causation_id).c_str());
-    if (auto g = std::get_if<events::plan_generated>(&e.ev.data); g && !plan)
+    if (auto g = std::get_if<events::plan_generated>(&e.ev.data); g && !plan) {
       plan = *g;
+      total.add(g->prompt_tokens, g->completion_tokens);
+    }
     if (auto r = std::get_if<events::tool_invocation_requested>(&e.ev.data))
       requested_at.emplace(r->step_id, e.ev.time_ms);
-    if (auto r = std::get_if<events::tool_invocation_resulted>(&e.ev.data))
-      resulted_at.emplace(r->step_id, e.ev.time_ms);
-    if (std::holds_alternative<events::final_answer_synthesized>(e.ev.data) && !answered_at)
+    if (auto r = std::get_if<events::tool_invocation_resulted>(&e.ev.data)) {
+      // Each step counts once (a duplicate result is the same effect).
+      if (resulted_at.emplace(r->step_id, e.ev.time_ms).second && r->ok)
+        if (auto res = json::parse(r->result_json); res && res->IsObject())
+          if (auto tk = json::find_path(*res, "tokens"); tk && tk->IsObject()) {
+            auto p = json::get_int(*tk, "prompt").value_or(-1);
+            auto c = json::get_int(*tk, "completion").value_or(-1);
+            step_tokens[r->step_id].add(p, c);
+            total.add(p, c);
+          }
+    }
+    if (auto a = std::get_if<events::final_answer_synthesized>(&e.ev.data); a && !answered_at) {
       answered_at = e.ev.time_ms;
+      total.add(a->prompt_tokens, a->completion_tokens);
+    }
   }
   if (answered_at)
     std::cout << "\nquestion to answer: " << (*answered_at - t0) << " ms\n";
+  if (total.any)
+    std::cout << "LLM tokens: " << total.prompt << " prompt + " << total.completion
+              << " completion = " << (total.prompt + total.completion)
+              << " (planning, steps and synthesis)\n";
   if (!plan)
     return exit_ok;
   auto parsed = core::parse_plan(plan->plan_json);
@@ -925,6 +956,8 @@ int run_trace(config& cfg, const command_line& cl) {
     auto rs = resulted_at.find(st.id);
     int64_t ms = rq != requested_at.end() && rs != resulted_at.end() ? rs->second - rq->second : 0;
     std::string took = rs == resulted_at.end() ? "no result" : std::to_string(ms) + " ms";
+    if (auto tk = step_tokens.find(st.id); tk != step_tokens.end())
+      took += ", " + std::to_string(tk->second.prompt + tk->second.completion) + " tokens";
     std::printf("  %-4s %-24s %-14s %s\n", st.id.c_str(), st.tool.c_str(), deps.c_str(),
                 took.c_str());
     timed.push_back({st.id, st.depends_on, ms});

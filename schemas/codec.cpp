@@ -1,6 +1,7 @@
 // Encoding and decoding of the CloudEvents envelope and the typed payloads of events.hpp.
 // Data fields are camelCase (see the *.schema.json files); JSON-valued struct fields hold
 // compact JSON text and travel as JSON values, never as strings.
+#include <algorithm>
 #include "schemas/events.hpp"
 
 #include <iterator>
@@ -116,6 +117,22 @@ void write(const synthesize_final_answer_requested& p, data_writer& w) {
       .text("failedStep", p.failed_step);
 }
 
+// The optional "tokens" object: only when the provider reported usage.
+void write_tokens(int prompt, int completion, data_writer& w) {
+  if (prompt < 0 && completion < 0)
+    return;
+  data_writer tokens = w.nested();
+  tokens.integer("prompt", std::max(prompt, 0)).integer("completion", std::max(completion, 0));
+  w.object("tokens", tokens);
+}
+
+void read_tokens(const json::value& d, int& prompt, int& completion) {
+  if (auto it = d.FindMember("tokens"); it != d.MemberEnd()) {
+    prompt = it->value["prompt"].GetInt();
+    completion = it->value["completion"].GetInt();
+  }
+}
+
 void write(const plan_generated& p, data_writer& w) {
   data_writer planner = w.nested();
   planner.text("provider", p.planner_provider).text("model", p.planner_model);
@@ -123,6 +140,7 @@ void write(const plan_generated& p, data_writer& w) {
       .embedded("plan", p.plan_json, "plan_json")
       .object("planner", planner)
       .integer("planningMs", p.planning_ms);
+  write_tokens(p.prompt_tokens, p.completion_tokens, w);
 }
 
 void write(const planning_failed& p, data_writer& w) {
@@ -172,6 +190,7 @@ void write(const final_answer_synthesized& p, data_writer& w) {
       .text("model", p.model)
       .texts("citations", p.citations)
       .boolean("failed", p.failed);
+  write_tokens(p.prompt_tokens, p.completion_tokens, w);
 }
 
 // ---- reading data (after schema validation, so required members exist with the right types) --
@@ -213,6 +232,7 @@ void read(const json::value& d, plan_generated& p) {
   p.planner_provider = text(d["planner"], "provider");
   p.planner_model = text(d["planner"], "model");
   p.planning_ms = int64(d, "planningMs");
+  read_tokens(d, p.prompt_tokens, p.completion_tokens);
 }
 
 void read(const json::value& d, planning_failed& p) {
@@ -266,6 +286,7 @@ void read(const json::value& d, final_answer_synthesized& p) {
   p.model = text(d, "model");
   p.citations = texts(d, "citations");
   p.failed = boolean(d, "failed");
+  read_tokens(d, p.prompt_tokens, p.completion_tokens);
 }
 
 // ---- catalog --------------------------------------------------------------------------------

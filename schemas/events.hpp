@@ -38,6 +38,8 @@ struct plan_generated {
   std::string planner_provider;
   std::string planner_model;
   int64_t planning_ms = 0;
+  int prompt_tokens = -1;     // LLM usage when reported; -1 = none (optional "tokens")
+  int completion_tokens = -1;
 };
 
 struct planning_failed {
@@ -82,6 +84,8 @@ struct final_answer_synthesized {
   std::string model;
   std::vector<std::string> citations;
   bool failed = false; // the answer explains a failed plan
+  int prompt_tokens = -1;     // LLM usage when reported; -1 = none (optional "tokens")
+  int completion_tokens = -1;
 };
 
 // ---- tool-invocation-requests ----------------------------------------------------------------

@@ -5,6 +5,8 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <cstdio>
+#include <memory>
 
 #include "tests/e2e/harness.hpp"
 #include "tests/tools/http_test_server.hpp"
@@ -67,14 +69,16 @@ TEST_CASE("e2e: an LLM plans and synthesizes; workers execute its plan") {
     return scripted_response{200, ollama_reply("15% of 240 is 36; adding 3^2 gives 45.")};
   });
   temp_dir dir;
-  pipeline p{dir.path, llm_options(server)};
-  auto t = p.ask("llm-1", "What is 15% of 240 plus 3^2?");
+  auto p = std::make_unique<pipeline>(dir.path, llm_options(server));
+  auto t = p->ask("llm-1", "What is 15% of 240 plus 3^2?");
   REQUIRE(t.answer() != nullptr);
   auto plan = plan_of(t);
   REQUIRE(plan != nullptr);
   CHECK(plan->planner_provider == "ollama");
   CHECK(plan->planner_model == "test-llm");
   CHECK(plan->plan_json.find("reasoning") == std::string::npos); // extras dropped
+  CHECK(plan->prompt_tokens == 120); // usage reported by the provider is kept
+  CHECK(plan->completion_tokens == 30);
   CHECK(t.sequence()
         == std::vector<std::string>{"PlanGenerated", "ToolInvocationResulted:pct",
                                     "PlanStepCompleted:pct", "ToolInvocationResulted:sum",
@@ -86,12 +90,26 @@ TEST_CASE("e2e: an LLM plans and synthesizes; workers execute its plan") {
   CHECK(t.answer()->provider == "ollama");
   CHECK(t.answer()->model == "test-llm");
   CHECK(t.answer()->answer == "15% of 240 is 36; adding 3^2 gives 45.");
+  CHECK(t.answer()->prompt_tokens == 120);
+  CHECK(t.answer()->completion_tokens == 30);
   // Exactly the two calls, the planning one carrying the question.
   auto calls = server.requests("/api/chat");
   REQUIRE(calls.size() == 2);
   CHECK(is_planning(calls[0]));
   CHECK(calls[0].body.find("What is 15% of 240 plus 3^2?") != std::string::npos);
   CHECK(calls[0].body.find("\"format\":\"json\"") != std::string::npos);
+
+  // `eventide trace` sums the conversation's LLM usage: planning 120+30, synthesis 120+30.
+  p.reset(); // releases the log for the CLI
+  std::string cmd = std::string(EVENTIDE_BINARY) + " trace llm-1 --data-dir " + dir.path;
+  std::string out;
+  if (FILE* f = ::popen(cmd.c_str(), "r")) {
+    char buf[512];
+    while (::fgets(buf, sizeof buf, f))
+      out += buf;
+    CHECK(::pclose(f) == 0);
+  }
+  CHECK(out.find("LLM tokens: 240 prompt + 60 completion = 300") != std::string::npos);
 }
 
 TEST_CASE("e2e: when the LLM server fails mid-run, the fallback chain still answers") {
