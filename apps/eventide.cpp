@@ -28,6 +28,7 @@
 #include "bridge/kv_store.hpp"
 #include "core/critical_path.hpp"
 #include "core/json.hpp"
+#include "core/metrics.hpp"
 #include "core/plan.hpp"
 #include "providers/provider_config.hpp"
 #include "providers/tool.hpp"
@@ -48,6 +49,7 @@ commands:
   resume             finish conversations left unanswered (e.g. after a crash) and print them
   node               run roles until SIGTERM/SIGINT (--roles router,orchestrator,...);
                      SIGUSR1 writes DATA_DIR/orchestrator-digest.txt
+  stats              latency (end to end, per tool), events, consumer lag, dead letters (--json)
   trace ID           a conversation's timeline: events, offsets, causes, plan DAG, critical path
   produce TOPIC KEY FILE  append one raw record (FILE or - for stdin) to a topic
   ledger             the workers' ledger: executions per invocation id (node stopped)
@@ -1017,6 +1019,130 @@ int run_produce(config& cfg, const command_line& cl) {
   return exit_ok;
 }
 
+// The metrics projection over the whole log, plus consumer lag per group (high watermark minus
+// committed offset, summed over the group's partitions).
+int run_stats(config& cfg, const command_line& cl) {
+  if (!cl.positionals.empty())
+    throw usage_error{"usage: eventide stats [--json]"};
+  init_logging(cfg.log_level.empty() ? "warning" : cfg.log_level);
+  auto log = open_log(cfg);
+  topics t(cfg.topic_prefix);
+  core::metrics_fold fold;
+  read_to_end(*log, {t.user_commands, t.conversation_events, t.tool_requests},
+              [&](const bridge::record& rec) {
+                if (auto ev = events::decode(rec.value))
+                  fold.apply(*ev, rec.topic.substr(cfg.topic_prefix.size()));
+              });
+  read_to_end(*log, {t.dead_letters}, [&](const bridge::record& rec) {
+    if (auto dl = bridge::decode_dead_letter(rec.value))
+      fold.dead_letter(dl->consumer_group.substr(
+        std::min(cfg.topic_prefix.size(), dl->consumer_group.size())));
+  });
+  auto r = fold.report();
+  // Groups and the topics they read (see node.cpp).
+  std::vector<std::pair<std::string, std::vector<std::string>>> groups = {
+    {"router", {t.user_commands}},
+    {"orchestrator", {t.conversation_events, t.tool_requests}},
+    {"aggregator", {t.user_commands, t.conversation_events}},
+    {"synthesis", {t.user_commands, t.conversation_events}}};
+  for (auto& w : worker_roles())
+    groups.push_back({"tool-" + w.substr(7), {t.tool_requests}});
+  std::vector<std::pair<std::string, int64_t>> lag;
+  for (auto& [group, tps] : groups) {
+    int64_t total = 0;
+    bool known = false;
+    for (auto& topic : tps) {
+      auto parts = log->partition_count(topic);
+      for (int32_t p = 0; parts && p < *parts; ++p) {
+        bridge::topic_partition tp{topic, p};
+        auto wm = log->query_watermarks(tp);
+        auto committed = log->committed(cfg.topic_prefix + group, tp);
+        if (!wm || !committed)
+          continue;
+        if (*committed)
+          known = true;
+        total += wm->high - (*committed ? **committed : wm->low);
+      }
+    }
+    lag.emplace_back(group, known ? total : -1);
+  }
+  auto lat = [](const core::latency_summary& l) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "%6zu  %8.1f %8.1f %8.1f %8.1f %8.1f", l.count, l.mean_ms,
+                  l.p50_ms, l.p95_ms, l.p99_ms, l.max_ms);
+    return std::string(buf);
+  };
+  if (cfg.json) {
+    json::document d;
+    d.SetObject();
+    auto& a = d.GetAllocator();
+    auto lat_json = [&](const core::latency_summary& l) {
+      json::value o(rapidjson::kObjectType);
+      o.AddMember("count", static_cast<uint64_t>(l.count), a);
+      o.AddMember("meanMs", l.mean_ms, a);
+      o.AddMember("p50Ms", l.p50_ms, a);
+      o.AddMember("p95Ms", l.p95_ms, a);
+      o.AddMember("p99Ms", l.p99_ms, a);
+      o.AddMember("maxMs", l.max_ms, a);
+      return o;
+    };
+    auto counts = [&](const std::map<std::string, size_t>& m) {
+      json::value o(rapidjson::kObjectType);
+      for (auto& [k, v] : m)
+        o.AddMember(json::str(k, a), json::value(static_cast<uint64_t>(v)), a);
+      return o;
+    };
+    d.AddMember("conversations", static_cast<uint64_t>(r.conversations), a);
+    d.AddMember("answered", static_cast<uint64_t>(r.answered), a);
+    d.AddMember("failed", static_cast<uint64_t>(r.failed), a);
+    d.AddMember("open", static_cast<uint64_t>(r.open), a);
+    d.AddMember("endToEnd", lat_json(r.end_to_end), a);
+    json::value tools(rapidjson::kObjectType);
+    for (auto& [tool, l] : r.per_tool)
+      tools.AddMember(json::str(tool, a), lat_json(l), a);
+    d.AddMember("tools", tools, a);
+    d.AddMember("eventsByType", counts(r.events_by_type), a);
+    d.AddMember("eventsByTopic", counts(r.events_by_topic), a);
+    d.AddMember("eventsPerSecond", r.events_per_second, a);
+    d.AddMember("toolErrors", static_cast<uint64_t>(r.tool_errors), a);
+    d.AddMember("retries", static_cast<uint64_t>(r.retries), a);
+    d.AddMember("deadLetters", counts(r.dead_letters_by_group), a);
+    json::value lags(rapidjson::kObjectType);
+    for (auto& [g, l] : lag)
+      if (l >= 0)
+        lags.AddMember(json::str(g, a), json::value(static_cast<int64_t>(l)), a);
+    d.AddMember("consumerLag", lags, a);
+    std::cout << json::dump(d) << std::endl;
+    return exit_ok;
+  }
+  std::cout << "conversations: " << r.conversations << " (" << r.answered << " answered, "
+            << r.failed << " of them failed, " << r.open << " open)\n";
+  std::printf("\n%-24s %6s  %8s %8s %8s %8s %8s\n", "latency (ms)", "count", "mean", "p50", "p95",
+              "p99", "max");
+  std::printf("%-24s %s\n", "question -> answer", lat(r.end_to_end).c_str());
+  for (auto& [tool, l] : r.per_tool)
+    std::printf("%-24s %s\n", tool.c_str(), lat(l).c_str());
+  std::cout << "\nevents: ";
+  size_t n = 0;
+  for (auto& [type, c] : r.events_by_type)
+    n += c;
+  std::printf("%zu (%.0f/s over their time span); tool errors %zu, retries %zu\n", n,
+              r.events_per_second, r.tool_errors, r.retries);
+  for (auto& [topic, c] : r.events_by_topic)
+    std::printf("  %-28s %8zu\n", topic.c_str(), c);
+  std::cout << "\nconsumer lag (records not yet committed):\n";
+  for (auto& [g, l] : lag)
+    if (l >= 0)
+      std::printf("  %-28s %8lld\n", g.c_str(), static_cast<long long>(l));
+  std::cout << "\ndead letters:";
+  if (r.dead_letters_by_group.empty())
+    std::cout << " none";
+  std::cout << "\n";
+  for (auto& [g, c] : r.dead_letters_by_group)
+    std::printf("  %-28s %8zu\n", g.c_str(), c);
+  return exit_ok;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -1055,6 +1181,8 @@ int main(int argc, char** argv) {
       return run_trace(cfg, cl);
     if (cmd == "ledger")
       return run_ledger(cfg, cl);
+    if (cmd == "stats")
+      return run_stats(cfg, cl);
     if (cmd == "produce")
       return run_produce(cfg, cl);
     throw usage_error{"unknown command '" + cmd + "' (see `eventide help`)"};

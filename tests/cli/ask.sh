@@ -40,4 +40,15 @@ grep -q "SynthesizeFinalAnswerRequested" <<<"$out" || fail "trace misses user-co
 grep -q "^critical path: s[12]$" <<<"$out" || fail "critical path: $out"
 set +e; "$bin" trace no-such-conversation --data-dir "$dir" >/dev/null 2>&1; rc=$?; set -e
 [ "$rc" -eq 1 ] || fail "trace of unknown conversation exit $rc"
+# stats: the metrics projection over this data dir (4 conversations asked above, 1 failed).
+out=$("$bin" stats --data-dir "$dir")
+grep -q "^conversations: 4 (4 answered, 1 of them failed, 0 open)" <<<"$out" || fail "stats: $out"
+grep -q "^question -> answer" <<<"$out" && grep -q "^math " <<<"$out" || fail "stats latency: $out"
+"$bin" stats --data-dir "$dir" --json | python3 -c '
+import json, sys; d = json.load(sys.stdin)
+assert d["answered"] == 4 and d["endToEnd"]["count"] == 4, d
+assert d["tools"]["math"]["count"] == 1 and d["tools"]["weather"]["count"] == 2, d["tools"]
+# ask stops as soon as it has the answer, so a group may not have read the last records yet.
+assert all(0 <= lag <= 3 for lag in d["consumerLag"].values()), d["consumerLag"]
+assert d["eventsByType"]["FinalAnswerSynthesized"] == 4, d' || fail "stats --json"
 echo "cli ask: ok"
