@@ -1,4 +1,5 @@
 #include "providers/catalog.hpp"
+#include "core/text.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -12,17 +13,11 @@
 
 namespace eventide::providers {
 
+using core::trim;
+
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string trim(std::string_view s, const char* blanks = " \t\r") {
-  auto begin = s.find_first_not_of(blanks);
-  if (begin == std::string_view::npos)
-    return {};
-  auto end = s.find_last_not_of(blanks);
-  return std::string(s.substr(begin, end - begin + 1));
-}
 
 std::string lowercase(std::string s) {
   for (auto& c : s)

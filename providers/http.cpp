@@ -1,4 +1,5 @@
 #include "providers/http.hpp"
+#include "core/text.hpp"
 
 #include <cctype>
 #include <cstdio>
@@ -8,6 +9,8 @@
 #include <curl/curl.h>
 
 namespace eventide::providers {
+
+using core::trim;
 
 namespace {
 
@@ -24,14 +27,6 @@ bool iequals(std::string_view a, std::string_view b) {
     if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
       return false;
   return true;
-}
-
-std::string trim(std::string_view s) {
-  auto begin = s.find_first_not_of(" \t\r\n");
-  if (begin == std::string_view::npos)
-    return {};
-  auto end = s.find_last_not_of(" \t\r\n");
-  return std::string(s.substr(begin, end - begin + 1));
 }
 
 size_t on_body(char* data, size_t size, size_t count, void* user) {

@@ -1,4 +1,6 @@
 #include "providers/http_tools.hpp"
+#include "core/text.hpp"
+#include "providers/numbers.hpp"
 
 #include <cctype>
 #include <cmath>
@@ -11,6 +13,9 @@
 #include "providers/offline_tools.hpp"
 
 namespace eventide::providers {
+
+using core::lower;
+using core::trim;
 
 namespace {
 
@@ -29,20 +34,6 @@ const city known_cities[] = {
     {"Dubai", 25.20, 55.27},     {"Mumbai", 19.08, 72.88},       {"Beijing", 39.90, 116.41},
 };
 
-std::string trim(const std::string& s) {
-  auto begin = s.find_first_not_of(" \t\r\n");
-  if (begin == std::string::npos)
-    return {};
-  auto end = s.find_last_not_of(" \t\r\n");
-  return s.substr(begin, end - begin + 1);
-}
-
-std::string lower(std::string s) {
-  for (auto& c : s)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 std::string upper(std::string s) {
   for (auto& c : s)
     c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -59,31 +50,6 @@ std::string fixed2(double d) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2f", d);
   return buf;
-}
-
-// Same rounding as the offline exchange tool, so both modes print alike.
-double round_to(double v, int decimals) {
-  double scale = std::pow(10.0, decimals);
-  return std::round(v * scale * (1 + 1e-12)) / scale;
-}
-
-double round_significant(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*g", digits, v);
-  return std::strtod(buf, nullptr);
-}
-
-void set_number(json::document& d, const char* key, double v) {
-  auto& a = d.GetAllocator();
-  if (v == std::floor(v) && std::fabs(v) < 9e15)
-    d.AddMember(json::value(key, a), json::value(static_cast<int64_t>(v)), a);
-  else
-    d.AddMember(json::value(key, a), json::value(v), a);
-}
-
-void set_string(json::document& d, const char* key, const std::string& v) {
-  auto& a = d.GetAllocator();
-  d.AddMember(json::value(key, a), json::str(v, a), a);
 }
 
 std::optional<double> number_arg(const json::value& v) {

@@ -1,4 +1,5 @@
 #include "providers/llm_tools.hpp"
+#include "core/text.hpp"
 
 #include <algorithm>
 #include <exception>
@@ -9,18 +10,12 @@
 
 namespace eventide::providers {
 
+using core::trim;
+
 namespace {
 
 constexpr const char* no_answer_sentence = "does not answer this question";
 constexpr std::size_t rag_retrieved_chunks = 4;
-
-std::string trim(const std::string& s) {
-  auto begin = s.find_first_not_of(" \t\r\n");
-  if (begin == std::string::npos)
-    return {};
-  auto end = s.find_last_not_of(" \t\r\n");
-  return s.substr(begin, end - begin + 1);
-}
 
 std::string join(const std::vector<std::string>& items, const std::string& sep) {
   std::string out;

@@ -1,6 +1,8 @@
 // Offline tools that need no network: math, sample weather, dated exchange rates, an honest
 // chat reply and the template synthesizer. Data files are read once, when the tool is built.
 #include "providers/offline_tools.hpp"
+#include "core/text.hpp"
+#include "providers/numbers.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -17,26 +19,15 @@
 
 namespace eventide::providers {
 
+using core::lower;
+using core::trim;
+
 namespace {
 
 std::string upper(std::string s) {
   for (auto& c : s)
     c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return s;
-}
-
-std::string lower(std::string s) {
-  for (auto& c : s)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::string trim(const std::string& s) {
-  auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos)
-    return {};
-  auto e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
 }
 
 std::string join(const std::vector<std::string>& items, const char* sep) {
@@ -88,33 +79,6 @@ std::optional<double> number_arg(const json::value& v) {
   if (*end != '\0' || !std::isfinite(d))
     return std::nullopt;
   return d;
-}
-
-// Half-up on the decimal value: 0.865 is stored as 0.86499999..., so nudge past the
-// representation error before rounding (far below a cent for any realistic amount).
-double round_to(double v, int decimals) {
-  double scale = std::pow(10.0, decimals);
-  return std::round(v * scale * (1 + 1e-12)) / scale;
-}
-
-double round_significant(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*g", digits, v);
-  return std::strtod(buf, nullptr);
-}
-
-void set_number(json::document& d, const char* key, double v) {
-  auto& a = d.GetAllocator();
-  json::value k(key, a);
-  if (v == std::floor(v) && std::fabs(v) < 9e15)
-    d.AddMember(k, json::value(static_cast<int64_t>(v)), a);
-  else
-    d.AddMember(k, json::value(v), a);
-}
-
-void set_string(json::document& d, const char* key, const std::string& v) {
-  auto& a = d.GetAllocator();
-  d.AddMember(json::value(key, a), json::str(v, a), a);
 }
 
 // --- math -------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 // conversions, retrieval -> RAG, ...) and orders the groups as they appear in the question.
 // Independent groups have no dependencies, so they run in parallel.
 #include "providers/planner.hpp"
+#include "core/text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -23,23 +24,12 @@
 
 namespace eventide::providers {
 
+using core::lower;
+using core::trim;
+
 namespace {
 
 // --- text helpers -------------------------------------------------------------------------
-
-std::string lower(std::string s) {
-  for (auto& c : s)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::string trim(const std::string& s) {
-  auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos)
-    return {};
-  auto e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
 
 std::string collapse_spaces(const std::string& s) {
   std::string out;

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "core/json.hpp"
+#include "core/text.hpp"
 #include "core/retrieval.hpp"
 #include "providers/catalog.hpp"
 #include "providers/hybrid_retrieval.hpp"
@@ -16,18 +17,12 @@
 
 namespace eventide::providers {
 
+using core::trim;
+
 namespace {
 
 // Scores in results are rounded so they read well and compare exactly across runs.
 double round4(double x) { return std::round(x * 10000.0) / 10000.0; }
-
-std::string trim(const std::string& s) {
-  auto begin = s.find_first_not_of(" \t\r\n");
-  if (begin == std::string::npos)
-    return {};
-  auto end = s.find_last_not_of(" \t\r\n");
-  return s.substr(begin, end - begin + 1);
-}
 
 // The args object and its required non-empty "query", or why they are unusable.
 struct query_args {

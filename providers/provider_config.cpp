@@ -1,4 +1,5 @@
 #include "providers/provider_config.hpp"
+#include "core/text.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -7,17 +8,11 @@
 
 namespace eventide::providers {
 
+using core::trim;
+
 namespace {
 
 const std::vector<std::string> known_providers = {"ollama", "openai", "offline"};
-
-std::string trim(std::string_view s) {
-  auto begin = s.find_first_not_of(" \t\r\n");
-  if (begin == std::string_view::npos)
-    return {};
-  auto end = s.find_last_not_of(" \t\r\n");
-  return std::string(s.substr(begin, end - begin + 1));
-}
 
 bool uses(const std::vector<std::string>& chain, const std::string& provider) {
   return std::find(chain.begin(), chain.end(), provider) != chain.end();

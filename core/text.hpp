@@ -1,0 +1,26 @@
+// Small text helpers shared by the parsers and tools.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace eventide::core {
+
+/// `s` without leading and trailing characters from `blanks`.
+inline std::string trim(std::string_view s, std::string_view blanks = " \t\r\n") {
+  auto b = s.find_first_not_of(blanks);
+  if (b == std::string_view::npos)
+    return {};
+  auto e = s.find_last_not_of(blanks);
+  return std::string(s.substr(b, e - b + 1));
+}
+
+/// ASCII lower case.
+inline std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out)
+    c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  return out;
+}
+
+} // namespace eventide::core
