@@ -6,6 +6,7 @@
 
 #include "actors/logging.hpp"
 #include "bridge/dead_letter.hpp"
+#include "core/json.hpp"
 
 namespace eventide {
 
@@ -45,6 +46,8 @@ struct producer_state {
   std::string prefix;
   size_t pending = 0; // records whose delivery callback has not run yet
   bool serving = false;
+  uint64_t produced = 0, failed = 0;
+  std::string last_error; // "<time ms> <reason>" of the last failed delivery
   static inline constexpr const char* name = "producer-bridge";
 };
 
@@ -62,8 +65,11 @@ producer(producer_actor::stateful_pointer<producer_state> self,
                     [self, rp, topic](outcome<bridge::position> r) mutable {
                       --self->state.pending;
                       if (r) {
+                        ++self->state.produced;
                         rp.deliver(*r);
                       } else {
+                        ++self->state.failed;
+                        self->state.last_error = std::to_string(now_ms()) + " " + topic + ": " + r.error();
                         EV_LOG(error) << "produce failed topic=" << topic << ": " << r.error();
                         rp.deliver(make_error(ec::produce_failed, topic + ": " + r.error()));
                       }
@@ -99,6 +105,17 @@ producer(producer_actor::stateful_pointer<producer_state> self,
       else
         st.serving = false;
     },
+    [self](health_atom) {
+      auto& st = self->state;
+      json::document d;
+      d.SetObject();
+      auto& a = d.GetAllocator();
+      d.AddMember("produced", st.produced, a);
+      d.AddMember("failed", st.failed, a);
+      d.AddMember("pending", static_cast<uint64_t>(st.pending), a);
+      d.AddMember("lastError", json::str(st.last_error, a), a);
+      return json::dump(d);
+    },
   };
 }
 
@@ -125,6 +142,8 @@ struct consumer_state {
   bool polling = false;
   bool live = false;
   bool commit_pending = false; // acknowledgements not yet committed
+  uint64_t handled = 0, dead_lettered = 0;
+  std::string last_error; // "<time ms> <what>" of the last poll/commit/handling failure
   static inline constexpr const char* name = "consumer-bridge";
 
   ~consumer_state() {
@@ -153,6 +172,7 @@ void acknowledge(consumer_ptr self, const bridge::topic_partition& tp, int64_t o
   if (t.in_flight.erase(offset) == 0)
     return;
   --st.in_flight;
+  ++st.handled;
   // Committed by the next poll cycle: one commit per partition and cycle, not per record.
   st.commit_pending = true;
   if (st.in_flight < st.cfg.max_in_flight / 2 + 1)
@@ -169,9 +189,11 @@ void commit_handled(consumer_state& st) {
     auto next = t.in_flight.empty() ? t.polled_upto : *t.in_flight.begin();
     if (next <= t.committed)
       continue;
-    if (auto r = st.consumer->commit(tp, next); !r)
+    if (auto r = st.consumer->commit(tp, next); !r) {
+      st.last_error = std::to_string(now_ms()) + " commit: " + r.error();
       EV_LOG(error) << "commit failed group=" << st.cfg.group << " topic=" << tp.topic
                     << " partition=" << tp.partition << " offset=" << next << ": " << r.error();
+    }
     else
       t.committed = next;
   }
@@ -182,6 +204,7 @@ void dead_letter(consumer_ptr self, const bridge::record& rec, const std::string
   EV_LOG(warning) << "dead-lettering record group=" << st.cfg.group << " topic=" << rec.topic
                   << " partition=" << rec.partition << " offset=" << rec.offset
                   << " key=" << rec.key << ": " << reason;
+  ++st.dead_lettered;
   auto letter = bridge::make_dead_letter(rec, st.cfg.group, reason, st.cfg.node_id, now_ms());
   bridge::topic_partition tp{rec.topic, rec.partition};
   auto offset = rec.offset;
@@ -288,6 +311,7 @@ caf::behavior consumer_bridge(consumer_ptr self, consumer_bridge_config cfg, rol
       auto timeout = std::chrono::milliseconds(st.in_flight > 0 ? 2 : 100);
       auto batch = st.consumer->poll(st.cfg.max_batch, timeout);
       if (!batch) {
+        st.last_error = std::to_string(now_ms()) + " poll: " + batch.error();
         EV_LOG(error) << "poll failed group=" << st.cfg.group << ": " << batch.error();
         self->delayed_send(self, std::chrono::milliseconds(200), poll_atom::value);
         st.polling = true;
@@ -325,6 +349,20 @@ caf::behavior consumer_bridge(consumer_ptr self, consumer_bridge_config cfg, rol
       }
       check_restored(self);
       schedule_poll(self);
+    },
+    [self](health_atom) {
+      auto& st = self->state;
+      json::document d;
+      d.SetObject();
+      auto& a = d.GetAllocator();
+      d.AddMember("group", json::str(st.cfg.group, a), a);
+      d.AddMember("live", st.live, a);
+      d.AddMember("partitions", static_cast<uint64_t>(st.tracks.size()), a);
+      d.AddMember("inFlight", static_cast<uint64_t>(st.in_flight), a);
+      d.AddMember("handled", st.handled, a);
+      d.AddMember("deadLettered", st.dead_lettered, a);
+      d.AddMember("lastError", json::str(st.last_error, a), a);
+      return json::dump(d);
     },
   };
 }

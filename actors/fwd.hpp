@@ -55,6 +55,7 @@ using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
 using revoke_atom = caf::atom_constant<caf::atom("revoke")>;
 using digest_atom = caf::atom_constant<caf::atom("digest")>;
 using idle_atom = caf::atom_constant<caf::atom("idle")>;
+using health_atom = caf::atom_constant<caf::atom("health")>;
 
 /// The node's producer bridge: the only writer to the log.
 using producer_actor = caf::typed_actor<
@@ -63,7 +64,9 @@ using producer_actor = caf::typed_actor<
   // Appends raw bytes to a topic (dead letters, redrive); replies when durable.
   caf::replies_to<publish_atom, std::string, std::string, std::string>::with<bridge::position>,
   // Runs pending delivery callbacks of asynchronous backends.
-  caf::reacts_to<serve_atom>>;
+  caf::reacts_to<serve_atom>,
+  // JSON object: records produced, failed, pending, the last failure.
+  caf::replies_to<health_atom>::with<std::string>>;
 
 /// A role's entry point, fed by its consumer bridge.
 using role_actor = caf::typed_actor<

@@ -51,6 +51,10 @@ class node {
   /// Stops the bridges (they commit what they handled) and waits for them.
   void stop();
 
+  /// Health as JSON: the log's last client error, the producer's and every consumer bridge's
+  /// counters and last error. Written by `eventide node` to DATA_DIR/health.json.
+  std::string health();
+
   /// Whether this node's orchestrator finished restoring and runs live.
   bool orchestrator_live() const;
 

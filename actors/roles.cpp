@@ -16,6 +16,7 @@
 #include "bridge/kv_store.hpp"
 #include "core/answer_folds.hpp"
 #include "core/event_ids.hpp"
+#include "core/json.hpp"
 #include "providers/http_tools.hpp"
 #include "providers/hybrid_retrieval.hpp"
 #include "providers/llm_planner.hpp"
@@ -1023,6 +1024,33 @@ outcome<void> node::start() {
 
 void node::stop() {
   impl_->stop();
+}
+
+std::string node::health() {
+  auto& im = *impl_;
+  caf::scoped_actor self{im.sys};
+  json::document d;
+  d.SetObject();
+  auto& a = d.GetAllocator();
+  d.AddMember("node", json::str(im.opts.node_id, a), a);
+  d.AddMember("time", now_ms(), a);
+  d.AddMember("log", json::str(im.log->describe(), a), a);
+  d.AddMember("logError", json::str(im.log->last_error(), a), a);
+  auto ask = [&](auto actor) {
+    std::string out = "{}";
+    self->request(actor, std::chrono::seconds(2), health_atom::value)
+      .receive([&](const std::string& h) { out = h; },
+               [&](caf::error& err) { out = "{\"error\":\"" + describe(err) + "\"}"; });
+    auto parsed = json::parse(out);
+    return parsed ? json::value(*parsed, a) : json::value(rapidjson::kObjectType);
+  };
+  if (im.producer)
+    d.AddMember("producer", ask(im.producer), a);
+  json::value bridges(rapidjson::kArrayType);
+  for (auto& b : im.bridges)
+    bridges.PushBack(ask(b), a);
+  d.AddMember("bridges", bridges, a);
+  return json::dump(d);
 }
 
 bool node::orchestrator_live() const {

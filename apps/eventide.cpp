@@ -48,7 +48,8 @@ commands:
   ask "QUESTION"     plan and answer a question; prints every event live, then the answer
   resume             finish conversations left unanswered (e.g. after a crash) and print them
   node               run roles until SIGTERM/SIGINT (--roles router,orchestrator,...);
-                     SIGUSR1 writes DATA_DIR/orchestrator-digest.txt
+                     writes DATA_DIR/health.json every second; SIGUSR1 writes
+                     DATA_DIR/orchestrator-digest.txt
   stats              latency (end to end, per tool), events, consumer lag, dead letters (--json)
   trace ID           a conversation's timeline: events, offsets, causes, plan DAG, critical path
   produce TOPIC KEY FILE  append one raw record (FILE or - for stdin) to a topic
@@ -679,8 +680,16 @@ int run_node(config& cfg, const command_line& cl) {
             << log->describe() << std::endl;
   // SIGUSR1: write the orchestrator's state digest (for replay == live checks).
   std::signal(SIGUSR1, [](int) { digest_requested = true; });
+  auto health_path = cfg.data_dir + "/health.json";
+  auto next_health = std::chrono::steady_clock::now();
   while (!stop_requested) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (std::chrono::steady_clock::now() >= next_health) {
+      // Health for operators and probes: counters and the last errors of log and bridges.
+      std::ofstream(health_path + ".tmp") << n.health() << "\n";
+      std::filesystem::rename(health_path + ".tmp", health_path);
+      next_health += std::chrono::seconds(1);
+    }
     if (digest_requested.exchange(false)) {
       auto d = n.orchestrator_digest();
       auto path = cfg.data_dir + "/orchestrator-digest.txt";

@@ -96,6 +96,10 @@ class diagnostics {
     std::lock_guard<std::mutex> lk(mu_);
     return last_.empty() ? std::string() : " (last client error: " + last_ + ")";
   }
+  std::string last() const {
+    std::lock_guard<std::mutex> lk(mu_);
+    return last_;
+  }
 
  private:
   mutable std::mutex mu_;
@@ -904,6 +908,7 @@ class kafka_log final : public log {
   }
 
   std::string describe() const override { return "kafka:" + options_.brokers; }
+  std::string last_error() const override { return context_.diag ? context_.diag->last() : ""; }
 
  private:
   static void on_delivery_report(rd_kafka_t* rk, const rd_kafka_message_t* m, void*) {

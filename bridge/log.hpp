@@ -122,6 +122,9 @@ class log {
 
   /// Human-readable backend name for logs: "embedded:/path" or "kafka:host:port".
   virtual std::string describe() const = 0;
+
+  /// The last error the client library reported (e.g. brokers down), "" when none; for health.
+  virtual std::string last_error() const { return {}; }
 };
 
 /// Java-compatible murmur2 partitioner: toPositive(murmur2(key)) % partitions.

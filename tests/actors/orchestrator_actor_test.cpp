@@ -45,6 +45,7 @@ producer_actor::behavior_type fake_producer(producer_actor::pointer self,
       return bridge::position{0, 0};
     },
     [](serve_atom) {},
+    [](health_atom) { return std::string("{}"); },
   };
 }
 

@@ -93,7 +93,14 @@ echo "3. duplicates: ok"
 for i in $(seq 1 8); do ask_bg b$i "What is $i plus 100?"; done
 sleep 0.3
 bash "$root/scripts/kafka-test-env.sh" stop-broker "$KAFKA_ENV_DIR" >&2
-sleep 2
+# librdkafka's errors are not swallowed: the nodes' health shows them while the broker is down.
+for _ in $(seq 1 50); do
+  python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["logError"] else 1)' \
+    "$work/orchestrator/health.json" 2>/dev/null && break
+  sleep 0.2
+done
+python3 -c 'import json,sys; e = json.load(open(sys.argv[1]))["logError"]; print("health while the broker is down:", e); sys.exit(0 if e else 1)' \
+  "$work/orchestrator/health.json" || fail "broker outage not visible in health.json"
 bash "$root/scripts/kafka-test-env.sh" start-broker "$KAFKA_ENV_DIR" >&2
 for i in $(seq 1 8); do
   wait_ask b$i
