@@ -189,7 +189,7 @@ void commit_handled(consumer_state& st) {
     auto next = t.in_flight.empty() ? t.polled_upto : *t.in_flight.begin();
     if (next <= t.committed)
       continue;
-    if (auto r = st.consumer->commit(tp, next); !r) {
+    if (auto r = st.consumer->commit_async(tp, next); !r) {
       st.last_error = std::to_string(now_ms()) + " commit: " + r.error();
       EV_LOG(error) << "commit failed group=" << st.cfg.group << " topic=" << tp.topic
                     << " partition=" << tp.partition << " offset=" << next << ": " << r.error();

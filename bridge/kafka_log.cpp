@@ -364,6 +364,14 @@ class kafka_consumer final : public consumer {
   }
 
   outcome<void> commit(const topic_partition& tp, int64_t next_offset) override {
+    return commit_impl(tp, next_offset, false);
+  }
+
+  outcome<void> commit_async(const topic_partition& tp, int64_t next_offset) override {
+    return commit_impl(tp, next_offset, true);
+  }
+
+  outcome<void> commit_impl(const topic_partition& tp, int64_t next_offset, bool may_defer) {
     if (!commits_)
       return {}; // assign() consumers have no group to commit for
     if (closed_)
@@ -385,11 +393,12 @@ class kafka_consumer final : public consumer {
       handing_over = releasing_.count(tp) > 0;
       last_commit_[tp] = next_offset;
     }
-    // Asynchronous in steady state: a lost commit only means redelivery (at-least-once), and a
-    // broker round trip per poll cycle would be on every hop's critical path. Synchronous when
+    // commit_async() in steady state: a lost commit only means redelivery (at-least-once), and
+    // a broker round trip per poll cycle would be on every hop's critical path. Synchronous when
     // handing the partition over, so the next owner starts exactly after what was handled.
-    auto err = rd_kafka_commit(rk_, parts.list, handing_over ? 0 : 1);
-    if (!err && handing_over)
+    bool async = may_defer && !handing_over;
+    auto err = rd_kafka_commit(rk_, parts.list, async ? 1 : 0);
+    if (!err && !async)
       err = p->err;
     if (err)
       return fail("kafka: commit " + tp_text(tp) + "=" + std::to_string(next_offset)

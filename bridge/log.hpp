@@ -61,8 +61,16 @@ class consumer {
   virtual outcome<std::vector<record>> poll(size_t max_records,
                                             std::chrono::milliseconds timeout) = 0;
 
-  /// Commits `next_offset` (the next offset to read) for the group. No-op without a group.
+  /// Commits `next_offset` (the next offset to read) for the group; committed() shows it when
+  /// this returns. No-op without a group.
   virtual outcome<void> commit(const topic_partition& tp, int64_t next_offset) = 0;
+
+  /// Like commit(), but may return before the broker confirmed it: a lost commit only means
+  /// redelivery. Synchronous while the partition is being handed over, and close() confirms
+  /// the latest commits. The default is commit().
+  virtual outcome<void> commit_async(const topic_partition& tp, int64_t next_offset) {
+    return commit(tp, next_offset);
+  }
 
   /// Moves the read position of an assigned partition.
   virtual outcome<void> seek(const topic_partition& tp, int64_t offset) = 0;
