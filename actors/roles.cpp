@@ -1050,6 +1050,19 @@ std::string node::health() {
   for (auto& b : im.bridges)
     bridges.PushBack(ask(b), a);
   d.AddMember("bridges", bridges, a);
+  json::value providers(rapidjson::kObjectType);
+  if (im.runtime && im.runtime->http)
+    for (auto& [key, st] : im.runtime->http->all_stats()) {
+      json::value o(rapidjson::kObjectType);
+      o.AddMember("calls", st.calls, a);
+      o.AddMember("requests", st.requests, a);
+      o.AddMember("retries", st.retries, a);
+      o.AddMember("failures", st.failures, a);
+      o.AddMember("shortCircuits", st.short_circuits, a);
+      o.AddMember("breaker", json::str(st.breaker, a), a);
+      providers.AddMember(json::str(key, a), o, a);
+    }
+  d.AddMember("providers", providers, a);
   return json::dump(d);
 }
 

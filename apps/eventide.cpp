@@ -19,6 +19,13 @@
 
 #include <caf/all.hpp>
 
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstring>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "actors/bridges.hpp"
 #include "actors/logging.hpp"
 #include "actors/node.hpp"
@@ -29,6 +36,7 @@
 #include "core/critical_path.hpp"
 #include "core/json.hpp"
 #include "core/metrics.hpp"
+#include "core/prometheus.hpp"
 #include "core/plan.hpp"
 #include "providers/provider_config.hpp"
 #include "providers/tool.hpp"
@@ -78,6 +86,7 @@ options (config key eventide.NAME; on the command line --NAME VALUE):
   --retry-max-ms MS      retry backoff cap                      [10000]
   --tool-concurrency N   detached runners per worker kind       [2]
   --passivate-after-ms MS  idle running conversations leave memory [60000; 0 = never]
+  --metrics-port PORT    node: Prometheus text at http://127.0.0.1:PORT/metrics [0 = off]
   --resources DIR        root of products/, config/, prompts/   [source tree]
   --kafka-version V      broker.version.fallback (0.9.0.1 for Kafka 0.9; empty = modern)
   --session-timeout-ms MS  Kafka consumer group session timeout   [10000]
@@ -110,6 +119,7 @@ struct config : caf::actor_system_config {
   int retry_max_ms = 10000;
   int tool_concurrency = 2;
   int passivate_after_ms = 60000;
+  int metrics_port = 0;
   std::string resources;
   std::string kafka_version;    // broker.version.fallback; "" = a modern broker
   int session_timeout_ms = 10000;
@@ -135,6 +145,7 @@ struct config : caf::actor_system_config {
       .add(retry_max_ms, "retry-max-ms", "retry backoff cap")
       .add(tool_concurrency, "tool-concurrency", "detached runners per worker kind")
       .add(passivate_after_ms, "passivate-after-ms", "idle running conversations leave memory after")
+      .add(metrics_port, "metrics-port", "node: Prometheus /metrics on 127.0.0.1 (0 = off)")
       .add(resources, "resources", "root of products/, config/, prompts/")
       .add(kafka_version, "kafka-version", "broker.version.fallback, e.g. 0.9.0.1; empty = modern")
       .add(session_timeout_ms, "session-timeout-ms", "Kafka consumer group session timeout");
@@ -250,6 +261,8 @@ void load_config(config& cfg, const command_line& cl) {
     throw usage_error{"eventide.max-attempts must be at least 1"};
   if (cfg.step_timeout_ms < 1 || cfg.retry_base_ms < 0 || cfg.retry_max_ms < cfg.retry_base_ms)
     throw usage_error{"eventide.step-timeout-ms must be positive and retry-base-ms <= retry-max-ms"};
+  if (cfg.metrics_port < 0 || cfg.metrics_port > 65535)
+    throw usage_error{"eventide.metrics-port must be between 0 (off) and 65535"};
   if (cfg.passivate_after_ms < 0)
     throw usage_error{"eventide.passivate-after-ms must be 0 (never) or positive"};
   if (cfg.tool_concurrency < 1 || cfg.tool_concurrency > 64)
@@ -658,6 +671,63 @@ int run_resume(config& cfg, const command_line& cl) {
   return rc;
 }
 
+// A minimal loopback HTTP endpoint for Prometheus, served from the node's main loop: the
+// socket is non-blocking, so a slow client never stalls the node (and no actor blocks on it).
+class metrics_endpoint {
+ public:
+  outcome<void> listen(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    int one = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0
+        || ::listen(fd_, 16) != 0)
+      return fail("cannot serve metrics on 127.0.0.1:" + std::to_string(port) + ": "
+                  + std::strerror(errno));
+    return {};
+  }
+
+  ~metrics_endpoint() {
+    if (fd_ >= 0)
+      ::close(fd_);
+  }
+
+  /// Answers waiting requests: GET /metrics gets `body()`, anything else 404.
+  template <class Body>
+  void serve(Body&& body) {
+    if (fd_ < 0)
+      return;
+    for (;;) {
+      int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0)
+        return; // nothing waiting (EAGAIN) or a transient error: try again next round
+      timeval tv{0, 200000};
+      ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      ::setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+      char buf[1024];
+      auto n = ::recv(c, buf, sizeof buf - 1, 0);
+      std::string request(buf, n > 0 ? static_cast<size_t>(n) : 0);
+      std::string status = "404 Not Found", type = "text/plain", text = "not found\n";
+      if (request.rfind("GET /metrics", 0) == 0) {
+        status = "200 OK";
+        type = "text/plain; version=0.0.4";
+        text = body();
+      }
+      auto response = "HTTP/1.1 " + status + "\r\nContent-Type: " + type
+                      + "\r\nContent-Length: " + std::to_string(text.size())
+                      + "\r\nConnection: close\r\n\r\n" + text;
+      (void) ::send(c, response.data(), response.size(), MSG_NOSIGNAL);
+      ::close(c);
+    }
+  }
+
+ private:
+  int fd_ = -1;
+};
+
 std::atomic<bool> stop_requested{false};
 std::atomic<bool> digest_requested{false};
 
@@ -667,6 +737,10 @@ int run_node(config& cfg, const command_line& cl) {
   auto roles = parse_roles(cfg.roles);
   init_logging(cfg.log_level.empty() ? "info" : cfg.log_level);
   auto log = open_log(cfg);
+  metrics_endpoint metrics;
+  if (cfg.metrics_port > 0)
+    if (auto r = metrics.listen(cfg.metrics_port); !r)
+      throw usage_error{r.error()};
   caf::actor_system sys{cfg};
   node n{sys, log, make_node_options(cfg, roles)};
   if (auto r = n.start(); !r)
@@ -684,6 +758,10 @@ int run_node(config& cfg, const command_line& cl) {
   auto next_health = std::chrono::steady_clock::now();
   while (!stop_requested) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    metrics.serve([&] {
+      auto text = core::prometheus_text(n.health());
+      return text ? *text : "# " + text.error() + "\n";
+    });
     if (std::chrono::steady_clock::now() >= next_health) {
       // Health for operators and probes: counters and the last errors of log and bridges.
       std::ofstream(health_path + ".tmp") << n.health() << "\n";

@@ -6,7 +6,8 @@ bin=$1
 dir=$(mktemp -d); trap 'kill -9 $pid 2>/dev/null || true; rm -rf "$dir"' EXIT
 fail() { echo "FAIL: $*" >&2; cat "$dir/out" >&2 || true; exit 1; }
 
-"$bin" node --roles all --data-dir "$dir" > "$dir/out" 2>&1 &
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$bin" node --roles all --data-dir "$dir" --metrics-port "$port" > "$dir/out" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do [ -s "$dir/health.json" ] && break; sleep 0.1; done
 grep -q "^eventide node node-1 ready: roles=aggregator,orchestrator,router,synthesis,worker-" "$dir/out" \
@@ -20,6 +21,20 @@ groups = sorted(b["group"] for b in h["bridges"])
 assert len(groups) == 11 and "orchestrator" in groups and "tool-math" in groups, groups
 assert all(b["live"] and b["lastError"] == "" and b["inFlight"] == 0 for b in h["bridges"]), h
 assert h["producer"]["failed"] == 0, h
+PY
+# Prometheus text on loopback.
+python3 - "$port" <<'PY' || fail "metrics endpoint"
+import sys, urllib.request, urllib.error
+base = f"http://127.0.0.1:{sys.argv[1]}"
+text = urllib.request.urlopen(base + "/metrics", timeout=5).read().decode()
+assert 'eventide_group_live{node="node-1",group="orchestrator"} 1' in text, text
+assert 'eventide_records_handled_total{node="node-1",group="tool-math"} 0' in text, text
+assert "# TYPE eventide_dead_letters_total counter" in text, text
+try:
+    urllib.request.urlopen(base + "/other", timeout=5)
+    raise SystemExit("expected 404")
+except urllib.error.HTTPError as e:
+    assert e.code == 404
 PY
 kill -TERM "$pid"
 for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
