@@ -1,6 +1,7 @@
 #include "providers/http_tools.hpp"
 #include "core/text.hpp"
 #include "providers/numbers.hpp"
+#include "providers/tool_args.hpp"
 
 #include <cctype>
 #include <cmath>
@@ -88,11 +89,9 @@ class live_tool : public tool {
 
   tool_output invoke(const std::string& args_json) final {
     try {
-      auto args = json::parse(args_json);
+      auto args = parse_tool_args(tool_name_, args_json);
       if (!args)
-        return tool_output::permanent_error(tool_name_ + ": args are not JSON: " + args.error());
-      if (!args->IsObject())
-        return tool_output::permanent_error(tool_name_ + ": args must be a JSON object");
+        return tool_output::permanent_error(args.error());
       return run(*args, args_json);
     } catch (const std::exception& e) {
       return tool_output::permanent_error(tool_name_ + " failed: " + e.what());

@@ -102,6 +102,23 @@ class http_llm_client : public llm_client {
     return parsed_reply{std::move(doc).value(), std::move(response->body)};
   }
 
+  // The chat answer and token usage of a reply; the providers differ only in their paths.
+  outcome<llm_reply> chat_reply(const parsed_reply& reply, const char* content_path,
+                                const char* prompt_tokens_path, const char* completion_tokens_path,
+                                int64_t start) {
+    const json::value* content = json::find_path(reply.doc, content_path);
+    if (!content || !content->IsString())
+      return fail(describe(*this) + ": reply has no " + content_path + ": " + body_start(reply.body));
+    llm_reply out;
+    out.text.assign(content->GetString(), content->GetStringLength());
+    out.provider = name();
+    out.model = endpoint_.model;
+    out.prompt_tokens = token_count(reply.doc, prompt_tokens_path);
+    out.completion_tokens = token_count(reply.doc, completion_tokens_path);
+    out.ms = http_->now_ms() - start;
+    return out;
+  }
+
   llm_endpoint endpoint_;
   std::shared_ptr<resilient_http> http_;
 };
@@ -127,17 +144,7 @@ class ollama_client final : public http_llm_client {
     auto reply = post("/api/chat", json::dump(body), endpoint_.model, deadline_ms);
     if (!reply)
       return std::move(reply).take_failure();
-    const json::value* content = json::find_path(reply->doc, "message.content");
-    if (!content || !content->IsString())
-      return fail(describe(*this) + ": reply has no message.content: " + body_start(reply->body));
-    llm_reply out;
-    out.text.assign(content->GetString(), content->GetStringLength());
-    out.provider = name();
-    out.model = endpoint_.model;
-    out.prompt_tokens = token_count(reply->doc, "prompt_eval_count");
-    out.completion_tokens = token_count(reply->doc, "eval_count");
-    out.ms = http_->now_ms() - start;
-    return out;
+    return chat_reply(*reply, "message.content", "prompt_eval_count", "eval_count", start);
   }
 
   outcome<std::vector<float>> embed(const std::string& text, int64_t deadline_ms) override {
@@ -179,18 +186,8 @@ class openai_client final : public http_llm_client {
     auto reply = post("/v1/chat/completions", json::dump(body), endpoint_.model, deadline_ms);
     if (!reply)
       return std::move(reply).take_failure();
-    const json::value* content = json::find_path(reply->doc, "choices[0].message.content");
-    if (!content || !content->IsString())
-      return fail(describe(*this) + ": reply has no choices[0].message.content: "
-                  + body_start(reply->body));
-    llm_reply out;
-    out.text.assign(content->GetString(), content->GetStringLength());
-    out.provider = name();
-    out.model = endpoint_.model;
-    out.prompt_tokens = token_count(reply->doc, "usage.prompt_tokens");
-    out.completion_tokens = token_count(reply->doc, "usage.completion_tokens");
-    out.ms = http_->now_ms() - start;
-    return out;
+    return chat_reply(*reply, "choices[0].message.content", "usage.prompt_tokens",
+                      "usage.completion_tokens", start);
   }
 
   outcome<std::vector<float>> embed(const std::string& text, int64_t deadline_ms) override {

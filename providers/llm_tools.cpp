@@ -1,5 +1,6 @@
 #include "providers/llm_tools.hpp"
 #include "core/text.hpp"
+#include "providers/tool_args.hpp"
 
 #include <algorithm>
 #include <exception>
@@ -61,15 +62,6 @@ tool_output label_offline(tool_output out, const std::string& model,
   return tool_output::success(json::dump(*doc));
 }
 
-outcome<json::document> parse_args(const std::string& tool, const std::string& args_json) {
-  auto doc = json::parse(args_json);
-  if (!doc)
-    return fail(tool + ": args are not JSON: " + doc.error());
-  if (!doc->IsObject())
-    return fail(tool + ": args must be a JSON object");
-  return std::move(doc).value();
-}
-
 // Every link failed: transient, so the orchestrator retries later (a provider may recover).
 tool_output chain_failed(const std::string& tool, const std::vector<std::string>& errors) {
   return tool_output::transient_error(tool + ": every provider failed: "
@@ -96,7 +88,7 @@ class llm_chat_tool final : public tool {
 
  private:
   tool_output run(const std::string& args_json) {
-    auto args = parse_args("generalChat", args_json);
+    auto args = parse_tool_args("generalChat", args_json);
     if (!args)
       return tool_output::permanent_error(args.error());
     auto message = json::get_string(*args, "message");
@@ -217,7 +209,7 @@ class llm_rag_tool final : public tool {
 
  private:
   tool_output run(const std::string& args_json) {
-    auto args = parse_args("ragGeneration", args_json);
+    auto args = parse_tool_args("ragGeneration", args_json);
     if (!args)
       return tool_output::permanent_error(args.error());
     auto query_arg = json::get_string(*args, "query");
@@ -347,31 +339,10 @@ class llm_synthesis_tool final : public tool {
 
   tool_output invoke(const std::string& args_json) override {
     try {
-      auto args = parse_args("orchestrationSynthesis", args_json);
-      if (!args)
-        return tool_output::permanent_error(args.error());
-      auto query = json::get_string(*args, "query");
-      if (!query)
-        return tool_output::permanent_error("orchestrationSynthesis: missing required string arg 'query'");
-      // A list of results (resolved placeholders) is keyed r1, r2, ... like the offline tool.
-      json::document results(rapidjson::kObjectType);
-      auto& ra = results.GetAllocator();
-      if (auto it = args->FindMember("results"); it != args->MemberEnd()) {
-        if (it->value.IsObject()) {
-          results.CopyFrom(it->value, ra);
-        } else if (it->value.IsArray()) {
-          int n = 0;
-          for (auto& r : it->value.GetArray())
-            results.AddMember(json::str("r" + std::to_string(++n), ra), json::value(r, ra), ra);
-        } else if (!it->value.IsNull()) {
-          results.AddMember("r1", json::value(it->value, ra), ra);
-        }
-      }
-      synthesis_input in;
-      in.query = *query;
-      in.plan_json = "null";
-      in.results_json = json::dump(results);
-      auto syn = synthesize_with_chain(in, chain_, options_);
+      auto in = synthesis_input_from_args(args_json);
+      if (!in)
+        return tool_output::permanent_error(in.error());
+      auto syn = synthesize_with_chain(*in, chain_, options_);
 
       json::document out(rapidjson::kObjectType);
       auto& a = out.GetAllocator();

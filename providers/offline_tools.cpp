@@ -3,6 +3,7 @@
 #include "providers/offline_tools.hpp"
 #include "core/text.hpp"
 #include "providers/numbers.hpp"
+#include "providers/tool_args.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -56,15 +57,6 @@ outcome<json::document> load_json_file(const std::string& path) {
 }
 
 // Parses a tool's args; the reason names the tool so a DLQ entry is self-explanatory.
-outcome<json::document> parse_args(const std::string& tool, const std::string& args_json) {
-  auto doc = json::parse(args_json);
-  if (!doc)
-    return fail(tool + ": args are not JSON: " + doc.error());
-  if (!doc->IsObject())
-    return fail(tool + ": args must be a JSON object");
-  return std::move(doc).value();
-}
-
 // A number or a numeric string ("1299", " 12.5 "), as placeholders may deliver either.
 std::optional<double> number_arg(const json::value& v) {
   if (v.IsNumber())
@@ -88,7 +80,7 @@ class math_tool final : public tool {
   std::string name() const override { return "math"; }
 
   tool_output invoke(const std::string& args_json) override {
-    auto args = parse_args("math", args_json);
+    auto args = parse_tool_args("math", args_json);
     if (!args)
       return tool_output::permanent_error(args.error());
     auto it = args->FindMember("expression");
@@ -137,7 +129,7 @@ class offline_weather_tool final : public tool {
   tool_output invoke(const std::string& args_json) override {
     if (!load_error_.empty())
       return tool_output::permanent_error(load_error_);
-    auto args = parse_args("weather", args_json);
+    auto args = parse_tool_args("weather", args_json);
     if (!args)
       return tool_output::permanent_error(args.error());
     auto city_arg = json::get_string(*args, "city");
@@ -228,7 +220,7 @@ class offline_exchange_tool final : public tool {
   tool_output invoke(const std::string& args_json) override {
     if (!load_error_.empty())
       return tool_output::permanent_error(load_error_);
-    auto args = parse_args("exchangeRate", args_json);
+    auto args = parse_tool_args("exchangeRate", args_json);
     if (!args)
       return tool_output::permanent_error(args.error());
     auto from = json::get_string(*args, "from");
@@ -302,7 +294,7 @@ class offline_chat_tool final : public tool {
   std::string name() const override { return "generalChat"; }
 
   tool_output invoke(const std::string& args_json) override {
-    auto args = parse_args("generalChat", args_json);
+    auto args = parse_tool_args("generalChat", args_json);
     if (!args)
       return tool_output::permanent_error(args.error());
     auto message = json::get_string(*args, "message");
@@ -360,32 +352,10 @@ class offline_synthesis_tool final : public tool {
   std::string name() const override { return "orchestrationSynthesis"; }
 
   tool_output invoke(const std::string& args_json) override {
-    auto args = parse_args("orchestrationSynthesis", args_json);
-    if (!args)
-      return tool_output::permanent_error(args.error());
-    auto query = json::get_string(*args, "query");
-    if (!query)
-      return tool_output::permanent_error("orchestrationSynthesis: missing required string arg 'query'");
-    // Results come as a list (resolved placeholders) or as an object keyed by step id; a list is
-    // keyed r1, r2, ... so every detail line still has a name.
-    json::document results(rapidjson::kObjectType);
-    auto& a = results.GetAllocator();
-    if (auto it = args->FindMember("results"); it != args->MemberEnd()) {
-      if (it->value.IsArray()) {
-        int n = 0;
-        for (auto& r : it->value.GetArray())
-          results.AddMember(json::str("r" + std::to_string(++n), a), json::value(r, a), a);
-      } else if (it->value.IsObject()) {
-        results.CopyFrom(it->value, a);
-      } else if (!it->value.IsNull()) {
-        results.AddMember("r1", json::value(it->value, a), a);
-      }
-    }
-    synthesis_input in;
-    in.query = *query;
-    in.plan_json = "null";
-    in.results_json = json::dump(results);
-    auto syn = synthesize_offline(in);
+    auto in = synthesis_input_from_args(args_json);
+    if (!in)
+      return tool_output::permanent_error(in.error());
+    auto syn = synthesize_offline(*in);
     json::document out(rapidjson::kObjectType);
     auto& oa = out.GetAllocator();
     set_string(out, "answer", syn.answer);

@@ -3,6 +3,8 @@
 // every number in the answer can be traced to a tool result and a data file.
 #include "providers/synthesis.hpp"
 
+#include "providers/tool_args.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -366,6 +368,33 @@ synthesis_output synthesize_offline(const synthesis_input& in) {
     answer += "\nNote: some results are offline sample data; no LLM was used.";
   out.answer = std::move(answer);
   return out;
+}
+
+outcome<synthesis_input> synthesis_input_from_args(const std::string& args_json) {
+  auto args = parse_tool_args("orchestrationSynthesis", args_json);
+  if (!args)
+    return std::move(args).take_failure();
+  auto query = json::get_string(*args, "query");
+  if (!query)
+    return fail("orchestrationSynthesis: missing required string arg 'query'");
+  json::document results(rapidjson::kObjectType);
+  auto& a = results.GetAllocator();
+  if (auto it = args->FindMember("results"); it != args->MemberEnd()) {
+    if (it->value.IsArray()) {
+      int n = 0;
+      for (auto& r : it->value.GetArray())
+        results.AddMember(json::str("r" + std::to_string(++n), a), json::value(r, a), a);
+    } else if (it->value.IsObject()) {
+      results.CopyFrom(it->value, a);
+    } else if (!it->value.IsNull()) {
+      results.AddMember("r1", json::value(it->value, a), a);
+    }
+  }
+  synthesis_input in;
+  in.query = *query;
+  in.plan_json = "null";
+  in.results_json = json::dump(results);
+  return in;
 }
 
 } // namespace eventide::providers

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "core/outcome.hpp"
+
 namespace eventide::providers {
 
 struct synthesis_input {
@@ -21,5 +23,10 @@ struct synthesis_output {
 };
 
 synthesis_output synthesize_offline(const synthesis_input& in);
+
+/// The input of the orchestrationSynthesis tool from its args {"query", "results"?}: results
+/// given as a list (resolved placeholders) are keyed r1, r2, ... so every detail line has a
+/// name; an object keyed by step id is kept; a single other value becomes r1.
+outcome<synthesis_input> synthesis_input_from_args(const std::string& args_json);
 
 } // namespace eventide::providers
