@@ -171,4 +171,29 @@ std::unique_ptr<log_fixture> open_fixture(backend_kind kind) {
   return nullptr;
 }
 
+// Produces every record and waits for all acknowledgements; returns them in produce order.
+std::vector<eventide::bridge::position> produce_all(eventide::bridge::log& log,
+                                                   const std::string& topic,
+                                  const std::vector<key_value>& records,
+                                  std::chrono::milliseconds timeout) {
+  std::vector<std::optional<eventide::outcome<eventide::bridge::position>>> acks(records.size());
+  for (size_t i = 0; i < records.size(); ++i)
+    log.produce(topic, records[i].first, records[i].second,
+                [&acks, i](eventide::outcome<eventide::bridge::position> p) {
+                  REQUIRE_FALSE(acks[i].has_value()); // exactly one acknowledgement
+                  acks[i].emplace(std::move(p));
+                });
+  auto flushed = log.flush(timeout);
+  INFO((flushed.ok() ? "" : flushed.error()));
+  REQUIRE(flushed.ok());
+  std::vector<eventide::bridge::position> out;
+  for (auto& a : acks) {
+    REQUIRE(a.has_value());
+    INFO((a->ok() ? "" : a->error()));
+    REQUIRE(a->ok());
+    out.push_back(a->value());
+  }
+  return out;
+}
+
 } // namespace contract

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "bridge/log.hpp"
 
@@ -48,5 +50,14 @@ std::unique_ptr<log_fixture> open_fixture(backend_kind kind);
 
 /// A random suffix for unique topic and group names, so reruns on a real broker don't collide.
 std::string unique_suffix();
+
+using key_value = std::pair<std::string, std::string>;
+
+/// Produces every record and waits (up to `timeout`) for all acknowledgements, each exactly
+/// once; returns them in produce order.
+std::vector<eventide::bridge::position> produce_all(eventide::bridge::log& l,
+                                                   const std::string& topic,
+                                  const std::vector<key_value>& records,
+                                  std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
 } // namespace contract

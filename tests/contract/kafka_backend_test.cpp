@@ -18,26 +18,18 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
+using contract::key_value;
+using contract::produce_all;
+
 constexpr int16_t produce_api_key = 0; // Kafka protocol ApiKey of Produce
 
 // Produces `count` records under one key and returns their acknowledgements in order.
 std::vector<position> produce_sequence(bridge::log& log, const std::string& topic,
                                        const std::string& key, int count) {
-  std::vector<std::optional<outcome<position>>> acks(static_cast<size_t>(count));
+  std::vector<key_value> records;
   for (int i = 0; i < count; ++i)
-    log.produce(topic, key, key + "-" + std::to_string(i),
-                [&acks, i](outcome<position> p) { acks[static_cast<size_t>(i)].emplace(std::move(p)); });
-  auto flushed = log.flush(60s);
-  INFO((flushed.ok() ? "" : flushed.error()));
-  REQUIRE(flushed.ok());
-  std::vector<position> out;
-  for (auto& a : acks) {
-    REQUIRE(a.has_value());
-    INFO((a->ok() ? "" : a->error()));
-    REQUIRE(a->ok());
-    out.push_back(a->value());
-  }
-  return out;
+    records.emplace_back(key, key + "-" + std::to_string(i));
+  return produce_all(log, topic, records, 60s);
 }
 
 // Reads a whole partition from offset 0 and checks it holds exactly key-0..key-(count-1).

@@ -22,30 +22,9 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
-using key_value = std::pair<std::string, std::string>;
+using contract::key_value;
+using contract::produce_all;
 
-// Produces every record and waits for all acknowledgements; returns them in produce order.
-std::vector<position> produce_all(bridge::log& log, const std::string& topic,
-                                  const std::vector<key_value>& records) {
-  std::vector<std::optional<outcome<position>>> acks(records.size());
-  for (size_t i = 0; i < records.size(); ++i)
-    log.produce(topic, records[i].first, records[i].second,
-                [&acks, i](outcome<position> p) {
-                  REQUIRE_FALSE(acks[i].has_value()); // exactly one acknowledgement
-                  acks[i].emplace(std::move(p));
-                });
-  auto flushed = log.flush(30s);
-  INFO((flushed.ok() ? "" : flushed.error()));
-  REQUIRE(flushed.ok());
-  std::vector<position> out;
-  for (auto& a : acks) {
-    REQUIRE(a.has_value());
-    INFO((a->ok() ? "" : a->error()));
-    REQUIRE(a->ok());
-    out.push_back(a->value());
-  }
-  return out;
-}
 
 // Polls until `count` records arrived (or the deadline), then checks nothing more comes.
 std::vector<record> consume(consumer& c, size_t count, std::chrono::milliseconds within = 30s,
