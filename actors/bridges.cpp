@@ -142,7 +142,7 @@ struct consumer_state {
   bool polling = false;
   bool live = false;
   bool commit_pending = false; // acknowledgements not yet committed
-  uint64_t handled = 0, dead_lettered = 0;
+  uint64_t handled = 0, dead_lettered = 0, skipped = 0;
   std::string last_error; // "<time ms> <what>" of the last poll/commit/handling failure
   static inline constexpr const char* name = "consumer-bridge";
 
@@ -323,6 +323,11 @@ caf::behavior consumer_bridge(consumer_ptr self, consumer_bridge_config cfg, rol
         t.polled_upto = rec.offset + 1;
         t.in_flight.insert(rec.offset);
         ++st.in_flight;
+        if (st.cfg.skip && st.cfg.skip(rec)) {
+          ++st.skipped;
+          acknowledge(self, tp, rec.offset);
+          continue;
+        }
         auto ev = events::decode(rec.value);
         if (!ev) {
           // Replaying what this group already handled: it was dead-lettered the first time.
@@ -361,6 +366,7 @@ caf::behavior consumer_bridge(consumer_ptr self, consumer_bridge_config cfg, rol
       d.AddMember("inFlight", static_cast<uint64_t>(st.in_flight), a);
       d.AddMember("handled", st.handled, a);
       d.AddMember("deadLettered", st.dead_lettered, a);
+      d.AddMember("skipped", st.skipped, a);
       d.AddMember("lastError", json::str(st.last_error, a), a);
       return json::dump(d);
     },
@@ -371,6 +377,10 @@ caf::behavior consumer_bridge(consumer_ptr self, consumer_bridge_config cfg, rol
 
 producer_actor spawn_producer(caf::actor_system& sys, std::shared_ptr<bridge::log> log,
                               std::string topic_prefix) {
+  // A log that delivers inline (the embedded one: a RocksDB write) never makes the producer
+  // wait, so it runs on the scheduler and saves a thread wake-up per event.
+  if (log->delivers_inline())
+    return sys.spawn(producer, std::move(log), std::move(topic_prefix));
   return sys.spawn<caf::detached>(producer, std::move(log), std::move(topic_prefix));
 }
 

@@ -24,11 +24,14 @@ struct consumer_bridge_config {
   /// committed offset (then replay starts there, else at offset 0). Called from the bridge's
   /// thread. Null: always from offset 0.
   std::function<bool(int32_t partition)> store_covers;
+  /// Records for which this returns true are acknowledged without decoding: they are addressed
+  /// to another role that shares the topic (tool requests for another tool). Null: none.
+  std::function<bool(const bridge::record&)> skip;
   size_t max_in_flight = 256;  // records handed to the role and not yet acknowledged
   size_t max_batch = 128;      // records per poll
 };
 
-/// The node's producer bridge (detached: the log may block).
+/// The node's producer bridge (detached unless the log delivers inline: serve() may block).
 producer_actor spawn_producer(caf::actor_system& sys, std::shared_ptr<bridge::log> log,
                               std::string topic_prefix);
 

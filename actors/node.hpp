@@ -15,6 +15,10 @@
 
 namespace eventide {
 
+/// Scheduler settings for a node's actor system; call before the system is built (settings
+/// given later by the user still win).
+void tune_scheduler(caf::actor_system_config& cfg);
+
 /// The roles a node can host.
 const std::vector<std::string>& known_roles();
 /// The worker roles, one per tool kind: "worker-math", "worker-weather", ...

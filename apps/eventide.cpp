@@ -1249,6 +1249,7 @@ int main(int argc, char** argv) {
   }
   try {
     config cfg;
+    tune_scheduler(cfg);
     cfg.add_error_category(caf::atom("eventide"),
                            [](uint8_t x, caf::atom_value, const caf::message& ctx) -> std::string {
                              return std::string(to_string(static_cast<ec>(x))) + ": "

@@ -125,6 +125,7 @@ int main(int argc, char** argv) {
     sizes = {10'000, 100'000};
   init_logging("error");
   caf::actor_system_config cfg;
+  tune_scheduler(cfg);
   caf::actor_system sys{cfg};
   std::printf("| events in log | conversations (running) | full replay s | replay events/s | "
               "restart with snapshots s | restart after lost store s | RSS after replay MiB |\n");

@@ -66,6 +66,19 @@ bool contains_word(const std::string& hay, const std::string& needle) {
 
 bool matches(const std::string& text, const std::regex& re) { return std::regex_search(text, re); }
 
+// Whole-word alternatives; matching is a substring search per word, ~100x cheaper than the
+// equivalent "\\b(a|b|...)\\b" std::regex (which dominated planning time).
+struct word_list {
+  std::vector<std::string> words;
+};
+
+bool matches(const std::string& text, const word_list& list) {
+  for (const auto& w : list.words)
+    if (contains_word(text, w))
+      return true;
+  return false;
+}
+
 std::optional<double> parse_number(std::string s) {
   s.erase(std::remove(s.begin(), s.end(), ','), s.end());
   if (s.empty())
@@ -181,36 +194,39 @@ std::vector<phrase> city_phrases() {
   return p;
 }
 
-const std::regex& weather_words() {
-  static const std::regex re(
-      "\\b(weather|temperature|temperatures|forecast|rain|raining|rainy|sunny|snow|snowing|humid|"
-      "humidity|wind|windy|cloudy|degrees|hot|cold|warm|chilly)\\b");
-  return re;
+const word_list& weather_words() {
+  static const word_list list{{
+      "weather", "temperature", "temperatures", "forecast", "rain", "raining", "rainy", "sunny",
+      "snow", "snowing", "humid", "humidity", "wind", "windy", "cloudy", "degrees", "hot",
+      "cold", "warm", "chilly"}};
+  return list;
 }
 
-const std::regex& summary_words() {
-  static const std::regex re("\\b(summary|summarize|summarise|overview|recap|sum up|brief me)\\b");
-  return re;
+const word_list& summary_words() {
+  static const word_list list{{
+      "summary", "summarize", "summarise", "overview", "recap", "sum up", "brief me"}};
+  return list;
 }
 
-const std::regex& exchange_words() {
-  static const std::regex re("\\b(exchange|rate|rates|convert|conversion|worth)\\b");
-  return re;
+const word_list& exchange_words() {
+  static const word_list list{{
+      "exchange", "rate", "rates", "convert", "conversion", "worth"}};
+  return list;
 }
 
-const std::regex& price_words() {
-  static const std::regex re(
-      "\\b(price|prices|priced|pricing|cost|costs|costing|expensive|cheap|cheaper|pricier|pay|"
-      "msrp|afford)\\b");
-  return re;
+const word_list& price_words() {
+  static const word_list list{{
+      "price", "prices", "priced", "pricing", "cost", "costs", "costing", "expensive", "cheap",
+      "cheaper", "pricier", "pay", "msrp", "afford"}};
+  return list;
 }
 
 // "how much" asks for a price unless it is about something measurable.
-const std::regex& non_price_amounts() {
-  static const std::regex re(
-      "\\b(weigh|weighs|weight|heavy|battery|storage|memory|ram|space|power|charge|charging|"
-      "screen|data|time|long|big|large)\\b");
-  return re;
+const word_list& non_price_amounts() {
+  static const word_list list{{
+      "weigh", "weighs", "weight", "heavy", "battery", "storage", "memory", "ram", "space",
+      "power", "charge", "charging", "screen", "data", "time", "long", "big", "large"}};
+  return list;
 }
 
 const std::regex& price_comparison_words() {
@@ -221,20 +237,23 @@ const std::regex& price_comparison_words() {
   return re;
 }
 
-const std::regex& comparison_words() {
-  static const std::regex re(
-      "\\b(compare|comparison|versus|vs|better|worse|best|difference|differences|differ|which|"
-      "or)\\b");
-  return re;
+const word_list& comparison_words() {
+  static const word_list list{{
+      "compare", "comparison", "versus", "vs", "better", "worse", "best", "difference",
+      "differences", "differ", "which", "or"}};
+  return list;
 }
 
 // Questions about the catalog that name no product: answered by retrieval over all products.
-const std::regex& catalog_words() {
-  static const std::regex re(
-      "\\b(laptops?|notebooks?|phones?|smartphones?|tablets?|headphones?|earbuds?|watches|"
-      "smartwatch(es)?|cameras?|speakers?|monitors?|products?|devices?|gadgets?|models?|"
-      "catalog(ue)?|battery|warranty|warranties|sell|offer)\\b");
-  return re;
+const word_list& catalog_words() {
+  static const word_list list{{
+      "laptop", "laptops", "notebook", "notebooks", "phone", "phones", "smartphone",
+      "smartphones", "tablet", "tablets", "headphone", "headphones", "earbud", "earbuds",
+      "camera", "cameras", "speaker", "speakers", "monitor", "monitors", "product", "products",
+      "device", "devices", "gadget", "gadgets", "model", "models", "watches", "smartwatch",
+      "smartwatches", "catalog", "catalogue", "battery", "warranty", "warranties", "sell",
+      "offer"}};
+  return list;
 }
 
 // Words that carry no topic when a comparison query is narrowed to one product.

@@ -403,6 +403,25 @@ outcome<std::string> encode(const event& e) {
   return text;
 }
 
+std::optional<std::string> peek_requested_tool(std::string_view bytes) {
+  if (bytes.size() > max_record_bytes)
+    return std::nullopt;
+  json::document doc;
+  doc.Parse(bytes.data(), bytes.size());
+  if (doc.HasParseError() || !doc.IsObject())
+    return std::nullopt;
+  auto type = doc.FindMember("type");
+  auto data = doc.FindMember("data");
+  if (type == doc.MemberEnd() || !type->value.IsString()
+      || std::string_view(type->value.GetString()) != "ToolInvocationRequested"
+      || data == doc.MemberEnd() || !data->value.IsObject())
+    return std::nullopt;
+  auto tool = data->value.FindMember("tool");
+  if (tool == data->value.MemberEnd() || !tool->value.IsString())
+    return std::nullopt;
+  return std::string(tool->value.GetString(), tool->value.GetStringLength());
+}
+
 outcome<event> decode(std::string_view bytes) {
   if (bytes.size() > max_record_bytes)
     return fail("record too large (" + std::to_string(bytes.size()) + " bytes)");

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -134,5 +135,10 @@ outcome<std::string> encode(const event& e);
 /// The failure reason is suitable for the dead-letter queue ("invalid JSON at byte 3: ...",
 /// "unknown event type 'Foo'", "schema violation in data at /plan: required property ...").
 outcome<event> decode(std::string_view bytes);
+
+/// The tool a ToolInvocationRequested record names, read without validating it; nullopt when
+/// the bytes are not such a record with a string `data.tool`. Lets a tool's consumer group
+/// pass over requests for other tools cheaply (the addressed group validates them).
+std::optional<std::string> peek_requested_tool(std::string_view bytes);
 
 } // namespace eventide::events

@@ -57,6 +57,7 @@ pipeline::pipeline(const std::string& data_dir, node_options opts)
   if (opts_.resources.empty())
     opts_.resources = providers::resource_root();
   cfg_.set("scheduler.max-threads", 2);
+  tune_scheduler(cfg_);
   if (const char* policy = std::getenv("EVENTIDE_SCHEDULER"); policy && *policy)
     cfg_.set("scheduler.policy", caf::atom_from_string(policy));
   sys_ = std::make_unique<caf::actor_system>(cfg_);

@@ -577,3 +577,24 @@ TEST_CASE("schemas are shared safely by concurrent decoders", "[codec][schema]")
     t.join();
   CHECK(wrong == 0);
 }
+
+// ---- peeking at the addressed tool -----------------------------------------------------------
+
+TEST_CASE("peek_requested_tool names the tool of a request without validating it", "[codec]") {
+  const std::string valid =
+      read_file(fixtures_root / "ToolInvocationRequested" / "valid-basic.json");
+  auto decoded = decode(valid);
+  REQUIRE(decoded.ok());
+  CHECK(peek_requested_tool(valid) == std::get<tool_invocation_requested>(decoded->data).tool);
+  // Whitespace and member order do not matter; validity beyond type and tool does not either.
+  CHECK(peek_requested_tool(R"( { "data" : { "tool" : "weather" , "args": 3 },
+                                  "type" : "ToolInvocationRequested" } )") == "weather");
+  // Anything else is left to the full decode (and so to the dead-letter queue).
+  CHECK_FALSE(peek_requested_tool(R"({"type":"ToolInvocationRequested","data":{"tool":null}})"));
+  CHECK_FALSE(peek_requested_tool(R"({"type":"ToolInvocationRequested","data":{}})"));
+  CHECK_FALSE(peek_requested_tool(R"({"type":"ToolInvocationRequested","data":"math"})"));
+  CHECK_FALSE(peek_requested_tool(R"({"type":"PlanGenerated","data":{"tool":"math"}})"));
+  CHECK_FALSE(peek_requested_tool(R"({"type":"ToolInvocationRequested","data":{"tool":"ma)"));
+  CHECK_FALSE(peek_requested_tool("[1, 2, 3]"));
+  CHECK_FALSE(peek_requested_tool(""));
+}
