@@ -1,9 +1,11 @@
-// Pipeline benchmark on the embedded log with offline providers: end-to-end latency per plan
-// size next to the raw one-hop produce->consume floor measured in the same run, and throughput
-// with concurrent conversations. Prints a Markdown report.
+// Pipeline benchmark with offline providers: end-to-end latency per plan size next to the raw
+// one-hop produce->consume floor measured in the same run on the same log, and throughput with
+// 1, 10 and 100 concurrent conversations. Every role runs in this process, over the embedded
+// log or (with --kafka) over a Kafka broker. Prints a Markdown report.
 //
-//   pipeline_bench [--quick]
+//   pipeline_bench [--quick] [--kafka BOOTSTRAP [--kafka-version 0.9.0.1]]
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "actors/logging.hpp"
+#include "bridge/kafka_log.hpp"
 #include "tests/e2e/harness.hpp"
 
 using namespace eventide;
@@ -37,23 +40,67 @@ double ms_since(clock_type::time_point t0) {
   return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
 }
 
-// One produce -> consume hop on the embedded log: the floor every pipeline hop pays.
-stats one_hop(bridge::log& log, int n) {
-  auto c = log.subscribe("bench-hop", {"bench-hop"}, bridge::offset_reset::latest);
-  if (!c)
-    throw std::runtime_error(c.error());
-  (void) (*c)->poll(1, std::chrono::milliseconds(10)); // join, get the assignment
-  std::vector<double> lat;
-  for (int i = 0; i < n; ++i) {
-    auto t0 = clock_type::now();
-    log.produce("bench-hop", "k" + std::to_string(i % 7), "x", [](outcome<bridge::position>) {});
-    size_t got = 0;
-    while (got == 0) {
-      auto b = (*c)->poll(16, std::chrono::milliseconds(100));
-      got = b ? b->size() : 0;
-    }
-    lat.push_back(ms_since(t0));
+[[noreturn]] void die(const std::string& what) {
+  throw std::runtime_error(what);
+}
+
+// Reads every partition of `topic` from its current end.
+std::unique_ptr<bridge::consumer> tail(bridge::log& log, const std::string& topic) {
+  auto parts = log.partition_count(topic);
+  if (!parts)
+    die(parts.error());
+  std::vector<std::pair<bridge::topic_partition, int64_t>> start;
+  for (int32_t p = 0; p < *parts; ++p) {
+    bridge::topic_partition tp{topic, p};
+    auto wm = log.query_watermarks(tp);
+    if (!wm)
+      die(wm.error());
+    start.emplace_back(tp, wm->high);
   }
+  auto c = log.assign(start);
+  if (!c)
+    die(c.error());
+  return std::move(*c);
+}
+
+// One produce -> consume hop: the floor every pipeline hop pays on this log. The consumer
+// blocks in poll() on its own thread, as a consumer bridge does, so the hop includes waking it.
+stats one_hop(bridge::log& log, const std::string& topic, int n) {
+  auto c = tail(log, topic);
+  std::atomic<int64_t> consumed_ns{0};
+  std::atomic<bool> stop{false};
+  std::string error;
+  std::thread reader([&] {
+    while (!stop) {
+      auto b = c->poll(16, std::chrono::milliseconds(50));
+      if (!b) {
+        error = b.error();
+        return;
+      }
+      if (!b->empty())
+        consumed_ns = clock_type::now().time_since_epoch().count();
+    }
+  });
+  std::vector<double> lat;
+  for (int i = 0; i < n + 20 && error.empty(); ++i) { // the first 20 warm up connections
+    consumed_ns = 0;
+    auto t0 = clock_type::now();
+    log.produce(topic, "k" + std::to_string(i % 7), "x", [](outcome<bridge::position> r) {
+      if (!r)
+        die(r.error());
+    });
+    while (consumed_ns == 0) {
+      log.serve(std::chrono::milliseconds(0));
+      std::this_thread::yield();
+    }
+    double ms = (consumed_ns - t0.time_since_epoch().count()) / 1e6;
+    if (i >= 20)
+      lat.push_back(ms);
+  }
+  stop = true;
+  reader.join();
+  if (!error.empty())
+    die(error);
   return summarize(lat);
 }
 
@@ -74,81 +121,168 @@ const scenario scenarios[] = {
    "How much more expensive is the Nimbus Pro than the Aurora X1 in GBP?", 5, 10},
 };
 
-} // namespace
+// Writes questions and follows the answers on one long-lived consumer, so the measurement is
+// the pipeline's and not the cost of setting up a reader per question.
+class driver {
+ public:
+  driver(pipeline& p, const std::string& run) : p_(p), run_(run) {
+    follow_ = tail(p.log(), p.names().conversation_events);
+  }
 
-int main(int argc, char** argv) {
-  bool quick = argc > 1 && std::string(argv[1]) == "--quick";
+  void ask(const std::string& id, const char* question) {
+    events::event q;
+    q.subject = id;
+    q.id = id + "/query";
+    q.source = "bench";
+    q.time_ms = now_ms();
+    q.data = events::user_query_received{id, "bench", question, q.time_ms};
+    auto bytes = events::encode(q);
+    if (!bytes)
+      die(bytes.error());
+    p_.log().produce(p_.names().user_commands, id, *bytes, [](outcome<bridge::position> r) {
+      if (!r)
+        die(r.error());
+    });
+  }
+
+  // Calls on_answer(conversation) for every answer until `until` returns true.
+  template <class OnAnswer, class Until>
+  size_t follow(OnAnswer on_answer, Until until) {
+    size_t events = 0;
+    auto idle_since = clock_type::now();
+    while (!until()) {
+      p_.log().serve(std::chrono::milliseconds(0));
+      auto b = follow_->poll(512, std::chrono::milliseconds(5));
+      if (!b)
+        die(b.error());
+      if (b->empty() && ms_since(idle_since) > 30000)
+        die("no answer within 30 s (run " + run_ + ")");
+      for (auto& rec : *b) {
+        idle_since = clock_type::now();
+        ++events;
+        if (rec.value.find("\"type\":\"FinalAnswerSynthesized\"") != std::string::npos)
+          on_answer(rec.key);
+      }
+    }
+    return events;
+  }
+
+  std::string next_id() { return run_ + "-" + std::to_string(n_++); }
+
+ private:
+  pipeline& p_;
+  std::string run_;
+  std::unique_ptr<bridge::consumer> follow_;
+  int n_ = 0;
+};
+
+void run(pipeline& p, const std::string& backend, const std::string& run_id,
+         const std::string& prefix, bool quick) {
   int n = quick ? 50 : 300;
-  init_logging("error");
-  temp_dir dir;
-  pipeline p{dir.path};
-  std::printf("# Eventide pipeline benchmark (embedded log, offline providers)\n\n");
-  std::printf("%d sequential conversations per scenario after 20 warm-up runs; 2 cores.\n\n", n);
-  auto hop = one_hop(p.log(), quick ? 200 : 1000);
-  std::printf("One produce->consume hop on the embedded log: p50 %.3f ms, p95 %.3f ms, p99 %.3f ms\n\n",
-              hop.p50, hop.p95, hop.p99);
-  std::printf("| scenario | steps | seq. hops | p50 ms | p95 ms | p99 ms | p50 / (hops x hop p50) |\n");
-  std::printf("|---|---|---|---|---|---|---|\n");
-  int id = 0;
+  auto hop = one_hop(p.log(), prefix + "bench-hop", quick ? 200 : 1000);
+  std::printf("## %s\n\n", backend.c_str());
+  std::printf("%d sequential conversations per scenario after 20 warm-up runs; every role in one "
+              "process; 2 cores.\n\n", n);
+  std::printf("One produce->consume hop: p50 %.3f ms, p95 %.3f ms, p99 %.3f ms\n\n", hop.p50,
+              hop.p95, hop.p99);
+  std::printf("| scenario | steps | seq. hops | p50 ms | p95 ms | p99 ms | hops x hop p50 ms | "
+              "p50 / (hops x hop p50) |\n");
+  std::printf("|---|---|---|---|---|---|---|---|\n");
+  driver d(p, run_id);
   for (auto& s : scenarios) {
-    for (int i = 0; i < 20; ++i)
-      p.ask("warm-" + std::to_string(id++), s.question, std::chrono::seconds(10),
-            std::chrono::milliseconds(0));
     std::vector<double> lat;
-    for (int i = 0; i < n; ++i) {
+    for (int i = 0; i < n + 20; ++i) {
+      auto id = d.next_id();
       auto t0 = clock_type::now();
-      auto t = p.ask("lat-" + std::to_string(id++), s.question, std::chrono::seconds(10),
-                     std::chrono::milliseconds(0));
-      if (!t.answer())
-        throw std::runtime_error(std::string("no answer for ") + s.question);
-      lat.push_back(ms_since(t0));
+      d.ask(id, s.question);
+      bool answered = false;
+      d.follow([&](const std::string& conv) { answered = answered || conv == id; },
+               [&] { return answered; });
+      if (i >= 20)
+        lat.push_back(ms_since(t0));
     }
     auto st = summarize(lat);
-    std::printf("| %s | %d | %d | %.2f | %.2f | %.2f | %.1fx |\n", s.name, s.steps, s.hops, st.p50,
-                st.p95, st.p99, st.p50 / (s.hops * hop.p50));
+    double floor = s.hops * hop.p50;
+    std::printf("| %s | %d | %d | %.2f | %.2f | %.2f | %.2f | %.1fx |\n", s.name, s.steps, s.hops,
+                st.p50, st.p95, st.p99, floor, st.p50 / floor);
+    std::fflush(stdout);
   }
 
   std::printf("\n| concurrent conversations (3-step) | conversations/s | events/s | wall s |\n");
   std::printf("|---|---|---|---|\n");
   for (int concurrency : {1, 10, 100}) {
     int total = quick ? std::max(concurrency, 100) : std::max(concurrency * 4, 400);
-    auto t0 = clock_type::now();
-    std::vector<std::string> ids;
     int launched = 0, answered = 0;
-    size_t events = 0;
-    // Keep `concurrency` conversations in flight: write questions, follow the answers.
-    auto c = p.log().subscribe("bench-follow-" + std::to_string(concurrency),
-                               {p.names().conversation_events}, bridge::offset_reset::latest);
-    (void) (*c)->poll(1, std::chrono::milliseconds(10));
     auto launch = [&] {
-      events::event q;
-      q.subject = "tp" + std::to_string(concurrency) + "-" + std::to_string(launched++);
-      q.id = q.subject + "/query";
-      q.source = "bench";
-      q.time_ms = now_ms();
-      q.data = events::user_query_received{q.subject, "bench", scenarios[1].question, q.time_ms};
-      p.produce(q);
+      d.ask(d.next_id(), scenarios[1].question);
+      ++launched;
     };
+    auto t0 = clock_type::now();
     for (int i = 0; i < concurrency; ++i)
       launch();
-    while (answered < total) {
-      auto b = (*c)->poll(512, std::chrono::milliseconds(1000));
-      if (!b || b->empty())
-        throw std::runtime_error("throughput run stalled");
-      for (auto& rec : *b) {
-        ++events;
-        if (rec.value.find("\"type\":\"FinalAnswerSynthesized\"") != std::string::npos) {
-          ++answered;
-          if (launched < total)
-            launch();
-        }
-      }
-    }
+    auto seen = d.follow(
+      [&](const std::string&) {
+        ++answered;
+        if (launched < total)
+          launch();
+      },
+      [&] { return answered >= total; });
     double secs = ms_since(t0) / 1000.0;
     // conversation-events seen + the requests and commands on the other two topics
     // (3 requests + query + synthesize per conversation).
-    double all_events = static_cast<double>(events) + total * 5.0;
+    double all_events = static_cast<double>(seen) + total * 5.0;
     std::printf("| %d | %.0f | %.0f | %.2f |\n", concurrency, total / secs, all_events / secs, secs);
+    std::fflush(stdout);
+  }
+  std::printf("\n");
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  bool quick = false;
+  std::string kafka, kafka_version = "0.9.0.1";
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--quick")
+      quick = true;
+    else if (a == "--kafka" && i + 1 < argc)
+      kafka = argv[++i];
+    else if (a == "--kafka-version" && i + 1 < argc)
+      kafka_version = argv[++i];
+    else {
+      std::fprintf(stderr, "usage: pipeline_bench [--quick] [--kafka BOOTSTRAP "
+                           "[--kafka-version V]]\n");
+      return 2;
+    }
+  }
+  try {
+    init_logging("error");
+    temp_dir dir;
+    auto run_id = "b" + std::to_string(now_ms());
+    if (kafka.empty()) {
+      pipeline p{dir.path};
+      run(p, "Embedded log (RocksDB)", run_id, "", quick);
+    } else {
+      bridge::kafka_options ko;
+      ko.brokers = kafka;
+      ko.broker_version_fallback = kafka_version;
+      ko.partitions = 3;
+      ko.session_timeout_ms = 6000;
+      auto log = bridge::open_kafka_log(ko);
+      if (!log)
+        die(log.error());
+      node_options o;
+      o.topic_prefix = run_id + "-"; // fresh topics: nothing to replay
+      pipeline p{dir.path, std::shared_ptr<bridge::log>(std::move(*log)), o};
+      // Wait until every group owns its partitions: the first questions would otherwise
+      // measure the join.
+      std::this_thread::sleep_for(std::chrono::seconds(8));
+      run(p, "Kafka " + kafka_version + " at " + kafka, run_id, o.topic_prefix, quick);
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "pipeline_bench: %s\n", e.what());
+    return 1;
   }
   return 0;
 }

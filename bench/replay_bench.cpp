@@ -4,6 +4,7 @@
 // waiting on a step), written to an embedded log, then replayed by an orchestrator node.
 //
 //   replay_bench [EVENTS...]      default: 10000 100000
+//   replay_bench --memory N       heap per live and per passivated conversation, N running
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -11,6 +12,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <malloc.h>
 
 #include <caf/all.hpp>
 
@@ -37,6 +40,13 @@ long rss_kib() {
   return 0;
 }
 
+// Heap bytes in use (malloc arenas and mmapped chunks): unlike RSS it drops as soon as memory
+// is freed.
+size_t heap_bytes() {
+  auto m = ::mallinfo2();
+  return m.uordblks + m.hblkhd;
+}
+
 const char* plan = R"({"steps":[{"id":"s1","tool":"math","args":{"expression":"1+2"}},)"
                    R"({"id":"s2","tool":"math","args":{"expression":"{{steps.s1.result.value}}*2"}},)"
                    R"({"id":"s3","tool":"math","args":{"expression":"{{steps.s2.result.value}}+1"}}]})";
@@ -46,7 +56,8 @@ struct generated {
 };
 
 // Writes conversations until `target` events are in the orchestrator's two topics.
-generated generate(bridge::log& log, const topics& t, size_t target) {
+// Every `running_every`-th conversation is left waiting on its second step.
+generated generate(bridge::log& log, const topics& t, size_t target, size_t running_every = 10) {
   generated g;
   int64_t now = 1'700'000'000'000;
   auto put = [&](const std::string& conv, events::payload p) {
@@ -67,7 +78,7 @@ generated generate(bridge::log& log, const topics& t, size_t target) {
   };
   while (g.events < target) {
     auto conv = "bench-" + std::to_string(g.conversations++);
-    bool stays_running = g.conversations % 10 == 0;
+    bool stays_running = g.conversations % running_every == 0;
     core::conversation_state fold(conv);
     fold.apply(put(conv, events::plan_generated{1, plan, "bench", "bench", 0}));
     for (int round = 0; !fold.finished(); ++round) {
@@ -115,9 +126,86 @@ double run_until_live(caf::actor_system& sys, std::shared_ptr<bridge::log> log,
   return secs;
 }
 
+// Memory of the orchestrator's conversations: N conversations all waiting on a step are replayed
+// into actors (live), then left idle until every one passivated into the store.
+int memory(caf::actor_system& sys, size_t conversations) {
+  char tmpl[] = "/tmp/eventide-memory.XXXXXX";
+  std::string dir = ::mkdtemp(tmpl);
+  bridge::embedded_options eo;
+  eo.dir = dir + "/log";
+  auto opened = bridge::open_embedded_log(eo);
+  if (!opened)
+    throw std::runtime_error(opened.error());
+  std::shared_ptr<bridge::log> log = std::move(*opened);
+  topics t("");
+  size_t events = 0;
+  {
+    // 5 events per conversation up to the second step's request.
+    auto g = generate(*log, t, conversations * 5, 1);
+    events = g.events;
+    conversations = g.conversations;
+  }
+  node_options o;
+  o.roles = {"orchestrator"};
+  o.data_dir = dir;
+  o.resources = providers::resource_root();
+  o.policy.step_timeout_ms = 3'600'000;
+  o.passivate_after_ms = 4000;
+  {
+    // The first start replays the log and writes every conversation's snapshot.
+    node first{sys, log, o};
+    if (auto r = first.start(); !r)
+      throw std::runtime_error(r.error());
+    while (!first.orchestrator_live())
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300)); // let it commit
+    first.stop();
+  }
+  // The restart loads the running conversations from their snapshots into actors (RocksDB
+  // flushed the snapshots' write buffer while reopening, so it does not count), then leaves
+  // them idle until every one passivated back into the store.
+  ::malloc_trim(0);
+  auto before = heap_bytes();
+  node n{sys, log, o};
+  if (auto r = n.start(); !r)
+    throw std::runtime_error(r.error());
+  auto t0 = clock_type::now();
+  while (!n.orchestrator_live())
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  if (std::chrono::duration<double>(clock_type::now() - t0).count() > 3.0)
+    throw std::runtime_error("restart took longer than the idle time; use fewer conversations");
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto live = heap_bytes();
+  std::this_thread::sleep_for(std::chrono::milliseconds(4500));
+  size_t passive = heap_bytes(), last = 0;
+  while (passive != last) {
+    last = passive;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    passive = heap_bytes();
+  }
+  n.stop();
+  auto per = [&](size_t hi, size_t lo) {
+    return hi > lo ? static_cast<double>(hi - lo) / conversations : 0.0;
+  };
+  std::printf("| %zu | %zu | %.0f | %.0f | %.1f |\n", conversations, events, per(live, before),
+              per(passive, before), (live - before) / 1048576.0);
+  log.reset();
+  std::filesystem::remove_all(dir);
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 3 && std::string(argv[1]) == "--memory") {
+    init_logging("error");
+    caf::actor_system_config cfg;
+    tune_scheduler(cfg);
+    caf::actor_system sys{cfg};
+    std::printf("| running conversations | events | heap B per live conversation | heap B per "
+                "passivated conversation | heap MiB, all live |\n|---|---|---|---|---|\n");
+    return memory(sys, std::stoul(argv[2]));
+  }
   std::vector<size_t> sizes;
   for (int i = 1; i < argc; ++i)
     sizes.push_back(std::stoul(argv[i]));

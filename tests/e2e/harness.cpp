@@ -41,8 +41,6 @@ size_t conversation_trace::count(const char* type) const {
 
 pipeline::pipeline(const std::string& data_dir, node_options opts)
   : data_dir_(data_dir), opts_(std::move(opts)), topics_(opts_.topic_prefix) {
-  const char* level = std::getenv("EVENTIDE_TEST_LOG");
-  init_logging(level && *level ? level : "error");
   bridge::embedded_options eo;
   eo.dir = data_dir + "/log";
   eo.partitions = 3;
@@ -50,10 +48,22 @@ pipeline::pipeline(const std::string& data_dir, node_options opts)
   if (!l)
     throw std::runtime_error(l.error());
   log_ = std::move(*l);
+  init();
+}
+
+pipeline::pipeline(const std::string& data_dir, std::shared_ptr<bridge::log> log,
+                   node_options opts)
+  : data_dir_(data_dir), opts_(std::move(opts)), topics_(opts_.topic_prefix), log_(std::move(log)) {
+  init();
+}
+
+void pipeline::init() {
+  const char* level = std::getenv("EVENTIDE_TEST_LOG");
+  init_logging(level && *level ? level : "error");
   if (opts_.roles.empty())
     opts_.roles.insert(known_roles().begin(), known_roles().end());
   if (opts_.data_dir.empty())
-    opts_.data_dir = data_dir;
+    opts_.data_dir = data_dir_;
   if (opts_.resources.empty())
     opts_.resources = providers::resource_root();
   cfg_.set("scheduler.max-threads", 2);

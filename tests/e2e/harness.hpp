@@ -52,6 +52,8 @@ struct conversation_trace {
 class pipeline {
  public:
   explicit pipeline(const std::string& data_dir, node_options opts = {});
+  /// Runs every role over `log` (e.g. a Kafka log) instead of a fresh embedded one.
+  pipeline(const std::string& data_dir, std::shared_ptr<bridge::log> log, node_options opts = {});
   ~pipeline();
 
   /// Starts all roles (again, after stop()).
@@ -84,6 +86,8 @@ class pipeline {
   caf::actor_system_config cfg_;
   std::unique_ptr<caf::actor_system> sys_;
   std::unique_ptr<node> node_;
+
+  void init();
 };
 
 } // namespace eventide::testing

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Runs every benchmark and writes a Markdown report (default bench/report.md): pipeline latency
+# and throughput on the embedded log and on a throwaway Kafka 0.9 broker (each next to the
+# one-hop floor measured in the same run), replay and restart against log length, memory per
+# conversation and per node, and retrieval accuracy. Installs and builds what it needs.
+#
+#   bash scripts/bench.sh [--quick] [--full] [--no-kafka] [--out FILE]
+#     --quick     fewer samples (a few minutes in all)
+#     --full      adds the 1M-event replay (about a minute more)
+#     --no-kafka  embedded log only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+quick=() full=0 kafka=1 out=$root/bench/report.md
+while [ $# -gt 0 ]; do
+  case $1 in
+    --quick) quick=(--quick) ;;
+    --full) full=1 ;;
+    --no-kafka) kafka=0 ;;
+    --out) out=$2; shift ;;
+    *) echo "bench.sh: unknown option '$1' (see the header of scripts/bench.sh)" >&2; exit 2 ;;
+  esac
+  shift
+done
+step() { echo "[bench] $*" >&2; }
+
+bash scripts/build.sh >&2
+bin=$root/build
+work=$(mktemp -d)
+cleanup() {
+  [ -n "${node_pid:-}" ] && kill "$node_pid" 2>/dev/null || true
+  [ -n "${KAFKA_ENV_DIR:-}" ] && bash "$root/scripts/kafka-test-env.sh" stop "$KAFKA_ENV_DIR" >&2 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+report=$work/report.md
+{
+  echo "# Eventide benchmark report"
+  echo
+  echo "$(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)," \
+       "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)," \
+       "$(uname -sr). Offline providers throughout."
+  echo
+} > "$report"
+
+step "pipeline on the embedded log"
+"$bin/bench/pipeline_bench" "${quick[@]}" >> "$report"
+
+if [ "$kafka" = 1 ]; then
+  step "pipeline on Kafka 0.9 (throwaway broker)"
+  bash scripts/kafka-test-env.sh install >&2
+  eval "$(bash scripts/kafka-test-env.sh start)"
+  "$bin/bench/pipeline_bench" "${quick[@]}" --kafka "$KAFKA_BOOTSTRAP" \
+    --kafka-version "$KAFKA_VERSION_FALLBACK" >> "$report"
+fi
+
+step "replay and restart"
+sizes=(10000 100000)
+[ "$full" = 1 ] && sizes+=(1000000)
+{
+  echo "## Replay and restart (orchestrator, embedded log)"
+  echo
+  echo "Conversations are 3-step plans; every tenth is left waiting on a step (running)."
+  echo
+  "$bin/bench/replay_bench" "${sizes[@]}"
+  echo
+} >> "$report"
+
+step "memory per conversation"
+{
+  echo "## Memory"
+  echo
+  echo "Heap in use (glibc mallinfo2) of the orchestrator after a restart that loads N running"
+  echo "conversations into actors, then after every one passivated into the snapshot store."
+  echo
+  "$bin/bench/replay_bench" --memory 10000
+  echo
+} >> "$report"
+
+# Resident memory of an idle node with every role, after it answered nothing and after a run.
+rss_of() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
+wait_ready() {
+  for _ in $(seq 1 200); do grep -q " ready: " "$1" && return 0; sleep 0.1; done
+  echo "bench.sh: node did not get ready: $(cat "$1")" >&2; exit 1
+}
+step "memory per node"
+"$bin/apps/eventide" node --roles all --data-dir "$work/node" > "$work/node.out" 2>&1 &
+node_pid=$!
+wait_ready "$work/node.out"
+sleep 1
+idle_embedded=$(rss_of "$node_pid")
+kill "$node_pid"; wait "$node_pid" || true; node_pid=
+{
+  echo "| node | roles | log | RSS MiB, idle |"
+  echo "|---|---|---|---|"
+  echo "| eventide node | all 11 | embedded | $idle_embedded |"
+} >> "$report"
+if [ "$kafka" = 1 ]; then
+  for roles in all orchestrator worker-math; do
+    "$bin/apps/eventide" node --roles "$roles" --data-dir "$work/k-$roles" \
+      --brokers "$KAFKA_BOOTSTRAP" --kafka-version "$KAFKA_VERSION_FALLBACK" \
+      --topic-prefix "bench$$-" > "$work/k-$roles.out" 2>&1 &
+    node_pid=$!
+    wait_ready "$work/k-$roles.out"
+    sleep 1
+    echo "| eventide node | $roles | Kafka | $(rss_of "$node_pid") |" >> "$report"
+    kill "$node_pid"; wait "$node_pid" || true; node_pid=
+  done
+fi
+echo >> "$report"
+
+step "retrieval accuracy"
+{
+  echo "## Retrieval (getProductInformation / ragGeneration)"
+  echo
+  "$bin/tests/unit_tests" "[hybrid]" -s 2>/dev/null | grep "top-1 accuracy over" | sed 's/^/- /'
+  echo
+} >> "$report"
+
+cp "$report" "$out"
+cat "$report"
+step "report written to $out"
