@@ -98,10 +98,13 @@ producer(producer_actor::stateful_pointer<producer_state> self,
       return rp;
     },
     [self](serve_atom) {
+      // Never wait inside serve(): while it waits, publish requests queue up behind it and
+      // every record on the critical path would pay up to the wait. Delivery reports are not
+      // on that path, so collecting them every millisecond is enough.
       auto& st = self->state;
-      st.log->serve(std::chrono::milliseconds(1));
+      st.log->serve(std::chrono::milliseconds(0));
       if (st.pending > 0)
-        self->send(self, serve_atom::value);
+        self->delayed_send(self, std::chrono::milliseconds(1), serve_atom::value);
       else
         st.serving = false;
     },
