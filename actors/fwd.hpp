@@ -112,4 +112,11 @@ using tool_runner_actor = caf::typed_actor<
   // Executes a ToolInvocationRequested unless the ledger has it; returns the result event.
   caf::replies_to<run_atom, events::event>::with<events::event>>;
 
+/// The metrics role (actors/metrics_role.hpp): folds the whole log into core::metrics_fold.
+using metrics_actor = caf::typed_actor<
+  // Reads the next batch (and, every few seconds, consumer lag), then sends itself this again.
+  caf::reacts_to<poll_atom>,
+  // The report as JSON: core::metrics_json plus "live", "records", "lastError".
+  caf::replies_to<health_atom>::with<std::string>>;
+
 } // namespace eventide

@@ -19,13 +19,16 @@ namespace eventide {
 /// given later by the user still win).
 void tune_scheduler(caf::actor_system_config& cfg);
 
-/// The roles a node can host.
+/// The pipeline roles: what "all" (and so `eventide ask`) hosts.
 const std::vector<std::string>& known_roles();
+/// Roles a node hosts only when they are named, never as part of "all": "metrics" (the
+/// metrics projection reads the whole log, which a question's pipeline need not pay for).
+const std::vector<std::string>& optional_roles();
 /// The worker roles, one per tool kind: "worker-math", "worker-weather", ...
 const std::vector<std::string>& worker_roles();
 
 struct node_options {
-  std::set<std::string> roles;     // subset of known_roles(); "workers" expands to all workers
+  std::set<std::string> roles;     // of known_roles() and optional_roles()
   std::string node_id = "node-1";  // goes into every event's source
   std::string data_dir;            // node-local stores (worker ledgers)
   std::string topic_prefix;        // prepended to every topic name
@@ -56,7 +59,8 @@ class node {
   void stop();
 
   /// Health as JSON: the log's last client error, the producer's and every consumer bridge's
-  /// counters and last error. Written by `eventide node` to DATA_DIR/health.json.
+  /// counters and last error, and with the metrics role its report ("metrics"). Written by
+  /// `eventide node` to DATA_DIR/health.json.
   std::string health();
 
   /// Whether this node's orchestrator finished restoring and runs live.

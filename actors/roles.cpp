@@ -11,6 +11,7 @@
 
 #include "actors/bridges.hpp"
 #include "actors/logging.hpp"
+#include "actors/metrics_role.hpp"
 #include "actors/node.hpp"
 #include "actors/roles.hpp"
 #include "bridge/kv_store.hpp"
@@ -827,6 +828,11 @@ const std::vector<std::string>& known_roles() {
   return roles;
 }
 
+const std::vector<std::string>& optional_roles() {
+  static const std::vector<std::string> roles = {"metrics"};
+  return roles;
+}
+
 topics::topics(const std::string& prefix)
   : user_commands(prefix + "user-commands"),
     conversation_events(prefix + "conversation-events"),
@@ -843,6 +849,7 @@ struct node::impl {
   std::vector<caf::actor> others; // role actors and runners, stopped after the bridges
   std::shared_ptr<bridge::kv_store> ledger;
   orchestrator_actor orchestrator;
+  metrics_actor metrics;
   std::shared_ptr<std::atomic<bool>> orchestrator_live = std::make_shared<std::atomic<bool>>(false);
 
   impl(caf::actor_system& s, std::shared_ptr<bridge::log> l, node_options o)
@@ -1014,6 +1021,14 @@ struct node::impl {
                                source_of(opts, "synthesis"), decide);
       add("synthesis", {t.user_commands, t.conversation_events}, s, true);
     }
+    if (has("metrics")) {
+      // No consumer bridge: the projection reads every partition itself, in no group.
+      metrics_role_config mc;
+      mc.log = log;
+      mc.topic_prefix = opts.topic_prefix;
+      metrics = caf::actor_cast<metrics_actor>(spawn_metrics_role(sys, std::move(mc)));
+      others.push_back(caf::actor_cast<caf::actor>(metrics));
+    }
     EV_LOG(info) << "node " << opts.node_id << " started " << bridges.size()
                  << " consumer bridges on " << log->describe();
     return {};
@@ -1037,6 +1052,7 @@ struct node::impl {
     bridges.clear();
     others.clear();
     orchestrator = nullptr;
+    metrics = nullptr;
     // Actors release their state (and so the stores' RocksDB locks) just after they exit: a
     // stopped node must have closed its stores, so a restart in this process can open them.
     ledger.reset();
@@ -1100,6 +1116,8 @@ std::string node::health() {
       providers.AddMember(json::str(key, a), o, a);
     }
   d.AddMember("providers", providers, a);
+  if (im.metrics)
+    d.AddMember("metrics", ask(im.metrics), a);
   return json::dump(d);
 }
 

@@ -28,6 +28,7 @@
 
 #include "actors/bridges.hpp"
 #include "actors/logging.hpp"
+#include "actors/metrics_role.hpp"
 #include "actors/node.hpp"
 #include "bridge/dead_letter.hpp"
 #include "bridge/embedded_log.hpp"
@@ -57,8 +58,10 @@ commands:
   resume             finish conversations left unanswered (e.g. after a crash) and print them
   node               run roles until SIGTERM/SIGINT (--roles router,orchestrator,...);
                      writes DATA_DIR/health.json every second; SIGUSR1 writes
-                     DATA_DIR/orchestrator-digest.txt
-  stats              latency (end to end, per tool), events, consumer lag, dead letters (--json)
+                     DATA_DIR/orchestrator-digest.txt; --roles metrics runs the metrics
+                     projection of the whole log (see docs/metrics.md)
+  stats              latency (end to end, per tool, per role), events, consumer lag, dead
+                     letters (--json: the metrics role's report)
   trace ID           a conversation's timeline: events, offsets, causes, plan DAG, critical path
   produce TOPIC KEY FILE  append one raw record (FILE or - for stdin) to a topic
   ledger             the workers' ledger: executions per invocation id (node stopped)
@@ -74,7 +77,8 @@ options (config key eventide.NAME; on the command line --NAME VALUE):
   --brokers LIST         Kafka bootstrap servers (empty = embedded log)
   --topic-prefix P       prefix for every topic name
   --partitions N         partitions of new topics              [3]
-  --roles LIST           roles to run (comma separated, "all", "workers")  [ask: all]
+  --roles LIST           roles to run (comma separated, "all", "workers"; "all" leaves
+                         out "metrics", name it to add it)       [ask: all]
   --node-id ID           node name in event sources            [node-1]
   --json                 `ask`: print the full event trace as JSON
   --timeout SECONDS      `ask`/`resume`: give up waiting after  [60]
@@ -86,7 +90,8 @@ options (config key eventide.NAME; on the command line --NAME VALUE):
   --retry-max-ms MS      retry backoff cap                      [10000]
   --tool-concurrency N   detached runners per worker kind       [2]
   --passivate-after-ms MS  idle running conversations leave memory [60000; 0 = never]
-  --metrics-port PORT    node: Prometheus text at http://127.0.0.1:PORT/metrics [0 = off]
+  --metrics-port PORT    node: Prometheus text at http://ADDRESS:PORT/metrics [0 = off]
+  --metrics-address A    node: the address it listens on         [127.0.0.1]
   --resources DIR        root of products/, config/, prompts/   [source tree]
   --kafka-version V      broker.version.fallback (0.9.0.1 for Kafka 0.9; empty = modern)
   --session-timeout-ms MS  Kafka consumer group session timeout   [10000]
@@ -120,6 +125,7 @@ struct config : caf::actor_system_config {
   int tool_concurrency = 2;
   int passivate_after_ms = 60000;
   int metrics_port = 0;
+  std::string metrics_address = "127.0.0.1";
   std::string resources;
   std::string kafka_version;    // broker.version.fallback; "" = a modern broker
   int session_timeout_ms = 10000;
@@ -145,7 +151,8 @@ struct config : caf::actor_system_config {
       .add(retry_max_ms, "retry-max-ms", "retry backoff cap")
       .add(tool_concurrency, "tool-concurrency", "detached runners per worker kind")
       .add(passivate_after_ms, "passivate-after-ms", "idle running conversations leave memory after")
-      .add(metrics_port, "metrics-port", "node: Prometheus /metrics on 127.0.0.1 (0 = off)")
+      .add(metrics_port, "metrics-port", "node: Prometheus /metrics port (0 = off)")
+      .add(metrics_address, "metrics-address", "node: address of the metrics endpoint")
       .add(resources, "resources", "root of products/, config/, prompts/")
       .add(kafka_version, "kafka-version", "broker.version.fallback, e.g. 0.9.0.1; empty = modern")
       .add(session_timeout_ms, "session-timeout-ms", "Kafka consumer group session timeout");
@@ -310,7 +317,8 @@ std::set<std::string> parse_roles(const std::string& list) {
       roles.insert(worker_roles().begin(), worker_roles().end());
     } else {
       auto& k = known_roles();
-      if (std::find(k.begin(), k.end(), r) == k.end())
+      auto& o = optional_roles();
+      if (std::find(k.begin(), k.end(), r) == k.end() && std::find(o.begin(), o.end(), r) == o.end())
         throw usage_error{"unknown role '" + r + "' (see `eventide roles`)"};
       roles.insert(r);
     }
@@ -671,21 +679,24 @@ int run_resume(config& cfg, const command_line& cl) {
   return rc;
 }
 
-// A minimal loopback HTTP endpoint for Prometheus, served from the node's main loop: the
-// socket is non-blocking, so a slow client never stalls the node (and no actor blocks on it).
+// A minimal HTTP endpoint for Prometheus (loopback unless --metrics-address), served from the
+// node's main loop: the socket is non-blocking, so a slow client never stalls the node (and no
+// actor blocks on it).
 class metrics_endpoint {
  public:
-  outcome<void> listen(int port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    int one = 1;
-    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  outcome<void> listen(const std::string& address, int port) {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    // Loopback by default; a container sets 0.0.0.0 so that Prometheus can reach it.
+    if (::inet_pton(AF_INET, address.c_str(), &addr.sin_addr) != 1)
+      return fail("eventide.metrics-address '" + address + "' is not an IPv4 address");
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    int one = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0
         || ::listen(fd_, 16) != 0)
-      return fail("cannot serve metrics on 127.0.0.1:" + std::to_string(port) + ": "
+      return fail("cannot serve metrics on " + address + ":" + std::to_string(port) + ": "
                   + std::strerror(errno));
     return {};
   }
@@ -739,7 +750,7 @@ int run_node(config& cfg, const command_line& cl) {
   auto log = open_log(cfg);
   metrics_endpoint metrics;
   if (cfg.metrics_port > 0)
-    if (auto r = metrics.listen(cfg.metrics_port); !r)
+    if (auto r = metrics.listen(cfg.metrics_address, cfg.metrics_port); !r)
       throw usage_error{r.error()};
   caf::actor_system sys{cfg};
   node n{sys, log, make_node_options(cfg, roles)};
@@ -1107,52 +1118,33 @@ int run_produce(config& cfg, const command_line& cl) {
 }
 
 // The metrics projection over the whole log, plus consumer lag per group (high watermark minus
-// committed offset, summed over the group's partitions).
+// committed offset, summed over the group's partitions): the metrics role's fold, run once.
 int run_stats(config& cfg, const command_line& cl) {
   if (!cl.positionals.empty())
     throw usage_error{"usage: eventide stats [--json]"};
   init_logging(cfg.log_level.empty() ? "warning" : cfg.log_level);
   auto log = open_log(cfg);
   topics t(cfg.topic_prefix);
-  core::metrics_fold fold;
-  read_to_end(*log, {t.user_commands, t.conversation_events, t.tool_requests},
+  core::metrics_fold fold; // every latency sample: the log is read once
+  // Folded in batches like the metrics role does (event-time order across partitions).
+  std::vector<bridge::record> batch;
+  auto fold_pending = [&] {
+    fold_batch(fold, batch, t, cfg.topic_prefix, [](const bridge::record&, const std::string&) {});
+    batch.clear();
+  };
+  read_to_end(*log, {t.user_commands, t.conversation_events, t.tool_requests, t.dead_letters},
               [&](const bridge::record& rec) {
-                if (auto ev = events::decode(rec.value))
-                  fold.apply(*ev, rec.topic.substr(cfg.topic_prefix.size()));
+                batch.push_back(rec);
+                if (batch.size() == 1024)
+                  fold_pending();
               });
-  read_to_end(*log, {t.dead_letters}, [&](const bridge::record& rec) {
-    if (auto dl = bridge::decode_dead_letter(rec.value))
-      fold.dead_letter(dl->consumer_group.substr(
-        std::min(cfg.topic_prefix.size(), dl->consumer_group.size())));
-  });
+  fold_pending();
   auto r = fold.report();
-  // Groups and the topics they read (see node.cpp).
-  std::vector<std::pair<std::string, std::vector<std::string>>> groups = {
-    {"router", {t.user_commands}},
-    {"orchestrator", {t.conversation_events, t.tool_requests}},
-    {"aggregator", {t.user_commands, t.conversation_events}},
-    {"synthesis", {t.user_commands, t.conversation_events}}};
-  for (auto& w : worker_roles())
-    groups.push_back({"tool-" + w.substr(7), {t.tool_requests}});
-  std::vector<std::pair<std::string, int64_t>> lag;
-  for (auto& [group, tps] : groups) {
-    int64_t total = 0;
-    bool known = false;
-    for (auto& topic : tps) {
-      auto parts = log->partition_count(topic);
-      for (int32_t p = 0; parts && p < *parts; ++p) {
-        bridge::topic_partition tp{topic, p};
-        auto wm = log->query_watermarks(tp);
-        auto committed = log->committed(cfg.topic_prefix + group, tp);
-        if (!wm || !committed)
-          continue;
-        if (*committed)
-          known = true;
-        total += wm->high - (*committed ? **committed : wm->low);
-      }
-    }
-    lag.emplace_back(group, known ? total : -1);
-  }
+  auto lag = consumer_lag(*log, cfg.topic_prefix, pipeline_groups(t));
+  // Events/s per topic over the time span of the events (the role uses a trailing window).
+  core::rate_window span;
+  span.add(r.first_ms, {});
+  span.add(r.last_ms, r.events_by_topic);
   auto lat = [](const core::latency_summary& l) {
     char buf[160];
     std::snprintf(buf, sizeof buf, "%6zu  %8.1f %8.1f %8.1f %8.1f %8.1f", l.count, l.mean_ms,
@@ -1160,46 +1152,7 @@ int run_stats(config& cfg, const command_line& cl) {
     return std::string(buf);
   };
   if (cfg.json) {
-    json::document d;
-    d.SetObject();
-    auto& a = d.GetAllocator();
-    auto lat_json = [&](const core::latency_summary& l) {
-      json::value o(rapidjson::kObjectType);
-      o.AddMember("count", static_cast<uint64_t>(l.count), a);
-      o.AddMember("meanMs", l.mean_ms, a);
-      o.AddMember("p50Ms", l.p50_ms, a);
-      o.AddMember("p95Ms", l.p95_ms, a);
-      o.AddMember("p99Ms", l.p99_ms, a);
-      o.AddMember("maxMs", l.max_ms, a);
-      return o;
-    };
-    auto counts = [&](const std::map<std::string, size_t>& m) {
-      json::value o(rapidjson::kObjectType);
-      for (auto& [k, v] : m)
-        o.AddMember(json::str(k, a), json::value(static_cast<uint64_t>(v)), a);
-      return o;
-    };
-    d.AddMember("conversations", static_cast<uint64_t>(r.conversations), a);
-    d.AddMember("answered", static_cast<uint64_t>(r.answered), a);
-    d.AddMember("failed", static_cast<uint64_t>(r.failed), a);
-    d.AddMember("open", static_cast<uint64_t>(r.open), a);
-    d.AddMember("endToEnd", lat_json(r.end_to_end), a);
-    json::value tools(rapidjson::kObjectType);
-    for (auto& [tool, l] : r.per_tool)
-      tools.AddMember(json::str(tool, a), lat_json(l), a);
-    d.AddMember("tools", tools, a);
-    d.AddMember("eventsByType", counts(r.events_by_type), a);
-    d.AddMember("eventsByTopic", counts(r.events_by_topic), a);
-    d.AddMember("eventsPerSecond", r.events_per_second, a);
-    d.AddMember("toolErrors", static_cast<uint64_t>(r.tool_errors), a);
-    d.AddMember("retries", static_cast<uint64_t>(r.retries), a);
-    d.AddMember("deadLetters", counts(r.dead_letters_by_group), a);
-    json::value lags(rapidjson::kObjectType);
-    for (auto& [g, l] : lag)
-      if (l >= 0)
-        lags.AddMember(json::str(g, a), json::value(static_cast<int64_t>(l)), a);
-    d.AddMember("consumerLag", lags, a);
-    std::cout << json::dump(d) << std::endl;
+    std::cout << json::dump(core::metrics_json(r, lag, span.per_second())) << std::endl;
     return exit_ok;
   }
   std::cout << "conversations: " << r.conversations << " (" << r.answered << " answered, "
@@ -1209,6 +1162,10 @@ int run_stats(config& cfg, const command_line& cl) {
   std::printf("%-24s %s\n", "question -> answer", lat(r.end_to_end).c_str());
   for (auto& [tool, l] : r.per_tool)
     std::printf("%-24s %s\n", tool.c_str(), lat(l).c_str());
+  std::printf("\n%-24s %6s  %8s %8s %8s %8s %8s\n", "processing (ms)", "count", "mean", "p50",
+              "p95", "p99", "max");
+  for (auto& [role, l] : r.per_role)
+    std::printf("%-24s %s\n", role.c_str(), lat(l).c_str());
   std::cout << "\nevents: ";
   size_t n = 0;
   for (auto& [type, c] : r.events_by_type)
@@ -1219,14 +1176,18 @@ int run_stats(config& cfg, const command_line& cl) {
     std::printf("  %-28s %8zu\n", topic.c_str(), c);
   std::cout << "\nconsumer lag (records not yet committed):\n";
   for (auto& [g, l] : lag)
-    if (l >= 0)
-      std::printf("  %-28s %8lld\n", g.c_str(), static_cast<long long>(l));
+    std::printf("  %-28s %8lld\n", g.c_str(), static_cast<long long>(l));
   std::cout << "\ndead letters:";
   if (r.dead_letters_by_group.empty())
     std::cout << " none";
   std::cout << "\n";
   for (auto& [g, c] : r.dead_letters_by_group)
     std::printf("  %-28s %8zu\n", g.c_str(), c);
+  if (!r.undecodable_by_topic.empty()) {
+    std::cout << "\nundecodable records (dead-lettered by the groups that read them):\n";
+    for (auto& [topic, c] : r.undecodable_by_topic)
+      std::printf("  %-28s %8zu\n", topic.c_str(), c);
+  }
   return exit_ok;
 }
 
@@ -1244,6 +1205,8 @@ int main(int argc, char** argv) {
   }
   if (cmd == "roles") {
     for (auto& r : known_roles())
+      std::cout << r << "\n";
+    for (auto& r : optional_roles())
       std::cout << r << "\n";
     return exit_ok;
   }

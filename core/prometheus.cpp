@@ -1,5 +1,6 @@
 #include "core/prometheus.hpp"
 
+#include <algorithm>
 #include <sstream>
 
 #include "core/json.hpp"
@@ -22,10 +23,15 @@ std::string label(std::string_view v) {
   return out;
 }
 
+// GetInt64 on a double (or a uint64 beyond int64) is undefined in RapidJSON: check first.
 int64_t number(const json::value& o, const char* key) {
-  if (auto it = o.FindMember(key); it != o.MemberEnd() && it->value.IsNumber())
+  auto it = o.FindMember(key);
+  if (it == o.MemberEnd() || !it->value.IsNumber())
+    return 0;
+  if (it->value.IsInt64())
     return it->value.GetInt64();
-  return 0;
+  auto d = it->value.GetDouble();
+  return d > -9e18 && d < 9e18 ? static_cast<int64_t>(d) : 0;
 }
 
 std::string text(const json::value& o, const char* key) {
@@ -38,6 +44,99 @@ struct metric {
     out << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
   }
 };
+
+double real(const json::value& o, const char* key) {
+  if (auto it = o.FindMember(key); it != o.MemberEnd() && it->value.IsNumber())
+    return it->value.GetDouble();
+  return 0;
+}
+
+std::string member_name(const json::value::ConstMemberIterator& m) {
+  return std::string(m->name.GetString(), m->name.GetStringLength());
+}
+
+// One sample per member of `o` (an object of numbers), labelled `label_name`="<member>".
+void per_member(std::ostringstream& out, const json::value& parent, const char* key,
+                const char* name, const char* type, const char* help, const char* label_name) {
+  metric(out, name, type, help);
+  auto o = parent.FindMember(key);
+  if (o == parent.MemberEnd() || !o->value.IsObject())
+    return;
+  for (auto m = o->value.MemberBegin(); m != o->value.MemberEnd(); ++m)
+    if (m->value.IsNumber())
+      out << name << "{" << label_name << "=\"" << label(member_name(m)) << "\"} "
+          << json::format_number(m->value.GetDouble()) << "\n";
+}
+
+// A latency series (core::metrics_json's shape) as a Prometheus summary: quantiles over the
+// window of recent samples (NaN while it is empty), _sum and _count over every sample.
+void summary_lines(std::ostringstream& out, const char* name, const std::string& labels,
+                   const json::value& l) {
+  auto window = number(l, "window");
+  const std::pair<const char*, const char*> quantiles[] = {
+    {"0.5", "p50Ms"}, {"0.95", "p95Ms"}, {"0.99", "p99Ms"}};
+  auto sep = labels.empty() ? "" : ",";
+  for (auto& [q, key] : quantiles)
+    out << name << "{" << labels << sep << "quantile=\"" << q << "\"} "
+        << (window > 0 ? json::format_number(real(l, key)) : std::string("NaN")) << "\n";
+  auto braces = labels.empty() ? std::string() : "{" + labels + "}";
+  out << name << "_sum" << braces << " " << json::format_number(real(l, "sumMs")) << "\n";
+  out << name << "_count" << braces << " " << number(l, "count") << "\n";
+}
+
+void summaries(std::ostringstream& out, const json::value& m, const char* key, const char* name,
+               const char* help, const char* label_name) {
+  metric(out, name, "summary", help);
+  auto o = m.FindMember(key);
+  if (o == m.MemberEnd() || !o->value.IsObject())
+    return;
+  for (auto s = o->value.MemberBegin(); s != o->value.MemberEnd(); ++s)
+    if (s->value.IsObject())
+      summary_lines(out, name, std::string(label_name) + "=\"" + label(member_name(s)) + "\"",
+                    s->value);
+}
+
+// The metrics role's projection of the whole log (node::health()'s "metrics" member). No node
+// label: any node projecting the same log reports the same values.
+void projection(std::ostringstream& out, const json::value& m) {
+  metric(out, "eventide_metrics_projection_live", "gauge",
+         "1 once the projection caught up with the log as it was when the role started");
+  out << "eventide_metrics_projection_live " << (json::get_bool(m, "live").value_or(false) ? 1 : 0)
+      << "\n";
+  metric(out, "eventide_conversations", "gauge",
+         "conversations by state (answered: a successful answer; failed: a failure explained)");
+  out << "eventide_conversations{state=\"answered\"} "
+      << std::max<int64_t>(0, number(m, "answered") - number(m, "failed")) << "\n";
+  out << "eventide_conversations{state=\"failed\"} " << number(m, "failed") << "\n";
+  out << "eventide_conversations{state=\"open\"} " << number(m, "open") << "\n";
+  metric(out, "eventide_end_to_end_latency_ms", "summary",
+         "UserQueryReceived to FinalAnswerSynthesized (ms)");
+  if (auto e = m.FindMember("endToEnd"); e != m.MemberEnd() && e->value.IsObject())
+    summary_lines(out, "eventide_end_to_end_latency_ms", "", e->value);
+  summaries(out, m, "tools", "eventide_tool_latency_ms",
+            "first ToolInvocationRequested to the final ToolInvocationResulted of a step (ms)",
+            "tool");
+  summaries(out, m, "roles", "eventide_role_processing_ms",
+            "time from an event's cause to the event a role produced from it (ms)", "role");
+  per_member(out, m, "eventsByTopic", "eventide_events_total", "counter",
+             "events in the log per topic (each event id once)", "topic");
+  per_member(out, m, "eventsPerSecondByTopic", "eventide_events_per_second", "gauge",
+             "events per second per topic over a trailing window", "topic");
+  per_member(out, m, "consumerLag", "eventide_consumer_lag", "gauge",
+             "high watermark minus committed offset, summed over the group's partitions", "group");
+  per_member(out, m, "deadLetters", "eventide_log_dead_letters_total", "counter",
+             "dead letters in the log per consumer group that wrote them", "group");
+  per_member(out, m, "undecodable", "eventide_undecodable_records_total", "counter",
+             "records in the log that are no event (no dead letter on the DLQ topic)", "topic");
+  metric(out, "eventide_tool_errors_total", "counter", "ToolInvocationResulted with an error");
+  out << "eventide_tool_errors_total " << number(m, "toolErrors") << "\n";
+  metric(out, "eventide_step_retries_total", "counter",
+         "ToolInvocationRequested beyond a step's first attempt");
+  out << "eventide_step_retries_total " << number(m, "retries") << "\n";
+  metric(out, "eventide_duplicate_records_total", "counter",
+         "records of an event id seen before (redelivery), counted once");
+  out << "eventide_duplicate_records_total " << number(m, "duplicates") << "\n";
+}
 
 } // namespace
 
@@ -109,6 +208,8 @@ outcome<std::string> prometheus_text(std::string_view health_json) {
           << (state == "open" ? "1" : state == "half-open" ? "0.5" : "0") << "\n";
     }
   }
+  if (auto m = h.FindMember("metrics"); m != h.MemberEnd() && m->value.IsObject())
+    projection(out, m->value);
   return out.str();
 }
 
