@@ -48,7 +48,8 @@ grep -q "^question -> answer" <<<"$out" && grep -q "^math " <<<"$out" || fail "s
 import json, sys; d = json.load(sys.stdin)
 assert d["answered"] == 4 and d["endToEnd"]["count"] == 4, d
 assert d["tools"]["math"]["count"] == 1 and d["tools"]["weather"]["count"] == 2, d["tools"]
-# ask stops as soon as it has the answer, so a group may not have read the last records yet.
-assert all(0 <= lag <= 3 for lag in d["consumerLag"].values()), d["consumerLag"]
+# ask stops as soon as it has the answer, so a group may not have committed the last
+# conversation yet: at most its 14 records.
+assert all(0 <= lag <= 14 for lag in d["consumerLag"].values()), d["consumerLag"]
 assert d["eventsByType"]["FinalAnswerSynthesized"] == 4, d' || fail "stats --json"
 echo "cli ask: ok"

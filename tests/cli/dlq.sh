@@ -8,7 +8,10 @@ dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 printf '{"specversion":"1.0","id":"k1/query","type":"UserQueryReceived"' > "$dir/truncated"
-"$bin" produce user-commands k1 "$dir/truncated" --data-dir "$dir" | grep -q '^user-commands/' \
+# (Outputs are captured before grep -q: with pipefail, grep exiting at its first match could
+# fail the writer with SIGPIPE.)
+out=$("$bin" produce user-commands k1 "$dir/truncated" --data-dir "$dir")
+grep -q '^user-commands/' <<<"$out" \
   || fail "produce"
 "$bin" ask "What is 1+1?" --data-dir "$dir" > /dev/null || fail "ask during poison"
 
@@ -31,14 +34,17 @@ set +e; err=$("$bin" dlq redrive "$addr" --data-dir "$dir" 2>&1); rc=$?; set -e
 cat > "$dir/fixed.json" <<'JSON'
 {"specversion":"1.0","id":"k1/query","type":"UserQueryReceived","source":"fixed","time":"2026-11-21T10:00:00.000Z","subject":"k1","datacontenttype":"application/json","data":{"conversationId":"k1","userId":"u","query":"What is 2+2?","receivedAt":0}}
 JSON
-"$bin" dlq redrive "$addr" "$dir/fixed.json" --data-dir "$dir" | grep -q "^redrove $addr to user-commands/" \
+out=$("$bin" dlq redrive "$addr" "$dir/fixed.json" --data-dir "$dir")
+grep -q "^redrove $addr to user-commands/" <<<"$out" \
   || fail "redrive"
-"$bin" dlq list group=router --data-dir "$dir" | grep -q "\[redriven to user-commands/" || fail "not marked redriven"
+out=$("$bin" dlq list group=router --data-dir "$dir")
+grep -q "\[redriven to user-commands/" <<<"$out" || fail "not marked redriven: $out"
 set +e; err=$("$bin" dlq redrive "$addr" "$dir/fixed.json" --data-dir "$dir" 2>&1); rc=$?; set -e
 [ $rc -eq 1 ] && grep -q "already redriven" <<<"$err" || fail "second redrive: $err"
 
 out=$("$bin" resume --data-dir "$dir" --timeout 30) || fail "resume: $out"
 grep -q "conversation k1:" <<<"$out" && grep -q "The answer is 4" <<<"$out" || fail "redriven question: $out"
 # Restarts replay the poison record (restore mode) but do not dead-letter it again.
-"$bin" dlq list --data-dir "$dir" | grep -q "^3 dead letters" || fail "a replay dead-lettered again"
+out=$("$bin" dlq list --data-dir "$dir")
+grep -q "^3 dead letters" <<<"$out" || fail "a replay dead-lettered again: $out"
 echo "cli dlq: ok"

@@ -90,8 +90,9 @@ for _ in $(seq 1 150); do
   dump_topic "${prefix}conversation-events" | grep "^$conv	" | grep -q FinalAnswerSynthesized && break
   sleep 0.2
 done
-dump_topic "${prefix}conversation-events" | grep "^$conv	" | grep FinalAnswerSynthesized \
-  | grep -q 'The answer is 42' || fail "kcat question not answered"
+answer=$(dump_topic "${prefix}conversation-events" | grep "^$conv	" | grep FinalAnswerSynthesized) \
+  || fail "kcat question not answered"
+grep -q 'The answer is 42' <<<"$answer" || fail "kcat question answered wrongly: $answer"
 echo "kcat: ok"
 
 # 3. Rebalance: a second orchestrator joins, 24 conversations start, a third joins mid-run and
