@@ -1157,15 +1157,15 @@ int run_stats(config& cfg, const command_line& cl) {
   }
   std::cout << "conversations: " << r.conversations << " (" << r.answered << " answered, "
             << r.failed << " of them failed, " << r.open << " open)\n";
-  std::printf("\n%-24s %6s  %8s %8s %8s %8s %8s\n", "latency (ms)", "count", "mean", "p50", "p95",
+  std::printf("\n%-30s %6s  %8s %8s %8s %8s %8s\n", "latency (ms)", "count", "mean", "p50", "p95",
               "p99", "max");
-  std::printf("%-24s %s\n", "question -> answer", lat(r.end_to_end).c_str());
+  std::printf("%-30s %s\n", "question -> answer", lat(r.end_to_end).c_str());
   for (auto& [tool, l] : r.per_tool)
-    std::printf("%-24s %s\n", tool.c_str(), lat(l).c_str());
-  std::printf("\n%-24s %6s  %8s %8s %8s %8s %8s\n", "processing (ms)", "count", "mean", "p50",
+    std::printf("%-30s %s\n", tool.c_str(), lat(l).c_str());
+  std::printf("\n%-30s %6s  %8s %8s %8s %8s %8s\n", "processing (ms)", "count", "mean", "p50",
               "p95", "p99", "max");
   for (auto& [role, l] : r.per_role)
-    std::printf("%-24s %s\n", role.c_str(), lat(l).c_str());
+    std::printf("%-30s %s\n", role.c_str(), lat(l).c_str());
   std::cout << "\nevents: ";
   size_t n = 0;
   for (auto& [type, c] : r.events_by_type)

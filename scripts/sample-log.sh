@@ -9,7 +9,7 @@ data=$(mktemp -d); trap 'rm -rf "$data"' EXIT
 out=docs/sample-execution-log.md
 run() { # title question
   echo "## $1"; echo; echo '```'; echo "\$ eventide ask \"$2\""
-  "$bin" ask "$2" --data-dir "$data" || echo "(exit status $?)"
+  "$bin" ask "$2" --data-dir "$data" | tee "$data/last.out" || echo "(exit status $?)"
   echo '```'; echo
 }
 {
@@ -18,6 +18,13 @@ run() { # title question
   echo "providers). Times are producer wall-clock offsets from the question, in ms."; echo
   run "Orchestration 1: price -> currency conversion -> math (3 sequential steps)" \
       "How much does the Aurora X1 cost in EUR including 19% VAT?"
+  first=$(awk '/^conversation / {print $2; exit}' "$data/last.out")
+  echo "## Observability: the trace of orchestration 1"; echo
+  echo "\`eventide trace\` rebuilds the conversation from the log: every event with its offset and"
+  echo "cause, the plan DAG and the critical path."; echo
+  echo '```'; echo "\$ eventide trace $first"
+  "$bin" trace "$first" --data-dir "$data"
+  echo '```'; echo
   run "Orchestration 2: weather and exchange rate in parallel" \
       "What's the weather in Berlin and the USD to EUR rate?"
   run "Orchestration 3: two lookups in parallel, conversion, difference (4 steps)" \
@@ -48,6 +55,22 @@ run() { # title question
   "$bin" resume --data-dir "$data"
   echo "\$ eventide dlq list"
   "$bin" dlq list --data-dir "$data"
+  echo '```'; echo
+  echo "## Observability: stats over the whole log"; echo
+  echo '```'; echo "\$ eventide stats"
+  "$bin" stats --data-dir "$data"
+  echo '```'; echo
+  echo "## Observability: the metrics role's Prometheus endpoint (excerpt)"; echo
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  "$bin" node --roles metrics --data-dir "$data" --metrics-port "$port" > "$data/node.out" 2>&1 &
+  node=$!
+  for _ in $(seq 1 100); do grep -qs " ready:" "$data/node.out" && break; sleep 0.1; done
+  sleep 3 # one lag query and rate window
+  echo '```'; echo "\$ eventide node --roles metrics --metrics-port $port &"
+  echo "\$ curl -s http://127.0.0.1:$port/metrics | grep -E '^eventide_(conversations|end_to_end|tool_latency_ms\\{tool=\"math|consumer_lag|events_total)'"
+  metrics=$(curl -s "http://127.0.0.1:$port/metrics")
+  grep -E '^eventide_(conversations|end_to_end|tool_latency_ms\{tool="math|consumer_lag|events_total)' <<<"$metrics"
   echo '```'
+  kill "$node"; wait "$node" 2>/dev/null || true
 } > "$out"
 echo "wrote $out"
