@@ -103,21 +103,48 @@ generated generate(bridge::log& log, const topics& t, size_t target, size_t runn
   return g;
 }
 
-double run_until_live(caf::actor_system& sys, std::shared_ptr<bridge::log> log,
-                      const std::string& dir, long* rss_delta = nullptr) {
+// A fresh embedded log in a new temporary directory.
+struct bench_log {
+  std::string dir;
+  std::shared_ptr<bridge::log> log;
+};
+
+bench_log fresh_log() {
+  char tmpl[] = "/tmp/eventide-replay.XXXXXX";
+  bench_log b{::mkdtemp(tmpl), nullptr};
+  bridge::embedded_options eo;
+  eo.dir = b.dir + "/log";
+  auto opened = bridge::open_embedded_log(eo);
+  if (!opened)
+    throw std::runtime_error(opened.error());
+  b.log = std::move(*opened);
+  return b;
+}
+
+node_options orchestrator_only(const std::string& dir) {
   node_options o;
   o.roles = {"orchestrator"};
   o.data_dir = dir;
   o.resources = providers::resource_root();
   o.policy.step_timeout_ms = 3'600'000; // no deadline re-requests during the measurement
-  auto before = rss_kib();
+  return o;
+}
+
+// Starts `n` and returns the seconds until its orchestrator restored and runs live.
+double start_until_live(node& n) {
   auto t0 = clock_type::now();
-  node n{sys, log, o};
   if (auto r = n.start(); !r)
     throw std::runtime_error(r.error());
   while (!n.orchestrator_live())
     std::this_thread::sleep_for(std::chrono::microseconds(200));
-  auto secs = std::chrono::duration<double>(clock_type::now() - t0).count();
+  return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
+double run_until_live(caf::actor_system& sys, std::shared_ptr<bridge::log> log,
+                      const std::string& dir, long* rss_delta = nullptr) {
+  auto before = rss_kib();
+  node n{sys, log, orchestrator_only(dir)};
+  auto secs = start_until_live(n);
   // Let the bridge commit what it handled (the checkpoint of the next restart).
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   if (rss_delta)
@@ -129,14 +156,7 @@ double run_until_live(caf::actor_system& sys, std::shared_ptr<bridge::log> log,
 // Memory of the orchestrator's conversations: N conversations all waiting on a step are replayed
 // into actors (live), then left idle until every one passivated into the store.
 int memory(caf::actor_system& sys, size_t conversations) {
-  char tmpl[] = "/tmp/eventide-memory.XXXXXX";
-  std::string dir = ::mkdtemp(tmpl);
-  bridge::embedded_options eo;
-  eo.dir = dir + "/log";
-  auto opened = bridge::open_embedded_log(eo);
-  if (!opened)
-    throw std::runtime_error(opened.error());
-  std::shared_ptr<bridge::log> log = std::move(*opened);
+  auto [dir, log] = fresh_log();
   topics t("");
   size_t events = 0;
   {
@@ -145,19 +165,12 @@ int memory(caf::actor_system& sys, size_t conversations) {
     events = g.events;
     conversations = g.conversations;
   }
-  node_options o;
-  o.roles = {"orchestrator"};
-  o.data_dir = dir;
-  o.resources = providers::resource_root();
-  o.policy.step_timeout_ms = 3'600'000;
+  auto o = orchestrator_only(dir);
   o.passivate_after_ms = 4000;
   {
     // The first start replays the log and writes every conversation's snapshot.
     node first{sys, log, o};
-    if (auto r = first.start(); !r)
-      throw std::runtime_error(r.error());
-    while (!first.orchestrator_live())
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    start_until_live(first);
     std::this_thread::sleep_for(std::chrono::milliseconds(300)); // let it commit
     first.stop();
   }
@@ -167,12 +180,7 @@ int memory(caf::actor_system& sys, size_t conversations) {
   ::malloc_trim(0);
   auto before = heap_bytes();
   node n{sys, log, o};
-  if (auto r = n.start(); !r)
-    throw std::runtime_error(r.error());
-  auto t0 = clock_type::now();
-  while (!n.orchestrator_live())
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  if (std::chrono::duration<double>(clock_type::now() - t0).count() > 3.0)
+  if (start_until_live(n) > 3.0)
     throw std::runtime_error("restart took longer than the idle time; use fewer conversations");
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   auto live = heap_bytes();
@@ -197,11 +205,11 @@ int memory(caf::actor_system& sys, size_t conversations) {
 } // namespace
 
 int main(int argc, char** argv) {
+  init_logging("error");
+  caf::actor_system_config cfg;
+  tune_scheduler(cfg);
+  caf::actor_system sys{cfg};
   if (argc == 3 && std::string(argv[1]) == "--memory") {
-    init_logging("error");
-    caf::actor_system_config cfg;
-    tune_scheduler(cfg);
-    caf::actor_system sys{cfg};
     std::printf("| running conversations | events | heap B per live conversation | heap B per "
                 "passivated conversation | heap MiB, all live |\n|---|---|---|---|---|\n");
     return memory(sys, std::stoul(argv[2]));
@@ -211,22 +219,11 @@ int main(int argc, char** argv) {
     sizes.push_back(std::stoul(argv[i]));
   if (sizes.empty())
     sizes = {10'000, 100'000};
-  init_logging("error");
-  caf::actor_system_config cfg;
-  tune_scheduler(cfg);
-  caf::actor_system sys{cfg};
   std::printf("| events in log | conversations (running) | full replay s | replay events/s | "
               "restart with snapshots s | restart after lost store s | RSS after replay MiB |\n");
   std::printf("|---|---|---|---|---|---|---|\n");
   for (auto n : sizes) {
-    char tmpl[] = "/tmp/eventide-replay.XXXXXX";
-    std::string dir = ::mkdtemp(tmpl);
-    bridge::embedded_options eo;
-    eo.dir = dir + "/log";
-    auto opened = bridge::open_embedded_log(eo);
-    if (!opened)
-      throw std::runtime_error(opened.error());
-    std::shared_ptr<bridge::log> log = std::move(*opened);
+    auto [dir, log] = fresh_log();
     topics t("");
     auto g = generate(*log, t, n);
     long rss = 0;
