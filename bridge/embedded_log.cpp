@@ -649,7 +649,8 @@ class embedded_log final : public log {
 
   // Deliveries complete inside produce(), so nothing is ever pending here.
   void serve(std::chrono::milliseconds) override {}
-  bool delivers_inline() const override { return true; }
+  // Unless every append waits for an fsync.
+  bool delivers_inline() const override { return !core_->options.sync_writes; }
   outcome<void> flush(std::chrono::milliseconds) override { return {}; }
 
   outcome<int32_t> partition_count(const std::string& topic) override {

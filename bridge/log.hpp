@@ -107,8 +107,8 @@ class log {
   /// Runs pending delivery callbacks, waiting up to `timeout` for one.
   virtual void serve(std::chrono::milliseconds timeout) = 0;
 
-  /// True when produce() runs its callback before returning and serve() has nothing to do:
-  /// then producing never waits and the producer bridge need not own a thread.
+  /// True when produce() runs its callback before returning without waiting on a device
+  /// (no fsync) and serve() has nothing to do: then the producer bridge need not own a thread.
   virtual bool delivers_inline() const { return false; }
 
   /// Waits until every produced record is delivered (or `timeout`).
