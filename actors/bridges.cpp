@@ -259,6 +259,15 @@ void on_rebalance(consumer_ptr self, const std::vector<bridge::topic_partition>&
     }
     st.restore_targets.erase(tp);
   }
+  // Asked once per partition number: the role's store keys coverage by partition, and its
+  // answer may change what it holds (the orchestrator takes its marker away).
+  std::map<int32_t, bool> covers;
+  auto covered = [&](int32_t partition) {
+    auto it = covers.find(partition);
+    if (it == covers.end())
+      it = covers.emplace(partition, st.cfg.store_covers(partition)).first;
+    return it->second;
+  };
   for (auto& tp : assigned) {
     auto& t = st.tracks[tp];
     auto committed = st.cfg.log->committed(st.cfg.group, tp);
@@ -267,7 +276,7 @@ void on_rebalance(consumer_ptr self, const std::vector<bridge::topic_partition>&
     if (st.cfg.restore) {
       auto wm = st.cfg.log->query_watermarks(tp);
       int64_t from = wm ? wm->low : 0;
-      if (st.cfg.store_covers && st.cfg.store_covers(tp.partition) && t.committed > from)
+      if (st.cfg.store_covers && covered(tp.partition) && t.committed > from)
         from = t.committed;
       if (auto r = st.consumer->seek(tp, from); !r)
         EV_LOG(error) << "seek failed topic=" << tp.topic << " partition=" << tp.partition

@@ -22,7 +22,7 @@ struct consumer_bridge_config {
   bool restore = false;
   /// With restore: whether the role's store already reflects a partition up to the group's
   /// committed offset (then replay starts there, else at offset 0). Called from the bridge's
-  /// thread. Null: always from offset 0.
+  /// thread, once per partition number and assignment. Null: always from offset 0.
   std::function<bool(int32_t partition)> store_covers;
   /// Records for which this returns true are acknowledged without decoding: they are addressed
   /// to another role that shares the topic (tool requests for another tool). Null: none.

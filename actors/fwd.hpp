@@ -96,8 +96,11 @@ using orchestrator_actor = role_actor::extend<
 using conversation_actor = caf::typed_actor<
   // Folds one record of the conversation; when live, emits what it implies, then replies.
   caf::replies_to<inbound>::with<caf::ok_atom>,
-  // Switches between restore and live mode; going live emits what the state implies.
-  caf::reacts_to<restore_atom>, caf::reacts_to<live_atom>,
+  // Switches to restore mode (records are folded, snapshots deferred).
+  caf::reacts_to<restore_atom>,
+  // Goes live: persists a deferred snapshot (replies once it is in the store, or with the
+  // store's error), then emits what the state implies.
+  caf::replies_to<live_atom>::with<caf::ok_atom>,
   // A retry backoff or request deadline may have passed.
   caf::reacts_to<tick_atom>,
   // No record since the given activity count: passivate if idle and persisted.

@@ -28,6 +28,10 @@
 
 namespace eventide {
 
+std::string cover_key(int32_t partition) {
+  return "cover/" + std::to_string(partition);
+}
+
 namespace {
 
 using caf::ok_atom;
@@ -167,6 +171,7 @@ struct conversation_actor_state {
   int64_t passivate_after_ms = 0; // idle time before leaving memory; 0 = never (no store)
   uint64_t activity = 0;          // bumped by every record and timer, for the idle check
   uint64_t records = 0;           // records handled by this actor
+  bool dirty = false;             // restore mode folded records the store does not have yet
   bool passivated = false;
   static inline constexpr const char* name = "conversation";
 };
@@ -203,9 +208,11 @@ outcome<void> persist(conversation_ptr self) {
   if (!st.store)
     return {};
   const auto& id = st.fold->conversation_id();
-  if (st.fold->finished())
-    return st.store->write({{"f/" + id, ""}}, {"s/" + id});
-  return st.store->put({{"s/" + id, st.fold->snapshot(encode_or_empty)}});
+  auto written = st.fold->finished() ? st.store->write({{"f/" + id, ""}}, {"s/" + id})
+                                     : st.store->put({{"s/" + id, st.fold->snapshot(encode_or_empty)}});
+  if (written)
+    st.dirty = false;
+  return written;
 }
 
 // Persists, then completes `done`; a store failure fails the record (it is re-read later).
@@ -242,6 +249,10 @@ void emit(conversation_ptr self, const std::string& causation, done_fn done) {
   for (auto& p : st.fold->decide(now_ms()))
     evs.push_back(make_event(st.fold->conversation_id(), st.source, causation, std::move(p)));
   schedule_wakeup(self);
+  if (evs.empty() && !st.dirty) {
+    done(caf::error{}); // nothing new to publish or to persist
+    return;
+  }
   ++st.publishing;
   publish_all(self, st.producer, std::move(evs),
               persist_then(self, [self, done](const caf::error& err) {
@@ -268,13 +279,20 @@ conversation(conversation_ptr self, std::shared_ptr<core::conversation_state> fo
     [self](inbound& in) -> caf::result<ok_atom> {
       auto& st = self->state;
       st.fold->apply(in.ev);
+      st.dirty = true;
       st.last_event = in.ev.id;
       ++st.records;
       touch(self);
       if (!st.live) {
-        if (auto r = persist(self); !r)
-          return make_error(ec::produce_failed, r.error());
-        maybe_passivate(self);
+        // Restore mode acknowledges without a snapshot: the registry cleared the partition's
+        // coverage marker, so a crash now replays it from offset 0, and going live persists
+        // once (a snapshot per record made replay 1.5x slower). A finished conversation
+        // leaves memory, so it is compacted at once.
+        if (st.fold->finished()) {
+          if (auto r = persist(self); !r)
+            return make_error(ec::produce_failed, r.error());
+          maybe_passivate(self);
+        }
         return ok_atom::value;
       }
       auto rp = self->make_response_promise<ok_atom>();
@@ -282,11 +300,15 @@ conversation(conversation_ptr self, std::shared_ptr<core::conversation_state> fo
       return rp;
     },
     [self](restore_atom) { self->state.live = false; },
-    [self](live_atom) {
-      self->state.live = true;
+    [self](live_atom) -> caf::result<ok_atom> {
+      // Emits what the restored state implies and persists what restore mode deferred; the
+      // reply says both are done.
+      auto& st = self->state;
+      st.live = true;
       touch(self);
-      emit(self, self->state.last_event,
-           log_failure("emit after restore conversationId=" + self->state.fold->conversation_id()));
+      auto rp = self->make_response_promise<ok_atom>();
+      emit(self, st.last_event, reply_to(rp));
+      return rp;
     },
     [self](tick_atom) {
       self->state.wakeup_at = 0;
@@ -299,7 +321,8 @@ conversation(conversation_ptr self, std::shared_ptr<core::conversation_state> fo
     [self](idle_atom, uint64_t seen) {
       auto& st = self->state;
       // Idle since the check was scheduled, nothing in flight, state in the store: leave memory.
-      if (seen != st.activity || st.publishing > 0 || st.passivated || st.fold->finished())
+      if (seen != st.activity || st.publishing > 0 || st.passivated || st.fold->finished()
+          || st.dirty)
         return;
       // Only a request: the registry may refuse (a record is queued); the next idle check asks
       // again.
@@ -325,6 +348,7 @@ struct orchestrator_state {
   producer_actor producer;
   std::string source;
   bool live = false;
+  std::vector<int32_t> assigned; // partitions of the last go-live
   static inline constexpr const char* name = "orchestrator";
 
   ~orchestrator_state() {
@@ -370,10 +394,7 @@ conversation_actor* conversation_for(orchestrator_ptr self, const std::string& i
 }
 
 // Store keys: "s/<conv>" snapshot of a running conversation, "f/<conv>" finished marker,
-// "cover/<partition>" this store reflects the partition up to the group's committed offset.
-std::string cover_key(int32_t partition) {
-  return "cover/" + std::to_string(partition);
-}
+// cover_key(p) this store reflects partition p up to the group's committed offset.
 
 // Wakes passivated conversations whose retry or deadline is due.
 void schedule_registry_tick(orchestrator_ptr self) {
@@ -409,10 +430,21 @@ orchestrator(orchestrator_ptr self, core::orchestration_policy policy, producer_
       return self->delegate(*a, std::move(in));
     },
     [self](restore_atom) {
-      self->state.live = false;
-      if (self->state.live_flag)
-        self->state.live_flag->store(false);
-      for (auto& [id, a] : self->state.conversations)
+      auto& st = self->state;
+      st.live = false;
+      if (st.live_flag)
+        st.live_flag->store(false);
+      // Restore mode defers snapshots: until the next go-live has persisted them, a restart
+      // must not trust this store for the partitions held so far. (Newly assigned ones were
+      // cleared when the bridge read their marker.)
+      if (st.store) {
+        std::vector<std::string> marks;
+        for (auto p : st.assigned)
+          marks.push_back(cover_key(p));
+        if (auto r = st.store->write({}, marks); !r)
+          EV_LOG(error) << "cannot clear store coverage: " << r.error();
+      }
+      for (auto& [id, a] : st.conversations)
         self->send(a, restore_atom::value);
     },
     [self](live_atom, const std::vector<int32_t>& assigned) {
@@ -432,19 +464,41 @@ orchestrator(orchestrator_ptr self, core::orchestration_policy policy, producer_
         });
         for (auto& id : stored)
           conversation_for(self, id, st.partition_of_key(id));
-        // The store now reflects these partitions up to the end of what was replayed.
-        std::vector<std::pair<std::string, std::string>> marks;
-        for (auto p : assigned)
-          marks.emplace_back(cover_key(p), "1");
-        if (auto r = st.store->put(marks); !r)
-          EV_LOG(error) << "cannot mark store coverage: " << r.error();
       }
+      st.assigned = assigned;
       EV_LOG(info) << "orchestrator live on " << assigned.size() << " partitions with "
                    << st.conversations.size() << " running conversations";
-      if (st.live_flag)
-        st.live_flag->store(true);
+      // Every conversation persists what restore mode deferred; once all have, the store
+      // reflects these partitions up to the end of what was replayed, and the node reports
+      // the role live.
+      auto pending = std::make_shared<size_t>(st.conversations.size() + 1);
+      auto failed = std::make_shared<bool>(false);
+      auto one_done = [self, pending, failed, assigned] {
+        if (--*pending > 0)
+          return;
+        auto& st = self->state;
+        if (!st.live || st.assigned != assigned)
+          return; // restore mode again: the marker stays off
+        if (st.store && !*failed) {
+          std::vector<std::pair<std::string, std::string>> marks;
+          for (auto p : assigned)
+            marks.emplace_back(cover_key(p), "1");
+          if (auto r = st.store->put(marks); !r)
+            EV_LOG(error) << "cannot mark store coverage: " << r.error();
+        }
+        if (st.live_flag)
+          st.live_flag->store(true);
+      };
       for (auto& [id, a] : st.conversations)
-        self->send(a, live_atom::value);
+        self->request(a, caf::infinite, live_atom::value)
+          .then([one_done](ok_atom) { one_done(); },
+                [one_done, failed, id = id](caf::error& err) {
+                  EV_LOG(error) << "going live failed conversationId=" << id << ": "
+                                << describe(err) << "; the next restart replays its partition";
+                  *failed = true;
+                  one_done();
+                });
+      one_done();
     },
     [self](passivate_atom, const std::string& id, int64_t wake_at, uint64_t handled) {
       auto& st = self->state;
@@ -969,9 +1023,18 @@ struct node::impl {
                                   },
                                   orchestrator_live, opts.passivate_after_ms);
       orchestrator = o;
+      // Read once per assignment, before any record of the partition flows. The marker is taken
+      // away at once: restore mode defers snapshots, so until the registry writes it back at
+      // go-live, a restart must replay the partition from offset 0.
       add("orchestrator", {t.conversation_events, t.tool_requests}, o, true, [shared](int32_t p) {
         auto c = shared->get(cover_key(p));
-        return c && *c;
+        if (!c || !*c)
+          return false;
+        if (auto r = shared->write({}, {cover_key(p)}); !r) {
+          EV_LOG(error) << "cannot clear store coverage of partition " << p << ": " << r.error();
+          return false; // replay from 0: safe either way
+        }
+        return true;
       });
     }
     for (auto& role : worker_roles()) {

@@ -236,3 +236,63 @@ TEST_CASE("actors: an idle running conversation leaves memory and comes back fro
   }
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("actors: restore mode defers snapshots and keeps the coverage marker off until they are in") {
+  init_logging("error");
+  char tmpl[] = "/tmp/eventide-restore.XXXXXX";
+  std::string dir = ::mkdtemp(tmpl);
+  {
+    caf::actor_system_config cfg;
+    cfg.set("scheduler.policy", caf::atom("testing"));
+    caf::actor_system sys{cfg};
+    auto& sched = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
+    auto rec = std::make_shared<recorded>();
+    auto producer = sys.spawn(fake_producer, rec);
+    auto store = bridge::kv_store::open(dir + "/store");
+    REQUIRE(store);
+    std::shared_ptr<bridge::kv_store> shared = std::move(*store);
+    auto orch = spawn_orchestrator(sys, {}, producer, "eventide/orchestrator/test", shared,
+                                   [](const std::string&) { return 0; }, nullptr, 0);
+    sched.run();
+    auto deliver = [&](const std::string& conv, events::payload p, int64_t offset) {
+      events::event e;
+      e.id = core::deterministic_id(conv, p);
+      e.source = "test";
+      e.time_ms = now_ms();
+      e.subject = conv;
+      e.data = std::move(p);
+      caf::anon_send(orch, inbound{std::move(e), "conversation-events", 0, offset});
+      sched.run();
+    };
+    auto marker = [&] { return shared->get(cover_key(0)).value().has_value(); };
+    // First restore: records are folded and acknowledged, nothing is written yet.
+    deliver("a", events::plan_generated{1, parallel_plan, "test", "test", 0}, 0);
+    CHECK_FALSE(shared->get("s/a").value());
+    CHECK_FALSE(marker());
+    // Going live persists the deferred snapshot, then marks the partition covered.
+    caf::anon_send(orch, live_atom::value, std::vector<int32_t>{0});
+    sched.run();
+    CHECK(shared->get("s/a").value());
+    CHECK(marker());
+    CHECK(rec->types() == std::vector<std::string>{"ToolInvocationRequested:s1:1",
+                                                   "ToolInvocationRequested:s3:1"});
+    // Live records are persisted one by one.
+    deliver("a", ok_result("a", "s3", "weather", R"({"city":"Berlin","temperatureC":7})"), 1);
+    auto after_live_record = shared->get("s/a").value();
+    REQUIRE(after_live_record);
+    // A rebalance puts the role back into restore mode: the marker goes at once, since the
+    // records folded from now on are not in the store until the next go-live.
+    caf::anon_send(orch, restore_atom::value);
+    sched.run();
+    CHECK_FALSE(marker());
+    deliver("a", ok_result("a", "s1", "getProductInformation", R"({"price":1299,"currency":"USD"})"), 2);
+    CHECK(shared->get("s/a").value() == after_live_record);
+    caf::anon_send(orch, live_atom::value, std::vector<int32_t>{0});
+    sched.run();
+    CHECK(shared->get("s/a").value() != after_live_record);
+    CHECK(marker());
+    caf::anon_send_exit(orch, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+  std::filesystem::remove_all(dir);
+}
