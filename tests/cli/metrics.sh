@@ -10,7 +10,7 @@ dir=$(mktemp -d)
 pid=""
 trap '[ -z "$pid" ] || kill -9 "$pid" 2>/dev/null || true; rm -rf "$dir"' EXIT
 out="$dir/ask.out" # output of the current step; each process gets its own file
-fail() { echo "FAIL: $*" >&2; cat "$out" >&2 2>/dev/null || true; exit 1; }
+fail() { echo "FAIL: $*" >&2; cat "$out" "$out.log" >&2 2>/dev/null || true; exit 1; }
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
@@ -45,7 +45,8 @@ printf 'not a dead letter' | "$bin" produce dead-letter-queue poison - --data-di
 # stops once the projection shows every group without lag and the poison dead-lettered by the
 # three groups that read conversation-events.
 out="$dir/all.out"
-"$bin" node --roles all,metrics --data-dir "$dir" > "$out" 2>&1 &
+# (The readiness line is on stdout, log lines on stderr: one file for both could interleave them.)
+"$bin" node --roles all,metrics --data-dir "$dir" > "$out" 2> "$out.log" &
 pid=$!
 for _ in $(seq 1 100); do grep -qs "ready:" "$out" && break; sleep 0.1; done
 grep -q "^eventide node node-1 ready: roles=aggregator,metrics,orchestrator,router," "$out" \
@@ -72,7 +73,7 @@ stop_node
 
 port=$(free_port)
 out="$dir/metrics.out"
-"$bin" node --roles metrics --data-dir "$dir" --metrics-port "$port" > "$out" 2>&1 &
+"$bin" node --roles metrics --data-dir "$dir" --metrics-port "$port" > "$out" 2> "$out.log" &
 pid=$!
 for _ in $(seq 1 100); do grep -qs "ready:" "$out" && break; sleep 0.1; done
 grep -q "^eventide node node-1 ready: roles=metrics log=embedded:" "$out" \
@@ -163,6 +164,6 @@ print(records)
 PY
 ) || fail "health.json"
 stop_node
-grep -q "metrics role: caught up with the log after $records records (2 undecodable)" "$out" \
+grep -q "metrics role: caught up with the log after $records records (2 undecodable)" "$out.log" \
   || fail "no catch-up log line"
 echo "cli metrics: ok"

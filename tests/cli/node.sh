@@ -4,10 +4,11 @@
 set -euo pipefail
 bin=$1
 dir=$(mktemp -d); trap 'kill -9 $pid 2>/dev/null || true; rm -rf "$dir"' EXIT
-fail() { echo "FAIL: $*" >&2; cat "$dir/out" >&2 || true; exit 1; }
+fail() { echo "FAIL: $*" >&2; cat "$dir/out" "$dir/err" >&2 || true; exit 1; }
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$bin" node --roles all --data-dir "$dir" --metrics-port "$port" > "$dir/out" 2>&1 &
+# (The readiness line is on stdout, log lines on stderr: one file for both could interleave them.)
+"$bin" node --roles all --data-dir "$dir" --metrics-port "$port" > "$dir/out" 2> "$dir/err" &
 pid=$!
 for _ in $(seq 1 100); do [ -s "$dir/health.json" ] && break; sleep 0.1; done
 grep -q "^eventide node node-1 ready: roles=aggregator,orchestrator,router,synthesis,worker-" "$dir/out" \
