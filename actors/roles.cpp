@@ -28,6 +28,8 @@
 
 namespace eventide {
 
+// Orchestrator store keys: "s/<conv>" snapshot of a running conversation, "f/<conv>" finished
+// marker, cover_key(p) this store reflects partition p up to the group's committed offset.
 std::string cover_key(int32_t partition) {
   return "cover/" + std::to_string(partition);
 }
@@ -392,9 +394,6 @@ conversation_actor* conversation_for(orchestrator_ptr self, const std::string& i
   st.partition_of[id] = partition;
   return &st.conversations.emplace(id, a).first->second;
 }
-
-// Store keys: "s/<conv>" snapshot of a running conversation, "f/<conv>" finished marker,
-// cover_key(p) this store reflects partition p up to the group's committed offset.
 
 // Wakes passivated conversations whose retry or deadline is due.
 void schedule_registry_tick(orchestrator_ptr self) {
@@ -1031,8 +1030,11 @@ struct node::impl {
         if (!c || !*c)
           return false;
         if (auto r = shared->write({}, {cover_key(p)}); !r) {
-          EV_LOG(error) << "cannot clear store coverage of partition " << p << ": " << r.error();
-          return false; // replay from 0: safe either way
+          // The stale marker stays: a store that cannot take this write cannot take snapshots
+          // either, and must be deleted (the node rebuilds it from the log).
+          EV_LOG(error) << "cannot clear store coverage of partition " << p << ": " << r.error()
+                        << "; the orchestrator store is failing: stop the node and delete it";
+          return false;
         }
         return true;
       });
