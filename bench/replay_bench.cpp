@@ -25,6 +25,7 @@
 #include "core/ids.hpp"
 #include "core/plan_state.hpp"
 #include "providers/tool.hpp"
+#include "tests/temp_dir.hpp"
 
 using namespace eventide;
 using clock_type = std::chrono::steady_clock;
@@ -103,23 +104,22 @@ generated generate(bridge::log& log, const topics& t, size_t target, size_t runn
   return g;
 }
 
-// A fresh embedded log in a new temporary directory.
+// A fresh embedded log in a temporary directory (node stores go next to it), removed after the
+// log closed.
 struct bench_log {
-  std::string dir;
+  testing::temp_dir tmp{"eventide-replay"};
+  const std::string& dir = tmp.path;
   std::shared_ptr<bridge::log> log;
-};
 
-bench_log fresh_log() {
-  char tmpl[] = "/tmp/eventide-replay.XXXXXX";
-  bench_log b{::mkdtemp(tmpl), nullptr};
-  bridge::embedded_options eo;
-  eo.dir = b.dir + "/log";
-  auto opened = bridge::open_embedded_log(eo);
-  if (!opened)
-    throw std::runtime_error(opened.error());
-  b.log = std::move(*opened);
-  return b;
-}
+  bench_log() {
+    bridge::embedded_options eo;
+    eo.dir = dir + "/log";
+    auto opened = bridge::open_embedded_log(eo);
+    if (!opened)
+      throw std::runtime_error(opened.error());
+    log = std::move(*opened);
+  }
+};
 
 node_options orchestrator_only(const std::string& dir) {
   node_options o;
@@ -156,7 +156,9 @@ double run_until_live(caf::actor_system& sys, std::shared_ptr<bridge::log> log,
 // Memory of the orchestrator's conversations: N conversations all waiting on a step are replayed
 // into actors (live), then left idle until every one passivated into the store.
 int memory(caf::actor_system& sys, size_t conversations) {
-  auto [dir, log] = fresh_log();
+  bench_log b;
+  const auto& dir = b.dir;
+  auto& log = b.log;
   topics t("");
   size_t events = 0;
   {
@@ -197,8 +199,6 @@ int memory(caf::actor_system& sys, size_t conversations) {
   };
   std::printf("| %zu | %zu | %.0f | %.0f | %.1f |\n", conversations, events, per(live, before),
               per(passive, before), (live - before) / 1048576.0);
-  log.reset();
-  std::filesystem::remove_all(dir);
   return 0;
 }
 
@@ -223,7 +223,9 @@ int main(int argc, char** argv) {
               "restart with snapshots s | restart after lost store s | RSS after replay MiB |\n");
   std::printf("|---|---|---|---|---|---|---|\n");
   for (auto n : sizes) {
-    auto [dir, log] = fresh_log();
+    bench_log b;
+    const auto& dir = b.dir;
+    auto& log = b.log;
     topics t("");
     auto g = generate(*log, t, n);
     long rss = 0;
@@ -234,8 +236,6 @@ int main(int argc, char** argv) {
     std::printf("| %zu | %zu (%zu) | %.2f | %.0f | %.3f | %.2f | %.1f |\n", g.events,
                 g.conversations, g.running, full, g.events / full, warm, lost, rss / 1024.0);
     std::fflush(stdout);
-    log.reset();
-    std::filesystem::remove_all(dir);
   }
   return 0;
 }

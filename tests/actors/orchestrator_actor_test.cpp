@@ -2,7 +2,7 @@
 // explicitly, and a fake producer records what the role emits. No log, no threads.
 #include <catch2/catch.hpp>
 
-#include <filesystem>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -13,6 +13,7 @@
 #include "actors/roles.hpp"
 #include "core/event_ids.hpp"
 #include "core/ids.hpp"
+#include "tests/temp_dir.hpp"
 
 using namespace eventide;
 
@@ -105,6 +106,56 @@ events::tool_invocation_resulted ok_result(const std::string& conv, const std::s
   return {make_invocation_id(conv, 1, step).get(), attempt, step, tool, true, std::move(json), "", false, 1};
 }
 
+// An orchestrator with a snapshot store in a fresh directory, on the testing scheduler.
+struct store_fixture {
+  testing::temp_dir dir{"eventide-orchestrator"};
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  caf::scheduler::test_coordinator* sched = nullptr;
+  std::shared_ptr<recorded> rec = std::make_shared<recorded>();
+  std::shared_ptr<bridge::kv_store> store;
+  orchestrator_actor orch;
+
+  store_fixture(std::function<int32_t(const std::string&)> partition_of_key,
+                int64_t passivate_after_ms) {
+    init_logging("error");
+    cfg.set("scheduler.policy", caf::atom("testing"));
+    sys = std::make_unique<caf::actor_system>(cfg);
+    sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
+    auto opened = bridge::kv_store::open(dir.path + "/store");
+    REQUIRE(opened);
+    store = std::move(*opened);
+    orch = spawn_orchestrator(*sys, {}, sys->spawn(fake_producer, rec),
+                              "eventide/orchestrator/test", store, std::move(partition_of_key),
+                              nullptr, passivate_after_ms);
+    sched->run();
+  }
+
+  ~store_fixture() {
+    caf::anon_send_exit(orch, caf::exit_reason::user_shutdown);
+    sched->run();
+    orch = nullptr;
+    sys.reset(); // the store closes with the actors, before its directory goes
+  }
+
+  void deliver(const std::string& conv, events::payload p, int64_t offset) {
+    events::event e;
+    e.id = core::deterministic_id(conv, p);
+    e.source = "test";
+    e.time_ms = now_ms();
+    e.subject = conv;
+    e.data = std::move(p);
+    caf::anon_send(orch, inbound{std::move(e), "conversation-events", 0, offset});
+    sched->run();
+  }
+
+  template <class... Ts>
+  void send(Ts&&... xs) {
+    caf::anon_send(orch, std::forward<Ts>(xs)...);
+    sched->run();
+  }
+};
+
 } // namespace
 
 TEST_CASE_METHOD(fixture, "actors: orchestrator in restore mode folds without emitting") {
@@ -186,113 +237,52 @@ TEST_CASE_METHOD(fixture, "actors: conversations are isolated from each other") 
 }
 
 TEST_CASE("actors: an idle running conversation leaves memory and comes back from its snapshot") {
-  init_logging("error");
-  char tmpl[] = "/tmp/eventide-passivate.XXXXXX";
-  std::string dir = ::mkdtemp(tmpl);
-  {
-    caf::actor_system_config cfg;
-    cfg.set("scheduler.policy", caf::atom("testing"));
-    caf::actor_system sys{cfg};
-    auto& sched = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
-    auto rec = std::make_shared<recorded>();
-    auto producer = sys.spawn(fake_producer, rec);
-    auto store = bridge::kv_store::open(dir + "/store");
-    REQUIRE(store);
-    std::shared_ptr<bridge::kv_store> shared = std::move(*store);
-    auto orch = spawn_orchestrator(sys, {}, producer, "eventide/orchestrator/test", shared,
-                                   nullptr, nullptr, /*passivate_after_ms=*/1000);
-    sched.run();
-    caf::anon_send(orch, live_atom::value, std::vector<int32_t>{0});
-    sched.run();
-    auto deliver = [&](events::payload p, int64_t offset) {
-      events::event e;
-      e.id = core::deterministic_id("p", p);
-      e.source = "test";
-      e.time_ms = now_ms();
-      e.subject = "p";
-      e.data = std::move(p);
-      caf::anon_send(orch, inbound{std::move(e), "conversation-events", 0, offset});
-      sched.run();
-    };
-    deliver(events::plan_generated{1, parallel_plan, "test", "test", 0}, 0);
-    REQUIRE(rec->types() == std::vector<std::string>{"ToolInvocationRequested:s1:1",
+  store_fixture f{nullptr, /*passivate_after_ms=*/1000};
+  f.send(live_atom::value, std::vector<int32_t>{0});
+  f.deliver("p", events::plan_generated{1, parallel_plan, "test", "test", 0}, 0);
+  REQUIRE(f.rec->types() == std::vector<std::string>{"ToolInvocationRequested:s1:1",
                                                      "ToolInvocationRequested:s3:1"});
-    auto running = sys.registry().running();
-    // The idle period passes: the conversation leaves memory (its snapshot is in the store).
-    sched.trigger_timeouts();
-    sched.run();
-    CHECK(sys.registry().running() == running - 1);
-    REQUIRE(shared->get("s/p").value());
-    // Its next record brings it back from the snapshot, and it carries on exactly.
-    deliver(ok_result("p", "s1", "getProductInformation", R"({"price":1299,"currency":"USD"})"), 1);
-    CHECK(sys.registry().running() == running);
-    REQUIRE(rec->types().size() == 4);
-    CHECK(rec->types()[2] == "ToolInvocationRequested:s2:1");
-    CHECK(std::get<events::tool_invocation_requested>(rec->events[2].data).args_json
-          == R"({"from":"USD","to":"EUR","amount":1299})");
-    CHECK(rec->types()[3] == "PlanStepCompleted:s1");
-    caf::anon_send_exit(orch, caf::exit_reason::user_shutdown);
-    sched.run();
-  }
-  std::filesystem::remove_all(dir);
+  auto running = f.sys->registry().running();
+  // The idle period passes: the conversation leaves memory (its snapshot is in the store).
+  f.sched->trigger_timeouts();
+  f.sched->run();
+  CHECK(f.sys->registry().running() == running - 1);
+  REQUIRE(f.store->get("s/p").value());
+  // Its next record brings it back from the snapshot, and it carries on exactly.
+  f.deliver("p", ok_result("p", "s1", "getProductInformation", R"({"price":1299,"currency":"USD"})"), 1);
+  CHECK(f.sys->registry().running() == running);
+  REQUIRE(f.rec->types().size() == 4);
+  CHECK(f.rec->types()[2] == "ToolInvocationRequested:s2:1");
+  CHECK(std::get<events::tool_invocation_requested>(f.rec->events[2].data).args_json
+        == R"({"from":"USD","to":"EUR","amount":1299})");
+  CHECK(f.rec->types()[3] == "PlanStepCompleted:s1");
 }
 
 TEST_CASE("actors: restore mode defers snapshots and keeps the coverage marker off until they are in") {
-  init_logging("error");
-  char tmpl[] = "/tmp/eventide-restore.XXXXXX";
-  std::string dir = ::mkdtemp(tmpl);
-  {
-    caf::actor_system_config cfg;
-    cfg.set("scheduler.policy", caf::atom("testing"));
-    caf::actor_system sys{cfg};
-    auto& sched = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
-    auto rec = std::make_shared<recorded>();
-    auto producer = sys.spawn(fake_producer, rec);
-    auto store = bridge::kv_store::open(dir + "/store");
-    REQUIRE(store);
-    std::shared_ptr<bridge::kv_store> shared = std::move(*store);
-    auto orch = spawn_orchestrator(sys, {}, producer, "eventide/orchestrator/test", shared,
-                                   [](const std::string&) { return 0; }, nullptr, 0);
-    sched.run();
-    auto deliver = [&](const std::string& conv, events::payload p, int64_t offset) {
-      events::event e;
-      e.id = core::deterministic_id(conv, p);
-      e.source = "test";
-      e.time_ms = now_ms();
-      e.subject = conv;
-      e.data = std::move(p);
-      caf::anon_send(orch, inbound{std::move(e), "conversation-events", 0, offset});
-      sched.run();
-    };
-    auto marker = [&] { return shared->get(cover_key(0)).value().has_value(); };
-    // First restore: records are folded and acknowledged, nothing is written yet.
-    deliver("a", events::plan_generated{1, parallel_plan, "test", "test", 0}, 0);
-    CHECK_FALSE(shared->get("s/a").value());
-    CHECK_FALSE(marker());
-    // Going live persists the deferred snapshot, then marks the partition covered.
-    caf::anon_send(orch, live_atom::value, std::vector<int32_t>{0});
-    sched.run();
-    CHECK(shared->get("s/a").value());
-    CHECK(marker());
-    CHECK(rec->types() == std::vector<std::string>{"ToolInvocationRequested:s1:1",
+  store_fixture f{[](const std::string&) { return 0; }, 0};
+  auto marker = [&] { return f.store->get(cover_key(0)).value().has_value(); };
+  auto snapshot = [&] { return f.store->get("s/a").value(); };
+  // First restore: records are folded and acknowledged, nothing is written yet.
+  f.deliver("a", events::plan_generated{1, parallel_plan, "test", "test", 0}, 0);
+  CHECK_FALSE(snapshot());
+  CHECK_FALSE(marker());
+  // Going live persists the deferred snapshot, then marks the partition covered.
+  f.send(live_atom::value, std::vector<int32_t>{0});
+  CHECK(snapshot());
+  CHECK(marker());
+  CHECK(f.rec->types() == std::vector<std::string>{"ToolInvocationRequested:s1:1",
                                                    "ToolInvocationRequested:s3:1"});
-    // Live records are persisted one by one.
-    deliver("a", ok_result("a", "s3", "weather", R"({"city":"Berlin","temperatureC":7})"), 1);
-    auto after_live_record = shared->get("s/a").value();
-    REQUIRE(after_live_record);
-    // A rebalance puts the role back into restore mode: the marker goes at once, since the
-    // records folded from now on are not in the store until the next go-live.
-    caf::anon_send(orch, restore_atom::value);
-    sched.run();
-    CHECK_FALSE(marker());
-    deliver("a", ok_result("a", "s1", "getProductInformation", R"({"price":1299,"currency":"USD"})"), 2);
-    CHECK(shared->get("s/a").value() == after_live_record);
-    caf::anon_send(orch, live_atom::value, std::vector<int32_t>{0});
-    sched.run();
-    CHECK(shared->get("s/a").value() != after_live_record);
-    CHECK(marker());
-    caf::anon_send_exit(orch, caf::exit_reason::user_shutdown);
-    sched.run();
-  }
-  std::filesystem::remove_all(dir);
+  // Live records are persisted one by one.
+  f.deliver("a", ok_result("a", "s3", "weather", R"({"city":"Berlin","temperatureC":7})"), 1);
+  auto after_live_record = snapshot();
+  REQUIRE(after_live_record);
+  // A rebalance puts the role back into restore mode: the marker goes at once, since the
+  // records folded from now on are not in the store until the next go-live.
+  f.send(restore_atom::value);
+  CHECK_FALSE(marker());
+  f.deliver("a", ok_result("a", "s1", "getProductInformation", R"({"price":1299,"currency":"USD"})"), 2);
+  CHECK(snapshot() == after_live_record);
+  f.send(live_atom::value, std::vector<int32_t>{0});
+  CHECK(snapshot() != after_live_record);
+  CHECK(marker());
 }

@@ -3,7 +3,6 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
-#include <filesystem>
 #include <mutex>
 #include <random>
 
@@ -13,6 +12,7 @@
 
 #include "bridge/embedded_log.hpp"
 #include "bridge/kafka_log.hpp"
+#include "tests/temp_dir.hpp"
 
 namespace contract {
 
@@ -50,21 +50,15 @@ std::string topic_name(const std::string& base) { return "ct-" + base + "-" + un
 class embedded_fixture final : public log_fixture {
  public:
   embedded_fixture() {
-    char pattern[] = "/tmp/eventide-contract-XXXXXX";
-    char* made = mkdtemp(pattern);
-    REQUIRE(made != nullptr);
-    dir_ = made;
     bridge::embedded_options options;
-    options.dir = dir_;
+    options.dir = dir_.path;
     options.partitions = default_partitions;
     auto opened = bridge::open_embedded_log(options);
     REQUIRE(opened.ok());
     log_ = std::move(opened).value();
   }
   ~embedded_fixture() override {
-    log_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
+    log_.reset(); // closes the database before its directory goes
   }
   std::string make_topic(const std::string& base) override {
     std::string topic = topic_name(base);
@@ -76,7 +70,7 @@ class embedded_fixture final : public log_fixture {
   std::chrono::milliseconds rebalance_wait() const override { return std::chrono::seconds(10); }
 
  private:
-  std::string dir_;
+  testing::temp_dir dir_{"eventide-contract"};
 };
 
 // Hosts the mock cluster on its own quiet handle; the log under test connects to it like to a

@@ -17,20 +17,9 @@
 #include "core/json.hpp"
 #include "providers/tool.hpp"
 #include "schemas/events.hpp"
+#include "tests/temp_dir.hpp"
 
 namespace eventide::testing {
-
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    char tmpl[] = "/tmp/eventide-test.XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
 
 struct conversation_trace {
   std::string id;

@@ -3,7 +3,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
-#include <filesystem>
 #include <map>
 #include <set>
 #include <thread>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include "bridge/embedded_log.hpp"
+#include "tests/temp_dir.hpp"
 
 extern char** environ;
 
@@ -25,20 +25,7 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
-// A fresh directory per test, removed afterwards.
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    char pattern[] = "/tmp/eventide-embedded-XXXXXX";
-    char* made = mkdtemp(pattern);
-    REQUIRE(made != nullptr);
-    path = made;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
+using testing::temp_dir;
 
 std::unique_ptr<bridge::log> open_log(const std::string& dir, int32_t partitions = 3) {
   embedded_options options;

@@ -5,31 +5,19 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <filesystem>
 
 #include "actors/metrics_role.hpp"
 #include "bridge/dead_letter.hpp"
 #include "bridge/embedded_log.hpp"
 #include "core/event_ids.hpp"
+#include "tests/temp_dir.hpp"
 
 using namespace eventide;
 using namespace std::chrono_literals;
 
 namespace {
 
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    char pattern[] = "/tmp/eventide-metrics-XXXXXX";
-    char* made = mkdtemp(pattern);
-    REQUIRE(made != nullptr);
-    path = made;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
+using testing::temp_dir;
 
 events::event ev(events::payload p, int64_t t, const std::string& role,
                  const std::string& cause = "") {
