@@ -969,21 +969,6 @@ struct node::impl {
                                             : providers::make_llm_synthesis_tool(runtime->synthesis());
   }
 
-  bool tool_may_block(const std::string& name) const {
-    auto& pc = opts.providers;
-    if (name == "getProductInformation")
-      return !offline_only(pc.embeddings_chain);
-    if (name == "ragGeneration")
-      return !offline_only(pc.rag_chain) || !offline_only(pc.embeddings_chain);
-    if (name == "generalChat")
-      return !offline_only(pc.chat_chain);
-    if (name == "weather" || name == "exchangeRate")
-      return pc.tools_mode == "http";
-    if (name == "orchestrationSynthesis")
-      return !offline_only(pc.synthesis_chain);
-    return false; // math
-  }
-
   outcome<void> start() {
     topics t(opts.topic_prefix);
     producer = spawn_producer(sys, log, opts.topic_prefix);
@@ -1058,7 +1043,7 @@ struct node::impl {
         std::shared_ptr<providers::tool> tool = std::move(*made);
         // Tools that call HTTP block: their runners get a thread each. Offline tools compute
         // in microseconds and run on the scheduler (a thread wake-up per request saved).
-        runners.push_back(tool_may_block(tool_name)
+        runners.push_back(tool->may_block()
                             ? sys.spawn<caf::detached>(tool_runner, tool, ledger, source)
                             : sys.spawn(tool_runner, tool, ledger, source));
         others.push_back(caf::actor_cast<caf::actor>(runners.back()));

@@ -77,6 +77,7 @@ std::optional<double> number_arg(const json::value& v) {
 
 class math_tool final : public tool {
  public:
+  bool may_block() const override { return false; }
   std::string name() const override { return "math"; }
 
   tool_output invoke(const std::string& args_json) override {
@@ -108,6 +109,7 @@ class math_tool final : public tool {
 
 class offline_weather_tool final : public tool {
  public:
+  bool may_block() const override { return false; }
   explicit offline_weather_tool(const std::string& file) : source_(config_source(file)) {
     auto doc = load_json_file(file);
     if (!doc) {
@@ -188,6 +190,7 @@ class offline_weather_tool final : public tool {
 
 class offline_exchange_tool final : public tool {
  public:
+  bool may_block() const override { return false; }
   explicit offline_exchange_tool(const std::string& file) : source_(config_source(file)) {
     auto doc = load_json_file(file);
     if (!doc) {
@@ -291,6 +294,7 @@ bool starts_with_word(const std::string& text, const std::string& word) {
 
 class offline_chat_tool final : public tool {
  public:
+  bool may_block() const override { return false; }
   std::string name() const override { return "generalChat"; }
 
   tool_output invoke(const std::string& args_json) override {
@@ -349,6 +353,7 @@ class offline_chat_tool final : public tool {
 
 class offline_synthesis_tool final : public tool {
  public:
+  bool may_block() const override { return false; }
   std::string name() const override { return "orchestrationSynthesis"; }
 
   tool_output invoke(const std::string& args_json) override {

@@ -65,6 +65,9 @@ class catalog_tool : public tool {
       load_error_ = "product catalog unavailable: no retriever given";
   }
 
+  // Hybrid ranking embeds the query over HTTP; BM25 alone only computes.
+  bool may_block() const final { return retriever_ && retriever_->hybrid(); }
+
   tool_output invoke(const std::string& args_json) final {
     if (!retriever_)
       return tool_output::permanent_error(load_error_);

@@ -27,6 +27,9 @@ class tool {
   virtual std::string name() const = 0;
   /// Runs the tool. Must not throw; bad args are a permanent error with a clear reason.
   virtual tool_output invoke(const std::string& args_json) = 0;
+  /// Whether invoke() may wait on I/O (HTTP): then it runs in a detached actor. Tools that only
+  /// compute say false and run on the scheduler.
+  virtual bool may_block() const { return true; }
 };
 
 /// Where bundled data lives: $EVENTIDE_HOME if set, else the source tree the binary was built

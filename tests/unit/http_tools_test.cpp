@@ -195,6 +195,9 @@ TEST_CASE("tools_mode picks offline or HTTP tools", "[http][tools]") {
   CHECK(json::get_bool(parsed(live->invoke(R"({"city":"Berlin"})").result_json), "offline") == false);
   CHECK(server.request_count("/v1/forecast") == 1);
   CHECK(make_exchange_tool(*make_provider_runtime(c))->name() == "exchangeRate");
+  // Only the HTTP tools may block (their runners get a thread each).
+  CHECK_FALSE(offline->may_block());
+  CHECK(live->may_block());
 }
 
 TEST_CASE("weather codes and city table", "[http][tools]") {

@@ -97,6 +97,7 @@ TEST_CASE("generalChat falls back to the offline tool and says why", "[llm][tool
   auto rt = runtime_for(server);
   server.set_default("/api/chat", {500, "gpu on fire", {}, 0});
   auto chat = make_llm_chat_tool(rt->chain({"ollama", "offline"}), {"Aurora X1"});
+  CHECK(chat->may_block()); // an LLM call: its runner gets a thread
   auto out = chat->invoke(R"({"message":"hello"})");
   REQUIRE(out.ok);
   auto d = parsed(out.result_json);

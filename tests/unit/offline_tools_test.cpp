@@ -247,3 +247,12 @@ TEST_CASE("synthesis tool: states every result of a list", "[offline_tools]") {
   CHECK(permanent_error(*t, R"({"results":[]})")
         == "orchestrationSynthesis: missing required string arg 'query'");
 }
+
+TEST_CASE("offline tools only compute: they run on the scheduler", "[offline_tools]") {
+  CHECK_FALSE(make_math_tool()->may_block());
+  CHECK_FALSE(make_offline_exchange_tool(rates_file)->may_block());
+  CHECK_FALSE(make_offline_weather_tool(weather_file)->may_block());
+  CHECK_FALSE(make_offline_chat_tool()->may_block());
+  CHECK_FALSE(make_offline_synthesis_tool()->may_block());
+  CHECK_FALSE(make_offline_rag_tool(root + "/products")->may_block());
+}

@@ -15,6 +15,7 @@
 #include "core/json.hpp"
 #include "core/retrieval.hpp"
 #include "providers/hybrid_retrieval.hpp"
+#include "providers/offline_tools.hpp"
 #include "tests/tools/http_test_server.hpp"
 
 using namespace eventide;
@@ -109,6 +110,9 @@ TEST_CASE("top-1 accuracy on the labelled questions: BM25 vs hybrid", "[provider
   auto hybrid = open_retriever(products_dir, rt->embeddings(), "", 0.5, {}, &info);
   REQUIRE(hybrid.ok());
   REQUIRE((*hybrid)->hybrid());
+  // Hybrid ranking embeds each query over HTTP: the tool may block; BM25 alone does not.
+  CHECK(make_product_info_tool(*hybrid)->may_block());
+  CHECK_FALSE(make_product_info_tool(products_dir)->may_block());
   CHECK(info.embedded == (*hybrid)->chunks().size());
   CHECK(info.cache_file.empty());
   auto bm25 = product_retriever::open(products_dir);
