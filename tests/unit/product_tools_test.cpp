@@ -4,11 +4,13 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <set>
 
 #include "core/json.hpp"
 #include "providers/catalog.hpp"
 #include "providers/offline_tools.hpp"
+#include "tests/unit/quality_figures.hpp"
 
 using namespace eventide;
 using namespace eventide::providers;
@@ -219,35 +221,39 @@ TEST_CASE("load_catalog reports the malformed file and ignores README.md", "[cat
         == "product folder '/nonexistent/eventide/products' does not exist or is not a folder");
 }
 
-TEST_CASE("best_product top-1 accuracy over the labelled questions", "[catalog]") {
+TEST_CASE("best_product top-1 accuracy per split (tune, heldout) equals the reported figures", "[catalog][quality]") {
   std::ifstream in(EVENTIDE_FIXTURES "/retrieval_questions.json");
   REQUIRE(in);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   auto doc = json::parse(text);
   REQUIRE(doc.ok());
   REQUIRE(doc->IsArray());
-  REQUIRE(doc->Size() >= 24);
 
   const auto& retriever = shared_retriever();
-  int correct = 0;
+  std::map<std::string, int> total, correct;
   for (const auto& item : doc->GetArray()) {
     auto question = json::get_string(item, "question");
     auto expected = json::get_string(item, "product");
+    auto split = json::get_string(item, "split");
     REQUIRE(question);
     REQUIRE(expected);
+    REQUIRE(split);
     REQUIRE(retriever.find(*expected) != nullptr); // labels must name real products
+    ++total[*split];
     auto best = retriever.best_product(*question);
     std::string got = best ? best->item->id : "(none)";
     if (got == *expected)
-      ++correct;
+      ++correct[*split];
     else
-      std::cout << "retrieval miss: '" << *question << "' -> " << got << ", expected "
-                << *expected << "\n";
+      std::cout << "retrieval miss [" << *split << "]: '" << *question << "' -> " << got
+                << ", expected " << *expected << "\n";
   }
-  double accuracy = static_cast<double>(correct) / doc->Size();
-  std::cout << "best_product top-1 accuracy: " << correct << "/" << doc->Size() << " = "
-            << accuracy << "\n";
-  REQUIRE(accuracy >= 0.9);
+  std::cout << "best_product top-1 (BM25): tune " << correct["tune"] << "/" << total["tune"]
+            << ", heldout " << correct["heldout"] << "/" << total["heldout"] << "\n";
+  CHECK(total["tune"] == quality::retrieval_tune_total);
+  CHECK(total["heldout"] == quality::retrieval_heldout_total);
+  CHECK(correct["tune"] == quality::bm25_tune_top1);
+  CHECK(correct["heldout"] == quality::bm25_heldout_top1);
 }
 
 TEST_CASE("best_product lets a named product win over matching specs", "[catalog]") {

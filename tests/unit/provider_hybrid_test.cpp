@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <string>
 
@@ -17,6 +18,7 @@
 #include "providers/hybrid_retrieval.hpp"
 #include "providers/offline_tools.hpp"
 #include "tests/tools/http_test_server.hpp"
+#include "tests/unit/quality_figures.hpp"
 
 using namespace eventide;
 using namespace eventide::providers;
@@ -102,7 +104,7 @@ TEST_CASE("cosine similarity", "[provider][hybrid]") {
   CHECK(cosine({0, 0}, {1, 1}) == 0);
 }
 
-TEST_CASE("top-1 accuracy on the labelled questions: BM25 vs hybrid", "[provider][hybrid]") {
+TEST_CASE("top-1 accuracy per split (tune, heldout): BM25 vs hybrid equal the reported figures", "[provider][hybrid][quality]") {
   http_test_server server;
   serve_embeddings(server);
   auto rt = runtime_for(server);
@@ -123,21 +125,28 @@ TEST_CASE("top-1 accuracy on the labelled questions: BM25 vs hybrid", "[provider
   text << in.rdbuf();
   auto questions = json::parse(text.str());
   REQUIRE(questions.ok());
-  int bm25_correct = 0, hybrid_correct = 0, total = 0;
+  std::map<std::string, int> total, bm25_correct, hybrid_correct;
   for (const auto& q : questions->GetArray()) {
     std::string question = q["question"].GetString(), expected = q["product"].GetString();
-    ++total;
+    std::string split = q["split"].GetString();
+    ++total[split];
     auto lexical = bm25->best_product(question);
     auto mixed = (*hybrid)->best_product(question);
-    bm25_correct += lexical && lexical->item->id == expected;
-    hybrid_correct += mixed && mixed->item->id == expected;
+    bm25_correct[split] += lexical && lexical->item->id == expected;
+    hybrid_correct[split] += mixed && mixed->item->id == expected;
   }
-  std::cout << "top-1 accuracy over " << total << " questions: BM25 " << bm25_correct << "/" << total
-            << ", hybrid (w=0.5, toy bag-of-words embeddings) " << hybrid_correct << "/" << total << "\n";
-  CHECK(total == 50);
-  // At least 90 percent each; the exact figures (47/50 and 47/50 here) are in the README.
-  CHECK(bm25_correct >= 45);
-  CHECK(hybrid_correct >= 45);
+  for (const char* split : {"tune", "heldout"})
+    std::cout << "top-1 accuracy, " << split << " (" << total[split] << " questions): BM25 "
+              << bm25_correct[split] << "/" << total[split]
+              << ", hybrid (w=0.5, toy bag-of-words embeddings) " << hybrid_correct[split] << "/"
+              << total[split] << "\n";
+  // The reported figures (README summary table), exactly.
+  CHECK(total["tune"] == quality::retrieval_tune_total);
+  CHECK(total["heldout"] == quality::retrieval_heldout_total);
+  CHECK(bm25_correct["tune"] == quality::bm25_tune_top1);
+  CHECK(bm25_correct["heldout"] == quality::bm25_heldout_top1);
+  CHECK(hybrid_correct["tune"] == quality::hybrid_tune_top1);
+  CHECK(hybrid_correct["heldout"] == quality::hybrid_heldout_top1);
 }
 
 TEST_CASE("hybrid ranking mixes normalised BM25 and cosine as documented", "[provider][hybrid]") {
