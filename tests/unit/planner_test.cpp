@@ -1,5 +1,8 @@
 // The offline rule-based planner: exact plans (compared as JSON) for each supported phrasing,
 // all of which must pass core::parse_plan.
+// Every check_plan case here (56 calls plus 18 from the weather-sample loop: 74) is mirrored in
+// the "tune" split of tests/fixtures/planner_labelled.json, which planner_eval_test.cpp scores;
+// add or remove a case in both places.
 #include <catch2/catch.hpp>
 
 #include <filesystem>
