@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "actors/crash_point.hpp"
 #include "actors/logging.hpp"
 #include "bridge/dead_letter.hpp"
 #include "core/json.hpp"
@@ -65,6 +66,7 @@ producer(producer_actor::stateful_pointer<producer_state> self,
                     [self, rp, topic](outcome<bridge::position> r) mutable {
                       --self->state.pending;
                       if (r) {
+                        crash_point(core::crash_site::after_produce, topic.c_str());
                         ++self->state.produced;
                         rp.deliver(*r);
                       } else {

@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "actors/bridges.hpp"
+#include "actors/crash_point.hpp"
 #include "actors/logging.hpp"
 #include "actors/metrics_role.hpp"
 #include "actors/node.hpp"
@@ -230,6 +231,8 @@ done_fn persist_then(conversation_ptr self, done_fn done) {
       done(make_error(ec::produce_failed, r.error()));
       return;
     }
+    if (self->state.store)
+      crash_point(core::crash_site::after_snapshot, self->state.fold->conversation_id().c_str());
     done(caf::error{});
   };
 }
@@ -286,6 +289,7 @@ conversation(conversation_ptr self, std::shared_ptr<core::conversation_state> fo
       ++st.records;
       touch(self);
       if (!st.live) {
+        crash_point(core::crash_site::mid_restore, in.ev.id.c_str());
         // Restore mode acknowledges without a snapshot: the registry cleared the partition's
         // coverage marker, so a crash now replays it from offset 0, and going live persists
         // once (a snapshot per record made replay 1.5x slower). A finished conversation
@@ -297,6 +301,8 @@ conversation(conversation_ptr self, std::shared_ptr<core::conversation_state> fo
         }
         return ok_atom::value;
       }
+      if (std::holds_alternative<events::tool_invocation_resulted>(in.ev.data))
+        crash_point(core::crash_site::after_result, in.ev.id.c_str());
       auto rp = self->make_response_promise<ok_atom>();
       emit(self, in.ev.id, reply_to(rp));
       return rp;
@@ -639,8 +645,10 @@ tool_runner(tool_runner_actor::stateful_pointer<runner_state> self,
                      << " invocationId=" << req.invocation_id << ": answering from ledger";
         return *recorded_ev;
       }
+      crash_point(core::crash_site::before_effect, req.invocation_id.c_str());
       auto started = std::chrono::steady_clock::now();
-      auto out = tool_ptr->invoke(req.args_json);
+      auto out = tool_ptr->run(req.invocation_id, req.attempt, req.args_json);
+      crash_point(core::crash_site::after_effect, req.invocation_id.c_str());
       auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                   std::chrono::steady_clock::now() - started).count();
       events::tool_invocation_resulted res{req.invocation_id, req.attempt, req.step_id, req.tool,
@@ -658,11 +666,7 @@ tool_runner(tool_runner_actor::stateful_pointer<runner_state> self,
         if (!bytes)
           return make_error(ec::invalid_event, bytes.error());
       }
-      auto count_key = "x/" + req.invocation_id;
-      int64_t executions = 1;
-      if (auto c = st.ledger->get(count_key); c && *c)
-        executions = std::stoll(**c) + 1;
-      if (auto w = st.ledger->put({{key, *bytes}, {count_key, std::to_string(executions)}}); !w)
+      if (auto w = st.ledger->put({{key, *bytes}}); !w)
         return make_error(ec::handler_failed, w.error());
       EV_LOG(info) << "executed " << req.tool << " conversationId=" << req_ev.subject
                    << " invocationId=" << req.invocation_id << " attempt=" << req.attempt

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "actors/bridges.hpp"
+#include "actors/crash_point.hpp"
 #include "actors/logging.hpp"
 #include "actors/metrics_role.hpp"
 #include "actors/node.hpp"
@@ -64,7 +65,9 @@ commands:
                      letters (--json: the metrics role's report)
   trace ID           a conversation's timeline: events, offsets, causes, plan DAG, critical path
   produce TOPIC KEY FILE  append one raw record (FILE or - for stdin) to a topic
-  ledger             the workers' ledger: executions per invocation id (node stopped)
+  ledger             the workers' ledger: the result recorded per invocation id (node stopped)
+  dump [TOPIC...]    every record of the topics (default: all four) as one line each:
+                     topic, partition, offset, key, value (tab-separated; \t \n \r \\ escaped)
   dlq list [group=G] [topic=T] [reason=TEXT]   list dead-lettered records
   dlq show P:OFFSET  print one dead letter in full
   dlq redrive P:OFFSET [FILE]  re-submit it (or a fixed version) to its topic, and record that
@@ -567,16 +570,20 @@ void read_to_end(bridge::log& log, const std::vector<std::string>& topic_names,
                  const std::string& key = "") {
   std::vector<std::pair<bridge::topic_partition, int64_t>> start;
   std::map<bridge::topic_partition, int64_t> ends;
+  // A topic or partition that cannot be looked up is an error, never skipped: a reader that
+  // silently reads less would make a missing record look like none was written.
   for (auto& topic : topic_names) {
     auto parts = log.partition_count(topic);
     if (!parts)
-      continue;
+      die(exit_failed, "cannot read " + topic + ": " + parts.error());
     for (int32_t p = 0; p < *parts; ++p) {
       if (!key.empty() && p != bridge::partition_for_key(key, *parts))
         continue;
       bridge::topic_partition tp{topic, p};
       auto wm = log.query_watermarks(tp);
-      if (wm && wm->high > wm->low) {
+      if (!wm)
+        die(exit_failed, "cannot read " + topic + "/" + std::to_string(p) + ": " + wm.error());
+      if (wm->high > wm->low) {
         start.emplace_back(tp, wm->low);
         ends[tp] = wm->high;
       }
@@ -1069,7 +1076,9 @@ int run_trace(config& cfg, const command_line& cl) {
   return exit_ok;
 }
 
-// The workers' ledger: executions per invocation id (effects happen once per id).
+// The workers' ledger: the result recorded per invocation id (what a duplicate request is
+// answered with). It says what was recorded, not how often a tool ran: a crash after a tool's
+// effect and before its ledger write runs the tool again (README "Crash points").
 int run_ledger(config& cfg, const command_line& cl) {
   if (!cl.positionals.empty())
     throw usage_error{"usage: eventide ledger [--data-dir DIR]"};
@@ -1080,13 +1089,54 @@ int run_ledger(config& cfg, const command_line& cl) {
   if (!kv)
     die(exit_failed, kv.error());
   size_t n = 0;
-  auto r = (*kv)->scan("x/", [&](const std::string& k, const std::string& v) {
-    std::cout << k.substr(2) << " " << v << "\n";
+  auto r = (*kv)->scan("r/", [&](const std::string& k, const std::string& v) {
+    std::cout << k.substr(2);
+    if (auto ev = events::decode(v); ev) {
+      if (auto res = std::get_if<events::tool_invocation_resulted>(&ev->data))
+        std::cout << " attempt=" << res->attempt << " " << (res->ok ? "ok" : "error");
+    } else {
+      std::cout << " unreadable: " << ev.error();
+    }
+    std::cout << "\n";
     ++n;
   });
   if (!r)
     die(exit_failed, r.error());
-  std::cout << n << " invocation" << (n == 1 ? "" : "s") << std::endl;
+  std::cout << n << " recorded result" << (n == 1 ? "" : "s") << std::endl;
+  return exit_ok;
+}
+
+// Every record of some topics, one line each, for tests and people that check the log itself
+// (counting records, not ids): topic, partition, offset, key, value; tab-separated, with tab,
+// newline, carriage return and backslash escaped so that a line is a record.
+int run_dump(config& cfg, const command_line& cl) {
+  init_logging(cfg.log_level.empty() ? "warning" : cfg.log_level);
+  auto log = open_log(cfg);
+  topics t(cfg.topic_prefix);
+  std::vector<std::string> names;
+  for (auto& p : cl.positionals)
+    names.push_back(cfg.topic_prefix + p);
+  if (names.empty())
+    names = {t.user_commands, t.conversation_events, t.tool_requests, t.dead_letters};
+  auto escaped = [](const std::string& s) {
+    std::string out;
+    out.reserve(s.size());
+    for (char c : s) {
+      switch (c) {
+        case '\t': out += "\\t"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\\': out += "\\\\"; break;
+        default: out += c;
+      }
+    }
+    return out;
+  };
+  read_to_end(*log, names, [&](const bridge::record& rec) {
+    std::cout << rec.topic.substr(cfg.topic_prefix.size()) << '\t' << rec.partition << '\t'
+              << rec.offset << '\t' << escaped(rec.key) << '\t' << escaped(rec.value) << '\n';
+  });
+  std::cout.flush();
   return exit_ok;
 }
 
@@ -1218,6 +1268,8 @@ int main(int argc, char** argv) {
                              return std::string(to_string(static_cast<ec>(x))) + ": "
                                     + caf::to_string(ctx);
                            });
+    if (auto armed = crash_points_configured(); !armed)
+      throw usage_error{armed.error()};
     auto cl = split_args(argc, argv, cfg);
     load_config(cfg, cl);
     if (cmd == "ask")
@@ -1236,6 +1288,8 @@ int main(int argc, char** argv) {
       return run_stats(cfg, cl);
     if (cmd == "produce")
       return run_produce(cfg, cl);
+    if (cmd == "dump")
+      return run_dump(cfg, cl);
     throw usage_error{"unknown command '" + cmd + "' (see `eventide help`)"};
   } catch (const usage_error& e) {
     std::cerr << "eventide: " << e.message << std::endl;

@@ -30,6 +30,13 @@ class tool {
   /// Whether invoke() may wait on I/O (HTTP): then it runs in a detached actor. Tools that only
   /// compute say false and run on the scheduler.
   virtual bool may_block() const { return true; }
+
+  /// Runs invoke() for one attempt of an invocation. When EVENTIDE_EFFECT_LOG names a file,
+  /// the run is also appended to it as one line "<tool> <invocationId> <attempt>": a record of
+  /// the effect kept outside the worker's ledger, written the moment the effect happened, so
+  /// tests count executions where they happen. (A crash after the effect and before the ledger
+  /// write shows there as a second line for the same attempt.)
+  tool_output run(const std::string& invocation_id, int attempt, const std::string& args_json);
 };
 
 /// Where bundled data lives: $EVENTIDE_HOME if set, else the source tree the binary was built

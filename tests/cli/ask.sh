@@ -52,4 +52,9 @@ assert d["tools"]["math"]["count"] == 1 and d["tools"]["weather"]["count"] == 2,
 # conversation yet: at most its 14 records.
 assert all(0 <= lag <= 14 for lag in d["consumerLag"].values()), d["consumerLag"]
 assert d["eventsByType"]["FinalAnswerSynthesized"] == 4, d' || fail "stats --json"
+# Records, not ids: every conversation asked above has exactly one answer in the log, and no
+# event id repeats with other bytes.
+"$bin" dump --data-dir "$dir" > "$dir/log.dump"
+python3 "$(dirname "$0")/../lib/logcheck.py" once "$dir/log.dump" FinalAnswerSynthesized \
+  || fail "not exactly one answer per conversation"
 echo "cli ask: ok"

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <iostream>
 #include <mutex>
 #include <random>
 
@@ -156,8 +157,11 @@ std::unique_ptr<log_fixture> open_fixture(backend_kind kind) {
         if (required && std::string(required) == "1")
           FAIL("EVENTIDE_REQUIRE_KAFKA=1 but KAFKA_BOOTSTRAP is not set: start a broker "
                "(scripts/kafka-test-env.sh start) and export KAFKA_BOOTSTRAP");
-        WARN("skipped: KAFKA_BOOTSTRAP is not set (no real Kafka broker to test against)");
-        return nullptr;
+        // Catch2 2.x has no "skipped": end the process with the code ctest reports as skipped
+        // (SKIP_RETURN_CODE 77, tests/CMakeLists.txt). ctest runs each case in its own process.
+        std::cout << "SKIP: KAFKA_BOOTSTRAP is not set (no real Kafka broker to test against)"
+                  << std::endl;
+        std::_Exit(77);
       }
       return std::make_unique<broker_fixture>(bootstrap);
     }

@@ -1,5 +1,6 @@
 #include "tests/e2e/harness.hpp"
 
+#include <fstream>
 #include <map>
 #include <stdexcept>
 #include <thread>
@@ -36,6 +37,52 @@ size_t conversation_trace::count(const char* type) const {
     for (auto& e : *list)
       if (std::string(events::type_name(e.data)) == type)
         ++n;
+  return n;
+}
+
+std::vector<std::string> conversation_trace::divergent_repeats() const {
+  std::map<std::pair<std::string, std::string>, const std::string*> first; // (topic, id) -> bytes
+  std::vector<std::string> bad;
+  for (auto& [topic, bytes] : records) {
+    auto ev = events::decode(bytes);
+    if (!ev)
+      continue;
+    auto [it, fresh] = first.emplace(std::make_pair(topic, ev->id), &bytes);
+    if (!fresh && *it->second != bytes)
+      bad.push_back(ev->id + " (" + events::type_name(ev->data) + ")");
+  }
+  return bad;
+}
+
+namespace {
+
+// A trace whose ids repeat with other bytes is a broken "exactly once": no test may pass on it.
+void require_no_divergent_repeats(const conversation_trace& trace) {
+  auto bad = trace.divergent_repeats();
+  if (bad.empty())
+    return;
+  std::string list;
+  for (auto& id : bad)
+    list += " " + id;
+  throw std::runtime_error("conversation " + trace.id
+                           + ": event ids repeated with different bytes (decided twice):" + list);
+}
+
+} // namespace
+
+effect_log::effect_log(const std::string& path) : path_(path) {
+  std::filesystem::remove(path_);
+  ::setenv("EVENTIDE_EFFECT_LOG", path_.c_str(), 1);
+}
+
+effect_log::~effect_log() { ::unsetenv("EVENTIDE_EFFECT_LOG"); }
+
+size_t effect_log::runs(const std::string& invocation_id) const {
+  std::ifstream in(path_);
+  std::string tool, id, attempt;
+  size_t n = 0;
+  while (in >> tool >> id >> attempt)
+    n += id == invocation_id;
   return n;
 }
 
@@ -133,6 +180,8 @@ void collect(const bridge::record& rec, const std::string& conversation, const t
   auto ev = events::decode(rec.value);
   if (!ev)
     return;
+  if (rec.topic == names.tool_requests || rec.topic == names.conversation_events)
+    trace.records.emplace_back(rec.topic, rec.value);
   if (rec.topic == names.tool_requests)
     trace.tool_requests.push_back(std::move(*ev));
   else if (rec.topic == names.conversation_events)
@@ -170,6 +219,7 @@ conversation_trace pipeline::ask(const std::string& conversation, const std::str
     if (answered_at && std::chrono::steady_clock::now() - *answered_at >= settle)
       break;
   }
+  require_no_divergent_repeats(trace);
   return trace;
 }
 
@@ -195,6 +245,7 @@ conversation_trace pipeline::read(const std::string& conversation) {
     for (auto& rec : *batch)
       collect(rec, conversation, topics_, trace);
   }
+  require_no_divergent_repeats(trace);
   return trace;
 }
 

@@ -25,6 +25,8 @@ struct conversation_trace {
   std::string id;
   std::vector<events::event> conversation_events; // in log order
   std::vector<events::event> tool_requests;        // in log order
+  /// Every record read, as (topic, bytes), in log order per topic: the evidence for "once".
+  std::vector<std::pair<std::string, std::string>> records;
   const events::final_answer_synthesized* answer() const {
     for (auto& e : conversation_events)
       if (auto a = std::get_if<events::final_answer_synthesized>(&e.data))
@@ -35,7 +37,24 @@ struct conversation_trace {
   std::vector<std::string> sequence() const;
   /// The result JSON of a step's successful ToolInvocationResulted (parsed).
   json::document result_of(const std::string& step) const;
+  /// Records (not ids) of a type, repeats included.
   size_t count(const char* type) const;
+  /// Event ids that repeat with bytes different from their first record: a decision made
+  /// twice. A byte-identical repeat (a producer retry, a ledger replay) is not listed.
+  std::vector<std::string> divergent_repeats() const;
+};
+
+/// Points EVENTIDE_EFFECT_LOG at a fresh file for its lifetime: every tool run of this process
+/// appends a line there (providers::tool::run), so tests count runs where they happen.
+class effect_log {
+ public:
+  explicit effect_log(const std::string& path);
+  ~effect_log();
+  /// How often the tool of `invocation_id` ran (all attempts).
+  size_t runs(const std::string& invocation_id) const;
+
+ private:
+  std::string path_;
 };
 
 class pipeline {
@@ -51,12 +70,13 @@ class pipeline {
   void stop();
 
   /// Writes UserQueryReceived and returns the conversation's events once its answer arrived
-  /// and `settle` passed without further events (to catch duplicates).
+  /// and `settle` passed without further events (to catch duplicates). Throws if an event id
+  /// repeats with other bytes (conversation_trace::divergent_repeats).
   conversation_trace ask(const std::string& conversation, const std::string& question,
                          std::chrono::milliseconds timeout = std::chrono::seconds(20),
                          std::chrono::milliseconds settle = std::chrono::milliseconds(150));
 
-  /// Reads everything of a conversation that is in the log now.
+  /// Reads everything of a conversation that is in the log now; throws as ask() does.
   conversation_trace read(const std::string& conversation);
 
   /// Appends raw bytes to a topic (poison records).

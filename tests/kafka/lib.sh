@@ -1,4 +1,5 @@
-# Shared by the real-broker tests: broker check, topics with a unique prefix, node processes.
+# Shared by the real-broker tests: broker check, topics with a unique prefix, node processes,
+# checks on the raw records of the log (tests/lib/logcheck.py).
 # Needs KAFKA_BOOTSTRAP and KAFKA_ENV_DIR from scripts/kafka-test-env.sh (scripts/test.sh sets
 # them and EVENTIDE_REQUIRE_KAFKA=1; without a broker the tests skip, or fail when required).
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -27,13 +28,29 @@ kafka_args() { # PREFIX
 }
 
 # start_node NAME CONFIG [extra args...]: starts `eventide node`, records its PID in $work/NAME.pid
+# and, once it exits, its exit status in $work/NAME.rc. Output in $work/NAME.out; a restarted
+# node's earlier lives are kept in $work/NAME.history.
 start_node() {
   local name=$1 config=$2; shift 2
+  rm -f "$work/$name.pid" "$work/$name.rc"
+  [ -f "$work/$name.out" ] && cat "$work/$name.out" >> "$work/$name.history" && rm "$work/$name.out"
   # shellcheck disable=SC2046
-  "$bin" node --config "$root/config/$config" $(kafka_args "$prefix") --node-id "$name" \
-    --data-dir "$work/$name" --log-level warning "$@" > "$work/$name.out" 2>&1 &
-  echo $! > "$work/$name.pid"
+  ( "$bin" node --config "$root/config/$config" $(kafka_args "$prefix") --node-id "$name" \
+      --data-dir "$work/$name" --log-level warning "$@" > "$work/$name.out" 2>&1 &
+    echo $! > "$work/$name.pid.tmp" && mv "$work/$name.pid.tmp" "$work/$name.pid"
+    rc=0; wait $! || rc=$?; echo $rc > "$work/$name.rc" ) &
   disown $! # killed on purpose; no job-control noise
+  for _ in $(seq 1 100); do [ -f "$work/$name.pid" ] && return; sleep 0.01; done
+  fail "node $name did not start"
+}
+
+# wait_crash NAME POINT: waits until node NAME died at crash point POINT (EVENTIDE_CRASH_AT).
+wait_crash() {
+  for _ in $(seq 1 600); do [ -f "$work/$1.rc" ] && break; sleep 0.1; done
+  [ "$(cat "$work/$1.rc" 2>/dev/null)" = 86 ] \
+    || fail "node $1 did not die at crash point $2 (exit $(cat "$work/$1.rc" 2>/dev/null)): $(tail -5 "$work/$1.out")"
+  grep -q "crash point $2:[0-9]* hit" "$work/$1.out" || fail "node $1 died elsewhere: $(tail -5 "$work/$1.out")"
+  rm -f "$work/$1.pid"
 }
 
 wait_ready() { # NAME...
@@ -66,10 +83,20 @@ stop_all_nodes() {
   return 0
 }
 
-# Every record of a topic as "key<TAB>value" lines, read from the beginning to the end.
-dump_topic() { # TOPIC
-  kcat -b "$KAFKA_BOOTSTRAP" "${KCAT_09[@]}" -C -t "$1" -o beginning -e -q -f '%k\t%s\n' 2>/dev/null
+# dump_log [FILE]: every record of the four topics, as `eventide dump` prints them (one line a
+# record: topic, partition, offset, key, value), into FILE (default $work/log.dump).
+# A few tries: right after a broker restart the metadata may not be back yet.
+dump_log() {
+  local out=${1:-$work/log.dump} try
+  for try in 1 2 3 4 5; do
+    # shellcheck disable=SC2046
+    "$bin" dump $(kafka_args "$prefix") > "$out.tmp" 2> "$out.err" && { mv "$out.tmp" "$out"; return; }
+    sleep 1
+  done
+  fail "eventide dump failed: $(cat "$out.err")"
 }
+
+logcheck() { python3 "$root/tests/lib/logcheck.py" "$@"; }
 
 # ask_bg NAME QUESTION: runs `eventide ask` in the background; output in $work/NAME.ask,
 # exit status in $work/NAME.rc when done.
@@ -93,26 +120,25 @@ wait_ask() { # NAME: waits for the background ask; fails unless it exited 0
   [ "$(cat "$work/$1.rc" 2>/dev/null)" = 0 ] || fail "ask $1 did not answer: $(cat "$work/$1.ask")"
 }
 
-# count_events CONVERSATION TYPE [STEP]: distinct events (by id) of that type in
-# conversation-events and tool-invocation-requests, optionally for one step. A record written
-# twice by a producer retry (Kafka 0.9 has no idempotent producer) is one event: consumers
-# dedupe by id. count_records counts records instead.
-count_events() { count_in_log distinct "$@"; }
-count_records() { count_in_log records "$@"; }
-count_in_log() {
-  { dump_topic "${prefix}conversation-events"; dump_topic "${prefix}tool-invocation-requests"; } \
-    | python3 -c '
-import json, sys
-mode, conv, typ = sys.argv[1], sys.argv[2], sys.argv[3]
-step = sys.argv[4] if len(sys.argv) > 4 else None
-ids, n = set(), 0
-for line in sys.stdin:
-    key, _, value = line.rstrip("\n").partition("\t")
-    if key != conv:
-        continue
-    ev = json.loads(value)
-    if ev["type"] == typ and (step is None or ev["data"].get("stepId") == step):
-        ids.add(ev["id"])
-        n += 1
-print(len(ids) if mode == "distinct" else n)' "$@"
+# count_events CONVERSATION TYPE [STEP]: events of that type in the log now, optionally for one
+# step. Counts records, not ids: it fails the test if any event id in the log repeats with other
+# bytes (a decision made twice); a byte-identical repeat (a producer retry on Kafka 0.9, a
+# ledger replay) is one event. count_records counts the records themselves.
+count_events() {
+  dump_log
+  local n; n=$(logcheck count "$work/log.dump" "$@") || fail "the log breaks exactly-once"
+  echo "$n"
+}
+count_records() {
+  dump_log
+  local n; n=$(logcheck records "$work/log.dump" "$@") || fail "the log breaks exactly-once"
+  echo "$n"
+}
+
+# check_log: the whole log now: no id repeated with other bytes, one FinalAnswerSynthesized per
+# conversation asked, and every tool run of $work/effects.log (EVENTIDE_EFFECT_LOG) exactly once.
+check_log() {
+  dump_log
+  logcheck once "$work/log.dump" FinalAnswerSynthesized >&2 || fail "not exactly one answer each"
+  logcheck effects "$work/log.dump" "$work/effects.log" >&2 || fail "a tool ran more than once"
 }

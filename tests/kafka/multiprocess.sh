@@ -9,6 +9,7 @@ require_broker
 work=$(mktemp -d)
 prefix="mp$$r$RANDOM-"
 trap 'stop_all_nodes; rm -rf "$work"' EXIT
+export EVENTIDE_EFFECT_LOG=$work/effects.log
 make_topics "$prefix" 3
 
 start_node router router.ini
@@ -87,11 +88,10 @@ printf '%s|{"specversion":"1.0","id":"%s/query","type":"UserQueryReceived","sour
   "$conv" "$conv" "$conv" "$conv" \
   | kcat -b "$KAFKA_BOOTSTRAP" "${KCAT_09[@]}" -P -t "${prefix}user-commands" -K '|'
 for _ in $(seq 1 150); do
-  dump_topic "${prefix}conversation-events" | grep "^$conv	" | grep -q FinalAnswerSynthesized && break
+  [ "$(count_events "$conv" FinalAnswerSynthesized)" = 1 ] && break
   sleep 0.2
 done
-answer=$(dump_topic "${prefix}conversation-events" | grep "^$conv	" | grep FinalAnswerSynthesized) \
-  || fail "kcat question not answered"
+answer=$(logcheck value "$work/log.dump" "$conv" FinalAnswerSynthesized) || fail "kcat question not answered"
 grep -q 'The answer is 42' <<<"$answer" || fail "kcat question answered wrongly: $answer"
 echo "kcat: ok"
 
@@ -109,19 +109,18 @@ for i in $(seq 1 24); do
 done
 for p in "${pids[@]}"; do wait "$p" || true; done
 sleep 2 # room for duplicates to show up if there were any
-dump_topic "${prefix}conversation-events" > "$work/events.tsv"
-python3 - "$work" <<'PY' || fail "rebalance"
-import json, sys, glob, collections
+dump_log
+python3 - "$work" "$root/tests/lib" <<'PY' || fail "rebalance"
+import json, sys, glob
+sys.path.insert(0, sys.argv[2])
+import logcheck
 work = sys.argv[1]
-answers = collections.defaultdict(set) # conversation -> answer event ids
+records = logcheck.read(work + "/log.dump")
 values = {}
-for line in open(work + "/events.tsv"):
-    key, _, value = line.rstrip("\n").partition("\t")
-    ev = json.loads(value)
-    if ev["type"] == "FinalAnswerSynthesized":
-        answers[key].add(ev["id"])
-    if ev["type"] == "ToolInvocationResulted" and ev["data"]["status"] == "ok":
-        values[key] = ev["data"]["result"].get("value")
+for r in records:
+    ev = r.event
+    if ev and ev["type"] == "ToolInvocationResulted" and ev["data"]["status"] == "ok":
+        values[r.key] = ev["data"]["result"].get("value")
 convs = []
 for f in sorted(glob.glob(work + "/rb-*.json")):
     i = int(f.split("rb-")[1].split(".")[0])
@@ -129,8 +128,10 @@ for f in sorted(glob.glob(work + "/rb-*.json")):
     convs.append(doc["conversationId"])
     assert values.get(doc["conversationId"]) == i * 3 + 1, (i, values.get(doc["conversationId"]))
 assert len(convs) == 24, len(convs)
-bad = {c: len(answers[c]) for c in convs if len(answers[c]) != 1}
+# Records, not ids: an answer re-emitted with other bytes fails here.
+bad = {c: n for c in convs if (n := logcheck.count_events(records, c, "FinalAnswerSynthesized")) != 1}
 assert not bad, bad
 print("rebalance: 24 conversations, one answer each")
 PY
+check_log
 echo "multiprocess on Kafka: ok"

@@ -1,0 +1,60 @@
+#include "actors/crash_point.hpp"
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+
+#include <unistd.h>
+
+namespace eventide {
+
+namespace {
+
+struct armed {
+  std::optional<core::crash_spec> spec;
+  std::string error; // a bad EVENTIDE_CRASH_AT; never armed then
+};
+
+const armed& setting() {
+  static const armed a = [] {
+    armed r;
+    const char* env = std::getenv("EVENTIDE_CRASH_AT");
+    if (!env || !*env)
+      return r;
+    auto spec = core::parse_crash_spec(env);
+    if (spec)
+      r.spec = *spec;
+    else
+      r.error = "EVENTIDE_CRASH_AT: " + spec.error();
+    return r;
+  }();
+  return a;
+}
+
+std::atomic<uint64_t> hits{0};
+
+} // namespace
+
+outcome<bool> crash_points_configured() {
+  const auto& a = setting();
+  if (!a.error.empty())
+    return fail(a.error);
+  return a.spec.has_value();
+}
+
+void crash_point(core::crash_site site, const char* context) {
+  const auto& a = setting();
+  if (!a.spec || a.spec->site != site)
+    return;
+  if (hits.fetch_add(1) + 1 != a.spec->nth)
+    return;
+  const auto& name = core::crash_site_names()[static_cast<size_t>(site)];
+  std::fprintf(stderr, "eventide: crash point %s:%llu hit (%s), exiting with status %d\n",
+               name.c_str(), static_cast<unsigned long long>(a.spec->nth), context,
+               crash_exit_code);
+  std::fflush(stderr);
+  _exit(crash_exit_code);
+}
+
+} // namespace eventide
