@@ -127,6 +127,38 @@ TEST_CASE("planner: product price, conversion and adjustments", "[planner]") {
              plan_of(aurora_price + R"(,{"id":"s2","tool":"getProductInformation","args":{"query":"Nimbus Pro price"}})"));
 }
 
+TEST_CASE("planner: a product the catalog lacks is looked up as written, never as another", "[planner]") {
+  auto price_of = [](const std::string& name) {
+    return R"({"id":"s1","tool":"getProductInformation","args":{"query":")" + name + R"( price"}})";
+  };
+  // "X2" is a model, not a quantity: no math step, and not the Aurora X1.
+  check_plan("How much does the Aurora X2 cost?", plan_of(price_of("Aurora X2")));
+  check_plan("how much is the aurora x2", plan_of(price_of("aurora x2")));
+  check_plan("How much is the Nimbus Max?", plan_of(price_of("Nimbus Max")));
+  check_plan("How much do the Tidal Buds 3 cost?", plan_of(price_of("Tidal Buds 3")));
+  check_plan("What does the Zephyr Phone 9 cost in euros?",
+             plan_of(price_of("Zephyr Phone 9") + "," + to_eur("s2", "s1")));
+  check_plan("Tell me about the Aurora X2", retrieve_then_answer("Tell me about the Aurora X2"));
+  // After a known name, "x2" is still a quantity.
+  check_plan("How much is the Aurora X1 x2?",
+             plan_of(aurora_price + "," + math("s2", "{{steps.s1.result.price}} * 2")));
+}
+
+TEST_CASE("planner: a currency it has no name for is passed on as written", "[planner]") {
+  check_plan("Convert 100 XYZ to EUR", plan_of(exchange("s1", "XYZ", "EUR", "100")));
+  check_plan("How much is 100 doubloons in dollars?", plan_of(exchange("s1", "doubloons", "USD", "100")));
+  check_plan("convert 50 euros to doubloons", plan_of(exchange("s1", "EUR", "doubloons", "50")));
+  check_plan("What's the XYZ exchange rate?", plan_of(exchange("s1", "XYZ", "USD", "1")));
+  check_plan("What does the Aurora X1 cost in XYZ?",
+             plan_of(aurora_price + R"(,{"id":"s2","tool":"exchangeRate","args":{"from":)"
+                                    R"("{{steps.s1.result.currency}}","to":"XYZ","amount":"{{steps.s1.result.price}}"}})"));
+  // Acronyms, capitals and counted things are not currencies.
+  check_plan("convert 100 USD to EUR for my CEO", plan_of(exchange("s1", "USD", "EUR", "100")));
+  check_plan("HOW MUCH IS THE AURORA X1 IN EUR?", plan_of(aurora_price + "," + to_eur("s2", "s1")));
+  check_plan("What does the Aurora X1 cost in USA?", plan_of(aurora_price));
+  check_plan("How much are 100 units in EUR?", chat("How much are 100 units in EUR?"));
+}
+
 TEST_CASE("planner: independent lookups run in parallel", "[planner]") {
   check_plan("What's the weather in Berlin and the USD to EUR rate?",
              plan_of(weather("s1", "Berlin") + "," + exchange("s2", "USD", "EUR", "1")));
