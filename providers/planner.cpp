@@ -779,6 +779,38 @@ std::string first_match(const std::string& text, const std::vector<std::regex>& 
   return {};
 }
 
+// Replaces every whole-word occurrence of `word` (lower case) in `s`.
+std::string replace_words(std::string s, const std::string& word, const std::string& by) {
+  auto hits = find_words(s, word);
+  for (auto it = hits.rbegin(); it != hits.rend(); ++it)
+    s.replace(*it, word.size(), by);
+  return s;
+}
+
+// Counts written as words become digits, so the quantity rules read "two Tidal Buds" like
+// "2 Tidal Buds": one..twelve, "a dozen", "half a dozen", "<n> dozen", "a pair of", "<n> pairs
+// of". "A couple of" is left alone: it does not say how many.
+std::string number_words_as_digits(std::string s) {
+  static const std::vector<std::pair<std::string, std::string>> words = {
+      {"half a dozen", "6"}, {"a dozen", "12"}, {"a pair of", "2"}, {"one", "1"}, {"two", "2"},
+      {"three", "3"}, {"four", "4"}, {"five", "5"}, {"six", "6"}, {"seven", "7"}, {"eight", "8"},
+      {"nine", "9"}, {"ten", "10"}, {"eleven", "11"}, {"twelve", "12"}};
+  for (auto& [word, digits] : words)
+    s = replace_words(std::move(s), word, digits);
+  if (contains_word(s, "dozen")) { // the regexes only when they can match: planning stays fast
+    static const std::regex dozens("\\b(\\d{1,6}) dozen\\b");
+    std::smatch m;
+    while (std::regex_search(s, m, dozens))
+      s = m.prefix().str() + std::to_string(std::stoi(m.str(1)) * 12) + m.suffix().str();
+    s = replace_words(std::move(s), "dozen", "12");
+  }
+  if (contains_word(s, "pairs of")) {
+    static const std::regex pairs_of("\\b(\\d+) pairs of\\b");
+    s = std::regex_replace(s, pairs_of, "$1");
+  }
+  return s;
+}
+
 // Quantity, discount and tax written around a product price, as " * 3 * 0.9 * 1.19".
 std::string price_modifiers(const facts& f) {
   static const std::vector<std::regex> quantity = {
@@ -796,12 +828,13 @@ std::string price_modifiers(const facts& f) {
       std::regex("(\\d+(?:\\.\\d+)?)\\s*(?:%|percent)\\s*(?:vat|tax|sales tax|mwst|gst)\\b"),
       std::regex("\\b(?:vat|tax|sales tax|mwst|gst)\\s+(?:of\\s+|at\\s+)?(\\d+(?:\\.\\d+)?)\\s*(?:%|percent)"),
       std::regex("\\bplus\\s+(\\d+(?:\\.\\d+)?)\\s*(?:%|percent)")};
+  std::string text = number_words_as_digits(f.masked);
   std::string out;
-  if (auto q = first_match(f.masked, quantity); !q.empty() && q != "1")
+  if (auto q = first_match(text, quantity); !q.empty() && q != "1")
     out += " * " + q;
-  if (auto d = first_match(f.masked, discount); !d.empty())
+  if (auto d = first_match(text, discount); !d.empty())
     out += " * " + json::format_number(1 - std::strtod(d.c_str(), nullptr) / 100);
-  if (auto t = first_match(f.masked, tax); !t.empty())
+  if (auto t = first_match(text, tax); !t.empty())
     out += " * " + json::format_number(1 + std::strtod(t.c_str(), nullptr) / 100);
   return out;
 }

@@ -144,6 +144,28 @@ TEST_CASE("planner: a product the catalog lacks is looked up as written, never a
              plan_of(aurora_price + "," + math("s2", "{{steps.s1.result.price}} * 2")));
 }
 
+TEST_CASE("planner: quantities written as words", "[planner]") {
+  auto times = [](const std::string& q, const std::string& factor) {
+    check_plan(q, plan_of(R"({"id":"s1","tool":"getProductInformation","args":{"query":"Tidal Buds price"}},)"
+                          + math("s2", "{{steps.s1.result.price}} * " + factor)));
+  };
+  times("How much do two Tidal Buds cost?", "2");
+  times("What do twelve Tidal Buds cost?", "12");
+  times("How much for a pair of Tidal Buds?", "2");
+  times("How much for a dozen Tidal Buds?", "12");
+  times("How much are two dozen Tidal Buds?", "24");
+  times("Price of half a dozen Tidal Buds", "6");
+  times("I want to buy three Tidal Buds", "3");
+  times("How much are 3 pairs of Tidal Buds?", "3");
+  times("Tidal Buds price times four", "4");
+  check_plan("How much are two Aurora X1 in EUR?",
+             plan_of(aurora_price + "," + to_eur("s2", "s1") + ","
+                     + math("s3", "{{steps.s2.result.converted}} * 2")));
+  // One is no multiplication, and "a couple" does not say how many.
+  check_plan("How much does one Aurora X1 cost?", plan_of(aurora_price));
+  check_plan("How much do a couple of Aurora X1 cost?", plan_of(aurora_price));
+}
+
 TEST_CASE("planner: a currency it has no name for is passed on as written", "[planner]") {
   check_plan("Convert 100 XYZ to EUR", plan_of(exchange("s1", "XYZ", "EUR", "100")));
   check_plan("How much is 100 doubloons in dollars?", plan_of(exchange("s1", "doubloons", "USD", "100")));
