@@ -7,6 +7,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 out=$("$bin" ask "What is 15% of 240 plus 3^2?" --data-dir "$dir")
 grep -q '^The answer is 45 ' <<<"$out" || fail "math answer: $out"
+grep -qx 'Note: answered offline; no LLM or live service was used.' <<<"$out" || fail "math offline note: $out"
 for t in UserQueryReceived PlanGenerated ToolInvocationRequested ToolInvocationResulted \
          PlanStepCompleted PlanCompleted FinalAnswerSynthesized; do
   grep -q "ms\] $t" <<<"$out" || fail "no live $t line: $out"
