@@ -53,4 +53,14 @@ assert d["tools"]["math"]["count"] == 1 and d["tools"]["weather"]["count"] == 2,
 # conversation yet: at most its 14 records.
 assert all(0 <= lag <= 14 for lag in d["consumerLag"].values()), d["consumerLag"]
 assert d["eventsByType"]["FinalAnswerSynthesized"] == 4, d' || fail "stats --json"
+# Unknown entities are named with the nearest known ones, never replaced; number words count.
+# (A data dir of their own keeps the stats above exact.)
+set +e
+out=$("$bin" ask "How much does the Aurora X2 cost?" --data-dir "$dir/entities"); rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "unknown product exit $rc: $out"
+grep -q "unknown product 'Aurora X2'; nearest known: Aurora X1$" <<<"$out" || fail "unknown product: $out"
+if grep -q '2598' <<<"$out"; then fail "unknown product priced as another: $out"; fi
+out=$("$bin" ask "How much do two Tidal Buds cost?" --data-dir "$dir/entities")
+grep -qx 'The answer is 258 GBP (129 \* 2).' <<<"$out" || fail "number word quantity: $out"
 echo "cli ask: ok"
