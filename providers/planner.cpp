@@ -606,7 +606,8 @@ const std::set<std::string>& not_currency_words() {
   static const std::set<std::string> words = {
       "units", "unit", "pieces", "piece", "items", "item", "copies", "copy", "times", "percent",
       "people", "persons", "hours", "days", "weeks", "months", "years", "minutes", "seconds",
-      "the", "and", "total", "cash", "stock", "stores", "store"};
+      "the", "and", "total", "cash", "stock", "stores", "store", "shops", "colors", "colours",
+      "sales", "installments", "instalments", "payments", "parts", "pieces", "sets", "packs"};
   return words;
 }
 
@@ -634,8 +635,9 @@ std::string word_after(const std::string& low, size_t pos) {
 // Currencies the planner has no name for, kept as written ("XYZ", "doubloons") so that the
 // exchangeRate tool says they are unknown instead of the plan silently dropping them: in a
 // money question, an upper-case three-letter code next to an amount, after "in"/"to"/"from" or
-// before "to"/"rate"; without a product, also a word between an amount and a currency ("100
-// doubloons in dollars") or after a currency amount ("50 euros to doubloons").
+// before "to"/"rate"; with a product, a plural word after "in" closing the question ("cost in
+// doubloons?"); without one, a word between an amount and a currency ("100 doubloons in
+// dollars") or after a currency amount ("50 euros to doubloons").
 std::vector<mention> find_unknown_currencies(const facts& f, coverage& cov) {
   std::vector<mention> out;
   bool money_question = !f.currencies.empty() || matches(f.low, exchange_words())
@@ -668,7 +670,19 @@ std::vector<mention> find_unknown_currencies(const facts& f, coverage& cov) {
         || amount_beside(f.low, b, e))
       accept(b, e);
   }
-  if (f.products.empty()) {
+  if (!f.products.empty()) {
+    // "What does the Aurora X1 cost in doubloons?": a plural word closing a price question
+    // ("how much storage ... in gigabytes" asks no price).
+    bool price_question = matches(f.masked, price_words())
+                          || (contains_word(f.low, "how much") && !matches(f.masked, non_price_amounts()));
+    static const std::regex closing_plural("\\b(?:in|into)\\s+([a-z]{3,}s)\\s*[?.!]*\\s*$");
+    std::smatch m;
+    if (price_question && std::regex_search(f.low, m, closing_plural)
+        && !not_currency_words().count(m.str(1))) {
+      size_t b = static_cast<size_t>(m.position(1));
+      accept(b, b + static_cast<size_t>(m.length(1)));
+    }
+  } else {
     auto starts_currency = [&](size_t pos) {
       return std::any_of(f.currencies.begin(), f.currencies.end(), [&](const mention& m) { return m.begin == pos; })
              || std::any_of(out.begin(), out.end(), [&](const mention& m) { return m.begin == pos; });

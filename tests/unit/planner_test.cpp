@@ -174,6 +174,12 @@ TEST_CASE("planner: a currency it has no name for is passed on as written", "[pl
   check_plan("What does the Aurora X1 cost in XYZ?",
              plan_of(aurora_price + R"(,{"id":"s2","tool":"exchangeRate","args":{"from":)"
                                     R"("{{steps.s1.result.currency}}","to":"XYZ","amount":"{{steps.s1.result.price}}"}})"));
+  check_plan("What does the Aurora X1 cost in doubloons?",
+             plan_of(aurora_price + R"(,{"id":"s2","tool":"exchangeRate","args":{"from":)"
+                                    R"("{{steps.s1.result.currency}}","to":"doubloons","amount":"{{steps.s1.result.price}}"}})"));
+  check_plan("How much does the Aurora X1 cost in stores?", plan_of(aurora_price));
+  check_plan("How much storage does the Aurora X1 have in gigabytes?",
+             retrieve_then_answer("How much storage does the Aurora X1 have in gigabytes?"));
   // Acronyms, capitals and counted things are not currencies.
   check_plan("convert 100 USD to EUR for my CEO", plan_of(exchange("s1", "USD", "EUR", "100")));
   check_plan("HOW MUCH IS THE AURORA X1 IN EUR?", plan_of(aurora_price + "," + to_eur("s2", "s1")));
