@@ -10,6 +10,7 @@
 #include <exception>
 #include <optional>
 
+#include "core/entity_names.hpp"
 #include "core/json.hpp"
 #include "providers/offline_tools.hpp"
 
@@ -125,10 +126,10 @@ class live_tool : public tool {
     if (!offline_)
       return tool_output::transient_error(tool_name_ + ": live service failed: " + live_failure);
     auto out = offline_->invoke(args_json);
+    // The offline reason leads: it is usually about the request ("unknown currency 'XYZ'"),
+    // which the live service rejected too.
     if (!out.ok)
-      return tool_output{false, "null",
-                         tool_name_ + ": live service failed (" + live_failure
-                             + ") and the offline fallback failed: " + out.error,
+      return tool_output{false, "null", out.error + " (live service failed: " + live_failure + ")",
                          out.retryable};
     auto doc = json::parse(out.result_json);
     if (!doc || !doc->IsObject())
@@ -164,11 +165,11 @@ class http_weather_tool final : public live_tool {
     std::string city;
     double latitude = 0, longitude = 0;
     if (!city_coordinates(trim(*city_arg), city, latitude, longitude)) {
-      std::string known;
+      std::vector<std::string> known;
       for (const auto& c : known_cities)
-        known += (known.empty() ? "" : ", ") + std::string(c.name);
-      return tool_output::permanent_error("weather: no coordinates for city '" + trim(*city_arg)
-                                          + "' (known: " + known + ")");
+        known.emplace_back(c.name);
+      return tool_output::permanent_error(
+          "weather: " + core::unknown_name_message("city", trim(*city_arg), known));
     }
     auto reply = get("/v1/forecast?latitude=" + fixed2(latitude) + "&longitude=" + fixed2(longitude)
                      + "&current=temperature_2m,wind_speed_10m,relative_humidity_2m,weather_code");
@@ -227,10 +228,12 @@ class http_exchange_tool final : public live_tool {
     if (!to_arg || trim(*to_arg).empty())
       return tool_output::permanent_error("exchangeRate: missing required string arg 'to'");
     std::string from = upper(trim(*from_arg)), to = upper(trim(*to_arg));
+    // Not a code ("doubloons"), so never sent: the offline table decides, and when it does not
+    // know the currency either it says so and names the codes it knows.
     for (const auto* code : {&from, &to})
       if (!currency_code(*code))
-        return tool_output::permanent_error("exchangeRate: '" + *code
-                                            + "' is not a three-letter currency code");
+        return offline_ ? offline_->invoke(args_json)
+                        : tool_output::permanent_error("exchangeRate: unknown currency '" + *code + "'");
     double amount = 1;
     if (auto it = args.FindMember("amount"); it != args.MemberEnd() && !it->value.IsNull()) {
       auto n = number_arg(it->value);

@@ -14,6 +14,7 @@
 #include <map>
 #include <sstream>
 
+#include "core/entity_names.hpp"
 #include "core/json.hpp"
 #include "core/math.hpp"
 #include "providers/synthesis.hpp"
@@ -29,13 +30,6 @@ std::string upper(std::string s) {
   for (auto& c : s)
     c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return s;
-}
-
-std::string join(const std::vector<std::string>& items, const char* sep) {
-  std::string out;
-  for (size_t i = 0; i < items.size(); ++i)
-    out += (i ? sep : "") + items[i];
-  return out;
 }
 
 // "config/<file name>": how results cite a bundled data file, independent of the install path.
@@ -155,8 +149,7 @@ class offline_weather_tool final : public tool {
       for (auto& m : data_["cities"].GetObject())
         known.emplace_back(m.name.GetString());
       std::sort(known.begin(), known.end());
-      return tool_output::permanent_error("weather: unknown city '" + wanted + "' in " + source_
-                                          + " (known: " + join(known, ", ") + ")");
+      return tool_output::permanent_error("weather: " + core::unknown_name_message("city", wanted, known));
     }
     json::document out(rapidjson::kObjectType);
     auto& a = out.GetAllocator();
@@ -274,7 +267,7 @@ class offline_exchange_tool final : public tool {
     std::vector<std::string> known;
     for (auto& entry : per_base_)
       known.push_back(entry.first);
-    return "exchangeRate: unknown currency '" + code + "' (known: " + join(known, ", ") + ")";
+    return "exchangeRate: " + core::unknown_name_message("currency", code, known);
   }
 
   std::string source_;

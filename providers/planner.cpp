@@ -19,6 +19,7 @@
 #include <set>
 #include <variant>
 
+#include "core/entity_names.hpp"
 #include "core/json.hpp"
 #include "core/plan.hpp"
 
@@ -517,11 +518,19 @@ struct facts {
 
 std::vector<mention> find_products(const std::string& text, const std::string& low,
                                    const std::vector<std::string>& names, coverage& cov) {
+  // Names the catalog lacks ("Aurora X2") first, as written: the product tool says they are
+  // unknown, and neither a known product's name nor a quantity is read into them.
+  std::vector<mention> unknown;
+  for (auto& span : core::unknown_product_names(text, names)) {
+    cov.take(span.begin, span.end);
+    unknown.push_back({span.begin, span.end, text.substr(span.begin, span.end - span.begin)});
+  }
   std::vector<phrase> phrases;
   for (auto& n : names)
     if (!trim(n).empty())
       phrases.push_back({lower(trim(n)), trim(n)});
   auto found = find_phrases(low, phrases, cov);
+  found.insert(found.end(), unknown.begin(), unknown.end());
   // "the Aurora" means the Aurora X1 when only one product's name starts with that capitalized
   // word (at least 4 letters) and the full name was not written.
   std::map<std::string, std::vector<std::string>> by_first_word;
@@ -584,6 +593,123 @@ std::vector<mention> find_named_places(const facts& f, const coverage& cov) {
   return out;
 }
 
+// Acronyms that stand next to numbers or after "in" without being money.
+const std::set<std::string>& not_currency_codes() {
+  static const std::set<std::string> codes = {
+      "VAT", "GST", "USA", "USB", "CPU", "GPU", "RAM", "SSD", "HDD", "LED", "LCD", "HDR", "ANC",
+      "NFC", "GPS", "NYC", "GMT", "UTC", "CET", "EST", "PST", "FAQ", "API", "PDF"};
+  return codes;
+}
+
+// Nouns after an amount that count things rather than name money ("100 units in EUR").
+const std::set<std::string>& not_currency_words() {
+  static const std::set<std::string> words = {
+      "units", "unit", "pieces", "piece", "items", "item", "copies", "copy", "times", "percent",
+      "people", "persons", "hours", "days", "weeks", "months", "years", "minutes", "seconds",
+      "the", "and", "total", "cash", "stock", "stores", "store", "shops", "colors", "colours",
+      "sales", "installments", "instalments", "payments", "parts", "pieces", "sets", "packs"};
+  return words;
+}
+
+// Whether a digit stands right before `begin` or right after `end` (spaces between).
+bool amount_beside(const std::string& low, size_t begin, size_t end) {
+  size_t b = begin;
+  while (b > 0 && low[b - 1] == ' ')
+    --b;
+  size_t e = end;
+  while (e < low.size() && low[e] == ' ')
+    ++e;
+  return (b > 0 && std::isdigit(static_cast<unsigned char>(low[b - 1])))
+         || (e < low.size() && std::isdigit(static_cast<unsigned char>(low[e])));
+}
+
+std::string word_after(const std::string& low, size_t pos) {
+  while (pos < low.size() && low[pos] == ' ')
+    ++pos;
+  size_t end = pos;
+  while (end < low.size() && is_alnum(low[end]))
+    ++end;
+  return low.substr(pos, end - pos);
+}
+
+// Currencies the planner has no name for, kept as written ("XYZ", "doubloons") so that the
+// exchangeRate tool says they are unknown instead of the plan silently dropping them: in a
+// money question, an upper-case three-letter code next to an amount, after "in"/"to"/"from" or
+// before "to"/"rate"; with a product, a plural word after "in" closing the question ("cost in
+// doubloons?"); without one, a word between an amount and a currency ("100 doubloons in
+// dollars") or after a currency amount ("50 euros to doubloons").
+std::vector<mention> find_unknown_currencies(const facts& f, coverage& cov) {
+  std::vector<mention> out;
+  bool money_question = !f.currencies.empty() || matches(f.low, exchange_words())
+                        || matches(f.masked, price_words()) || contains_word(f.low, "how much");
+  if (!money_question)
+    return out;
+  auto accept = [&](size_t b, size_t e) {
+    if (!cov.free(b, e))
+      return;
+    cov.take(b, e);
+    out.push_back({b, e, f.text.substr(b, e - b)});
+  };
+  // A question in capitals has no telling codes apart from words ("HOW", "BUY").
+  bool has_lower = std::any_of(f.text.begin(), f.text.end(),
+                               [](char c) { return std::islower(static_cast<unsigned char>(c)); });
+  static const std::set<std::string> lead_ins = {"in", "to", "into", "from", "as"};
+  static const std::set<std::string> lead_outs = {"to", "rate", "rates", "exchange"};
+  auto is_upper = [&](size_t i) { return std::isupper(static_cast<unsigned char>(f.text[i])) != 0; };
+  for (size_t b = 0; has_lower && b + 3 <= f.text.size(); ++b) {
+    size_t e = b + 3;
+    // Three capitals as a whole word.
+    if (!is_upper(b) || !is_upper(b + 1) || !is_upper(b + 2) || (b > 0 && is_alnum(f.text[b - 1]))
+        || (e < f.text.size() && is_alnum(f.text[e])))
+      continue;
+    std::string c = f.text.substr(b, 3);
+    bool known = std::find(iso_codes().begin(), iso_codes().end(), c) != iso_codes().end();
+    if (known || not_currency_codes().count(c))
+      continue;
+    if (lead_ins.count(word_before(f.low, b)) || lead_outs.count(word_after(f.low, e))
+        || amount_beside(f.low, b, e))
+      accept(b, e);
+  }
+  if (!f.products.empty()) {
+    // "What does the Aurora X1 cost in doubloons?": a plural word closing a price question
+    // ("how much storage ... in gigabytes" asks no price).
+    bool price_question = matches(f.masked, price_words())
+                          || (contains_word(f.low, "how much") && !matches(f.masked, non_price_amounts()));
+    static const std::regex closing_plural("\\b(?:in|into)\\s+([a-z]{3,}s)\\s*[?.!]*\\s*$");
+    std::smatch m;
+    if (price_question && std::regex_search(f.low, m, closing_plural)
+        && !not_currency_words().count(m.str(1))) {
+      size_t b = static_cast<size_t>(m.position(1));
+      accept(b, b + static_cast<size_t>(m.length(1)));
+    }
+  } else {
+    auto starts_currency = [&](size_t pos) {
+      return std::any_of(f.currencies.begin(), f.currencies.end(), [&](const mention& m) { return m.begin == pos; })
+             || std::any_of(out.begin(), out.end(), [&](const mention& m) { return m.begin == pos; });
+    };
+    static const std::regex amount_word("\\b\\d[\\d,.]*\\s+([a-z]{3,})\\s+(?:to|in|into)\\s+");
+    for (auto it = std::sregex_iterator(f.low.begin(), f.low.end(), amount_word); it != std::sregex_iterator(); ++it) {
+      size_t b = static_cast<size_t>(it->position(1));
+      size_t next = static_cast<size_t>(it->position() + it->length());
+      if (!not_currency_words().count(it->str(1)) && starts_currency(next))
+        accept(b, b + static_cast<size_t>(it->length(1)));
+    }
+    static const std::regex converted_to("\\s+(?:to|in|into)\\s+([a-z]{3,})\\b");
+    for (auto& m : f.currencies) {
+      std::smatch to;
+      auto from = f.low.begin() + static_cast<std::ptrdiff_t>(m.end);
+      if (amount_beside(f.low, m.begin, m.end)
+          && std::regex_search(from, f.low.end(), to, converted_to, std::regex_constants::match_continuous)
+          && !not_currency_words().count(to.str(1))) {
+        size_t b = m.end + static_cast<size_t>(to.position(1));
+        accept(b, b + static_cast<size_t>(to.length(1)));
+      }
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const mention& a, const mention& b) { return a.begin < b.begin; });
+  return out;
+}
+
 facts analyze(const std::string& query, const planner_context& ctx) {
   facts f;
   f.text = trim(query);
@@ -605,6 +731,14 @@ facts analyze(const std::string& query, const planner_context& ctx) {
       if (std::none_of(distinct.begin(), distinct.end(), [&](const mention& d) { return d.value == c.value; }))
         distinct.push_back(c);
     f.cities = std::move(distinct);
+    for (auto& c : f.cities)
+      cov.take(c.begin, c.end);
+  }
+  auto unknown = find_unknown_currencies(f, cov);
+  if (!unknown.empty()) {
+    f.currencies.insert(f.currencies.end(), unknown.begin(), unknown.end());
+    std::sort(f.currencies.begin(), f.currencies.end(),
+              [](const mention& a, const mention& b) { return a.begin < b.begin; });
   }
   return f;
 }
@@ -659,6 +793,38 @@ std::string first_match(const std::string& text, const std::vector<std::regex>& 
   return {};
 }
 
+// Replaces every whole-word occurrence of `word` (lower case) in `s`.
+std::string replace_words(std::string s, const std::string& word, const std::string& by) {
+  auto hits = find_words(s, word);
+  for (auto it = hits.rbegin(); it != hits.rend(); ++it)
+    s.replace(*it, word.size(), by);
+  return s;
+}
+
+// Counts written as words become digits, so the quantity rules read "two Tidal Buds" like
+// "2 Tidal Buds": one..twelve, "a dozen", "half a dozen", "<n> dozen", "a pair of", "<n> pairs
+// of". "A couple of" is left alone: it does not say how many.
+std::string number_words_as_digits(std::string s) {
+  static const std::vector<std::pair<std::string, std::string>> words = {
+      {"half a dozen", "6"}, {"a dozen", "12"}, {"a pair of", "2"}, {"one", "1"}, {"two", "2"},
+      {"three", "3"}, {"four", "4"}, {"five", "5"}, {"six", "6"}, {"seven", "7"}, {"eight", "8"},
+      {"nine", "9"}, {"ten", "10"}, {"eleven", "11"}, {"twelve", "12"}};
+  for (auto& [word, digits] : words)
+    s = replace_words(std::move(s), word, digits);
+  if (contains_word(s, "dozen")) { // the regexes only when they can match: planning stays fast
+    static const std::regex dozens("\\b(\\d{1,6}) dozen\\b");
+    std::smatch m;
+    while (std::regex_search(s, m, dozens))
+      s = m.prefix().str() + std::to_string(std::stoi(m.str(1)) * 12) + m.suffix().str();
+    s = replace_words(std::move(s), "dozen", "12");
+  }
+  if (contains_word(s, "pairs of")) {
+    static const std::regex pairs_of("\\b(\\d+) pairs of\\b");
+    s = std::regex_replace(s, pairs_of, "$1");
+  }
+  return s;
+}
+
 // Quantity, discount and tax written around a product price, as " * 3 * 0.9 * 1.19".
 std::string price_modifiers(const facts& f) {
   static const std::vector<std::regex> quantity = {
@@ -676,12 +842,13 @@ std::string price_modifiers(const facts& f) {
       std::regex("(\\d+(?:\\.\\d+)?)\\s*(?:%|percent)\\s*(?:vat|tax|sales tax|mwst|gst)\\b"),
       std::regex("\\b(?:vat|tax|sales tax|mwst|gst)\\s+(?:of\\s+|at\\s+)?(\\d+(?:\\.\\d+)?)\\s*(?:%|percent)"),
       std::regex("\\bplus\\s+(\\d+(?:\\.\\d+)?)\\s*(?:%|percent)")};
+  std::string text = number_words_as_digits(f.masked);
   std::string out;
-  if (auto q = first_match(f.masked, quantity); !q.empty() && q != "1")
+  if (auto q = first_match(text, quantity); !q.empty() && q != "1")
     out += " * " + q;
-  if (auto d = first_match(f.masked, discount); !d.empty())
+  if (auto d = first_match(text, discount); !d.empty())
     out += " * " + json::format_number(1 - std::strtod(d.c_str(), nullptr) / 100);
-  if (auto t = first_match(f.masked, tax); !t.empty())
+  if (auto t = first_match(text, tax); !t.empty())
     out += " * " + json::format_number(1 + std::strtod(t.c_str(), nullptr) / 100);
   return out;
 }

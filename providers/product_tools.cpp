@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 
+#include "core/entity_names.hpp"
 #include "core/json.hpp"
 #include "core/text.hpp"
 #include "core/retrieval.hpp"
@@ -81,6 +82,20 @@ class catalog_tool : public tool {
  protected:
   virtual tool_output run(const product_retriever& retriever, const std::string& args_json) = 0;
 
+  // A query that names a product the catalog lacks ("Aurora X2") is answered with that fact and
+  // the nearest catalog names, never with the closest product's data.
+  static std::optional<std::string> unknown_product(const product_retriever& retriever,
+                                                    const std::string& query) {
+    std::vector<std::string> names;
+    for (const auto& p : retriever.products())
+      names.push_back(p.name);
+    auto unknown = core::unknown_product_names(query, names);
+    if (unknown.empty())
+      return std::nullopt;
+    auto& span = unknown.front();
+    return core::unknown_name_message("product", query.substr(span.begin, span.end - span.begin), names);
+  }
+
  private:
   std::shared_ptr<const product_retriever> retriever_;
   std::string load_error_;
@@ -104,6 +119,8 @@ class product_info_tool final : public catalog_tool {
         return tool_output::permanent_error("topK must be an integer from 1 to 10");
       top_k = static_cast<std::size_t>(v.GetDouble());
     }
+    if (auto unknown = unknown_product(retriever, args->query))
+      return tool_output::permanent_error(*unknown);
 
     auto best = retriever.best_product(args->query);
     if (!best)
@@ -253,6 +270,8 @@ class rag_tool final : public catalog_tool {
     auto args = parse_query_args(args_json);
     if (!args)
       return tool_output::permanent_error(args.error());
+    if (auto unknown = unknown_product(retriever, args->query))
+      return tool_output::permanent_error(*unknown);
 
     std::vector<passage> passages;
     if (auto it = args->doc.FindMember("context"); it != args->doc.MemberEnd()) {

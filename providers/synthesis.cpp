@@ -339,17 +339,21 @@ synthesis_output synthesize_offline(const synthesis_input& in) {
   }
 
   std::vector<std::string> lines;
-  bool any_offline = false;
-  bool all_offline = true;
+  bool any_sample = false; // a result from bundled sample data ("offline": true)
+  bool any_other = false;  // a result from a live service, an LLM or an unknown source
+  bool any_llm = false;
   for (auto& s : v.steps) {
     if (s.result) {
       lines.push_back(detail_line(v, s));
-      // Arithmetic is the same offline and online, so it does not count either way.
+      // Arithmetic is computed here, online or not: it neither makes an answer offline nor
+      // keeps it from being offline.
       if (s.k != kind::math) {
         bool offline = json::get_bool(*s.result, "offline").value_or(false);
-        any_offline = any_offline || offline;
-        all_offline = all_offline && offline;
+        any_sample = any_sample || offline;
+        any_other = any_other || !offline;
       }
+      std::string provider = text_of(*s.result, "provider");
+      any_llm = any_llm || (!provider.empty() && provider != "offline");
       for (auto& c : citations_of(*s.result))
         if (std::find(out.citations.begin(), out.citations.end(), c) == out.citations.end())
           out.citations.push_back(c);
@@ -362,10 +366,15 @@ synthesis_output synthesize_offline(const synthesis_input& in) {
     for (auto& l : lines)
       answer += "\n" + l;
   }
-  if (any_offline && all_offline)
+  // This template never calls an LLM; a failure that names a live service did use one.
+  any_other = any_other || in.failure.find("live service") != std::string::npos;
+  if (!any_other && any_sample)
     answer += "\nNote: answered offline with sample data; no LLM or live service was used.";
-  else if (any_offline)
-    answer += "\nNote: some results are offline sample data; no LLM was used.";
+  else if (!any_other)
+    answer += "\nNote: answered offline; no LLM or live service was used.";
+  else if (any_sample)
+    answer += any_llm ? "\nNote: some results are offline sample data."
+                      : "\nNote: some results are offline sample data; no LLM was used.";
   out.answer = std::move(answer);
   return out;
 }

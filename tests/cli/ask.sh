@@ -7,6 +7,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 out=$("$bin" ask "What is 15% of 240 plus 3^2?" --data-dir "$dir")
 grep -q '^The answer is 45 ' <<<"$out" || fail "math answer: $out"
+grep -qx 'Note: answered offline; no LLM or live service was used.' <<<"$out" || fail "math offline note: $out"
 for t in UserQueryReceived PlanGenerated ToolInvocationRequested ToolInvocationResulted \
          PlanStepCompleted PlanCompleted FinalAnswerSynthesized; do
   grep -q "ms\] $t" <<<"$out" || fail "no live $t line: $out"
@@ -52,6 +53,16 @@ assert d["tools"]["math"]["count"] == 1 and d["tools"]["weather"]["count"] == 2,
 # conversation yet: at most its 14 records.
 assert all(0 <= lag <= 14 for lag in d["consumerLag"].values()), d["consumerLag"]
 assert d["eventsByType"]["FinalAnswerSynthesized"] == 4, d' || fail "stats --json"
+# Unknown entities are named with the nearest known ones, never replaced; number words count.
+# (A data dir of their own keeps the stats above exact.)
+set +e
+out=$("$bin" ask "How much does the Aurora X2 cost?" --data-dir "$dir/entities"); rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "unknown product exit $rc: $out"
+grep -q "unknown product 'Aurora X2'; nearest known: Aurora X1$" <<<"$out" || fail "unknown product: $out"
+if grep -q '2598' <<<"$out"; then fail "unknown product priced as another: $out"; fi
+out=$("$bin" ask "How much do two Tidal Buds cost?" --data-dir "$dir/entities")
+grep -qx 'The answer is 258 GBP (129 \* 2).' <<<"$out" || fail "number word quantity: $out"
 # Records, not ids: every conversation asked above has exactly one answer in the log, and no
 # event id repeats with other bytes.
 "$bin" dump --data-dir "$dir" > "$dir/log.dump"

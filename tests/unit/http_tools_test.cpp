@@ -106,7 +106,10 @@ TEST_CASE("weather: malformed replies fall back; unknown cities are permanent er
     auto out = tool->invoke(R"({"city":"Atlantis"})");
     REQUIRE_FALSE(out.ok);
     CHECK_FALSE(out.retryable);
-    CHECK(out.error.rfind("weather: no coordinates for city 'Atlantis' (known: Berlin, Paris,", 0) == 0);
+    CHECK(out.error
+          == "weather: unknown city 'Atlantis'; known: Berlin, Paris, London, Madrid, Rome, Amsterdam, "
+             "Vienna, Zurich, Stockholm, New York, San Francisco, Toronto, Tokyo, Singapore, Sydney, "
+             "Dubai, Mumbai, Beijing");
     CHECK(server.requests().empty());
   }
 }
@@ -173,13 +176,51 @@ TEST_CASE("exchangeRate: bad args are permanent errors and send nothing", "[http
   auto missing = tool->invoke(R"({"from":"USD"})");
   REQUIRE_FALSE(missing.ok);
   CHECK(missing.error == "exchangeRate: missing required string arg 'to'");
+  // Not a currency code: the offline table says it is unknown, with the codes it knows.
   auto code = tool->invoke(R"({"from":"{{steps.s1.result.currency}}","to":"EUR"})");
   REQUIRE_FALSE(code.ok);
-  CHECK(code.error == "exchangeRate: '{{STEPS.S1.RESULT.CURRENCY}}' is not a three-letter currency code");
+  CHECK_FALSE(code.retryable);
+  CHECK(code.error
+        == "exchangeRate: unknown currency '{{steps.s1.result.currency}}'; known: EUR, USD, GBP, "
+           "JPY, CHF, CAD, AUD, CNY, INR, SEK, NOK, DKK, PLN, NZD, SGD, HKD, KRW, MXN, BRL, ZAR");
   auto amount = tool->invoke(R"({"from":"USD","to":"EUR","amount":-5})");
   REQUIRE_FALSE(amount.ok);
   CHECK(amount.error == "exchangeRate: 'amount' must be a non-negative number, got -5");
   CHECK(server.requests().empty());
+}
+
+TEST_CASE("exchangeRate: a currency unknown to the live service is reported, never defaulted", "[http][tools]") {
+  http_test_server server;
+  auto tool = live_exchange(server, quick_http(2));
+  SECTION("a name is never sent") {
+    auto out = tool->invoke(R"({"from":"doubloons","to":"USD","amount":100})");
+    REQUIRE_FALSE(out.ok);
+    CHECK_FALSE(out.retryable);
+    CHECK(out.error
+          == "exchangeRate: unknown currency 'doubloons'; known: EUR, USD, GBP, JPY, CHF, CAD, AUD, "
+             "CNY, INR, SEK, NOK, DKK, PLN, NZD, SGD, HKD, KRW, MXN, BRL, ZAR");
+    CHECK(server.requests().empty());
+  }
+  SECTION("the service rejects the code (Frankfurter: 404 not found)") {
+    server.set_default("/latest", {404, R"({"message":"not found"})", {}, 0});
+    auto out = tool->invoke(R"({"from":"XYZ","to":"EUR","amount":100})");
+    REQUIRE_FALSE(out.ok);
+    CHECK_FALSE(out.retryable);
+    CHECK(server.request_count("/latest") == 1); // a 4xx is never retried
+    CHECK(out.error
+          == "exchangeRate: unknown currency 'XYZ'; known: EUR, USD, GBP, JPY, CHF, CAD, AUD, CNY, "
+             "INR, SEK, NOK, DKK, PLN, NZD, SGD, HKD, KRW, MXN, BRL, ZAR (live service failed: "
+             "HTTP 404 from " + server.url()
+             + "/latest?from=XYZ&to=EUR&amount=100: {\"message\":\"not found\"})");
+  }
+  SECTION("the reply lacks the asked rate") {
+    server.set_default("/latest", {200, R"({"amount":1.0,"base":"USD","date":"2026-11-19","rates":{}})", {}, 0});
+    auto out = tool->invoke(R"({"from":"USD","to":"XYZ"})");
+    REQUIRE_FALSE(out.ok);
+    CHECK(out.error.rfind("exchangeRate: unknown currency 'XYZ'; known: EUR, USD,", 0) == 0);
+    CHECK(out.error.find("(live service failed: reply of 127.0.0.1 lacks rates.XYZ or date)")
+          != std::string::npos);
+  }
 }
 
 TEST_CASE("tools_mode picks offline or HTTP tools", "[http][tools]") {

@@ -81,9 +81,15 @@ TEST_CASE("exchange: cross rates via EUR, codes case-insensitive, amount forms",
 
 TEST_CASE("exchange: bad arguments are permanent errors with reasons", "[offline_tools]") {
   auto t = make_offline_exchange_tool(rates_file);
+  // Unknown currencies are named, with every known code or, when some are close, the nearest.
   CHECK(permanent_error(*t, R"({"from":"XYZ","to":"EUR"})")
-        == "exchangeRate: unknown currency 'XYZ' (known: EUR, USD, GBP, JPY, CHF, CAD, AUD, CNY, "
-           "INR, SEK, NOK, DKK, PLN, NZD, SGD, HKD, KRW, MXN, BRL, ZAR)");
+        == "exchangeRate: unknown currency 'XYZ'; known: EUR, USD, GBP, JPY, CHF, CAD, AUD, CNY, "
+           "INR, SEK, NOK, DKK, PLN, NZD, SGD, HKD, KRW, MXN, BRL, ZAR");
+  CHECK(permanent_error(*t, R"({"from":"USD","to":"doubloons","amount":100})")
+        == "exchangeRate: unknown currency 'doubloons'; known: EUR, USD, GBP, JPY, CHF, CAD, AUD, "
+           "CNY, INR, SEK, NOK, DKK, PLN, NZD, SGD, HKD, KRW, MXN, BRL, ZAR");
+  CHECK(permanent_error(*t, R"({"from":"USD","to":"EUX"})")
+        == "exchangeRate: unknown currency 'EUX'; nearest known: EUR");
   CHECK(permanent_error(*t, R"({"from":"USD","to":"euros"})")
             .find("unknown currency 'euros'") != std::string::npos);
   CHECK(permanent_error(*t, R"({"to":"EUR"})") == "exchangeRate: missing required string arg 'from'");
@@ -143,9 +149,13 @@ TEST_CASE("weather: sample observation by city, case-insensitive", "[offline_too
 TEST_CASE("weather: unknown city and missing data are permanent errors", "[offline_tools]") {
   auto t = make_offline_weather_tool(weather_file);
   CHECK(permanent_error(*t, R"({"city":"Atlantis"})")
-        == "weather: unknown city 'Atlantis' in config/weather-sample.json (known: Amsterdam, "
-           "Beijing, Berlin, Dubai, London, Madrid, Mumbai, New York, Paris, Rome, San Francisco, "
-           "Singapore, Stockholm, Sydney, Tokyo, Toronto, Vienna, Zurich)");
+        == "weather: unknown city 'Atlantis'; known: Amsterdam, Beijing, Berlin, Dubai, London, "
+           "Madrid, Mumbai, New York, Paris, Rome, San Francisco, Singapore, Stockholm, Sydney, "
+           "Tokyo, Toronto, Vienna, Zurich");
+  // A near miss is never read as the city it resembles.
+  CHECK(permanent_error(*t, R"({"city":"Berln"})") == "weather: unknown city 'Berln'; nearest known: Berlin");
+  CHECK(permanent_error(*t, R"({"city":"New Yrok"})")
+        == "weather: unknown city 'New Yrok'; nearest known: New York");
   CHECK(permanent_error(*t, R"({"city":" "})") == "weather: missing required string arg 'city'");
   CHECK(permanent_error(*t, R"({"town":"Berlin"})") == "weather: missing required string arg 'city'");
 

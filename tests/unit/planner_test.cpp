@@ -130,6 +130,66 @@ TEST_CASE("planner: product price, conversion and adjustments", "[planner]") {
              plan_of(aurora_price + R"(,{"id":"s2","tool":"getProductInformation","args":{"query":"Nimbus Pro price"}})"));
 }
 
+TEST_CASE("planner: a product the catalog lacks is looked up as written, never as another", "[planner]") {
+  auto price_of = [](const std::string& name) {
+    return R"({"id":"s1","tool":"getProductInformation","args":{"query":")" + name + R"( price"}})";
+  };
+  // "X2" is a model, not a quantity: no math step, and not the Aurora X1.
+  check_plan("How much does the Aurora X2 cost?", plan_of(price_of("Aurora X2")));
+  check_plan("how much is the aurora x2", plan_of(price_of("aurora x2")));
+  check_plan("How much is the Nimbus Max?", plan_of(price_of("Nimbus Max")));
+  check_plan("How much do the Tidal Buds 3 cost?", plan_of(price_of("Tidal Buds 3")));
+  check_plan("What does the Zephyr Phone 9 cost in euros?",
+             plan_of(price_of("Zephyr Phone 9") + "," + to_eur("s2", "s1")));
+  check_plan("Tell me about the Aurora X2", retrieve_then_answer("Tell me about the Aurora X2"));
+  // After a known name, "x2" is still a quantity.
+  check_plan("How much is the Aurora X1 x2?",
+             plan_of(aurora_price + "," + math("s2", "{{steps.s1.result.price}} * 2")));
+}
+
+TEST_CASE("planner: quantities written as words", "[planner]") {
+  auto times = [](const std::string& q, const std::string& factor) {
+    check_plan(q, plan_of(R"({"id":"s1","tool":"getProductInformation","args":{"query":"Tidal Buds price"}},)"
+                          + math("s2", "{{steps.s1.result.price}} * " + factor)));
+  };
+  times("How much do two Tidal Buds cost?", "2");
+  times("What do twelve Tidal Buds cost?", "12");
+  times("How much for a pair of Tidal Buds?", "2");
+  times("How much for a dozen Tidal Buds?", "12");
+  times("How much are two dozen Tidal Buds?", "24");
+  times("Price of half a dozen Tidal Buds", "6");
+  times("I want to buy three Tidal Buds", "3");
+  times("How much are 3 pairs of Tidal Buds?", "3");
+  times("Tidal Buds price times four", "4");
+  check_plan("How much are two Aurora X1 in EUR?",
+             plan_of(aurora_price + "," + to_eur("s2", "s1") + ","
+                     + math("s3", "{{steps.s2.result.converted}} * 2")));
+  // One is no multiplication, and "a couple" does not say how many.
+  check_plan("How much does one Aurora X1 cost?", plan_of(aurora_price));
+  check_plan("How much do a couple of Aurora X1 cost?", plan_of(aurora_price));
+}
+
+TEST_CASE("planner: a currency it has no name for is passed on as written", "[planner]") {
+  check_plan("Convert 100 XYZ to EUR", plan_of(exchange("s1", "XYZ", "EUR", "100")));
+  check_plan("How much is 100 doubloons in dollars?", plan_of(exchange("s1", "doubloons", "USD", "100")));
+  check_plan("convert 50 euros to doubloons", plan_of(exchange("s1", "EUR", "doubloons", "50")));
+  check_plan("What's the XYZ exchange rate?", plan_of(exchange("s1", "XYZ", "USD", "1")));
+  check_plan("What does the Aurora X1 cost in XYZ?",
+             plan_of(aurora_price + R"(,{"id":"s2","tool":"exchangeRate","args":{"from":)"
+                                    R"("{{steps.s1.result.currency}}","to":"XYZ","amount":"{{steps.s1.result.price}}"}})"));
+  check_plan("What does the Aurora X1 cost in doubloons?",
+             plan_of(aurora_price + R"(,{"id":"s2","tool":"exchangeRate","args":{"from":)"
+                                    R"("{{steps.s1.result.currency}}","to":"doubloons","amount":"{{steps.s1.result.price}}"}})"));
+  check_plan("How much does the Aurora X1 cost in stores?", plan_of(aurora_price));
+  check_plan("How much storage does the Aurora X1 have in gigabytes?",
+             retrieve_then_answer("How much storage does the Aurora X1 have in gigabytes?"));
+  // Acronyms, capitals and counted things are not currencies.
+  check_plan("convert 100 USD to EUR for my CEO", plan_of(exchange("s1", "USD", "EUR", "100")));
+  check_plan("HOW MUCH IS THE AURORA X1 IN EUR?", plan_of(aurora_price + "," + to_eur("s2", "s1")));
+  check_plan("What does the Aurora X1 cost in USA?", plan_of(aurora_price));
+  check_plan("How much are 100 units in EUR?", chat("How much are 100 units in EUR?"));
+}
+
 TEST_CASE("planner: independent lookups run in parallel", "[planner]") {
   check_plan("What's the weather in Berlin and the USD to EUR rate?",
              plan_of(weather("s1", "Berlin") + "," + exchange("s2", "USD", "EUR", "1")));

@@ -340,6 +340,30 @@ TEST_CASE("getProductInformation rejects bad args and unmatched queries", "[tool
   CHECK(error_of(R"({"query":"qwxz vbnm"})") == "no product matches 'qwxz vbnm'");
 }
 
+TEST_CASE("catalog tools say a product is unknown instead of answering for another", "[tools]") {
+  auto info = make_product_info_tool(products_dir);
+  auto rag = make_offline_rag_tool(products_dir);
+  auto error_of = [](tool& t, const std::string& args) {
+    auto out = t.invoke(args);
+    INFO(out.result_json);
+    REQUIRE_FALSE(out.ok);
+    CHECK_FALSE(out.retryable);
+    return out.error;
+  };
+  CHECK(error_of(*info, R"({"query":"Aurora X2 price"})")
+        == "unknown product 'Aurora X2'; nearest known: Aurora X1");
+  CHECK(error_of(*info, R"({"query":"Nimbus Max","topK":3})")
+        == "unknown product 'Nimbus Max'; nearest known: Nimbus Pro");
+  CHECK(error_of(*info, R"({"query":"How much do the Tidal Buds 3 cost?"})")
+        == "unknown product 'Tidal Buds 3'; nearest known: Tidal Buds");
+  CHECK(error_of(*rag, R"({"query":"What is the battery life of the Zephyr Phone 9?"})")
+        == "unknown product 'Zephyr Phone 9'; nearest known: Zephyr Phone 8");
+  // Catalog names, and questions naming none, still answer.
+  CHECK(text_at(parse_ok(info->invoke(R"({"query":"Aurora X1 price"})")), "name") == "Aurora X1");
+  CHECK(text_at(parse_ok(info->invoke(R"({"query":"Slate Tab 11 price"})")), "name") == "Slate Tab 11");
+  parse_ok(info->invoke(R"({"query":"Which laptop has the longest battery?","topK":5})"));
+}
+
 TEST_CASE("ragGeneration answers extractively with citations", "[tools]") {
   auto rag = make_offline_rag_tool(products_dir);
   CHECK(rag->name() == "ragGeneration");

@@ -109,15 +109,22 @@ TEST_CASE("synthesis: a failure leads, partial results follow", "[synthesis]") {
   CHECK(out.citations == std::vector<std::string>{"products/aurora-x1.md"});
 }
 
-TEST_CASE("synthesis: a failure without any result has no note", "[synthesis]") {
+TEST_CASE("synthesis: a failure without any result is still an offline answer", "[synthesis]") {
   synthesis_input in;
   in.query = "x";
   in.plan_json = "null";
   in.results_json = "{}";
   in.failure = "step s1: unknown tool 'fly'";
   auto out = synthesize_offline(in);
-  CHECK(out.answer == "I could not complete this request: step s1: unknown tool 'fly'");
+  CHECK(out.answer
+        == "I could not complete this request: step s1: unknown tool 'fly'\n"
+           "Note: answered offline; no LLM or live service was used.");
   CHECK(out.citations.empty());
+  // A failure that went through a live service does not claim otherwise.
+  in.failure = "step s1 (weather) failed after 3 attempts: weather: live service failed: timeout";
+  CHECK(synthesize_offline(in).answer
+        == "I could not complete this request: step s1 (weather) failed after 3 attempts: weather: "
+           "live service failed: timeout");
 }
 
 TEST_CASE("synthesis: a RAG answer is the direct answer", "[synthesis]") {
@@ -148,8 +155,10 @@ TEST_CASE("synthesis: math alone, live results and unknown shapes", "[synthesis]
   in.plan_json = R"({"steps":[{"id":"s1","tool":"math","args":{"expression":"15/100*240 + 3^2"}}]})";
   in.results_json = R"({"s1":{"expression":"15/100*240 + 3^2","value":45}})";
   auto math = synthesize_offline(in);
-  // Arithmetic is neither offline nor live: no note.
-  CHECK(math.answer == "The answer is 45 (15/100*240 + 3^2).\nDetails:\n- s1 math: 15/100*240 + 3^2 = 45");
+  // Arithmetic alone: offline, though without sample data.
+  CHECK(math.answer
+        == "The answer is 45 (15/100*240 + 3^2).\nDetails:\n- s1 math: 15/100*240 + 3^2 = 45\n"
+           "Note: answered offline; no LLM or live service was used.");
 
   in.plan_json = R"({"steps":[{"id":"s1","tool":"weather","args":{"city":"Oslo"}},)"
                  R"({"id":"s2","tool":"exchangeRate","args":{"from":"USD","to":"EUR"}}]})";
@@ -165,6 +174,16 @@ TEST_CASE("synthesis: math alone, live results and unknown shapes", "[synthesis]
            "- s2 exchangeRate: 1 USD = 0.92 EUR at 0.92 (offline sample rates of 2026-11-02, "
            "config/exchange-rates.json)\n"
            "Note: some results are offline sample data; no LLM was used.");
+
+  // An LLM's result: the note no longer says that no LLM was used.
+  in.plan_json = R"({"steps":[{"id":"s1","tool":"getProductInformation","args":{"query":"battery"}},)"
+                 R"({"id":"s2","tool":"ragGeneration","args":{"query":"battery",)"
+                 R"("context":"{{steps.s1.result.chunks}}"}}]})";
+  in.results_json = R"({"s1":)" + aurora_result
+                    + R"(,"s2":{"answer":"14 hours.","citations":[],"provider":"ollama",)"
+                      R"("model":"llama3.1:8b","offline":false}})";
+  auto llm = synthesize_offline(in);
+  CHECK(llm.answer.substr(llm.answer.rfind('\n') + 1) == "Note: some results are offline sample data.");
 
   in.plan_json = "null";
   in.results_json = R"({"x":{"foo":[1,2]}})";
