@@ -14,7 +14,7 @@ namespace eventide::quality {
 constexpr int planner_tune_total = 74;
 constexpr int planner_tune_exact = 74;
 constexpr int planner_heldout_total = 54;
-constexpr int planner_heldout_exact = 46;
+constexpr int planner_heldout_exact = 50;
 
 // ragGeneration answers that contain the labelled fact, tests/fixtures/rag_questions.json
 // ("rag_eval: ...", rag_eval_test.cpp). Every item is held out.
