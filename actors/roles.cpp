@@ -169,6 +169,7 @@ struct conversation_actor_state {
   std::string source;
   bool live = false;
   size_t publishing = 0;  // emits not yet durable
+  std::vector<std::function<void(const caf::error&)>> awaiting_snapshot; // see emit_finished
   int64_t wakeup_at = 0;  // pending tick, 0 = none
   std::string last_event; // id of the last folded event: the cause of emits on live/timer
   int64_t passivate_after_ms = 0; // idle time before leaving memory; 0 = never (no store)
@@ -218,23 +219,41 @@ outcome<void> persist(conversation_ptr self) {
   return written;
 }
 
-// Persists, then completes `done`; a store failure fails the record (it is re-read later).
-done_fn persist_then(conversation_ptr self, done_fn done) {
-  return [self, done](const caf::error& err) {
-    if (err) {
-      done(err);
-      return;
+// Called when one emit's events are durable (or failed). Completes `done` only once a snapshot
+// that includes them is stored. Emits overlap (a record arrives while the previous record's
+// events are in flight) and decide() marks what it returns as emitted at once, so a snapshot
+// taken while any emit is in flight could hold a decision that is not in the log yet; a crash
+// then would lose that decision for good (kafka.crash_points, after-snapshot, found this). So
+// the last emit in flight persists once for all that wait. A failed publish or store write
+// fails every waiting record: they are re-read after a restart.
+void emit_finished(conversation_ptr self, done_fn done, const caf::error& err) {
+  auto& st = self->state;
+  --st.publishing;
+  if (err) {
+    done(err);
+    if (st.publishing == 0) {
+      for (auto& d : std::exchange(st.awaiting_snapshot, {}))
+        d(err);
     }
-    if (auto r = persist(self); !r) {
-      EV_LOG(error) << "cannot persist conversationId=" << self->state.fold->conversation_id()
-                    << ": " << r.error();
-      done(make_error(ec::produce_failed, r.error()));
-      return;
-    }
-    if (self->state.store)
-      crash_point(core::crash_site::after_snapshot, self->state.fold->conversation_id().c_str());
-    done(caf::error{});
-  };
+    return;
+  }
+  st.awaiting_snapshot.push_back(std::move(done));
+  if (st.publishing > 0)
+    return;
+  auto waiting = std::exchange(st.awaiting_snapshot, {});
+  auto written = persist(self);
+  if (!written) {
+    EV_LOG(error) << "cannot persist conversationId=" << st.fold->conversation_id() << ": "
+                  << written.error();
+    for (auto& d : waiting)
+      d(make_error(ec::produce_failed, written.error()));
+    return;
+  }
+  if (st.store)
+    crash_point(core::crash_site::after_snapshot, st.fold->conversation_id().c_str());
+  for (auto& d : waiting)
+    d(caf::error{});
+  maybe_passivate(self);
 }
 
 void schedule_wakeup(conversation_ptr self) {
@@ -260,12 +279,7 @@ void emit(conversation_ptr self, const std::string& causation, done_fn done) {
   }
   ++st.publishing;
   publish_all(self, st.producer, std::move(evs),
-              persist_then(self, [self, done](const caf::error& err) {
-                --self->state.publishing;
-                done(err);
-                if (!err)
-                  maybe_passivate(self);
-              }));
+              [self, done](const caf::error& err) { emit_finished(self, done, err); });
 }
 
 conversation_actor::behavior_type

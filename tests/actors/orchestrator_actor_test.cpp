@@ -50,6 +50,31 @@ producer_actor::behavior_type fake_producer(producer_actor::pointer self,
   };
 }
 
+// Publishes still in flight: the holding producer records each event and answers only when
+// the test sends it serve_atom (a slow broker).
+using held_publishes = std::vector<caf::typed_response_promise<bridge::position>>;
+
+producer_actor::behavior_type holding_producer(producer_actor::pointer self,
+                                               std::shared_ptr<recorded> rec,
+                                               std::shared_ptr<held_publishes> held) {
+  return {
+    [self, rec, held](publish_atom, const events::event& e) -> caf::result<bridge::position> {
+      rec->events.push_back(e);
+      held->push_back(self->make_response_promise<bridge::position>());
+      return held->back();
+    },
+    [](publish_atom, const std::string&, const std::string&, const std::string&) {
+      return bridge::position{0, 0};
+    },
+    [held](serve_atom) {
+      for (auto& p : *held)
+        p.deliver(bridge::position{0, 0});
+      held->clear();
+    },
+    [](health_atom) { return std::string("{}"); },
+  };
+}
+
 struct fixture {
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
@@ -114,10 +139,11 @@ struct store_fixture {
   caf::scheduler::test_coordinator* sched = nullptr;
   std::shared_ptr<recorded> rec = std::make_shared<recorded>();
   std::shared_ptr<bridge::kv_store> store;
+  producer_actor producer;
   orchestrator_actor orch;
 
   store_fixture(std::function<int32_t(const std::string&)> partition_of_key,
-                int64_t passivate_after_ms) {
+                int64_t passivate_after_ms, std::shared_ptr<held_publishes> held = nullptr) {
     init_logging("error");
     cfg.set("scheduler.policy", caf::atom("testing"));
     sys = std::make_unique<caf::actor_system>(cfg);
@@ -125,7 +151,8 @@ struct store_fixture {
     auto opened = bridge::kv_store::open(dir.path + "/store");
     REQUIRE(opened);
     store = std::move(*opened);
-    orch = spawn_orchestrator(*sys, {}, sys->spawn(fake_producer, rec),
+    producer = held ? sys->spawn(holding_producer, rec, held) : sys->spawn(fake_producer, rec);
+    orch = spawn_orchestrator(*sys, {}, producer,
                               "eventide/orchestrator/test", store, std::move(partition_of_key),
                               nullptr, passivate_after_ms);
     sched->run();
@@ -135,6 +162,7 @@ struct store_fixture {
     caf::anon_send_exit(orch, caf::exit_reason::user_shutdown);
     sched->run();
     orch = nullptr;
+    producer = nullptr;
     sys.reset(); // the store closes with the actors, before its directory goes
   }
 
@@ -256,6 +284,22 @@ TEST_CASE("actors: an idle running conversation leaves memory and comes back fro
   CHECK(std::get<events::tool_invocation_requested>(f.rec->events[2].data).args_json
         == R"({"from":"USD","to":"EUR","amount":1299})");
   CHECK(f.rec->types()[3] == "PlanStepCompleted:s1");
+}
+
+TEST_CASE("actors: no snapshot is stored while a decision of the conversation is still in flight") {
+  auto held = std::make_shared<held_publishes>();
+  store_fixture f{nullptr, 0, held};
+  f.send(live_atom::value, std::vector<int32_t>{0});
+  f.deliver("h", events::plan_generated{1, parallel_plan, "test", "test", 0}, 0);
+  REQUIRE(held->size() == 2); // s1 and s3 are requested, neither durable yet
+  // The plan record comes again (at-least-once delivery): nothing new to decide. A snapshot now
+  // would hold the two requests as made while they may never reach the log; a crash would then
+  // lose them for good (the restored state thinks they were made).
+  f.deliver("h", events::plan_generated{1, parallel_plan, "test", "test", 0}, 1);
+  CHECK_FALSE(f.store->get("s/h").value());
+  caf::anon_send(f.producer, serve_atom::value); // both become durable
+  f.sched->run();
+  CHECK(f.store->get("s/h").value()); // and then the snapshot is stored
 }
 
 TEST_CASE("actors: restore mode defers snapshots and keeps the coverage marker off until they are in") {

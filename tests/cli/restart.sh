@@ -36,6 +36,10 @@ for s in s1 s2 s3; do
 done
 logcheck effects "$dir/log.dump" "$dir/effects.log" || fail "a tool ran more than once"
 [ "$(wc -l < "$dir/effects.log")" = 3 ] || fail "expected 3 tool runs: $(cat "$dir/effects.log")"
+# The ledger lists what it recorded per invocation id (not how often a tool ran).
+out=$("$bin" ledger --data-dir "$dir")
+for s in s1 s2 s3; do grep -qx "$conv/1/$s attempt=1 ok" <<<"$out" || fail "ledger: $out"; done
+grep -qx "3 recorded results" <<<"$out" || fail "ledger count: $out"
 out=$("$bin" dlq list --data-dir "$dir")
 grep -q "^0 dead letters" <<<"$out" || fail "dead letters after restart: $out"
 echo "cli restart: ok"
