@@ -13,7 +13,7 @@ namespace eventide {
 inline constexpr int crash_exit_code = 86;
 
 /// Checks EVENTIDE_CRASH_AT; a bad value is a config error for the caller to report.
-outcome<bool> crash_points_configured();
+outcome<void> check_crash_setting();
 
 /// Dies here if EVENTIDE_CRASH_AT names this site and this is its n-th hit; `context` (e.g. an
 /// invocation id) goes into the line printed on stderr before dying.

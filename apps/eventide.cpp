@@ -40,6 +40,7 @@
 #include "core/metrics.hpp"
 #include "core/prometheus.hpp"
 #include "core/plan.hpp"
+#include "core/text.hpp"
 #include "providers/provider_config.hpp"
 #include "providers/tool.hpp"
 
@@ -1118,23 +1119,10 @@ int run_dump(config& cfg, const command_line& cl) {
     names.push_back(cfg.topic_prefix + p);
   if (names.empty())
     names = {t.user_commands, t.conversation_events, t.tool_requests, t.dead_letters};
-  auto escaped = [](const std::string& s) {
-    std::string out;
-    out.reserve(s.size());
-    for (char c : s) {
-      switch (c) {
-        case '\t': out += "\\t"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\\': out += "\\\\"; break;
-        default: out += c;
-      }
-    }
-    return out;
-  };
   read_to_end(*log, names, [&](const bridge::record& rec) {
     std::cout << rec.topic.substr(cfg.topic_prefix.size()) << '\t' << rec.partition << '\t'
-              << rec.offset << '\t' << escaped(rec.key) << '\t' << escaped(rec.value) << '\n';
+              << rec.offset << '\t' << core::escape(rec.key) << '\t' << core::escape(rec.value)
+              << '\n';
   });
   std::cout.flush();
   return exit_ok;
@@ -1268,8 +1256,8 @@ int main(int argc, char** argv) {
                              return std::string(to_string(static_cast<ec>(x))) + ": "
                                     + caf::to_string(ctx);
                            });
-    if (auto armed = crash_points_configured(); !armed)
-      throw usage_error{armed.error()};
+    if (auto setting = check_crash_setting(); !setting)
+      throw usage_error{setting.error()};
     auto cl = split_args(argc, argv, cfg);
     load_config(cfg, cl);
     if (cmd == "ask")

@@ -7,6 +7,7 @@
 #include "core/ids.hpp"
 #include "core/json.hpp"
 #include "core/placeholders.hpp"
+#include "core/text.hpp"
 
 namespace eventide::core {
 namespace {
@@ -21,20 +22,7 @@ overloaded(Fs...) -> overloaded<Fs...>;
 bool terminal(step_status s) { return s == step_status::succeeded || s == step_status::failed; }
 
 // JSON-style quoting keeps the digest unambiguous whatever the field contents are.
-std::string quote(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default: out += c;
-    }
-  }
-  return out + "\"";
-}
+std::string quote(const std::string& s) { return "\"" + escape(s, "\"") + "\""; }
 
 } // namespace
 

@@ -15,6 +15,26 @@ inline std::string trim(std::string_view s, std::string_view blanks = " \t\r\n")
   return std::string(s.substr(b, e - b + 1));
 }
 
+/// `s` on one line, reversibly: backslash, newline, carriage return and tab written as \\ \n
+/// \r \t, and each character of `also` as a backslash before it.
+inline std::string escape(std::string_view s, std::string_view also = "") {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (also.find(c) != std::string_view::npos)
+          out += '\\';
+        out += c;
+    }
+  }
+  return out;
+}
+
 /// ASCII lower case.
 inline std::string lower(std::string_view s) {
   std::string out(s);
