@@ -43,13 +43,10 @@ size_t conversation_trace::count(const char* type) const {
 std::vector<std::string> conversation_trace::divergent_repeats() const {
   std::map<std::pair<std::string, std::string>, const std::string*> first; // (topic, id) -> bytes
   std::vector<std::string> bad;
-  for (auto& [topic, bytes] : records) {
-    auto ev = events::decode(bytes);
-    if (!ev)
-      continue;
-    auto [it, fresh] = first.emplace(std::make_pair(topic, ev->id), &bytes);
-    if (!fresh && *it->second != bytes)
-      bad.push_back(ev->id + " (" + events::type_name(ev->data) + ")");
+  for (auto& r : records) {
+    auto [it, fresh] = first.emplace(std::make_pair(r.topic, r.event_id), &r.bytes);
+    if (!fresh && *it->second != r.bytes)
+      bad.push_back(r.event_id + " on " + r.topic);
   }
   return bad;
 }
@@ -181,7 +178,7 @@ void collect(const bridge::record& rec, const std::string& conversation, const t
   if (!ev)
     return;
   if (rec.topic == names.tool_requests || rec.topic == names.conversation_events)
-    trace.records.emplace_back(rec.topic, rec.value);
+    trace.records.push_back({rec.topic, ev->id, rec.value});
   if (rec.topic == names.tool_requests)
     trace.tool_requests.push_back(std::move(*ev));
   else if (rec.topic == names.conversation_events)

@@ -25,8 +25,11 @@ struct conversation_trace {
   std::string id;
   std::vector<events::event> conversation_events; // in log order
   std::vector<events::event> tool_requests;        // in log order
-  /// Every record read, as (topic, bytes), in log order per topic: the evidence for "once".
-  std::vector<std::pair<std::string, std::string>> records;
+  /// Every event record read, in log order per topic: the evidence for "once".
+  struct raw_record {
+    std::string topic, event_id, bytes;
+  };
+  std::vector<raw_record> records;
   const events::final_answer_synthesized* answer() const {
     for (auto& e : conversation_events)
       if (auto a = std::get_if<events::final_answer_synthesized>(&e.data))

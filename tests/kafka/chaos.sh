@@ -8,11 +8,7 @@ set -euo pipefail
 bin=$1
 source "$(dirname "$0")/lib.sh"
 require_broker
-work=$(mktemp -d)
-prefix="ch$$r$RANDOM-"
-trap 'stop_all_nodes; rm -rf "$work"' EXIT
-export EVENTIDE_EFFECT_LOG=$work/effects.log
-make_topics "$prefix" 3
+begin_test ch 3
 total=${CHAOS_CONVERSATIONS:-200}
 seconds=${CHAOS_SECONDS:-30}
 

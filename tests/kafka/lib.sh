@@ -22,6 +22,17 @@ make_topics() {
     "$1dead-letter-queue" >/dev/null 2>&1 || fail "cannot create topics"
 }
 
+# begin_test TAG PARTITIONS: a work dir ($work; on exit every node is stopped and it is
+# removed), the four topics under a unique prefix ($prefix), and the effect log that every node
+# started from here appends its tool runs to ($EVENTIDE_EFFECT_LOG).
+begin_test() {
+  work=$(mktemp -d)
+  prefix="$1$$r$RANDOM-"
+  trap 'stop_all_nodes; rm -rf "$work"' EXIT
+  export EVENTIDE_EFFECT_LOG=$work/effects.log
+  make_topics "$prefix" "$2"
+}
+
 # The options every process of one test shares.
 kafka_args() { # PREFIX
   echo "--brokers $KAFKA_BOOTSTRAP --kafka-version 0.9.0.1 --topic-prefix $1 --session-timeout-ms 6000"

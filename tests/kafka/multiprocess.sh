@@ -6,11 +6,7 @@ set -euo pipefail
 bin=$1
 source "$(dirname "$0")/lib.sh"
 require_broker
-work=$(mktemp -d)
-prefix="mp$$r$RANDOM-"
-trap 'stop_all_nodes; rm -rf "$work"' EXIT
-export EVENTIDE_EFFECT_LOG=$work/effects.log
-make_topics "$prefix" 3
+begin_test mp 3
 
 start_node router router.ini
 start_node orchestrator-1 orchestrator.ini

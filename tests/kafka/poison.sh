@@ -7,10 +7,7 @@ set -euo pipefail
 bin=$1
 source "$(dirname "$0")/lib.sh"
 require_broker
-work=$(mktemp -d)
-prefix="po$$r$RANDOM-"
-trap 'stop_all_nodes; rm -rf "$work"' EXIT
-make_topics "$prefix" 3
+begin_test po 3
 per_topic=${POISON_PER_TOPIC:-1000}
 
 nodes=(router orchestrator aggregator synthesis workers)

@@ -13,6 +13,9 @@ restore, a second answer -- is a violation, and every command below fails on it.
   logcheck.py records DUMP CONV TYPE [STEP]   records of them (repeats included)
   logcheck.py once DUMP TYPE [CONV...]        every CONV (default: every conversation with a
                                               UserQueryReceived) has exactly one TYPE event
+  logcheck.py expect DUMP CONV TYPE[:STEP]=N ...
+                                              events of CONV: each TYPE (of STEP) N times;
+                                              one dump read for many checks
   logcheck.py value DUMP CONV TYPE [STEP]     the bytes of the first such record (to re-send)
   logcheck.py effects DUMP EFFECTS            every tool run in EFFECTS (EVENTIDE_EFFECT_LOG:
                                               "<tool> <invocationId> <attempt>" a line) ran
@@ -159,6 +162,16 @@ def main(argv):
                 raise AssertionError(f"{len(wrong)} of {len(convs)} conversations do not have "
                                      f"exactly one {typ}: {dict(list(wrong.items())[:10])}")
             print(f"{len(convs)} conversations, one {typ} each")
+        elif cmd == "expect":
+            conv, wrong = argv[3], []
+            for spec in argv[4:]:
+                what, _, n = spec.rpartition("=")
+                typ, _, step = what.partition(":")
+                got = count_events(records, conv, typ, step or None)
+                if got != int(n):
+                    wrong.append(f"{what}: {got}, expected {n}")
+            if wrong:
+                raise AssertionError(f"conversation {conv}: " + "; ".join(wrong))
         elif cmd == "value":
             check(records)
             found = matching(records, *argv[3:6])
