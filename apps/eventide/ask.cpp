@@ -1,0 +1,99 @@
+// ask: plans and answers a question, printing every event live and then the answer.
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+#include <random>
+
+#include <caf/actor_system.hpp>
+
+#include "actors/node.hpp"
+#include "commands.hpp"
+#include "follow.hpp"
+#include "log_io.hpp"
+#include "roles.hpp"
+
+namespace eventide::cli {
+
+namespace {
+
+std::string new_conversation_id() {
+  std::random_device rd;
+  std::mt19937_64 gen((static_cast<uint64_t>(rd()) << 32) ^ rd()
+                      ^ static_cast<uint64_t>(now_ms()));
+  uint64_t a = gen(), b = gen();
+  a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL; // version 4
+  b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL; // RFC 4122 variant
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx",
+                static_cast<unsigned>(a >> 32), static_cast<unsigned>((a >> 16) & 0xffff),
+                static_cast<unsigned>(a & 0xffff), static_cast<unsigned>(b >> 48),
+                static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return buf;
+}
+
+} // namespace
+
+int run_ask(config& cfg, const command_line& cl) {
+  if (cl.positionals.size() != 1)
+    throw usage_error{"ask takes exactly one question in quotes: eventide ask \"...\""};
+  auto question = cl.positionals[0];
+  if (question.find_first_not_of(" \t\r\n") == std::string::npos)
+    throw usage_error{"the question is empty"};
+  if (question.size() > 4000)
+    throw usage_error{"the question is longer than 4000 characters"};
+  start_logging(cfg, "warning", cfg.data_dir + "/eventide.log");
+  auto log = open_log(cfg);
+  caf::actor_system sys{cfg};
+  // On the embedded log every role runs in this process by default (a subset simulates roles
+  // that are down); on Kafka, `ask` is only the ingress unless --roles says otherwise.
+  std::unique_ptr<node> n;
+  auto roles = cfg.roles.empty() && cfg.brokers.empty() ? std::string("all") : cfg.roles;
+  if (!roles.empty()) {
+    n = std::make_unique<node>(sys, log, make_node_options(cfg, parse_roles(roles)));
+    if (auto r = n->start(); !r)
+      die(exit_usage, r.error());
+  }
+
+  follower f;
+  f.conversation = new_conversation_id();
+  f.json = cfg.json;
+  topics t(cfg.topic_prefix);
+  std::vector<std::pair<bridge::topic_partition, int64_t>> start;
+  for (auto& topic : {t.conversation_events, t.tool_requests}) {
+    auto parts = log->partition_count(topic);
+    if (!parts)
+      die(exit_failed, parts.error());
+    bridge::topic_partition tp{topic, bridge::partition_for_key(f.conversation, *parts)};
+    auto wm = log->query_watermarks(tp);
+    start.emplace_back(tp, wm ? wm->high : 0);
+  }
+  auto consumer = log->assign(start);
+  if (!consumer)
+    die(exit_failed, consumer.error());
+  f.consumer = std::move(*consumer);
+
+  events::event q;
+  q.subject = f.conversation;
+  q.data = events::user_query_received{f.conversation, cfg.user, question, now_ms()};
+  q.id = f.conversation + "/query";
+  q.source = "eventide/ingress/" + cfg.node_id;
+  q.time_ms = now_ms();
+  f.started_ms = q.time_ms;
+  auto bytes = events::encode(q);
+  if (!bytes)
+    die(exit_usage, "cannot ask this question: " + bytes.error());
+  if (!cfg.json)
+    std::cout << "conversation " << f.conversation << " on " << log->describe() << std::endl;
+  if (auto r = produce_one(*log, t.user_commands, f.conversation, *bytes); !r)
+    die(exit_failed, "could not write the question to the log: " + r.error());
+  if (!cfg.json)
+    std::cout << "[    0.0 ms] " << std::left << std::setw(24) << "UserQueryReceived"
+              << summarize(q) << std::endl;
+  auto rc = follow(f, std::chrono::seconds(cfg.timeout));
+  if (n)
+    n->stop();
+  return rc;
+}
+
+} // namespace eventide::cli
