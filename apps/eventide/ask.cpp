@@ -1,10 +1,11 @@
 // ask: plans and answers a question, printing every event live and then the answer.
-#include <cstdio>
 #include <iomanip>
 #include <iostream>
 #include <memory>
-#include <random>
 
+#include <boost/uuid/uuid.hpp>
+#include <boost/uuid/uuid_generators.hpp>
+#include <boost/uuid/uuid_io.hpp>
 #include <caf/actor_system.hpp>
 
 #include "actors/node.hpp"
@@ -17,19 +18,9 @@ namespace eventide::cli {
 
 namespace {
 
+// A random (version 4) UUID, 8-4-4-4-12 lowercase hex.
 std::string new_conversation_id() {
-  std::random_device rd;
-  std::mt19937_64 gen((static_cast<uint64_t>(rd()) << 32) ^ rd()
-                      ^ static_cast<uint64_t>(now_ms()));
-  uint64_t a = gen(), b = gen();
-  a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL; // version 4
-  b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL; // RFC 4122 variant
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx",
-                static_cast<unsigned>(a >> 32), static_cast<unsigned>((a >> 16) & 0xffff),
-                static_cast<unsigned>(a & 0xffff), static_cast<unsigned>(b >> 48),
-                static_cast<unsigned long long>(b & 0xffffffffffffULL));
-  return buf;
+  return boost::uuids::to_string(boost::uuids::random_generator()());
 }
 
 } // namespace
