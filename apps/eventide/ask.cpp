@@ -25,7 +25,7 @@ std::string new_conversation_id() {
 
 } // namespace
 
-int run_ask(config& cfg, const command_line& cl) {
+int run_ask(const options& cfg, const command_line& cl, caf::actor_system_config& system_config) {
   if (cl.positionals.size() != 1)
     throw usage_error{"ask takes exactly one question in quotes: eventide ask \"...\""};
   auto question = cl.positionals[0];
@@ -35,7 +35,7 @@ int run_ask(config& cfg, const command_line& cl) {
     throw usage_error{"the question is longer than 4000 characters"};
   start_logging(cfg, "warning", cfg.data_dir + "/eventide.log");
   auto log = open_log(cfg);
-  caf::actor_system sys{cfg};
+  caf::actor_system sys{system_config};
   // On the embedded log every role runs in this process by default (a subset simulates roles
   // that are down); on Kafka, `ask` is only the ingress unless --roles says otherwise.
   std::unique_ptr<node> n;

@@ -1,19 +1,24 @@
 // The commands of `eventide`, one file each; main.cpp's table maps their names to these.
 #pragma once
 
+#include <caf/fwd.hpp>
+
 #include "options.hpp"
 
 namespace eventide::cli {
 
-int run_ask(config& cfg, const command_line& cl);
-int run_resume(config& cfg, const command_line& cl);
-int run_node(config& cfg, const command_line& cl);
-int run_dlq(config& cfg, const command_line& cl);
-int run_trace(config& cfg, const command_line& cl);
-int run_ledger(config& cfg, const command_line& cl);
-int run_produce(config& cfg, const command_line& cl);
-int run_stats(config& cfg, const command_line& cl);
-int run_dump(config& cfg, const command_line& cl);
+// Each command gets the option values, its command line, and the actor system's config (used
+// only by the commands that run a node: ask, resume, node); it returns the exit status.
+int run_ask(const options& cfg, const command_line& cl, caf::actor_system_config& system_config);
+int run_resume(const options& cfg, const command_line& cl,
+               caf::actor_system_config& system_config);
+int run_node(const options& cfg, const command_line& cl, caf::actor_system_config& system_config);
+int run_dlq(const options& cfg, const command_line& cl, caf::actor_system_config&);
+int run_trace(const options& cfg, const command_line& cl, caf::actor_system_config&);
+int run_ledger(const options& cfg, const command_line& cl, caf::actor_system_config&);
+int run_produce(const options& cfg, const command_line& cl, caf::actor_system_config&);
+int run_stats(const options& cfg, const command_line& cl, caf::actor_system_config&);
+int run_dump(const options& cfg, const command_line& cl, caf::actor_system_config&);
 /// Needs no config: prints the role names, one a line.
 int run_roles();
 

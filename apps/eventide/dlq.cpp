@@ -70,7 +70,7 @@ dlq_contents read_dlq(bridge::log& log, const topics& t) {
 
 } // namespace
 
-int run_dlq(config& cfg, const command_line& cl) {
+int run_dlq(const options& cfg, const command_line& cl, caf::actor_system_config&) {
   const char* usage = "usage: eventide dlq list [group=G] [topic=T] [reason=TEXT] | "
                       "dlq show P:OFFSET | dlq redrive P:OFFSET [FIXED_VALUE_FILE]";
   if (cl.positionals.empty())

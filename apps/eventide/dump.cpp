@@ -13,7 +13,7 @@ namespace eventide::cli {
 // Every record of some topics, one line each, for tests and people that check the log itself
 // (counting records, not ids): topic, partition, offset, key, value; tab-separated, with tab,
 // newline, carriage return and backslash escaped so that a line is a record.
-int run_dump(config& cfg, const command_line& cl) {
+int run_dump(const options& cfg, const command_line& cl, caf::actor_system_config&) {
   start_logging(cfg, "warning");
   auto log = open_log(cfg);
   topics t(cfg.topic_prefix);

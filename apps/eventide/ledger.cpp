@@ -11,7 +11,7 @@ namespace eventide::cli {
 // The workers' ledger: the result recorded per invocation id (what a duplicate request is
 // answered with). It says what was recorded, not how often a tool ran: a crash after a tool's
 // effect and before its ledger write runs the tool again (README "Crash points").
-int run_ledger(config& cfg, const command_line& cl) {
+int run_ledger(const options& cfg, const command_line& cl, caf::actor_system_config&) {
   if (!cl.positionals.empty())
     throw usage_error{"usage: eventide ledger [--data-dir DIR]"};
   auto dir = cfg.data_dir + "/worker-ledger";

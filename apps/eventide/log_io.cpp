@@ -10,7 +10,7 @@
 
 namespace eventide::cli {
 
-std::shared_ptr<bridge::log> open_log(const config& cfg) {
+std::shared_ptr<bridge::log> open_log(const options& cfg) {
   if (!cfg.brokers.empty()) {
     bridge::kafka_options ko;
     ko.brokers = cfg.brokers;

@@ -22,7 +22,7 @@ namespace eventide::cli {
 
 /// The Kafka log with --brokers, else the embedded log in DATA_DIR/log; dies (exit_usage) when
 /// it cannot be opened.
-std::shared_ptr<bridge::log> open_log(const config& cfg);
+std::shared_ptr<bridge::log> open_log(const options& cfg);
 
 /// Reads `topics` (all partitions, or only the one holding `key` when given) from their first
 /// stored offset up to the high watermark of now, calling f for each record. Dies

@@ -11,7 +11,7 @@
 #include "actors/fwd.hpp"
 #include "actors/node.hpp"
 #include "commands.hpp"
-#include "options.hpp"
+#include "config.hpp"
 
 using namespace eventide;
 using namespace eventide::cli;
@@ -27,7 +27,8 @@ struct help_line {
 struct command {
   std::string_view name;
   std::vector<help_line> summary;
-  int (*run)(config&, const command_line&) = nullptr; // null: run_plain, without a config
+  int (*run)(const options&, const command_line&, caf::actor_system_config&) = nullptr;
+  // Instead of run, for a command that needs no config (help, roles).
   int (*run_plain)() = nullptr;
 };
 
@@ -35,7 +36,9 @@ int run_help();
 
 const std::vector<command>& command_table() {
   static const std::vector<command> table = {
-    {"ask", {{"ask \"QUESTION\"", "plan and answer a question; prints every event live, then the answer"}},
+    {"ask",
+     {{"ask \"QUESTION\"",
+       "plan and answer a question; prints every event live, then the answer"}},
      run_ask},
     {"resume",
      {{"resume", "finish conversations left unanswered (e.g. after a crash) and print them"}},
@@ -60,13 +63,15 @@ const std::vector<command>& command_table() {
      {{"ledger", "the workers' ledger: the result recorded per invocation id (node stopped)"}},
      run_ledger},
     {"dump",
-     {{"dump [TOPIC...]", "every record of the topics (default: all four) as one line each:\n"
-                          "topic, partition, offset, key, value (tab-separated; \\t \\n \\r \\\\ escaped)"}},
+     {{"dump [TOPIC...]",
+       "every record of the topics (default: all four) as one line each:\n"
+       "topic, partition, offset, key, value (tab-separated; \\t \\n \\r \\\\ escaped)"}},
      run_dump},
     {"dlq",
      {{"dlq list [group=G] [topic=T] [reason=TEXT]", "list dead-lettered records"},
       {"dlq show P:OFFSET", "print one dead letter in full"},
-      {"dlq redrive P:OFFSET [FILE]", "re-submit it (or a fixed version) to its topic, and record that"}},
+      {"dlq redrive P:OFFSET [FILE]",
+       "re-submit it (or a fixed version) to its topic, and record that"}},
      run_dlq},
     {"roles", {{"roles", "list the roles a node can host"}}, nullptr, run_roles},
     {"help", {{"help", "this text"}}, nullptr, run_help},
@@ -133,7 +138,7 @@ int main(int argc, char** argv) {
     // An unknown command is reported after the options: a bad option or config comes first.
     if (!cmd)
       throw usage_error{"unknown command '" + name + "' (see `eventide help`)"};
-    return cmd->run(cfg, cl);
+    return cmd->run(cfg, cl, cfg);
   } catch (const usage_error& e) {
     std::cerr << "eventide: " << e.message << std::endl;
     return exit_usage;

@@ -92,7 +92,7 @@ std::atomic<bool> digest_requested{false};
 
 } // namespace
 
-int run_node(config& cfg, const command_line& cl) {
+int run_node(const options& cfg, const command_line& cl, caf::actor_system_config& system_config) {
   if (!cl.positionals.empty())
     throw usage_error{"node takes no positional arguments"};
   auto roles = parse_roles(cfg.roles);
@@ -102,7 +102,7 @@ int run_node(config& cfg, const command_line& cl) {
   if (cfg.metrics_port > 0)
     if (auto r = metrics.listen(cfg.metrics_address, cfg.metrics_port); !r)
       throw usage_error{r.error()};
-  caf::actor_system sys{cfg};
+  caf::actor_system sys{system_config};
   node n{sys, log, make_node_options(cfg, roles)};
   if (auto r = n.start(); !r)
     die(exit_usage, r.error());

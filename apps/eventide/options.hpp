@@ -1,12 +1,10 @@
-// Options and config of the command line: the [eventide] option group, argv splitting, the
-// deployment file, the checks on every value, and how a command reports a fatal error.
+// What a command runs with: the option values, its command line, exit codes, and how it reports a
+// fatal error. No CAF header: config.hpp binds these values to CAF's option set and loads them.
 #pragma once
 
 #include <map>
 #include <string>
 #include <vector>
-
-#include <caf/actor_system_config.hpp>
 
 #include "providers/provider_config.hpp"
 
@@ -20,7 +18,8 @@ constexpr int exit_timeout = 3; // no answer within --timeout
 /// The options text of `eventide help` (after the command list).
 extern const char* const options_text;
 
-struct config : caf::actor_system_config {
+/// The values of the [eventide] options (config.hpp loads them).
+struct options {
   std::string data_dir;
   std::string brokers;
   std::string topic_prefix;
@@ -45,10 +44,6 @@ struct config : caf::actor_system_config {
   // LLM and HTTP provider keys (llm-planning-chain, ollama-url, ...), as given; empty = default.
   std::map<std::string, std::string> provider_values;
   providers::provider_config providers; // built from provider_values by load_config
-
-  config();
-
-  const caf::config_option_set& eventide_options() const { return custom_options_; }
 };
 
 /// A bad command line or config: main prints "eventide: MESSAGE" and exits with exit_usage.
@@ -66,14 +61,7 @@ struct command_line {
   std::string config_file;
 };
 
-/// Splits argv[2...], validating option names against cfg's option set so that a typo is one
-/// clear line instead of a silently ignored flag.
-command_line split_args(int argc, char** argv, const config& cfg);
-
-/// Loads the deployment file and the command line into cfg; every error is one clear line.
-void load_config(config& cfg, const command_line& cl);
-
 /// Starts logging at --log-level, or `default_level` when none is given (and to `file` too).
-void start_logging(const config& cfg, const char* default_level, const std::string& file = "");
+void start_logging(const options& cfg, const char* default_level, const std::string& file = "");
 
 } // namespace eventide::cli

@@ -10,7 +10,7 @@
 namespace eventide::cli {
 
 // Appends one raw record (any bytes) to a topic: kcat's job for the embedded log.
-int run_produce(config& cfg, const command_line& cl) {
+int run_produce(const options& cfg, const command_line& cl, caf::actor_system_config&) {
   if (cl.positionals.size() != 3)
     throw usage_error{"usage: eventide produce TOPIC KEY VALUE_FILE (- for stdin)"};
   std::string value;

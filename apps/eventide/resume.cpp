@@ -37,7 +37,8 @@ std::set<std::string> unanswered(bridge::log& log, const topics& t) {
 
 } // namespace
 
-int run_resume(config& cfg, const command_line& cl) {
+int run_resume(const options& cfg, const command_line& cl,
+               caf::actor_system_config& system_config) {
   if (!cl.positionals.empty())
     throw usage_error{"resume takes no arguments"};
   start_logging(cfg, "warning", cfg.data_dir + "/eventide.log");
@@ -63,7 +64,7 @@ int run_resume(config& cfg, const command_line& cl) {
   auto c = log->assign(start);
   if (!c)
     die(exit_failed, c.error());
-  caf::actor_system sys{cfg};
+  caf::actor_system sys{system_config};
   node n{sys, log, make_node_options(cfg, parse_roles("all"))};
   if (auto r = n.start(); !r)
     die(exit_usage, r.error());

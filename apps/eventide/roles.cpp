@@ -35,7 +35,7 @@ std::set<std::string> parse_roles(const std::string& list) {
   return roles;
 }
 
-node_options make_node_options(const config& cfg, std::set<std::string> roles) {
+node_options make_node_options(const options& cfg, std::set<std::string> roles) {
   node_options o;
   o.roles = std::move(roles);
   o.node_id = cfg.node_id;

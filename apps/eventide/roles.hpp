@@ -14,6 +14,6 @@ namespace eventide::cli {
 std::set<std::string> parse_roles(const std::string& list);
 
 /// A node's options from the config, hosting `roles`.
-node_options make_node_options(const config& cfg, std::set<std::string> roles);
+node_options make_node_options(const options& cfg, std::set<std::string> roles);
 
 } // namespace eventide::cli

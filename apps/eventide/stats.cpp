@@ -14,7 +14,7 @@ namespace eventide::cli {
 
 // The metrics projection over the whole log, plus consumer lag per group (high watermark minus
 // committed offset, summed over the group's partitions): the metrics role's fold, run once.
-int run_stats(config& cfg, const command_line& cl) {
+int run_stats(const options& cfg, const command_line& cl, caf::actor_system_config&) {
   if (!cl.positionals.empty())
     throw usage_error{"usage: eventide stats [--json]"};
   start_logging(cfg, "warning");

@@ -18,7 +18,7 @@ namespace eventide::cli {
 
 // The conversation's timeline from the log: every event with its position, time and cause,
 // then the plan DAG with per-step latency and the critical path.
-int run_trace(config& cfg, const command_line& cl) {
+int run_trace(const options& cfg, const command_line& cl, caf::actor_system_config&) {
   if (cl.positionals.size() != 1)
     throw usage_error{"usage: eventide trace CONVERSATION_ID"};
   const auto& conv = cl.positionals[0];
