@@ -1,0 +1,109 @@
+// Following a conversation in the log: each event as one line as it happens, then the answer.
+#include "follow.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <utility>
+
+#include "core/json.hpp"
+#include "options.hpp"
+
+namespace eventide::cli {
+
+std::string summarize(const events::event& e) {
+  return std::visit(
+    [](const auto& d) -> std::string {
+      using T = std::decay_t<decltype(d)>;
+      if constexpr (std::is_same_v<T, events::user_query_received>) {
+        return "\"" + d.query + "\"";
+      } else if constexpr (std::is_same_v<T, events::plan_generated>) {
+        std::string s = "v" + std::to_string(d.plan_version) + " by " + d.planner_provider
+                        + "/" + d.planner_model + ":";
+        if (auto doc = json::parse(d.plan_json); doc && (*doc).HasMember("steps"))
+          for (auto& st : (*doc)["steps"].GetArray())
+            s += " " + json::to_text(st["id"]) + "=" + json::to_text(st["tool"]);
+        return s;
+      } else if constexpr (std::is_same_v<T, events::planning_failed>) {
+        return d.reason;
+      } else if constexpr (std::is_same_v<T, events::tool_invocation_requested>) {
+        return d.step_id + " " + d.tool + " attempt " + std::to_string(d.attempt) + " "
+               + d.args_json;
+      } else if constexpr (std::is_same_v<T, events::tool_invocation_resulted>) {
+        auto s = d.step_id + " " + d.tool + (d.ok ? " ok" : " error") + " in "
+                 + std::to_string(d.worker_ms) + " ms";
+        return d.ok ? s : s + ": " + d.error + (d.retryable ? " (retryable)" : "");
+      } else if constexpr (std::is_same_v<T, events::plan_step_completed>) {
+        return d.step_id + " " + d.status + " after " + std::to_string(d.attempts)
+               + (d.attempts == 1 ? " attempt" : " attempts");
+      } else if constexpr (std::is_same_v<T, events::plan_completed>) {
+        return "all steps done";
+      } else if constexpr (std::is_same_v<T, events::plan_failed>) {
+        return d.reason;
+      } else if constexpr (std::is_same_v<T, events::synthesize_final_answer_requested>) {
+        return d.failure.empty() ? "results ready" : "failure: " + d.failure;
+      } else {
+        return "by " + d.provider + "/" + d.model;
+      }
+    },
+    e.data);
+}
+
+int follow(follower& f, std::chrono::seconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool plan_failed = false;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto batch = f.consumer->poll(64, std::chrono::milliseconds(100));
+    if (!batch)
+      die(exit_failed, "reading the log failed: " + batch.error());
+    // Two topics are followed; within a batch show events in the order they happened.
+    std::vector<std::pair<events::event, std::string>> ready;
+    for (auto& rec : *batch) {
+      if (rec.key != f.conversation)
+        continue;
+      auto ev = events::decode(rec.value);
+      if (ev) // an undecodable record is dead-lettered by the roles; the user sees the outcome
+        ready.emplace_back(std::move(*ev), std::move(rec.value));
+    }
+    std::stable_sort(ready.begin(), ready.end(), [](const auto& a, const auto& b) {
+      return a.first.time_ms < b.first.time_ms;
+    });
+    for (auto& [decoded, raw] : ready) {
+      auto* ev = &decoded;
+      if (f.json) {
+        f.trace.push_back(raw);
+      } else {
+        char head[64];
+        std::snprintf(head, sizeof head, "[%7.1f ms] %-24s ",
+                      static_cast<double>(ev->time_ms - f.started_ms), events::type_name(ev->data));
+        std::cout << head << summarize(*ev) << std::endl;
+      }
+      if (std::holds_alternative<events::plan_failed>(ev->data)
+          || std::holds_alternative<events::planning_failed>(ev->data))
+        plan_failed = true;
+      if (auto a = std::get_if<events::final_answer_synthesized>(&ev->data)) {
+        if (f.json) {
+          std::cout << "{\"conversationId\":\"" << f.conversation << "\",\"events\":[";
+          for (size_t i = 0; i < f.trace.size(); ++i)
+            std::cout << (i ? "," : "") << f.trace[i];
+          std::cout << "]}" << std::endl;
+        } else {
+          std::cout << "\nAnswer:\n" << a->answer << std::endl;
+          if (!a->citations.empty()) {
+            std::cout << "\nSources:";
+            for (auto& c : a->citations)
+              std::cout << " " << c;
+            std::cout << std::endl;
+          }
+        }
+        return a->failed || plan_failed ? exit_failed : exit_ok;
+      }
+    }
+  }
+  std::cerr << "eventide: no answer for conversation " << f.conversation << " within "
+            << timeout.count() << " s; it continues in the log (run `eventide resume`)"
+            << std::endl;
+  return exit_timeout;
+}
+
+} // namespace eventide::cli

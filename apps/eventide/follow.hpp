@@ -1,0 +1,31 @@
+// Following a conversation in the log: each event as one line as it happens, then the answer.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bridge/log.hpp"
+#include "schemas/events.hpp"
+
+namespace eventide::cli {
+
+/// One event's line after its type: the question, the plan's steps, a result, ...
+std::string summarize(const events::event& e);
+
+/// Follows one conversation's partitions and prints its events until the final answer.
+struct follower {
+  std::unique_ptr<bridge::consumer> consumer;
+  std::string conversation;
+  bool json = false;
+  int64_t started_ms = 0;
+  std::vector<std::string> trace; // raw event JSON, for --json
+};
+
+/// Prints f's events (or with f.json the whole trace at the end) until the final answer:
+/// exit_ok, exit_failed when the conversation failed, exit_timeout after `timeout`.
+int follow(follower& f, std::chrono::seconds timeout);
+
+} // namespace eventide::cli

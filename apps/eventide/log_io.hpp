@@ -1,0 +1,39 @@
+// The log as the commands use it: open it, read topics to their end, produce one record.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bridge/log.hpp"
+#include "options.hpp"
+
+namespace eventide {
+
+/// Wall clock in ms since the epoch (defined with the bridges, actors/bridges.hpp; declared
+/// here so that a command needs no CAF actor header for it).
+int64_t now_ms();
+
+} // namespace eventide
+
+namespace eventide::cli {
+
+/// The Kafka log with --brokers, else the embedded log in DATA_DIR/log; dies (exit_usage) when
+/// it cannot be opened.
+std::shared_ptr<bridge::log> open_log(const options& cfg);
+
+/// Reads `topics` (all partitions, or only the one holding `key` when given) from their first
+/// stored offset up to the high watermark of now, calling f for each record. Dies
+/// (exit_failed) when a topic or partition cannot be read.
+void read_to_end(bridge::log& log, const std::vector<std::string>& topic_names,
+                 const std::function<void(const bridge::record&)>& f,
+                 const std::string& key = "");
+
+/// Produces one record and waits (up to 10 s) for its delivery: where it was written, or why
+/// not.
+outcome<bridge::position> produce_one(bridge::log& log, const std::string& topic,
+                                      const std::string& key, const std::string& value);
+
+} // namespace eventide::cli

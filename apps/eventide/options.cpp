@@ -1,0 +1,56 @@
+// What a command runs with: the help text of the options, fatal errors, logging.
+#include "options.hpp"
+
+#include <cstdlib>
+#include <iostream>
+
+#include "actors/logging.hpp"
+
+namespace eventide::cli {
+
+const char* const options_text = R"(options (config key eventide.NAME; on the command line --NAME VALUE):
+  --config FILE          deployment file (CAF INI with an [eventide] group)
+  --data-dir DIR         embedded log and node-local stores   [$EVENTIDE_DATA or ./.eventide]
+  --brokers LIST         Kafka bootstrap servers (empty = embedded log)
+  --topic-prefix P       prefix for every topic name
+  --partitions N         partitions of new topics              [3]
+  --roles LIST           roles to run (comma separated, "all", "workers"; "all" leaves
+                         out "metrics", name it to add it)       [ask: all]
+  --node-id ID           node name in event sources            [node-1]
+  --json                 `ask`: print the full event trace as JSON
+  --timeout SECONDS      `ask`/`resume`: give up waiting after  [60]
+  --user ID              `ask`: user id                         [$USER]
+  --log-level LEVEL      trace|debug|info|warning|error         [warning; node: info]
+  --max-attempts N       attempts of a step with retryable errors [3]
+  --step-timeout-ms MS   re-request a step with no result after [30000]
+  --retry-base-ms MS     retry backoff base                     [200]
+  --retry-max-ms MS      retry backoff cap                      [10000]
+  --tool-concurrency N   detached runners per worker kind       [2]
+  --passivate-after-ms MS  idle running conversations leave memory [60000; 0 = never]
+  --metrics-port PORT    node: Prometheus text at http://ADDRESS:PORT/metrics [0 = off]
+  --metrics-address A    node: the address it listens on         [127.0.0.1]
+  --resources DIR        root of products/, config/, prompts/   [source tree]
+  --kafka-version V      broker.version.fallback (0.9.0.1 for Kafka 0.9; empty = modern)
+  --session-timeout-ms MS  Kafka consumer group session timeout   [10000]
+
+LLM and HTTP providers (all offline unless set; see README "Providers"):
+  --llm-planning-chain, --llm-chat-chain, --llm-rag-chain, --llm-synthesis-chain,
+  --llm-embeddings-chain LIST   e.g. "ollama,openai,offline"
+  --ollama-url, --ollama-model, --openai-url, --openai-model, --openai-api-key
+                         (default $OPENAI_API_KEY), --tools-mode offline|http,
+  --weather-url, --exchange-url, --llm-timeout-ms, --http-max-attempts,
+  --breaker-failure-threshold, --breaker-open-ms, ... (`eventide help` lists the core ones)
+
+exit status: 0 answered, 1 the conversation failed, 2 usage or config error, 3 timeout
+)";
+
+[[noreturn]] void die(int code, const std::string& message) {
+  std::cerr << "eventide: " << message << std::endl;
+  std::exit(code);
+}
+
+void start_logging(const options& cfg, const char* default_level, const std::string& file) {
+  init_logging(cfg.log_level.empty() ? default_level : cfg.log_level, file);
+}
+
+} // namespace eventide::cli

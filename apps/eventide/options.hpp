@@ -1,0 +1,67 @@
+// What a command runs with: the option values, its command line, exit codes, and how it reports a
+// fatal error. No CAF header: config.hpp binds these values to CAF's option set and loads them.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "providers/provider_config.hpp"
+
+namespace eventide::cli {
+
+constexpr int exit_ok = 0;
+constexpr int exit_failed = 1;  // the conversation ended in a failure
+constexpr int exit_usage = 2;   // bad command line or config
+constexpr int exit_timeout = 3; // no answer within --timeout
+
+/// The options text of `eventide help` (after the command list).
+extern const char* const options_text;
+
+/// The values of the [eventide] options (config.hpp loads them).
+struct options {
+  std::string data_dir;
+  std::string brokers;
+  std::string topic_prefix;
+  int partitions = 3;
+  std::string roles;
+  std::string node_id = "node-1";
+  bool json = false;
+  int timeout = 60;
+  std::string user;
+  std::string log_level;
+  int max_attempts = 3;
+  int step_timeout_ms = 30000;
+  int retry_base_ms = 200;
+  int retry_max_ms = 10000;
+  int tool_concurrency = 2;
+  int passivate_after_ms = 60000;
+  int metrics_port = 0;
+  std::string metrics_address = "127.0.0.1";
+  std::string resources;
+  std::string kafka_version;    // broker.version.fallback; "" = a modern broker
+  int session_timeout_ms = 10000;
+  // LLM and HTTP provider keys (llm-planning-chain, ollama-url, ...), as given; empty = default.
+  std::map<std::string, std::string> provider_values;
+  providers::provider_config providers; // built from provider_values by load_config
+};
+
+/// A bad command line or config: main prints "eventide: MESSAGE" and exits with exit_usage.
+struct usage_error {
+  std::string message;
+};
+
+/// Prints "eventide: MESSAGE" on stderr and exits with `code`.
+[[noreturn]] void die(int code, const std::string& message);
+
+/// argv split into positionals and CAF arguments (--eventide.NAME=VALUE).
+struct command_line {
+  std::vector<std::string> positionals;
+  std::vector<std::string> caf_args;
+  std::string config_file;
+};
+
+/// Starts logging at --log-level, or `default_level` when none is given (and to `file` too).
+void start_logging(const options& cfg, const char* default_level, const std::string& file = "");
+
+} // namespace eventide::cli

@@ -1,0 +1,63 @@
+// roles: lists the roles a node can host; also --roles parsing and a node's options.
+#include "roles.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <iostream>
+#include <sstream>
+
+#include "commands.hpp"
+
+namespace eventide::cli {
+
+std::set<std::string> parse_roles(const std::string& list) {
+  std::set<std::string> roles;
+  std::stringstream ss(list);
+  std::string r;
+  while (std::getline(ss, r, ',')) {
+    r.erase(std::remove_if(r.begin(), r.end(), ::isspace), r.end());
+    if (r.empty())
+      continue;
+    if (r == "all") {
+      roles.insert(known_roles().begin(), known_roles().end());
+    } else if (r == "workers") {
+      roles.insert(worker_roles().begin(), worker_roles().end());
+    } else {
+      auto& k = known_roles();
+      auto& o = optional_roles();
+      if (std::find(k.begin(), k.end(), r) == k.end() && std::find(o.begin(), o.end(), r) == o.end())
+        throw usage_error{"unknown role '" + r + "' (see `eventide roles`)"};
+      roles.insert(r);
+    }
+  }
+  if (roles.empty())
+    throw usage_error{"no roles given (--roles router,orchestrator,... or all)"};
+  return roles;
+}
+
+node_options make_node_options(const options& cfg, std::set<std::string> roles) {
+  node_options o;
+  o.roles = std::move(roles);
+  o.node_id = cfg.node_id;
+  o.data_dir = cfg.data_dir;
+  o.topic_prefix = cfg.topic_prefix;
+  o.resources = cfg.resources;
+  o.policy.max_attempts = cfg.max_attempts;
+  o.policy.step_timeout_ms = cfg.step_timeout_ms;
+  o.policy.retry_backoff.base_ms = cfg.retry_base_ms;
+  o.policy.retry_backoff.max_ms = cfg.retry_max_ms;
+  o.tool_concurrency = static_cast<size_t>(cfg.tool_concurrency);
+  o.passivate_after_ms = cfg.passivate_after_ms;
+  o.providers = cfg.providers;
+  return o;
+}
+
+int run_roles() {
+  for (auto& r : known_roles())
+    std::cout << r << "\n";
+  for (auto& r : optional_roles())
+    std::cout << r << "\n";
+  return exit_ok;
+}
+
+} // namespace eventide::cli

@@ -1,0 +1,138 @@
+// trace: a conversation's timeline: events, offsets, causes, plan DAG, critical path.
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "actors/node.hpp"
+#include "commands.hpp"
+#include "core/critical_path.hpp"
+#include "core/json.hpp"
+#include "core/plan.hpp"
+#include "log_io.hpp"
+#include "schemas/events.hpp"
+
+namespace eventide::cli {
+
+// The conversation's timeline from the log: every event with its position, time and cause,
+// then the plan DAG with per-step latency and the critical path.
+int run_trace(const options& cfg, const command_line& cl, caf::actor_system_config&) {
+  if (cl.positionals.size() != 1)
+    throw usage_error{"usage: eventide trace CONVERSATION_ID"};
+  const auto& conv = cl.positionals[0];
+  start_logging(cfg, "warning");
+  auto log = open_log(cfg);
+  topics t(cfg.topic_prefix);
+  struct entry {
+    std::string where;
+    events::event ev;
+    std::string raw;
+  };
+  std::vector<entry> entries;
+  read_to_end(*log, {t.user_commands, t.conversation_events, t.tool_requests},
+              [&](const bridge::record& rec) {
+                if (auto ev = events::decode(rec.value))
+                  entries.push_back({rec.topic + "/" + std::to_string(rec.partition) + "@"
+                                       + std::to_string(rec.offset),
+                                     std::move(*ev), rec.value});
+              },
+              conv);
+  if (entries.empty())
+    die(exit_failed, "no events for conversation " + conv + " in " + log->describe());
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const entry& a, const entry& b) { return a.ev.time_ms < b.ev.time_ms; });
+  if (cfg.json) {
+    std::cout << "{\"conversationId\":\"" << conv << "\",\"events\":[";
+    for (size_t i = 0; i < entries.size(); ++i)
+      std::cout << (i ? "," : "") << entries[i].raw;
+    std::cout << "]}" << std::endl;
+    return exit_ok;
+  }
+  auto t0 = entries.front().ev.time_ms;
+  auto short_id = [&](const std::string& id) {
+    return id.rfind(conv + "/", 0) == 0 ? id.substr(conv.size() + 1) : id;
+  };
+  std::cout << "conversation " << conv << ": " << entries.size() << " events\n\n";
+  std::printf("%-34s %8s  %-31s %-28s %s\n", "position", "+ms", "type", "id", "caused by");
+  std::optional<events::plan_generated> plan;
+  std::map<std::string, int64_t> requested_at, resulted_at;
+  std::optional<int64_t> answered_at;
+  // LLM token usage of the conversation: planning, each step's result, synthesis.
+  struct usage {
+    int64_t prompt = 0, completion = 0;
+    bool any = false;
+    void add(int64_t p, int64_t c) {
+      if (p < 0 && c < 0)
+        return;
+      prompt += std::max<int64_t>(p, 0);
+      completion += std::max<int64_t>(c, 0);
+      any = true;
+    }
+  };
+  usage total;
+  std::map<std::string, usage> step_tokens;
+  for (auto& e : entries) {
+    std::printf("%-34s %8.1f  %-31s %-28s %s\n", e.where.c_str(),
+                static_cast<double>(e.ev.time_ms - t0), events::type_name(e.ev.data),
+                short_id(e.ev.id).c_str(),
+                e.ev.causation_id.empty() ? "-" : short_id(e.ev.causation_id).c_str());
+    if (auto g = std::get_if<events::plan_generated>(&e.ev.data); g && !plan) {
+      plan = *g;
+      total.add(g->prompt_tokens, g->completion_tokens);
+    }
+    if (auto r = std::get_if<events::tool_invocation_requested>(&e.ev.data))
+      requested_at.emplace(r->step_id, e.ev.time_ms);
+    if (auto r = std::get_if<events::tool_invocation_resulted>(&e.ev.data)) {
+      // Each step counts once (a duplicate result is the same effect).
+      if (resulted_at.emplace(r->step_id, e.ev.time_ms).second && r->ok)
+        if (auto res = json::parse(r->result_json); res && res->IsObject())
+          if (auto tk = json::find_path(*res, "tokens"); tk && tk->IsObject()) {
+            auto p = json::get_int(*tk, "prompt").value_or(-1);
+            auto c = json::get_int(*tk, "completion").value_or(-1);
+            step_tokens[r->step_id].add(p, c);
+            total.add(p, c);
+          }
+    }
+    if (auto a = std::get_if<events::final_answer_synthesized>(&e.ev.data); a && !answered_at) {
+      answered_at = e.ev.time_ms;
+      total.add(a->prompt_tokens, a->completion_tokens);
+    }
+  }
+  if (answered_at)
+    std::cout << "\nquestion to answer: " << (*answered_at - t0) << " ms\n";
+  if (total.any)
+    std::cout << "LLM tokens: " << total.prompt << " prompt + " << total.completion
+              << " completion = " << (total.prompt + total.completion)
+              << " (planning, steps and synthesis)\n";
+  if (!plan)
+    return exit_ok;
+  auto parsed = core::parse_plan(plan->plan_json);
+  if (!parsed)
+    return exit_ok;
+  std::cout << "\nplan v" << plan->plan_version << " by " << plan->planner_provider << "/"
+            << plan->planner_model << " (planned in " << plan->planning_ms << " ms):\n";
+  std::vector<core::timed_step> timed;
+  for (auto& st : parsed->steps) {
+    std::string deps;
+    for (auto& d : st.depends_on)
+      deps += (deps.empty() ? " <- " : ", ") + d;
+    auto rq = requested_at.find(st.id);
+    auto rs = resulted_at.find(st.id);
+    int64_t ms = rq != requested_at.end() && rs != resulted_at.end() ? rs->second - rq->second : 0;
+    std::string took = rs == resulted_at.end() ? "no result" : std::to_string(ms) + " ms";
+    if (auto tk = step_tokens.find(st.id); tk != step_tokens.end())
+      took += ", " + std::to_string(tk->second.prompt + tk->second.completion) + " tokens";
+    std::printf("  %-4s %-24s %-14s %s\n", st.id.c_str(), st.tool.c_str(), deps.c_str(),
+                took.c_str());
+    timed.push_back({st.id, st.depends_on, ms});
+  }
+  std::string path;
+  for (auto& id : core::critical_path(timed))
+    path += (path.empty() ? "" : " -> ") + id;
+  std::cout << "critical path: " << path << std::endl;
+  return exit_ok;
+}
+
+} // namespace eventide::cli
