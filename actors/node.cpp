@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <stdexcept>
 
 #include "actors/answer_roles.hpp"
 #include "actors/bridges.hpp"
@@ -36,24 +37,67 @@ void tune_scheduler(caf::actor_system_config& cfg) {
   cfg.set("work-stealing.moderate-poll-attempts", size_t{0});
 }
 
+const std::vector<role_spec>& role_table() {
+  static const std::vector<role_spec> table = [] {
+    using T = topics;
+    std::vector<role_spec> r = {
+      {"router", "router", {&T::user_commands}, false},
+      {"orchestrator", "orchestrator", {&T::conversation_events, &T::tool_requests}, true},
+      {"aggregator", "aggregator", {&T::user_commands, &T::conversation_events}, true},
+      {"synthesis", "synthesis", {&T::user_commands, &T::conversation_events}, true}};
+    // Seven tool groups read every request; each decodes only its own tool's.
+    for (auto tool : {"getProductInformation", "ragGeneration", "generalChat", "math", "weather",
+                      "exchangeRate", "orchestrationSynthesis"})
+      r.push_back({"worker-" + std::string(tool), "tool-" + std::string(tool), {&T::tool_requests},
+                   false});
+    // No consumer group: the metrics projection reads every partition itself.
+    r.push_back({"metrics", "", {}, false, true});
+    return r;
+  }();
+  return table;
+}
+
+const role_spec& role_spec_of(const std::string& name) {
+  for (auto& r : role_table())
+    if (r.name == name)
+      return r;
+  throw std::out_of_range("unknown role " + name);
+}
+
+std::vector<std::string> role_spec::topics_in(const topics& t) const {
+  std::vector<std::string> out;
+  for (auto topic : reads)
+    out.push_back(t.*topic);
+  return out;
+}
+
+namespace {
+
+std::vector<std::string> role_names(bool (*keep)(const role_spec&)) {
+  std::vector<std::string> out;
+  for (auto& r : role_table())
+    if (keep(r))
+      out.push_back(r.name);
+  return out;
+}
+
+} // namespace
+
 const std::vector<std::string>& worker_roles() {
-  static const std::vector<std::string> roles = {
-    "worker-getProductInformation", "worker-ragGeneration", "worker-generalChat", "worker-math",
-    "worker-weather", "worker-exchangeRate", "worker-orchestrationSynthesis"};
+  static const std::vector<std::string> roles = role_names(
+    [](const role_spec& r) { return r.name.rfind("worker-", 0) == 0; });
   return roles;
 }
 
 const std::vector<std::string>& known_roles() {
-  static const std::vector<std::string> roles = [] {
-    std::vector<std::string> r = {"router", "orchestrator", "aggregator", "synthesis"};
-    r.insert(r.end(), worker_roles().begin(), worker_roles().end());
-    return r;
-  }();
+  static const std::vector<std::string> roles = role_names(
+    [](const role_spec& r) { return !r.optional; });
   return roles;
 }
 
 const std::vector<std::string>& optional_roles() {
-  static const std::vector<std::string> roles = {"metrics"};
+  static const std::vector<std::string> roles = role_names(
+    [](const role_spec& r) { return r.optional; });
   return roles;
 }
 
@@ -80,16 +124,18 @@ struct node::impl {
     : sys(s), log(std::move(l)), opts(std::move(o)) {
   }
 
-  void add(const std::string& group, std::vector<std::string> tps, role_actor role,
-           bool restore, std::function<bool(int32_t)> store_covers = nullptr,
+  // A consumer bridge feeding `role`, with the group, topics and restore mode of its row.
+  void add(const role_spec& spec, role_actor role,
+           std::function<bool(int32_t)> store_covers = nullptr,
            std::function<bool(const bridge::record&)> skip = nullptr) {
+    topics t(opts.topic_prefix);
     consumer_bridge_config cfg;
     cfg.log = log;
-    cfg.group = opts.topic_prefix + group;
-    cfg.topics = std::move(tps);
-    cfg.dead_letter_topic = topics(opts.topic_prefix).dead_letters;
+    cfg.group = opts.topic_prefix + spec.group;
+    cfg.topics = spec.topics_in(t);
+    cfg.dead_letter_topic = t.dead_letters;
     cfg.node_id = opts.node_id;
-    cfg.restore = restore;
+    cfg.restore = spec.restore;
     cfg.store_covers = std::move(store_covers);
     cfg.skip = std::move(skip);
     cfg.max_in_flight = opts.max_in_flight;
@@ -109,7 +155,7 @@ struct node::impl {
       providers::planner_context ctx{providers::load_product_names(opts.resources + "/products")};
       if (providers::offline_only(opts.providers.planning_chain)) {
         auto r = spawn_router(sys, producer, std::move(ctx), source_of(opts, "router"));
-        add("router", {t.user_commands}, r, false);
+        add(role_spec_of("router"), r);
       } else {
         // LLM planning blocks on HTTP: the router runs detached, off the scheduler.
         auto rt = runtime;
@@ -117,7 +163,7 @@ struct node::impl {
           return providers::plan_with_chain(query, rt->planning(), ctx, {}, &errors);
         };
         auto r = sys.spawn<caf::detached>(router, producer, planner, source_of(opts, "router"));
-        add("router", {t.user_commands}, r, false);
+        add(role_spec_of("router"), r);
       }
     }
     if (has("orchestrator")) {
@@ -139,7 +185,7 @@ struct node::impl {
       // Read once per assignment, before any record of the partition flows. The marker is taken
       // away at once: restore mode defers snapshots, so until the registry writes it back at
       // go-live, a restart must replay the partition from offset 0.
-      add("orchestrator", {t.conversation_events, t.tool_requests}, o, true, [shared](int32_t p) {
+      add(role_spec_of("orchestrator"), o, [shared](int32_t p) {
         auto c = shared->get(cover_key(p));
         if (!c || !*c)
           return false;
@@ -155,8 +201,8 @@ struct node::impl {
     }
     providers::tool_factory tools(opts.resources, opts.data_dir, opts.providers, runtime,
                                   [](const std::string& m) { EV_LOG(warning) << m; });
-    for (auto& role : worker_roles()) {
-      if (!has(role))
+    for (auto& name : worker_roles()) {
+      if (!has(name))
         continue;
       if (!ledger) {
         auto kv = bridge::kv_store::open(opts.data_dir + "/worker-ledger");
@@ -164,13 +210,13 @@ struct node::impl {
           return fail(kv.error());
         ledger = std::move(*kv);
       }
-      auto tool_name = role.substr(std::string("worker-").size());
+      auto tool_name = name.substr(std::string("worker-").size());
       auto w = spawn_worker(sys, tool_name, tools, opts.tool_concurrency, ledger,
-                            source_of(opts, role.c_str()), producer, others);
+                            source_of(opts, name.c_str()), producer, others);
       if (!w)
         return fail(w.error());
-      // Seven tool groups read every request; each decodes only its own tool's.
-      add("tool-" + tool_name, {t.tool_requests}, *w, false, nullptr,
+      // Skip the requests for other tools undecoded.
+      add(role_spec_of(name), *w, nullptr,
           [tool_name](const bridge::record& rec) {
             auto named = events::peek_requested_tool(rec.value);
             return named && *named != tool_name;
@@ -178,14 +224,14 @@ struct node::impl {
     }
     if (has("aggregator")) {
       auto a = spawn_aggregator(sys, producer, source_of(opts, "aggregator"));
-      add("aggregator", {t.user_commands, t.conversation_events}, a, true);
+      add(role_spec_of("aggregator"), a);
     }
     if (has("synthesis")) {
       // With an LLM chain the synthesis role blocks on HTTP: it runs detached.
       auto llm = !providers::offline_only(opts.providers.synthesis_chain);
       auto s = spawn_synthesis(sys, producer, source_of(opts, "synthesis"),
                                llm ? runtime : nullptr);
-      add("synthesis", {t.user_commands, t.conversation_events}, s, true);
+      add(role_spec_of("synthesis"), s);
     }
     if (has("metrics")) {
       // No consumer bridge: the projection reads every partition itself, in no group.
