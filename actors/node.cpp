@@ -1,5 +1,8 @@
-// The node (actors/node.hpp): one actor system hosting the roles it is given, each behind a
-// consumer bridge, all writing through one producer bridge (DESIGN §6).
+// The node (actors/node.hpp): one actor system hosting the roles it is given (DESIGN §6). Every
+// role folds what its consumer bridge hands it and writes only through the node's producer
+// bridge: roles never message each other. Each role is a file pair of actors/ (router,
+// orchestrator, tool_worker, answer_roles, metrics_role); pure decisions live in core/
+// (plan_state, answer_folds) and providers/ (planner, tools).
 #include "actors/node.hpp"
 
 #include <atomic>
