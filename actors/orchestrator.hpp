@@ -26,7 +26,8 @@ struct conversation_actor_state {
   std::string source;
   bool live = false;
   size_t publishing = 0;  // emits not yet durable
-  std::vector<std::function<void(const caf::error&)>> awaiting_snapshot; // see emit_finished (orchestrator.cpp)
+  // Emits waiting for a snapshot that includes them: see emit_finished (orchestrator.cpp).
+  std::vector<std::function<void(const caf::error&)>> awaiting_snapshot;
   int64_t wakeup_at = 0;  // pending tick, 0 = none
   std::string last_event; // id of the last folded event: the cause of emits on live/timer
   int64_t passivate_after_ms = 0; // idle time before leaving memory; 0 = never (no store)
