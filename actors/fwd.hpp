@@ -22,7 +22,8 @@ struct inbound {
   int64_t offset = 0;
 };
 
-/// Errors of the eventide category (registered with CAF in node.cpp for readable rendering).
+/// Errors of the eventide category (the CLI registers the category with CAF for readable
+/// rendering).
 enum class ec : uint8_t {
   invalid_event = 1, // a producer built an event its schema rejects (a bug at the source)
   produce_failed,    // the log did not acknowledge a record

@@ -21,13 +21,10 @@ std::string without_prefix(const std::string& name, const std::string& prefix) {
 } // namespace
 
 std::vector<consumer_group> pipeline_groups(const topics& t) {
-  std::vector<consumer_group> groups = {
-    {"router", {t.user_commands}},
-    {"orchestrator", {t.conversation_events, t.tool_requests}},
-    {"aggregator", {t.user_commands, t.conversation_events}},
-    {"synthesis", {t.user_commands, t.conversation_events}}};
-  for (auto& w : worker_roles())
-    groups.push_back({"tool-" + w.substr(std::string("worker-").size()), {t.tool_requests}});
+  std::vector<consumer_group> groups;
+  for (auto& r : role_table())
+    if (!r.group.empty())
+      groups.push_back({r.group, r.topics_in(t)});
   return groups;
 }
 

@@ -26,8 +26,8 @@ struct consumer_group {
   std::vector<std::string> topics;
 };
 
-/// The groups node::impl::start subscribes: router, orchestrator, aggregator, synthesis and
-/// tool-<name> for each worker kind.
+/// The groups node::impl::start subscribes, in role_table() order (actors/node.hpp): router,
+/// orchestrator, aggregator, synthesis and tool-<name> for each worker kind.
 std::vector<consumer_group> pipeline_groups(const topics& t);
 
 /// Consumer lag per group: high watermark minus committed offset, summed over the group's

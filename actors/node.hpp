@@ -19,6 +19,31 @@ namespace eventide {
 /// given later by the user still win).
 void tune_scheduler(caf::actor_system_config& cfg);
 
+/// Topic names with the configured prefix.
+struct topics {
+  std::string user_commands, conversation_events, tool_requests, dead_letters;
+  explicit topics(const std::string& prefix);
+};
+
+/// A role a node can host, as its consumer bridge sees it.
+struct role_spec {
+  std::string name;                            // as in --roles: "router", "worker-math", ...
+  std::string group;                           // consumer group without the topic prefix
+                                               // (workers: "tool-<tool>"); empty: none
+  std::vector<std::string topics::*> reads;    // the topics the group subscribes
+  bool restore = false;                        // rebuilt from the log on assignment
+  bool optional = false;                       // hosted only when named, never by "all"
+
+  /// The topics the role reads, with the prefix of `t`.
+  std::vector<std::string> topics_in(const topics& t) const;
+};
+
+/// Every role, in the order of known_roles() followed by optional_roles(): the one list of role
+/// names, consumer groups and topics (node::start, pipeline_groups, `eventide roles`).
+const std::vector<role_spec>& role_table();
+/// The row of role `name`; throws std::out_of_range for an unknown name.
+const role_spec& role_spec_of(const std::string& name);
+
 /// The pipeline roles: what "all" (and so `eventide ask`) hosts.
 const std::vector<std::string>& known_roles();
 /// Roles a node hosts only when they are named, never as part of "all": "metrics" (the
@@ -38,12 +63,6 @@ struct node_options {
   size_t tool_concurrency = 2;     // detached tool runners per worker kind
   int64_t passivate_after_ms = 60000; // an idle running conversation leaves memory (0 = never)
   providers::provider_config providers; // LLM chains, HTTP tools; all "offline" by default
-};
-
-/// Topic names with the configured prefix.
-struct topics {
-  std::string user_commands, conversation_events, tool_requests, dead_letters;
-  explicit topics(const std::string& prefix);
 };
 
 class node {

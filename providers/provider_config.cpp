@@ -41,6 +41,10 @@ outcome<double> parse_double(std::string_view key, std::string_view value, doubl
 
 } // namespace
 
+bool offline_only(const std::vector<std::string>& chain) {
+  return chain.size() == 1 && chain[0] == "offline";
+}
+
 outcome<std::vector<std::string>> parse_chain(std::string_view text) {
   std::vector<std::string> chain;
   std::size_t pos = 0;

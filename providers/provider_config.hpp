@@ -48,6 +48,9 @@ struct provider_config {
 /// unknown name (naming it and the known ones) or a name given twice.
 outcome<std::vector<std::string>> parse_chain(std::string_view text);
 
+/// Whether a chain is offline alone (then the plain offline provider serves, no runtime).
+bool offline_only(const std::vector<std::string>& chain);
+
 /// Sets one option from its CLI/INI spelling, e.g. ("llm-planning-chain", "ollama,offline"),
 /// ("http-max-attempts", "3"). Fails naming the key on an unknown key or a bad value.
 outcome<void> set_provider_option(provider_config& config, std::string_view key,

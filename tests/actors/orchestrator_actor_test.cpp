@@ -10,7 +10,7 @@
 
 #include "actors/bridges.hpp"
 #include "actors/logging.hpp"
-#include "actors/roles.hpp"
+#include "actors/orchestrator.hpp"
 #include "core/event_ids.hpp"
 #include "core/ids.hpp"
 #include "tests/temp_dir.hpp"

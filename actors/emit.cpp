@@ -1,0 +1,36 @@
+#include "actors/emit.hpp"
+
+#include "actors/bridges.hpp"
+#include "core/event_ids.hpp"
+
+namespace eventide {
+
+events::event make_event(const std::string& conversation, const std::string& source,
+                         const std::string& causation, events::payload p) {
+  events::event e;
+  e.id = core::deterministic_id(conversation, p);
+  e.source = source;
+  e.time_ms = now_ms();
+  e.subject = conversation;
+  e.causation_id = causation;
+  e.data = std::move(p);
+  return e;
+}
+
+done_fn reply_to(caf::typed_response_promise<caf::ok_atom> rp) {
+  return [rp](const caf::error& err) mutable {
+    if (err)
+      rp.deliver(err);
+    else
+      rp.deliver(caf::ok_atom::value);
+  };
+}
+
+done_fn log_failure(std::string what) {
+  return [what](const caf::error& err) {
+    if (err)
+      EV_LOG(error) << what << ": " << describe(err);
+  };
+}
+
+} // namespace eventide

@@ -1,0 +1,354 @@
+// The node (actors/node.hpp): one actor system hosting the roles it is given (DESIGN §6). Every
+// role folds what its consumer bridge hands it and writes only through the node's producer
+// bridge: roles never message each other. Each role is a file pair of actors/ (router,
+// orchestrator, tool_worker, answer_roles, metrics_role); pure decisions live in core/
+// (plan_state, answer_folds) and providers/ (planner, tools).
+#include "actors/node.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+
+#include "actors/answer_roles.hpp"
+#include "actors/bridges.hpp"
+#include "actors/logging.hpp"
+#include "actors/metrics_role.hpp"
+#include "actors/orchestrator.hpp"
+#include "actors/router.hpp"
+#include "actors/tool_worker.hpp"
+#include "bridge/kv_store.hpp"
+#include "core/json.hpp"
+#include "providers/llm_planner.hpp"
+#include "providers/planner.hpp"
+#include "providers/tool_factory.hpp"
+
+namespace eventide {
+
+namespace {
+
+std::string source_of(const node_options& o, const char* role) {
+  return "eventide/" + std::string(role) + "/" + o.node_id;
+}
+
+} // namespace
+
+void tune_scheduler(caf::actor_system_config& cfg) {
+  // Every message from a consumer bridge (a detached thread) wakes a scheduler worker. CAF's
+  // "moderate" idle phase sleeps 50 us between queue checks for ~25 ms before it waits on a
+  // condition variable that enqueues signal; on a pipeline that idles between hops, skipping it
+  // takes ~0.1 ms off every hop. Idle workers still spin briefly (the aggressive phase) first.
+  cfg.set("work-stealing.moderate-poll-attempts", size_t{0});
+}
+
+const std::vector<role_spec>& role_table() {
+  static const std::vector<role_spec> table = [] {
+    using T = topics;
+    std::vector<role_spec> r = {
+      {"router", "router", {&T::user_commands}, false},
+      {"orchestrator", "orchestrator", {&T::conversation_events, &T::tool_requests}, true},
+      {"aggregator", "aggregator", {&T::user_commands, &T::conversation_events}, true},
+      {"synthesis", "synthesis", {&T::user_commands, &T::conversation_events}, true}};
+    // Seven tool groups read every request; each decodes only its own tool's.
+    for (auto tool : {"getProductInformation", "ragGeneration", "generalChat", "math", "weather",
+                      "exchangeRate", "orchestrationSynthesis"})
+      r.push_back({"worker-" + std::string(tool), "tool-" + std::string(tool), {&T::tool_requests},
+                   false});
+    // No consumer group: the metrics projection reads every partition itself.
+    r.push_back({"metrics", "", {}, false, true});
+    return r;
+  }();
+  return table;
+}
+
+const role_spec& role_spec_of(const std::string& name) {
+  for (auto& r : role_table())
+    if (r.name == name)
+      return r;
+  throw std::out_of_range("unknown role " + name);
+}
+
+std::vector<std::string> role_spec::topics_in(const topics& t) const {
+  std::vector<std::string> out;
+  for (auto topic : reads)
+    out.push_back(t.*topic);
+  return out;
+}
+
+namespace {
+
+std::vector<std::string> role_names(bool (*keep)(const role_spec&)) {
+  std::vector<std::string> out;
+  for (auto& r : role_table())
+    if (keep(r))
+      out.push_back(r.name);
+  return out;
+}
+
+} // namespace
+
+const std::vector<std::string>& worker_roles() {
+  static const std::vector<std::string> roles = role_names(
+    [](const role_spec& r) { return r.name.rfind("worker-", 0) == 0; });
+  return roles;
+}
+
+const std::vector<std::string>& known_roles() {
+  static const std::vector<std::string> roles = role_names(
+    [](const role_spec& r) { return !r.optional; });
+  return roles;
+}
+
+const std::vector<std::string>& optional_roles() {
+  static const std::vector<std::string> roles = role_names(
+    [](const role_spec& r) { return r.optional; });
+  return roles;
+}
+
+topics::topics(const std::string& prefix)
+  : user_commands(prefix + "user-commands"),
+    conversation_events(prefix + "conversation-events"),
+    tool_requests(prefix + "tool-invocation-requests"),
+    dead_letters(prefix + "dead-letter-queue") {
+}
+
+struct node::impl {
+  caf::actor_system& sys;
+  std::shared_ptr<bridge::log> log;
+  node_options opts;
+  producer_actor producer;
+  std::vector<caf::actor> bridges;
+  std::vector<caf::actor> others; // role actors and runners, stopped after the bridges
+  std::shared_ptr<bridge::kv_store> ledger;
+  orchestrator_actor orchestrator;
+  metrics_actor metrics;
+  std::shared_ptr<std::atomic<bool>> orchestrator_live = std::make_shared<std::atomic<bool>>(false);
+
+  impl(caf::actor_system& s, std::shared_ptr<bridge::log> l, node_options o)
+    : sys(s), log(std::move(l)), opts(std::move(o)) {
+  }
+
+  // A consumer bridge feeding `role`, with the group, topics and restore mode of its row.
+  void add(const role_spec& spec, role_actor role,
+           std::function<bool(int32_t)> store_covers = nullptr,
+           std::function<bool(const bridge::record&)> skip = nullptr) {
+    topics t(opts.topic_prefix);
+    consumer_bridge_config cfg;
+    cfg.log = log;
+    cfg.group = opts.topic_prefix + spec.group;
+    cfg.topics = spec.topics_in(t);
+    cfg.dead_letter_topic = t.dead_letters;
+    cfg.node_id = opts.node_id;
+    cfg.restore = spec.restore;
+    cfg.store_covers = std::move(store_covers);
+    cfg.skip = std::move(skip);
+    cfg.max_in_flight = opts.max_in_flight;
+    others.push_back(caf::actor_cast<caf::actor>(role));
+    bridges.push_back(spawn_consumer_bridge(sys, std::move(cfg), std::move(role), producer));
+  }
+
+  std::shared_ptr<providers::provider_runtime> runtime;
+  outcome<void> start() {
+    topics t(opts.topic_prefix);
+    producer = spawn_producer(sys, log, opts.topic_prefix);
+    runtime = providers::make_provider_runtime(opts.providers, [](const std::string& m) {
+      EV_LOG(info) << "providers: " << m;
+    });
+    auto has = [&](const std::string& r) { return opts.roles.count(r) > 0; };
+    if (has("router")) {
+      providers::planner_context ctx{providers::load_product_names(opts.resources + "/products")};
+      if (providers::offline_only(opts.providers.planning_chain)) {
+        auto r = spawn_router(sys, producer, std::move(ctx), source_of(opts, "router"));
+        add(role_spec_of("router"), r);
+      } else {
+        // LLM planning blocks on HTTP: the router runs detached, off the scheduler.
+        auto rt = runtime;
+        planner_fn planner = [rt, ctx](const std::string& query, std::vector<std::string>& errors) {
+          return providers::plan_with_chain(query, rt->planning(), ctx, {}, &errors);
+        };
+        auto r = sys.spawn<caf::detached>(router, producer, planner, source_of(opts, "router"));
+        add(role_spec_of("router"), r);
+      }
+    }
+    if (has("orchestrator")) {
+      auto store = bridge::kv_store::open(opts.data_dir + "/orchestrator-store");
+      if (!store)
+        return fail(store.error());
+      std::shared_ptr<bridge::kv_store> shared = std::move(*store);
+      auto parts = log->partition_count(t.conversation_events);
+      if (!parts)
+        return fail(parts.error());
+      auto n = *parts;
+      auto o = spawn_orchestrator(sys, opts.policy, producer, source_of(opts, "orchestrator"),
+                                  shared,
+                                  [n](const std::string& id) {
+                                    return bridge::partition_for_key(id, n);
+                                  },
+                                  orchestrator_live, opts.passivate_after_ms);
+      orchestrator = o;
+      // Read once per assignment, before any record of the partition flows. The marker is taken
+      // away at once: restore mode defers snapshots, so until the registry writes it back at
+      // go-live, a restart must replay the partition from offset 0.
+      add(role_spec_of("orchestrator"), o, [shared](int32_t p) {
+        auto c = shared->get(cover_key(p));
+        if (!c || !*c)
+          return false;
+        if (auto r = shared->write({}, {cover_key(p)}); !r) {
+          // The stale marker stays: a store that cannot take this write cannot take snapshots
+          // either, and must be deleted (the node rebuilds it from the log).
+          EV_LOG(error) << "cannot clear store coverage of partition " << p << ": " << r.error()
+                        << "; the orchestrator store is failing: stop the node and delete it";
+          return false;
+        }
+        return true;
+      });
+    }
+    providers::tool_factory tools(opts.resources, opts.data_dir, opts.providers, runtime,
+                                  [](const std::string& m) { EV_LOG(warning) << m; });
+    for (auto& name : worker_roles()) {
+      if (!has(name))
+        continue;
+      if (!ledger) {
+        auto kv = bridge::kv_store::open(opts.data_dir + "/worker-ledger");
+        if (!kv)
+          return fail(kv.error());
+        ledger = std::move(*kv);
+      }
+      auto tool_name = name.substr(std::string("worker-").size());
+      auto w = spawn_worker(sys, tool_name, tools, opts.tool_concurrency, ledger,
+                            source_of(opts, name.c_str()), producer, others);
+      if (!w)
+        return fail(w.error());
+      // Skip the requests for other tools undecoded.
+      add(role_spec_of(name), *w, nullptr,
+          [tool_name](const bridge::record& rec) {
+            auto named = events::peek_requested_tool(rec.value);
+            return named && *named != tool_name;
+          });
+    }
+    if (has("aggregator")) {
+      auto a = spawn_aggregator(sys, producer, source_of(opts, "aggregator"));
+      add(role_spec_of("aggregator"), a);
+    }
+    if (has("synthesis")) {
+      // With an LLM chain the synthesis role blocks on HTTP: it runs detached.
+      auto llm = !providers::offline_only(opts.providers.synthesis_chain);
+      auto s = spawn_synthesis(sys, producer, source_of(opts, "synthesis"),
+                               llm ? runtime : nullptr);
+      add(role_spec_of("synthesis"), s);
+    }
+    if (has("metrics")) {
+      // No consumer bridge: the projection reads every partition itself, in no group.
+      metrics_role_config mc;
+      mc.log = log;
+      mc.topic_prefix = opts.topic_prefix;
+      metrics = caf::actor_cast<metrics_actor>(spawn_metrics_role(sys, std::move(mc)));
+      others.push_back(caf::actor_cast<caf::actor>(metrics));
+    }
+    EV_LOG(info) << "node " << opts.node_id << " started " << bridges.size()
+                 << " consumer bridges on " << log->describe();
+    return {};
+  }
+
+  void stop() {
+    caf::scoped_actor self{sys};
+    for (auto& b : bridges)
+      self->send_exit(b, caf::exit_reason::user_shutdown);
+    for (auto& b : bridges)
+      self->wait_for(b);
+    // Wait for roles and runners too: their stores (the ledger) close when they are gone.
+    for (auto& a : others)
+      self->send_exit(a, caf::exit_reason::user_shutdown);
+    for (auto& a : others)
+      self->wait_for(a);
+    if (producer) {
+      self->send_exit(producer, caf::exit_reason::user_shutdown);
+      self->wait_for(producer);
+    }
+    bridges.clear();
+    others.clear();
+    orchestrator = nullptr;
+    metrics = nullptr;
+    // Actors release their state (and so the stores' RocksDB locks) just after they exit: a
+    // stopped node must have closed its stores, so a restart in this process can open them.
+    ledger.reset();
+    for (auto dir : {"/worker-ledger", "/orchestrator-store"})
+      if (!bridge::kv_store::wait_until_closed(opts.data_dir + dir, std::chrono::seconds(10)))
+        EV_LOG(error) << "store " << opts.data_dir << dir << " still open after the node stopped";
+  }
+};
+
+node::node(caf::actor_system& sys, std::shared_ptr<bridge::log> log, node_options opts)
+  : impl_(std::make_unique<impl>(sys, std::move(log), std::move(opts))) {
+}
+
+node::~node() {
+  if (impl_)
+    impl_->stop();
+}
+
+outcome<void> node::start() {
+  return impl_->start();
+}
+
+void node::stop() {
+  impl_->stop();
+}
+
+std::string node::health() {
+  auto& im = *impl_;
+  caf::scoped_actor self{im.sys};
+  json::document d;
+  d.SetObject();
+  auto& a = d.GetAllocator();
+  d.AddMember("node", json::str(im.opts.node_id, a), a);
+  d.AddMember("time", now_ms(), a);
+  d.AddMember("log", json::str(im.log->describe(), a), a);
+  d.AddMember("logError", json::str(im.log->last_error(), a), a);
+  auto ask = [&](auto actor) {
+    std::string out = "{}";
+    self->request(actor, std::chrono::seconds(2), health_atom::value)
+      .receive([&](const std::string& h) { out = h; },
+               [&](caf::error& err) { out = "{\"error\":\"" + describe(err) + "\"}"; });
+    auto parsed = json::parse(out);
+    return parsed ? json::value(*parsed, a) : json::value(rapidjson::kObjectType);
+  };
+  if (im.producer)
+    d.AddMember("producer", ask(im.producer), a);
+  json::value bridges(rapidjson::kArrayType);
+  for (auto& b : im.bridges)
+    bridges.PushBack(ask(b), a);
+  d.AddMember("bridges", bridges, a);
+  json::value providers(rapidjson::kObjectType);
+  if (im.runtime && im.runtime->http)
+    for (auto& [key, st] : im.runtime->http->all_stats()) {
+      json::value o(rapidjson::kObjectType);
+      o.AddMember("calls", st.calls, a);
+      o.AddMember("requests", st.requests, a);
+      o.AddMember("retries", st.retries, a);
+      o.AddMember("failures", st.failures, a);
+      o.AddMember("shortCircuits", st.short_circuits, a);
+      o.AddMember("breaker", json::str(st.breaker, a), a);
+      providers.AddMember(json::str(key, a), o, a);
+    }
+  d.AddMember("providers", providers, a);
+  if (im.metrics)
+    d.AddMember("metrics", ask(im.metrics), a);
+  return json::dump(d);
+}
+
+bool node::orchestrator_live() const {
+  return impl_->orchestrator_live->load();
+}
+
+outcome<std::string> node::orchestrator_digest() {
+  if (!impl_->orchestrator)
+    return fail("this node runs no orchestrator");
+  caf::scoped_actor self{impl_->sys};
+  outcome<std::string> out = fail("no answer from the orchestrator");
+  self->request(impl_->orchestrator, std::chrono::seconds(10), digest_atom::value)
+    .receive([&](const std::string& d) { out = d; },
+             [&](caf::error& err) { out = fail(describe(err)); });
+  return out;
+}
+
+} // namespace eventide

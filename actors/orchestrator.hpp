@@ -1,0 +1,98 @@
+// The orchestrator role: a registry that routes records by conversationId to one actor per
+// live conversation, which folds them (core::conversation_state) and emits what they imply.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "actors/fwd.hpp"
+#include "bridge/kv_store.hpp"
+#include "core/plan_state.hpp"
+
+namespace eventide {
+
+struct conversation_actor_state {
+  std::unique_ptr<core::conversation_state> fold;
+  std::shared_ptr<bridge::kv_store> store; // snapshots; null = no store (state only in memory)
+  producer_actor producer;
+  caf::actor registry;
+  std::string source;
+  bool live = false;
+  size_t publishing = 0;  // emits not yet durable
+  // Emits waiting for a snapshot that includes them: see emit_finished (orchestrator.cpp).
+  std::vector<std::function<void(const caf::error&)>> awaiting_snapshot;
+  int64_t wakeup_at = 0;  // pending tick, 0 = none
+  std::string last_event; // id of the last folded event: the cause of emits on live/timer
+  int64_t passivate_after_ms = 0; // idle time before leaving memory; 0 = never (no store)
+  uint64_t activity = 0;          // bumped by every record and timer, for the idle check
+  uint64_t records = 0;           // records handled by this actor
+  bool dirty = false;             // restore mode folded records the store does not have yet
+  bool passivated = false;
+  static inline constexpr const char* name = "conversation";
+};
+
+using conversation_ptr = conversation_actor::stateful_pointer<conversation_actor_state>;
+
+/// One conversation's actor, spawned by the registry with the fold it restored (or a new one).
+conversation_actor::behavior_type
+conversation(conversation_ptr self, std::shared_ptr<core::conversation_state> fold,
+             std::shared_ptr<bridge::kv_store> store, producer_actor producer,
+             caf::actor registry, std::string source, bool live, int64_t passivate_after_ms);
+
+struct orchestrator_state {
+  std::shared_ptr<bridge::kv_store> store; // null: no snapshots, restore replays everything
+  std::function<int32_t(const std::string&)> partition_of_key; // conversation -> partition
+  std::shared_ptr<std::atomic<bool>> live_flag; // observed by the node (benchmarks, health)
+  std::unordered_map<std::string, conversation_actor> conversations;
+  std::unordered_set<std::string> finished; // passivated conversations: later records are stale
+  std::unordered_map<std::string, int32_t> partition_of; // of live conversations
+  std::unordered_map<std::string, uint64_t> delegated; // records sent to each live actor
+  std::multimap<int64_t, std::string> sleeping; // wake-up time -> idle passivated conversation
+  int64_t tick_at = 0;                          // scheduled registry tick, 0 = none
+  int64_t passivate_after_ms = 0;
+  core::orchestration_policy policy;
+  producer_actor producer;
+  std::string source;
+  bool live = false;
+  std::vector<int32_t> assigned; // partitions of the last go-live
+  static inline constexpr const char* name = "orchestrator";
+
+  ~orchestrator_state() {
+    for (auto& [id, a] : conversations)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  }
+};
+
+using orchestrator_ptr = orchestrator_actor::stateful_pointer<orchestrator_state>;
+
+/// The registry's behavior (spawn it with spawn_orchestrator, which fills in the defaults).
+orchestrator_actor::behavior_type
+orchestrator(orchestrator_ptr self, core::orchestration_policy policy, producer_actor producer,
+             std::string source, std::shared_ptr<bridge::kv_store> store,
+             std::function<int32_t(const std::string&)> partition_of_key,
+             std::shared_ptr<std::atomic<bool>> live_flag, int64_t passivate_after_ms);
+
+/// The orchestrator registry: routes records by conversationId to per-conversation actors.
+/// With a store, a live conversation is snapshotted before each record is acknowledged; restore
+/// mode defers the snapshot to go-live, and the partition's coverage marker (cover_key) is off
+/// meanwhile. Conversations are restored lazily; `partition_of_key` maps a conversation to its
+/// partition.
+orchestrator_actor spawn_orchestrator(caf::actor_system& sys, core::orchestration_policy policy,
+                                      producer_actor producer, std::string source,
+                                      std::shared_ptr<bridge::kv_store> store = nullptr,
+                                      std::function<int32_t(const std::string&)> partition_of_key = nullptr,
+                                      std::shared_ptr<std::atomic<bool>> live_flag = nullptr,
+                                      int64_t passivate_after_ms = 0);
+
+/// Store key of a partition's coverage marker: present while the store reflects the partition
+/// up to the group's committed offset.
+std::string cover_key(int32_t partition);
+
+} // namespace eventide

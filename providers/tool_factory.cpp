@@ -1,0 +1,57 @@
+#include "providers/tool_factory.hpp"
+
+#include "providers/http_tools.hpp"
+#include "providers/llm_tools.hpp"
+#include "providers/offline_tools.hpp"
+#include "providers/planner.hpp"
+
+namespace eventide::providers {
+
+tool_factory::tool_factory(std::string resources, std::string data_dir, provider_config config,
+                           std::shared_ptr<provider_runtime> runtime,
+                           std::function<void(const std::string&)> warn)
+  : resources_(std::move(resources)),
+    data_dir_(std::move(data_dir)),
+    config_(std::move(config)),
+    runtime_(std::move(runtime)),
+    warn_(std::move(warn)) {
+}
+
+outcome<std::unique_ptr<tool>> tool_factory::make(const std::string& name) {
+  auto& root = resources_;
+  auto& pc = config_;
+  auto products = root + "/products";
+  if (name == "getProductInformation" || name == "ragGeneration") {
+    if (!offline_only(pc.embeddings_chain) && !retriever_) {
+      auto cache = pc.embedding_cache_dir.empty() ? data_dir_ + "/embeddings"
+                                                  : pc.embedding_cache_dir;
+      auto r = open_retriever(products, runtime_->embeddings(), cache, pc.hybrid_bm25_weight,
+                              [this](const std::string& m) {
+                                if (warn_)
+                                  warn_("retrieval: " + m);
+                              });
+      if (!r)
+        return fail(r.error());
+      retriever_ = *r;
+    }
+  }
+  if (name == "getProductInformation")
+    return retriever_ ? make_product_info_tool(retriever_) : make_product_info_tool(products);
+  if (name == "ragGeneration")
+    return offline_only(pc.rag_chain) ? make_offline_rag_tool(products)
+                                      : make_llm_rag_tool(runtime_->rag(), products, retriever_);
+  if (name == "generalChat")
+    return offline_only(pc.chat_chain)
+             ? make_offline_chat_tool()
+             : make_llm_chat_tool(runtime_->chat(), load_product_names(products));
+  if (name == "math")
+    return make_math_tool();
+  if (name == "weather")
+    return make_weather_tool(*runtime_, root + "/config/weather-sample.json");
+  if (name == "exchangeRate")
+    return make_exchange_tool(*runtime_, root + "/config/exchange-rates.json");
+  return offline_only(pc.synthesis_chain) ? make_offline_synthesis_tool()
+                                          : make_llm_synthesis_tool(runtime_->synthesis());
+}
+
+} // namespace eventide::providers
