@@ -10,7 +10,34 @@
 
 namespace eventide::json {
 
+std::optional<size_t> too_deep(std::string_view text, int max) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max)
+        return i;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return std::nullopt;
+}
+
 outcome<document> parse(std::string_view text) {
+  if (auto at = too_deep(text))
+    return fail("JSON nested deeper than " + std::to_string(max_depth) + " levels (at byte "
+                + std::to_string(*at) + ")");
   document d;
   d.Parse(text.data(), text.size()); // rejects trailing non-whitespace as well
   if (d.HasParseError())

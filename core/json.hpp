@@ -17,7 +17,17 @@ using document = rapidjson::Document;
 using value = rapidjson::Value;
 using allocator = rapidjson::Document::AllocatorType;
 
-/// Parses text; the failure names the byte offset and RapidJSON's reason.
+/// The deepest nesting of arrays and objects any parse accepts. RapidJSON's parser, its
+/// document destructor and the schema validator all recurse, so text nested deeper (a record of
+/// 200,000 '[' crashed every node that read it) is refused before any of them runs. No schema
+/// of ours needs more than a handful of levels.
+inline constexpr int max_depth = 64;
+
+/// Where `text` first nests arrays/objects deeper than `max` (a byte offset), if it does.
+/// A linear scan that skips strings; it needs no valid JSON and no stack.
+std::optional<size_t> too_deep(std::string_view text, int max = max_depth);
+
+/// Parses text; the failure names the byte offset and RapidJSON's reason, or the depth bound.
 outcome<document> parse(std::string_view text);
 
 /// Compact serialization.

@@ -406,10 +406,10 @@ outcome<std::string> encode(const event& e) {
 std::optional<std::string> peek_requested_tool(std::string_view bytes) {
   if (bytes.size() > max_record_bytes)
     return std::nullopt;
-  json::document doc;
-  doc.Parse(bytes.data(), bytes.size());
-  if (doc.HasParseError() || !doc.IsObject())
+  auto parsed = json::parse(bytes);
+  if (!parsed || !parsed->IsObject())
     return std::nullopt;
+  const json::document& doc = *parsed;
   auto type = doc.FindMember("type");
   auto data = doc.FindMember("data");
   if (type == doc.MemberEnd() || !type->value.IsString()

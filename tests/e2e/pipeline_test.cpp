@@ -304,8 +304,18 @@ TEST_CASE("e2e: poison records on every topic go to the DLQ while a conversation
                                R"("source":"eventide/test","time":"2026-11-20T10:00:00.123Z",)"
                                R"("subject":"poison-3","datacontenttype":"application/json",)"
                                R"("data":{"conversationId":"poison-3","userId":"u","receivedAt":1}})";
+  // Nested 200,000 levels deep: a recursive parser runs out of stack on it (it used to kill every
+  // node that read it, again at every restart). Once as the whole record, once inside data.
+  const size_t deep = 200000;
+  std::string deep_array = std::string(deep, '[') + std::string(deep, ']');
+  std::string deep_data = R"({"specversion":"1.0","id":"x3","type":"UserQueryReceived",)"
+                          R"("source":"eventide/test","time":"2026-11-20T10:00:00.123Z",)"
+                          R"("subject":"poison-6","datacontenttype":"application/json",)"
+                          R"("data":{"conversationId":"poison-6","x":)" + deep_array + "}}";
   std::vector<poison> poisons;
   for (auto& topic : {n.user_commands, n.conversation_events, n.tool_requests}) {
+    poisons.push_back({topic, "poison-5", deep_array, "nested deeper than 64 levels"});
+    poisons.push_back({topic, "poison-6", deep_data, "nested deeper than 64 levels"});
     poisons.push_back({topic, "poison-1", garbage, "invalid JSON"});
     poisons.push_back({topic, "poison-2", "{\"specversion\": \"1.0\", \"id\": ", "invalid JSON"});
     poisons.push_back({topic, "poison-3", schema_invalid, "schema"});

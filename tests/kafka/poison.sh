@@ -47,8 +47,15 @@ for i in range(n):
     out.write(value + delim.encode())
 if keyed:  # one ~1 MB value (below the broker's message.max.bytes)
     out.write(b"big\t" + b'{"pad":"' + b"x" * 990000 + b'"}' + delim.encode())
+    # Nested 200,000 levels deep (a recursive parser runs out of stack): the whole record, and
+    # the data of an otherwise valid envelope. Written as bytes: json.dumps would recurse too.
+    deep = 200000
+    out.write(b"deep1\t" + b"[" * deep + b"]" * deep + delim.encode())
+    head = json.dumps(envelope("UserQueryReceived", {}, "deep2")).encode()[:-3]  # ..."data":
+    out.write(b"deep2\t" + head + b'{"conversationId":"deep2","x":' + b"[" * deep + b"]" * deep
+              + b"}}" + delim.encode())
 PY
-expected_per_topic=$((per_topic + 1 + 3)) # fuzzed + the big one + 3 unkeyed valid events
+expected_per_topic=$((per_topic + 1 + 2 + 3)) # fuzzed + the big one + 2 deep + 3 unkeyed valid events
 for t in user-commands conversation-events tool-invocation-requests; do
   python3 "$work/fuzz.py" "$t" "$per_topic" 1 "$delim" \
     | kcat -b "$KAFKA_BOOTSTRAP" "${KCAT_09[@]}" -X message.max.bytes=1048576 -P \

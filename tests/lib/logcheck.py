@@ -47,8 +47,8 @@ class Record:
         try:
             ev = json.loads(self.value)
             self.event = ev if isinstance(ev, dict) and isinstance(ev.get("id"), str) else None
-        except ValueError:
-            self.event = None  # a poison record: not an event
+        except (ValueError, RecursionError):
+            self.event = None  # a poison record (or nested too deep to be one): not an event
 
     def where(self):
         return f"{self.topic}/{self.partition}@{self.offset}"

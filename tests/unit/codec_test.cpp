@@ -598,3 +598,17 @@ TEST_CASE("peek_requested_tool names the tool of a request without validating it
   CHECK_FALSE(peek_requested_tool("[1, 2, 3]"));
   CHECK_FALSE(peek_requested_tool(""));
 }
+
+TEST_CASE("a record nested 200,000 levels deep is refused with the depth bound", "[codec]") {
+  const size_t deep = 200000;
+  std::string data_deep = R"({"specversion":"1.0","id":"d","type":"UserQueryReceived",)"
+                          R"("source":"s","time":"2026-11-20T10:00:00.123Z","subject":"c",)"
+                          R"("datacontenttype":"application/json","data":{"x":)"
+                          + std::string(deep, '[') + std::string(deep, ']') + "}}";
+  for (const auto& bytes : {std::string(deep, '{'), data_deep}) {
+    auto ev = events::decode(bytes);
+    REQUIRE_FALSE(ev);
+    CHECK(ev.error().find("JSON nested deeper than 64 levels") == 0);
+    CHECK_FALSE(events::peek_requested_tool(bytes));
+  }
+}
