@@ -39,11 +39,35 @@ outcome<document> parse(std::string_view text) {
     return fail("JSON nested deeper than " + std::to_string(max_depth) + " levels (at byte "
                 + std::to_string(*at) + ")");
   document d;
-  d.Parse(text.data(), text.size()); // rejects trailing non-whitespace as well
+  // Invalid UTF-8 is refused here, so it never reaches a record, a tool or an answer. The
+  // parse also rejects trailing non-whitespace.
+  d.Parse<rapidjson::kParseValidateEncodingFlag>(text.data(), text.size());
   if (d.HasParseError())
     return fail("invalid JSON at byte " + std::to_string(d.GetErrorOffset()) + ": "
                 + rapidjson::GetParseError_En(d.GetParseError()));
   return d;
+}
+
+std::optional<std::string> find_nul(const value& v) {
+  auto has_nul = [](const value& s) {
+    return std::string_view(s.GetString(), s.GetStringLength()).find('\0') != std::string_view::npos;
+  };
+  if (v.IsString())
+    return has_nul(v) ? std::optional<std::string>{""} : std::nullopt;
+  if (v.IsArray()) {
+    for (rapidjson::SizeType i = 0; i < v.Size(); ++i)
+      if (auto at = find_nul(v[i]))
+        return "/" + std::to_string(i) + *at;
+  } else if (v.IsObject()) {
+    for (auto& m : v.GetObject()) {
+      std::string name(m.name.GetString(), m.name.GetStringLength());
+      if (has_nul(m.name))
+        return "/" + name;
+      if (auto at = find_nul(m.value))
+        return "/" + name + *at;
+    }
+  }
+  return std::nullopt;
 }
 
 std::string dump(const value& v) {

@@ -27,8 +27,15 @@ inline constexpr int max_depth = 64;
 /// A linear scan that skips strings; it needs no valid JSON and no stack.
 std::optional<size_t> too_deep(std::string_view text, int max = max_depth);
 
-/// Parses text; the failure names the byte offset and RapidJSON's reason, or the depth bound.
+/// Parses text (valid UTF-8 only); the failure names the byte offset and RapidJSON's reason, or
+/// the depth bound.
 outcome<document> parse(std::string_view text);
+
+/// The JSON pointer ("/data/query", "" for the root) of the first string or member name that
+/// holds a NUL character, if any. C-string readers would cut the text there ("2+3\u0000*1000"
+/// read as "2+3"), so a record carrying one is refused whole. Recurses at most max_depth deep
+/// on a parsed document.
+std::optional<std::string> find_nul(const value& v);
 
 /// Compact serialization.
 std::string dump(const value& v);

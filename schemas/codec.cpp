@@ -431,6 +431,8 @@ outcome<event> decode(std::string_view bytes) {
   const json::document& doc = parsed.value();
   if (!doc.IsObject())
     return fail("not a JSON object");
+  if (auto at = json::find_nul(doc))
+    return fail("text with a NUL character at " + (at->empty() ? std::string("/") : *at));
   if (auto valid = validate("envelope", doc); !valid)
     return fail(valid.error());
 

@@ -612,3 +612,17 @@ TEST_CASE("a record nested 200,000 levels deep is refused with the depth bound",
     CHECK_FALSE(events::peek_requested_tool(bytes));
   }
 }
+
+TEST_CASE("a record with a NUL in its text or with invalid UTF-8 is refused", "[codec]") {
+  std::string head = R"({"specversion":"1.0","id":"n","type":"UserQueryReceived","source":"s",)"
+                     R"("time":"2026-11-20T10:00:00.123Z","subject":"c",)"
+                     R"("datacontenttype":"application/json","data":{"conversationId":"c",)"
+                     R"("userId":"u","receivedAt":1,"query":)";
+  auto nul = events::decode(head + R"("What is 2+3\u0000*1000?"}})");
+  REQUIRE_FALSE(nul);
+  CHECK(nul.error() == "text with a NUL character at /data/query");
+  auto utf8 = events::decode(head + "\"caf\xc3\x28\"}}");
+  REQUIRE_FALSE(utf8);
+  CHECK(utf8.error().find("Invalid encoding") != std::string::npos);
+  CHECK(events::decode(head + "\"caf\xc3\xa9?\"}}")); // valid UTF-8 passes
+}

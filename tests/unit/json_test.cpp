@@ -5,6 +5,7 @@
 #include "core/json.hpp"
 
 using namespace eventide;
+using namespace std::string_literals;
 
 namespace {
 
@@ -41,4 +42,21 @@ TEST_CASE("json: brackets inside strings do not count as nesting", "[json]") {
   CHECK_FALSE(json::too_deep(text));
   CHECK(json::parse(text));
   CHECK(json::too_deep(R"(["\"", [[1]]])", 2) == std::optional<size_t>{8});
+}
+
+TEST_CASE("json: invalid UTF-8 is refused; a NUL in text is found with its path", "[json]") {
+  auto bad = json::parse("{\"q\":\"caf\xc3\x28\"}");
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().find("Invalid encoding") != std::string::npos);
+  CHECK_FALSE(json::parse("[\"\xff\"]"));
+  CHECK_FALSE(json::parse("[\"\xc0\xaf\"]")); // an overlong '/'
+  CHECK(json::parse("[\"caf\xc3\xa9\"]"));     // valid two-byte UTF-8
+
+  auto doc = json::parse(R"({"data":{"args":{"expression":"2+3\u0000*1000"}}})");
+  REQUIRE(doc);
+  CHECK(json::find_nul(*doc) == std::optional<std::string>{"/data/args/expression"});
+  auto in_key = json::parse(R"({"a":[1,{"k\u0000":2}]})");
+  REQUIRE(in_key);
+  CHECK(json::find_nul(*in_key) == std::optional<std::string>{"/a/1/k\0"s});
+  CHECK_FALSE(json::find_nul(*json::parse(R"({"a":["no nul here"]})")));
 }
