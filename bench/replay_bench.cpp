@@ -127,6 +127,7 @@ node_options orchestrator_only(const std::string& dir) {
   o.data_dir = dir;
   o.resources = providers::resource_root();
   o.policy.step_timeout_ms = 3'600'000; // no deadline re-requests during the measurement
+  o.policy.turn_timeout_ms = 0;
   return o;
 }
 

@@ -123,6 +123,7 @@ void conversation_state::apply_one(const events::event& e) {
             failure_reason_.clear();
             failed_step_.clear();
             finish_recorded_ = false;
+            last_progress_ms_ = e.time_ms;
             auto parsed = parse_plan(g.plan_json);
             if (!parsed) {
               status_ = plan_status::failed;
@@ -153,6 +154,7 @@ void conversation_state::apply_one(const events::event& e) {
             step_state* s = step_for(r.step_id, r.invocation_id);
             if (!s || terminal(s->status))
               return;
+            last_progress_ms_ = std::max(last_progress_ms_, e.time_ms);
             if (r.ok) {
               s->status = step_status::succeeded;
               s->result_json = r.result_json;
@@ -224,6 +226,7 @@ std::vector<events::payload> conversation_state::decide(int64_t now_ms) {
     return out;
 
   if (status_ == plan_status::running) {
+    fail_if_stalled(now_ms);
     std::vector<std::string> ids;
     std::map<std::string, std::string> results;
     bool blocked = false; // once a step failed, nothing new goes out
@@ -308,6 +311,28 @@ std::vector<events::payload> conversation_state::decide(int64_t now_ms) {
   return out;
 }
 
+void conversation_state::fail_if_stalled(int64_t now_ms) {
+  if (policy_.turn_timeout_ms <= 0)
+    return;
+  if (last_progress_ms_ < 0)
+    last_progress_ms_ = now_ms; // restored from a snapshot written before this field existed
+  if (now_ms < last_progress_ms_ + policy_.turn_timeout_ms)
+    return;
+  // The step the turn waits on: the first one not decided yet (a request nobody answers, or
+  // a retry that never comes).
+  auto waiting = std::find_if(steps_.begin(), steps_.end(),
+                              [](const step_state& s) { return !terminal(s.status); });
+  if (waiting == steps_.end())
+    return;
+  auto seconds = std::to_string(policy_.turn_timeout_ms / 1000);
+  failure_reason_ = "turn timed out: no progress for " + seconds + " s (turn-timeout-ms); step "
+                    + waiting->step.id + " (" + waiting->step.tool + ") still waiting after "
+                    + std::to_string(waiting->attempt) + " attempt"
+                    + (waiting->attempt == 1 ? "" : "s");
+  waiting->status = step_status::failed;
+  waiting->error = failure_reason_; // what a replay of PlanFailed recovers, too
+}
+
 std::optional<int64_t> conversation_state::next_wakeup() const {
   if (status_ != plan_status::running || finish_recorded_)
     return std::nullopt;
@@ -316,6 +341,11 @@ std::optional<int64_t> conversation_state::next_wakeup() const {
     if (!earliest || t < *earliest)
       earliest = t;
   };
+  bool step_failed = std::any_of(steps_.begin(), steps_.end(), [](const step_state& s) {
+    return s.status == step_status::failed;
+  });
+  if (policy_.turn_timeout_ms > 0 && last_progress_ms_ >= 0 && !step_failed)
+    consider(last_progress_ms_ + policy_.turn_timeout_ms); // a failed step ends the plan anyway
   for (const auto& s : steps_) {
     if (s.status == step_status::pending && s.not_before > 0)
       consider(s.not_before);
@@ -333,7 +363,8 @@ std::string conversation_state::digest() const {
     << "plan " << quote(plan_json_) << "\n"
     << "failure_reason " << quote(failure_reason_) << "\n"
     << "failed_step " << quote(failed_step_) << "\n"
-    << "finish_recorded " << finish_recorded_ << "\n";
+    << "finish_recorded " << finish_recorded_ << "\n"
+    << "last_progress_ms " << last_progress_ms_ << "\n";
   for (const auto& s : steps_) {
     d << "step " << quote(s.step.id) << " tool " << s.step.tool << " depends_on";
     for (const auto& dep : s.step.depends_on)
@@ -371,6 +402,7 @@ std::string conversation_state::snapshot(
   d.AddMember("failureReason", json::str(failure_reason_, a), a);
   d.AddMember("failedStep", json::str(failed_step_, a), a);
   d.AddMember("finishRecorded", finish_recorded_, a);
+  d.AddMember("lastProgressMs", last_progress_ms_, a);
   json::value steps(rapidjson::kArrayType);
   for (const auto& st : steps_) {
     json::value o(rapidjson::kObjectType);
@@ -423,6 +455,7 @@ conversation_state::restore(std::string conversation_id, orchestration_policy po
   s.failure_reason_ = *reason;
   s.failed_step_ = *failed_step;
   s.finish_recorded_ = *finish;
+  s.last_progress_ms_ = json::get_int(d, "lastProgressMs").value_or(-1); // -1: written before turn-timeout
   const auto* steps = json::find_path(d, "steps");
   if (!steps || !steps->IsArray())
     return bad("steps");

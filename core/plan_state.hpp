@@ -28,6 +28,7 @@ struct orchestration_policy {
   int max_attempts = 3;           // retryable errors before the step (and plan) fails
   int64_t step_timeout_ms = 30000; // no result by then -> re-request (does not fail the plan)
   backoff_policy retry_backoff;    // delay before re-running after a retryable error
+  int64_t turn_timeout_ms = 300000; // no plan progress (plan or result) by then -> PlanFailed; 0 = off
 };
 
 struct step_state {
@@ -67,7 +68,10 @@ class conversation_state {
   const std::string& conversation_id() const { return conversation_id_; }
   plan_status status() const { return status_; }
   int plan_version() const { return plan_version_; }
-  bool finished() const { return status_ == plan_status::completed || status_ == plan_status::failed; }
+  /// The plan's end (PlanCompleted or PlanFailed) is in the log or decided. Not the status: an
+  /// invalid plan fails as soon as it is read, and until its PlanFailed is written the
+  /// conversation must not be compacted away (issue 12: it was, when read while restoring).
+  bool finished() const { return finish_recorded_; }
   const std::vector<step_state>& steps() const { return steps_; }
   const std::string& failure_reason() const { return failure_reason_; }
 
@@ -93,9 +97,11 @@ class conversation_state {
   std::string failure_reason_;
   std::string failed_step_;
   bool finish_recorded_ = false; // PlanCompleted/PlanFailed applied or decided
+  int64_t last_progress_ms_ = 0; // event time of the plan or of its latest result (-1: unknown)
   std::vector<events::event> early_; // requests/results seen before the plan (replay order)
 
   void apply_one(const events::event& e);
+  void fail_if_stalled(int64_t now_ms); // turn-timeout: fails the waiting step and the plan
 };
 
 } // namespace eventide::core

@@ -28,6 +28,7 @@ config::config() {
     .add(log_level, "log-level", "trace|debug|info|warning|error")
     .add(max_attempts, "max-attempts", "attempts of a step with retryable errors")
     .add(step_timeout_ms, "step-timeout-ms", "re-request a step with no result after")
+    .add(turn_timeout_ms, "turn-timeout-ms", "fail a turn with no progress for (0 = never)")
     .add(retry_base_ms, "retry-base-ms", "retry backoff base")
     .add(retry_max_ms, "retry-max-ms", "retry backoff cap")
     .add(tool_concurrency, "tool-concurrency", "detached runners per worker kind")
@@ -129,6 +130,8 @@ void load_config(config& cfg, const command_line& cl) {
     throw usage_error{"eventide.max-attempts must be at least 1"};
   if (cfg.step_timeout_ms < 1 || cfg.retry_base_ms < 0 || cfg.retry_max_ms < cfg.retry_base_ms)
     throw usage_error{"eventide.step-timeout-ms must be positive and retry-base-ms <= retry-max-ms"};
+  if (cfg.turn_timeout_ms < 0)
+    throw usage_error{"eventide.turn-timeout-ms must be 0 (never) or positive"};
   if (cfg.metrics_port < 0 || cfg.metrics_port > 65535)
     throw usage_error{"eventide.metrics-port must be between 0 (off) and 65535"};
   if (cfg.passivate_after_ms < 0)

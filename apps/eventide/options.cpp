@@ -23,6 +23,7 @@ const char* const options_text = R"(options (config key eventide.NAME; on the co
   --log-level LEVEL      trace|debug|info|warning|error         [warning; node: info]
   --max-attempts N       attempts of a step with retryable errors [3]
   --step-timeout-ms MS   re-request a step with no result after [30000]
+  --turn-timeout-ms MS   fail a turn with no progress (a result) for [300000; 0 = never]
   --retry-base-ms MS     retry backoff base                     [200]
   --retry-max-ms MS      retry backoff cap                      [10000]
   --tool-concurrency N   detached runners per worker kind       [2]

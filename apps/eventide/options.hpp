@@ -32,6 +32,7 @@ struct options {
   std::string log_level;
   int max_attempts = 3;
   int step_timeout_ms = 30000;
+  int turn_timeout_ms = 300000;
   int retry_base_ms = 200;
   int retry_max_ms = 10000;
   int tool_concurrency = 2;

@@ -330,3 +330,21 @@ TEST_CASE("actors: restore mode defers snapshots and keeps the coverage marker o
   CHECK(snapshot() != after_live_record);
   CHECK(marker());
 }
+
+TEST_CASE("actors: a plan that can never run, read while restoring, still ends in PlanFailed") {
+  // Issue 12: a cyclic PlanGenerated already in the log when the node starts is folded in
+  // restore mode. The fold knew at once that the plan failed, and the conversation used to be
+  // compacted as finished before PlanFailed was ever written: no record, for good.
+  store_fixture f{[](const std::string&) { return 0; }, 0};
+  const char* cyclic = R"({"steps":[
+    {"id":"s1","tool":"math","args":{"expression":"1+{{steps.s2.result.value}}"}},
+    {"id":"s2","tool":"math","args":{"expression":"2"},"dependsOn":["s1"]}]})";
+  f.deliver("cy", events::plan_generated{1, cyclic, "test", "test", 0}, 0);
+  CHECK(f.rec->events.empty());
+  CHECK_FALSE(f.store->get("f/cy").value());
+  f.send(live_atom::value, std::vector<int32_t>{0});
+  REQUIRE(f.rec->types() == std::vector<std::string>{"PlanFailed"});
+  CHECK(std::get<events::plan_failed>(f.rec->events[0].data).reason
+        == "invalid plan: cycle: s1 -> s2 -> s1");
+  CHECK(f.store->get("f/cy").value());
+}

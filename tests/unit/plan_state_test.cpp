@@ -600,3 +600,71 @@ TEST_CASE("plan state: full replay of a busy run reaches the same digest", "[pla
   CHECK(restored.decide(now + 5000).empty());
   CHECK(restored.digest().find("status completed") != std::string::npos);
 }
+
+TEST_CASE("plan state: a turn with no progress for turn-timeout-ms fails with the reason", "[plan_state]") {
+  // Issue 12: a request nobody answers (a tool no worker serves) was re-requested every
+  // step-timeout-ms, forever; the user waited forever.
+  orchestration_policy policy;
+  policy.step_timeout_ms = 1000;
+  policy.turn_timeout_ms = 5000;
+  harness h(policy);
+  h.plan(R"({"steps":[
+    {"id":"s1","tool":"weather","args":{"city":"Oslo"}},
+    {"id":"s2","tool":"exchangeRate","args":{"from":"USD","to":"EUR","amount":1}}]})");
+  REQUIRE(h.decide(100).size() == 2);
+  h.feed(ok_result("s1", "weather", R"({"tempC":3})"), 1000); // progress: the deadline moves
+  CHECK(*h.live.next_wakeup() == 1100); // s2's re-request comes first
+  int64_t now = 1100;
+  int requests = 1;
+  while (true) {
+    auto wake = h.live.next_wakeup();
+    REQUIRE(wake);
+    now = *wake;
+    auto out = h.decide(now);
+    if (!out.empty() && std::holds_alternative<events::plan_failed>(out.back())) {
+      const auto& f = as<events::plan_failed>(out.back());
+      CHECK(now == 6000); // last progress at 1000 + 5000
+      CHECK(f.failed_step == "s2");
+      CHECK(f.reason == "turn timed out: no progress for 5 s (turn-timeout-ms); step s2 "
+                        "(exchangeRate) still waiting after " + std::to_string(requests) + " attempts");
+      REQUIRE(out.size() == 2);
+      CHECK(as<events::plan_step_completed>(out[0]).status == "error");
+      break;
+    }
+    REQUIRE(!out.empty()); // a re-request of s2 (the first time with s1's completion)
+    REQUIRE(std::holds_alternative<events::tool_invocation_requested>(out.front()));
+    ++requests;
+    REQUIRE(now < 6000);
+  }
+  CHECK(requests == 6); // at 100, then every step-timeout-ms from 1100 to 5100
+  CHECK(h.live.finished());
+  CHECK_FALSE(h.live.next_wakeup());
+  // The same events replayed give the same state (the deadline is event time, not wall time).
+  CHECK(h.replay_digest(h.log) == h.live.digest());
+}
+
+TEST_CASE("plan state: turn-timeout-ms 0 never fails a turn", "[plan_state]") {
+  orchestration_policy policy;
+  policy.step_timeout_ms = 1000;
+  policy.turn_timeout_ms = 0;
+  harness h(policy);
+  h.plan(R"({"steps":[{"id":"s1","tool":"weather","args":{"city":"Oslo"}}]})");
+  REQUIRE(h.decide(100).size() == 1);
+  CHECK(*h.live.next_wakeup() == 1100);
+  auto out = h.decide(10'000'000);
+  REQUIRE(out.size() == 1);
+  CHECK(std::holds_alternative<events::tool_invocation_requested>(out[0]));
+}
+
+TEST_CASE("plan state: an invalid plan is not finished until its PlanFailed is decided", "[plan_state]") {
+  harness h;
+  h.plan(R"({"steps":[
+    {"id":"s1","tool":"weather","args":{"city":"{{steps.s2.result.city}}"}},
+    {"id":"s2","tool":"weather","args":{"city":"Oslo"},"dependsOn":["s1"]}]})");
+  CHECK(h.live.status() == plan_status::failed);
+  CHECK_FALSE(h.live.finished()); // the orchestrator must not compact it away yet
+  auto out = h.decide(0);
+  REQUIRE(out.size() == 1);
+  CHECK(as<events::plan_failed>(out[0]).reason == "invalid plan: cycle: s1 -> s2 -> s1");
+  CHECK(h.live.finished());
+}
