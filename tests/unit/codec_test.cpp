@@ -626,3 +626,25 @@ TEST_CASE("a record with a NUL in its text or with invalid UTF-8 is refused", "[
   CHECK(utf8.error().find("Invalid encoding") != std::string::npos);
   CHECK(events::decode(head + "\"caf\xc3\xa9?\"}}")); // valid UTF-8 passes
 }
+
+TEST_CASE("a huge string in a field with a pattern is refused by its length, not matched", "[codec]") {
+  // std::regex matches recursively, one stack frame per character: a 900,000-character step
+  // id (under the 1 MiB record limit) killed every node that read it with SIGSEGV. Every
+  // field with a pattern has a maxLength, checked first.
+  const std::string huge(900000, 'a');
+  auto completed = [](const std::string& step, const std::string& time) {
+    return R"({"specversion":"1.0","id":"c/1/s1/completed","type":"PlanStepCompleted",)"
+           R"("source":"s","time":")" + time + R"(","subject":"c",)"
+           R"("datacontenttype":"application/json",)"
+           R"("dataschema":"schemas/PlanStepCompleted.schema.json",)"
+           R"("data":{"stepId":")" + step + R"(","status":"ok","attempts":1}})";
+  };
+  REQUIRE(events::decode(completed("s1", "2026-11-20T10:00:00.123Z")));
+  auto step = events::decode(completed(huge, "2026-11-20T10:00:00.123Z"));
+  REQUIRE_FALSE(step);
+  CHECK(step.error().find("/data/stepId") != std::string::npos);
+  CHECK(step.error().find("maxLength") != std::string::npos);
+  auto time = events::decode(completed("s1", "2026-11-20T10:00:00." + std::string(900000, '1') + "Z"));
+  REQUIRE_FALSE(time);
+  CHECK(time.error().find("maxLength") != std::string::npos);
+}
