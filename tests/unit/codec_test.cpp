@@ -7,6 +7,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <thread>
 
@@ -625,4 +626,71 @@ TEST_CASE("a record with a NUL in its text or with invalid UTF-8 is refused", "[
   REQUIRE_FALSE(utf8);
   CHECK(utf8.error().find("Invalid encoding") != std::string::npos);
   CHECK(events::decode(head + "\"caf\xc3\xa9?\"}}")); // valid UTF-8 passes
+}
+
+// Found with the envelope fuzz target (tests/fuzz/regressions/envelope/): schema patterns are
+// matched with std::regex, which recurses once per character, so a 30,000-character stepId
+// overflowed an 8 MiB stack and killed every node that read the record. Each pattern-checked
+// string now has a maxLength, which RapidJSON checks before the pattern.
+TEST_CASE("a pattern-checked string of 200000 characters is refused by its length", "[codec]") {
+  const std::string huge(200000, '1');
+  auto with = [](std::string text, const std::string& from, const std::string& to) {
+    auto at = text.find(from);
+    REQUIRE(at != std::string::npos);
+    return text.replace(at, from.size(), to);
+  };
+  auto step = encode(make_event(plan_step_completed{"s1", "ok", 1}));
+  REQUIRE(step.ok());
+  auto r = decode(with(step.value(), R"("stepId":"s1")", R"("stepId":")" + huge + "\""));
+  REQUIRE_FALSE(r);
+  CHECK(r.error() == "schema violation at /data/stepId: string length 200000 is above maxLength 64");
+  r = decode(with(step.value(), R"(.123Z")", "." + huge + "Z\""));
+  REQUIRE_FALSE(r);
+  CHECK(r.error() == "schema violation at /time: string length 200021 is above maxLength 64");
+  r = decode(with(step.value(), "schemas/PlanStepCompleted", "schemas/" + huge));
+  REQUIRE_FALSE(r);
+  CHECK(r.error() == "schema violation at /dataschema: string length 200020 is above maxLength 128");
+
+  tool_invocation_requested request{"c42/1/s1", 1, "s1", "math", R"({"expression":"1"})", 5};
+  auto req = encode(make_event(request));
+  REQUIRE(req.ok());
+  r = decode(with(req.value(), R"("stepId":"s1")", R"("stepId":")" + huge + "\""));
+  REQUIRE_FALSE(r);
+  CHECK(r.error() == "schema violation at /data/stepId: string length 200000 is above maxLength 64");
+
+  auto plan = json::parse(R"({"steps":[{"id":"s1","tool":"math","args":{"expression":"1"},)"
+                          R"("dependsOn":[")" + huge + R"("]}]})");
+  REQUIRE(plan.ok());
+  auto v = validate("plan", plan.value());
+  REQUIRE_FALSE(v);
+  CHECK(v.error() == "schema violation at /steps/0/dependsOn/0: string length 200000 is above maxLength 64");
+}
+
+TEST_CASE("every schema pattern is bounded by a maxLength", "[codec][schema]") {
+  // Guards the fix above for schemas added later: an unbounded pattern is a poison record.
+  std::function<void(const json::value&, const std::string&)> walk =
+      [&](const json::value& v, const std::string& where) {
+        if (v.IsObject()) {
+          if (v.HasMember("pattern")) {
+            INFO(where);
+            REQUIRE(v.HasMember("maxLength"));
+            CHECK(v["maxLength"].GetInt() <= 256);
+          }
+          for (const auto& m : v.GetObject())
+            walk(m.value, where + "/" + m.name.GetString());
+        } else if (v.IsArray()) {
+          for (rapidjson::SizeType i = 0; i < v.Size(); ++i)
+            walk(v[i], where + "/" + std::to_string(i));
+        }
+      };
+  int files = 0;
+  for (const auto& entry : fs::directory_iterator(fs::path(EVENTIDE_SOURCE_DIR) / "schemas")) {
+    if (entry.path().string().find(".schema.json") == std::string::npos)
+      continue;
+    auto doc = json::parse(read_file(entry.path()));
+    REQUIRE(doc.ok());
+    walk(doc.value(), entry.path().filename().string());
+    ++files;
+  }
+  CHECK(files == static_cast<int>(schema_names().size()));
 }
