@@ -694,3 +694,27 @@ TEST_CASE("every schema pattern is bounded by a maxLength", "[codec][schema]") {
   }
   CHECK(files == static_cast<int>(schema_names().size()));
 }
+
+// Found with the envelope fuzz target: each record decoded, but the event it gave could not be
+// encoded and decoded again (invalid UTF-8, a result cut to "" by json::dump). Now each is a
+// dead letter at the first reader, with the byte where it goes wrong.
+TEST_CASE("a record with a lone surrogate escape or an infinite number is refused", "[codec]") {
+  std::string head = R"({"specversion":"1.0","id":"n","type":"UserQueryReceived","source":"s",)"
+                     R"("time":"2026-11-20T10:00:00.123Z","subject":"c",)"
+                     R"("datacontenttype":"application/json","data":{"conversationId":"c",)"
+                     R"("userId":"u","receivedAt":1,"query":)";
+  auto surrogate = decode(head + R"("why \ude00?"}})");
+  REQUIRE_FALSE(surrogate);
+  // The offset is where the reader stopped: just past the string that holds the escape.
+  CHECK(surrogate.error() == "invalid JSON at byte " + std::to_string(head.size() + 13)
+                                 + ": The surrogate pair in string is invalid.");
+
+  tool_invocation_resulted result{"c42/1/s1", 1, "s1", "math", true, "42", "", false, 3};
+  auto good = encode(make_event(result));
+  REQUIRE(good.ok());
+  std::string text = good.value();
+  text.replace(text.find(R"("result":42)"), 11, R"("result":9e308)");
+  auto infinite = decode(text);
+  REQUIRE_FALSE(infinite);
+  CHECK(infinite.error().find("Number too big to be stored in double.") != std::string::npos);
+}
