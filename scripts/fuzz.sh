@@ -87,7 +87,10 @@ report_failure() {
   local t=$1 log=$2 what=$3
   echo "[fuzz] $t: FAILED ($what); log: $log" >&2
   grep -E "^(==[0-9]+==ERROR|SUMMARY|FUZZ_CHECK|.*runtime error:|ALARM|==[0-9]+== ERROR)" "$log" | head -5 >&2 || true
-  grep -E "^ +#[0-9]+ " "$log" | head -12 >&2 || true
+  # The stack without libFuzzer's, the sanitizers' and libc's own frames.
+  grep -E "^ +#[0-9]+ " "$log" \
+    | grep -vE "fuzzer::|__sanitizer|libc\.so|nptl/|signal/|stdlib/abort|compiler-rt|_start" \
+    | head -10 >&2 || true
   local input
   input=$(grep -oE "Test unit written to .*" "$log" | sed 's/Test unit written to //' | tail -1)
   [ -n "$input" ] || input=$(grep -oE "^Running: .*" "$log" | sed 's/Running: //' | tail -1)
@@ -103,6 +106,7 @@ run_target() {
   local bin=$out/tests/fuzz/fuzz_$t log=$out/logs/$t.log status=$out/status/$t
   local flags=(-rss_limit_mb=2048 -timeout=10 -error_exitcode=1 -timeout_exitcode=1)
   echo 1 >"$status"
+  : >"$log"
   [ -x "$bin" ] || { echo "[fuzz] $t: $bin missing (build first)" >&2; return 1; }
 
   # Every saved crash must stay fixed: a target given files runs each once.
@@ -112,7 +116,7 @@ run_target() {
       < <(find "tests/fuzz/regressions/$t" -type f ! -name '*.md' -print0 | sort -z)
   fi
   if [ ${#regressions[@]} -gt 0 ]; then
-    if ! "$bin" "${flags[@]}" "${regressions[@]}" >"$log" 2>&1; then
+    if ! "$bin" "${flags[@]}" "${regressions[@]}" >>"$log" 2>&1; then
       report_failure "$t" "$log" "a saved regression fails again"
       return 1
     fi
