@@ -3,12 +3,78 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
+#include <rapidjson/encodedstream.h>
 #include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 namespace eventide::json {
+
+namespace {
+
+// Builds the document from the reader's events like Document::Parse does, refusing two things
+// RapidJSON 1.1 accepts but cannot hold faithfully (both found by fuzzing, tests/fuzz/):
+// - a number that overflows to infinity ("221e308": only exponents above 308 were refused),
+//   which json::dump cannot write, so it returned "" or a document cut off before it;
+// - a lone low-surrogate escape ("\udc00"), decoded to bytes that are not UTF-8 in text that
+//   is (a lone high one was already refused, with the same message).
+class checked_builder {
+ public:
+  explicit checked_builder(document& d) : d_(d) {}
+
+  rapidjson::ParseErrorCode refused = rapidjson::kParseErrorNone;
+
+  bool Null() { return d_.Null(); }
+  bool Bool(bool b) { return d_.Bool(b); }
+  bool Int(int i) { return d_.Int(i); }
+  bool Uint(unsigned i) { return d_.Uint(i); }
+  bool Int64(int64_t i) { return d_.Int64(i); }
+  bool Uint64(uint64_t i) { return d_.Uint64(i); }
+  bool Double(double v) {
+    return std::isfinite(v) ? d_.Double(v) : refuse(rapidjson::kParseErrorNumberTooBig);
+  }
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) { return d_.RawNumber(s, n, copy); }
+  bool String(const char* s, rapidjson::SizeType n, bool copy) {
+    return has_surrogate(s, n) ? refuse(rapidjson::kParseErrorStringUnicodeSurrogateInvalid)
+                               : d_.String(s, n, copy);
+  }
+  bool Key(const char* s, rapidjson::SizeType n, bool copy) {
+    return has_surrogate(s, n) ? refuse(rapidjson::kParseErrorStringUnicodeSurrogateInvalid)
+                               : d_.Key(s, n, copy);
+  }
+  bool StartObject() { return d_.StartObject(); }
+  bool EndObject(rapidjson::SizeType members) { return d_.EndObject(members); }
+  bool StartArray() { return d_.StartArray(); }
+  bool EndArray(rapidjson::SizeType elements) { return d_.EndArray(elements); }
+
+ private:
+  bool refuse(rapidjson::ParseErrorCode code) {
+    refused = code;
+    return false;
+  }
+
+  // U+D800..U+DFFF in UTF-8 is ED A0..BF xx. The raw text was checked to be UTF-8, so only a
+  // \u escape can have put these bytes in a string.
+  static bool has_surrogate(const char* s, size_t n) {
+    const char* end = s + n;
+    for (const char* p = s; p < end; ++p) {
+      p = static_cast<const char*>(std::memchr(p, '\xED', static_cast<size_t>(end - p)));
+      if (!p)
+        return false;
+      if (p + 1 < end && static_cast<unsigned char>(p[1]) >= 0xA0)
+        return true;
+    }
+    return false;
+  }
+
+  document& d_;
+};
+
+} // namespace
 
 std::optional<size_t> too_deep(std::string_view text, int max) {
   int depth = 0;
@@ -38,13 +104,30 @@ outcome<document> parse(std::string_view text) {
   if (auto at = too_deep(text))
     return fail("JSON nested deeper than " + std::to_string(max_depth) + " levels (at byte "
                 + std::to_string(*at) + ")");
-  document d;
   // Invalid UTF-8 is refused here, so it never reaches a record, a tool or an answer. The
   // parse also rejects trailing non-whitespace.
-  d.Parse<rapidjson::kParseValidateEncodingFlag>(text.data(), text.size());
-  if (d.HasParseError())
-    return fail("invalid JSON at byte " + std::to_string(d.GetErrorOffset()) + ": "
-                + rapidjson::GetParseError_En(d.GetParseError()));
+  document d;
+  rapidjson::MemoryStream bytes(text.data(), text.size());
+  rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> in(bytes);
+  rapidjson::Reader reader;
+  checked_builder builder(d);
+  rapidjson::ParseResult result;
+  auto generate = [&](document&) {
+    result = reader.Parse<rapidjson::kParseValidateEncodingFlag>(in, builder);
+    return !result.IsError();
+  };
+  d.Populate(generate);
+  if (result.IsError()) {
+    auto code = builder.refused != rapidjson::kParseErrorNone ? builder.refused : result.Code();
+    return fail("invalid JSON at byte " + std::to_string(result.Offset()) + ": "
+                + rapidjson::GetParseError_En(code));
+  }
+  // RapidJSON's memory stream reads a NUL byte as the end of the text, so "{...}\0anything"
+  // parsed as "{...}". JSON has no raw NUL anywhere (found by fuzzing, tests/fuzz/); inside a
+  // string the parse above already failed on it.
+  if (auto nul = text.find('\0'); nul != std::string_view::npos)
+    return fail("invalid JSON at byte " + std::to_string(nul)
+                + ": a NUL byte (escape it as \\u0000 inside a string)");
   return d;
 }
 

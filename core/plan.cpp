@@ -135,6 +135,9 @@ outcome<plan> parse_plan(std::string_view plan_json) {
     auto id = json::get_string(s, "id");
     if (!id || id->empty())
       return fail(where + ": 'id' must be a non-empty string");
+    if (id->size() > max_step_id_length)
+      return fail(where + ": id is longer than " + std::to_string(max_step_id_length)
+                  + " characters");
     if (!valid_step_id(*id))
       return fail(where + ": id '" + *id + "' may only contain letters, digits, '_' and '-'");
     where = "step " + *id;

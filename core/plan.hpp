@@ -22,6 +22,11 @@ struct tool_spec {
 const std::vector<tool_spec>& tool_catalog();
 const tool_spec* find_tool(std::string_view name);
 
+/// Longest step id; the schemas bound the same ids (and every pattern-checked string) with
+/// maxLength, because std::regex recurses once per character (30,000 characters overflowed an
+/// 8 MiB stack).
+constexpr size_t max_step_id_length = 64;
+
 struct plan_step {
   std::string id;
   std::string tool;

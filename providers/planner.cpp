@@ -542,8 +542,9 @@ std::vector<mention> find_products(const std::string& text, const std::string& l
   for (auto& [first, owners] : by_first_word) {
     if (owners.size() != 1)
       continue;
+    const std::string& owner = owners.front(); // a structured binding is not capturable in C++17
     bool already = std::any_of(found.begin(), found.end(),
-                               [&](const mention& m) { return m.value == owners.front(); });
+                               [&](const mention& m) { return m.value == owner; });
     if (already)
       continue;
     for (size_t pos : find_words(low, first))

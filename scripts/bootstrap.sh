@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs every Debian package Eventide's build, tests and test broker need. Idempotent: only
 # missing packages are installed, and apt's index is refreshed only when something is missing.
+#   scripts/bootstrap.sh          # build, tests, test broker
+#   scripts/bootstrap.sh --fuzz   # also clang with libFuzzer and the sanitizers (scripts/fuzz.sh)
 set -euo pipefail
 
 packages=(
@@ -12,6 +14,11 @@ packages=(
   # validates docker-compose.yml (no Docker engine needed)
   docker-compose
 )
+if [ "${1:-}" = "--fuzz" ]; then
+  # libFuzzer targets (scripts/fuzz.sh): Debian's clang, its runtime libraries (libFuzzer, ASan,
+  # UBSan) and llvm-symbolizer for readable sanitizer stacks. Not in the Docker build stage.
+  packages+=(clang-14 libclang-rt-14-dev llvm-14)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

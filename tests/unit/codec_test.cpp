@@ -7,6 +7,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <thread>
 
@@ -627,24 +628,93 @@ TEST_CASE("a record with a NUL in its text or with invalid UTF-8 is refused", "[
   CHECK(events::decode(head + "\"caf\xc3\xa9?\"}}")); // valid UTF-8 passes
 }
 
-TEST_CASE("a huge string in a field with a pattern is refused by its length, not matched", "[codec]") {
-  // std::regex matches recursively, one stack frame per character: a 900,000-character step
-  // id (under the 1 MiB record limit) killed every node that read it with SIGSEGV. Every
-  // field with a pattern has a maxLength, checked first.
-  const std::string huge(900000, 'a');
-  auto completed = [](const std::string& step, const std::string& time) {
-    return R"({"specversion":"1.0","id":"c/1/s1/completed","type":"PlanStepCompleted",)"
-           R"("source":"s","time":")" + time + R"(","subject":"c",)"
-           R"("datacontenttype":"application/json",)"
-           R"("dataschema":"schemas/PlanStepCompleted.schema.json",)"
-           R"("data":{"stepId":")" + step + R"(","status":"ok","attempts":1}})";
+// Found with the envelope fuzz target (tests/fuzz/regressions/envelope/): schema patterns are
+// matched with std::regex, which recurses once per character, so a 30,000-character stepId
+// overflowed an 8 MiB stack and killed every node that read the record. Each pattern-checked
+// string now has a maxLength, which RapidJSON checks before the pattern.
+TEST_CASE("a pattern-checked string of 200000 characters is refused by its length", "[codec]") {
+  const std::string huge(200000, '1');
+  auto with = [](std::string text, const std::string& from, const std::string& to) {
+    auto at = text.find(from);
+    REQUIRE(at != std::string::npos);
+    return text.replace(at, from.size(), to);
   };
-  REQUIRE(events::decode(completed("s1", "2026-11-20T10:00:00.123Z")));
-  auto step = events::decode(completed(huge, "2026-11-20T10:00:00.123Z"));
-  REQUIRE_FALSE(step);
-  CHECK(step.error().find("/data/stepId") != std::string::npos);
-  CHECK(step.error().find("maxLength") != std::string::npos);
-  auto time = events::decode(completed("s1", "2026-11-20T10:00:00." + std::string(900000, '1') + "Z"));
-  REQUIRE_FALSE(time);
-  CHECK(time.error().find("maxLength") != std::string::npos);
+  auto step = encode(make_event(plan_step_completed{"s1", "ok", 1}));
+  REQUIRE(step.ok());
+  auto r = decode(with(step.value(), R"("stepId":"s1")", R"("stepId":")" + huge + "\""));
+  REQUIRE_FALSE(r);
+  CHECK(r.error() == "schema violation at /data/stepId: string length 200000 is above maxLength 64");
+  r = decode(with(step.value(), R"(.123Z")", "." + huge + "Z\""));
+  REQUIRE_FALSE(r);
+  CHECK(r.error() == "schema violation at /time: string length 200021 is above maxLength 64");
+  r = decode(with(step.value(), "schemas/PlanStepCompleted", "schemas/" + huge));
+  REQUIRE_FALSE(r);
+  CHECK(r.error() == "schema violation at /dataschema: string length 200020 is above maxLength 128");
+
+  tool_invocation_requested request{"c42/1/s1", 1, "s1", "math", R"({"expression":"1"})", 5};
+  auto req = encode(make_event(request));
+  REQUIRE(req.ok());
+  r = decode(with(req.value(), R"("stepId":"s1")", R"("stepId":")" + huge + "\""));
+  REQUIRE_FALSE(r);
+  CHECK(r.error() == "schema violation at /data/stepId: string length 200000 is above maxLength 64");
+
+  auto plan = json::parse(R"({"steps":[{"id":"s1","tool":"math","args":{"expression":"1"},)"
+                          R"("dependsOn":[")" + huge + R"("]}]})");
+  REQUIRE(plan.ok());
+  auto v = validate("plan", plan.value());
+  REQUIRE_FALSE(v);
+  CHECK(v.error() == "schema violation at /steps/0/dependsOn/0: string length 200000 is above maxLength 64");
+}
+
+TEST_CASE("every schema pattern is bounded by a maxLength", "[codec][schema]") {
+  // Guards the fix above for schemas added later: an unbounded pattern is a poison record.
+  std::function<void(const json::value&, const std::string&)> walk =
+      [&](const json::value& v, const std::string& where) {
+        if (v.IsObject()) {
+          if (v.HasMember("pattern")) {
+            INFO(where);
+            REQUIRE(v.HasMember("maxLength"));
+            CHECK(v["maxLength"].GetInt() <= 256);
+          }
+          for (const auto& m : v.GetObject())
+            walk(m.value, where + "/" + m.name.GetString());
+        } else if (v.IsArray()) {
+          for (rapidjson::SizeType i = 0; i < v.Size(); ++i)
+            walk(v[i], where + "/" + std::to_string(i));
+        }
+      };
+  int files = 0;
+  for (const auto& entry : fs::directory_iterator(fs::path(EVENTIDE_SOURCE_DIR) / "schemas")) {
+    if (entry.path().string().find(".schema.json") == std::string::npos)
+      continue;
+    auto doc = json::parse(read_file(entry.path()));
+    REQUIRE(doc.ok());
+    walk(doc.value(), entry.path().filename().string());
+    ++files;
+  }
+  CHECK(files == static_cast<int>(schema_names().size()));
+}
+
+// Found with the envelope fuzz target: each record decoded, but the event it gave could not be
+// encoded and decoded again (invalid UTF-8, a result cut to "" by json::dump). Now each is a
+// dead letter at the first reader, with the byte where it goes wrong.
+TEST_CASE("a record with a lone surrogate escape or an infinite number is refused", "[codec]") {
+  std::string head = R"({"specversion":"1.0","id":"n","type":"UserQueryReceived","source":"s",)"
+                     R"("time":"2026-11-20T10:00:00.123Z","subject":"c",)"
+                     R"("datacontenttype":"application/json","data":{"conversationId":"c",)"
+                     R"("userId":"u","receivedAt":1,"query":)";
+  auto surrogate = decode(head + R"("why \ude00?"}})");
+  REQUIRE_FALSE(surrogate);
+  // The offset is where the reader stopped: just past the string that holds the escape.
+  CHECK(surrogate.error() == "invalid JSON at byte " + std::to_string(head.size() + 13)
+                                 + ": The surrogate pair in string is invalid.");
+
+  tool_invocation_resulted result{"c42/1/s1", 1, "s1", "math", true, "42", "", false, 3};
+  auto good = encode(make_event(result));
+  REQUIRE(good.ok());
+  std::string text = good.value();
+  text.replace(text.find(R"("result":42)"), 11, R"("result":9e308)");
+  auto infinite = decode(text);
+  REQUIRE_FALSE(infinite);
+  CHECK(infinite.error().find("Number too big to be stored in double.") != std::string::npos);
 }

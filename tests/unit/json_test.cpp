@@ -60,3 +60,48 @@ TEST_CASE("json: invalid UTF-8 is refused; a NUL in text is found with its path"
   CHECK(json::find_nul(*in_key) == std::optional<std::string>{"/a/1/k\0"s});
   CHECK_FALSE(json::find_nul(*json::parse(R"({"a":["no nul here"]})")));
 }
+
+// The three cases below were found by the fuzz targets (tests/fuzz/regressions/): RapidJSON
+// 1.1 accepted each, and what it built could not be written back as the same JSON.
+
+TEST_CASE("json: a lone low-surrogate escape is refused like a lone high one", "[json]") {
+  // "\udc00" decoded to the bytes ED B0 80, which are not UTF-8, in text that is: the UTF-8
+  // check of the raw bytes passed, and the next reader of the re-encoded record refused it.
+  for (const char* text : {R"(["\udc00"])", R"(["a\ud41d\ude00b"])", R"({"\udfff":1})"}) {
+    auto r = json::parse(text);
+    INFO(text);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().find("The surrogate pair in string is invalid.") != std::string::npos);
+  }
+  auto high = json::parse(R"(["\ud800"])"); // RapidJSON's own check, same words
+  REQUIRE_FALSE(high);
+  CHECK(high.error().find("The surrogate pair in string is invalid.") != std::string::npos);
+  auto pair = json::parse(R"(["\ud83d\ude00", "\\udc00", "\ud7ff\ue000"])");
+  REQUIRE(pair); // a proper pair, an escaped backslash, the neighbours of the surrogate range
+  CHECK(json::dump(*pair) == "[\"\xF0\x9F\x98\x80\",\"\\\\udc00\",\"\xED\x9F\xBF\xEE\x80\x80\"]");
+}
+
+TEST_CASE("json: a number that overflows a double is refused, not kept as infinity", "[json]") {
+  // RapidJSON refused exponents above 308 only: 221e308 became +inf, and json::dump, which
+  // cannot write infinity, returned "" for it (or a document cut off before it).
+  for (const char* text : {"221e308", "[1, -2e308]", R"({"a":1.8e308,"b":"{{s1.result}}"})",
+                           "1e400"}) {
+    auto r = json::parse(text);
+    INFO(text);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().find("Number too big to be stored in double.") != std::string::npos);
+  }
+  auto max = json::parse("[1.7976931348623157e308, -1.7976931348623157e308, 1e-400]");
+  REQUIRE(max);
+  CHECK(json::parse(json::dump(*max)));
+}
+
+TEST_CASE("json: a NUL byte ends nothing: the text after it is not ignored", "[json]") {
+  // The parser took a NUL byte for the end of the text, so "{...}\0anything" was accepted.
+  auto r = json::parse("{\"a\":1}\0{\"b\":2}"s);
+  REQUIRE_FALSE(r);
+  CHECK(r.error() == "invalid JSON at byte 7: a NUL byte (escape it as \\u0000 inside a string)");
+  CHECK_FALSE(json::parse("221e308\0garbage"s));
+  CHECK_FALSE(json::parse("[\"a\0b\"]"s));
+  CHECK(json::parse(R"(["a\u0000b"])")); // the escaped form is JSON (find_nul reports it)
+}

@@ -90,6 +90,17 @@ TEST_CASE("plan: structural failures", "[plan]") {
         == "step s1: 'dependsOn' must be an array of step ids");
 }
 
+TEST_CASE("plan: step ids are at most 64 characters as in the plan schema", "[plan]") {
+  // The schemas bound ids with maxLength 64 (std::regex recursion, see codec_test.cpp); a plan
+  // parse_plan accepts must also pass the schema (the plan fuzz target checks that).
+  auto with_id = [](const std::string& id) {
+    return R"({"steps":[{"id":")" + id + R"(","tool":"math","args":{"expression":"1"}}]})";
+  };
+  CHECK(parse_plan(with_id(std::string(64, 'a'))).ok());
+  CHECK(plan_error(with_id(std::string(65, 'a'))) == "step #1: id is longer than 64 characters");
+  CHECK(plan_error(with_id(std::string(100000, 'a'))) == "step #1: id is longer than 64 characters");
+}
+
 TEST_CASE("plan: rule failures name the step", "[plan]") {
   CHECK(plan_error(R"({"steps":[{"id":"s1","tool":"math","args":{"expression":"1"}},{"id":"s2","tool":"fly","args":{}}]})")
         == "step s2: unknown tool 'fly'");
