@@ -64,6 +64,9 @@ fi
 
 if [ $build = 1 ]; then
   start=$(date +%s)
+  # -g puts the build directory into every object; without this ccache would miss on every
+  # fresh clone (CI), whatever base_dir says.
+  export CCACHE_NOHASHDIR=true CCACHE_BASEDIR=$root
   if [ ! -f "$out/build.ninja" ]; then
     cmake -S . -B "$out" -G Ninja -DEVENTIDE_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >&2
   fi
