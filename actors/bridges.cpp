@@ -137,7 +137,7 @@ struct partition_track {
 };
 
 struct consumer_state;
-void commit_handled(consumer_state& st);
+void commit_handled(consumer_state& st, bool wait = false);
 
 struct consumer_state {
   consumer_bridge_config cfg;
@@ -222,8 +222,9 @@ void acknowledge(consumer_ptr self, const bridge::topic_partition& tp, int64_t o
 }
 
 // Commits, per partition, the lowest offset that still has an unacknowledged record (or all
-// that was polled).
-void commit_handled(consumer_state& st) {
+// that was polled). `wait`: confirmed before it returns (during a quarantine, where the next
+// suspect may crash the node, what passed must not be handed out again).
+void commit_handled(consumer_state& st, bool wait) {
   if (!st.commit_pending)
     return;
   st.commit_pending = false;
@@ -231,7 +232,7 @@ void commit_handled(consumer_state& st) {
     auto next = t.in_flight.empty() ? t.polled_upto : *t.in_flight.begin();
     if (next <= t.committed)
       continue;
-    if (auto r = st.consumer->commit_async(tp, next); !r) {
+    if (auto r = wait ? st.consumer->commit(tp, next) : st.consumer->commit_async(tp, next); !r) {
       st.last_error = std::to_string(now_ms()) + " commit: " + r.error();
       EV_LOG(error) << "commit failed group=" << st.cfg.group << " topic=" << tp.topic
                     << " partition=" << tp.partition << " offset=" << next << ": " << r.error();
@@ -527,11 +528,12 @@ caf::behavior consumer_bridge(consumer_ptr self, consumer_bridge_config cfg, rol
     [self](poll_atom) {
       auto& st = self->state;
       st.polling = false;
-      commit_handled(st);
       if (st.guard && (st.alone || st.guard->quarantine())) {
+        commit_handled(st, true);
         quarantine_cycle(self);
         return;
       }
+      commit_handled(st);
       if (st.in_flight >= st.cfg.max_in_flight)
         return; // back-pressure: acknowledge() resumes polling
       std::vector<bridge::record> batch;
