@@ -390,11 +390,11 @@ void intake(consumer_state& st, const bridge::record& rec) {
 
 // The crash guard's note: every record in flight, as runs of offsets per partition.
 void note_in_flight(consumer_state& st) {
-  core::crash_note note;
+  auto& note = st.guard->start_note();
   for (auto& [tp, t] : st.tracks)
     if (!t.in_flight.empty())
-      core::add_in_flight(note, {tp.topic, tp.partition}, t.in_flight);
-  guard_error(st, st.guard->note(std::move(note)));
+      note.add(tp.topic, tp.partition, t.in_flight);
+  guard_error(st, st.guard->finish_note());
 }
 
 // Hands one record in flight to the role, or passes over it, or dead-letters it.

@@ -318,20 +318,28 @@ outcome<void> group_crash_guard::write_note(const std::string& bytes) {
   return {};
 }
 
-outcome<void> group_crash_guard::note(core::crash_note note) {
-  note.run = guard_->run_;
-  note.alone = false;
+outcome<void> group_crash_guard::note(const core::crash_note& note) {
+  auto& w = start_note();
+  for (auto& r : note.runs)
+    w.add_run(r.at.topic, r.at.partition, r.first, r.last);
+  return finish_note();
+}
+
+core::note_writer& group_crash_guard::start_note() {
+  writer_.begin(false);
+  return writer_;
+}
+
+outcome<void> group_crash_guard::finish_note() {
   noted_ = true;
-  return write_note(core::encode_note(note));
+  return write_note(writer_.finish(guard_->run_));
 }
 
 outcome<void> group_crash_guard::note_alone(const bridge::record& rec) {
-  core::crash_note note;
-  note.run = guard_->run_;
-  note.alone = true;
-  note.runs.push_back({ref(rec), rec.offset, rec.offset});
+  writer_.begin(true);
+  writer_.add_run(rec.topic, rec.partition, rec.offset, rec.offset);
   noted_ = true;
-  return write_note(core::encode_note(note));
+  return write_note(writer_.finish(guard_->run_));
 }
 
 outcome<void> group_crash_guard::clear_note() {

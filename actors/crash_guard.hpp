@@ -104,8 +104,12 @@ class group_crash_guard {
 
   /// Durably notes what the bridge has in flight, before it hands anything out. A failure is
   /// returned for the bridge to report; processing goes on (the guard is a safety net).
-  outcome<void> note(core::crash_note note);
+  outcome<void> note(const core::crash_note& note);
   outcome<void> note_alone(const bridge::record& rec);
+  /// The same, built in place (no allocation per batch): start_note(), add what is in
+  /// flight, finish_note().
+  core::note_writer& start_note();
+  outcome<void> finish_note();
   /// Nothing in flight any more (idle, a clean stop): a kill now blames nobody.
   outcome<void> clear_note();
 
@@ -140,6 +144,7 @@ class group_crash_guard {
   std::string strikes_path_;
   core::strike_table strikes_;
   core::suspect_tracker tracker_;
+  core::note_writer writer_;
   bool reported_done_ = true;
   bool noted_ = false;
   bool closed_ = false;

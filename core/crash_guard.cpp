@@ -34,16 +34,27 @@ uint64_t get_le(std::string_view in, size_t at, int bytes) {
   return v;
 }
 
-std::string frame(uint64_t run, std::string_view payload) {
-  std::string out;
-  out.reserve(note_header_size + payload.size());
+void frame_into(std::string& out, uint64_t run, std::string_view payload) {
+  out.clear();
   out.append(note_magic, sizeof note_magic);
   put_le(out, run, 8);
   put_le(out, payload.size(), 4);
   put_le(out, 0, 4);
   put_le(out, fnv1a(payload), 8);
   out.append(payload);
+}
+
+std::string frame(uint64_t run, std::string_view payload) {
+  std::string out;
+  out.reserve(note_header_size + payload.size());
+  frame_into(out, run, payload);
   return out;
+}
+
+void append_int(std::string& out, int64_t v) {
+  char buf[24];
+  auto [end, err] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, end);
 }
 
 template <class T>
@@ -117,19 +128,43 @@ void add_in_flight(crash_note& note, const partition_ref& at, const std::set<int
   }
 }
 
-std::string encode_note(const crash_note& note) {
-  std::string payload = note.alone ? "alone\n" : "batch\n";
-  for (auto& r : note.runs) {
-    payload += r.at.topic;
-    payload += '\t';
-    payload += std::to_string(r.at.partition);
-    payload += '\t';
-    payload += std::to_string(r.first);
-    payload += '\t';
-    payload += std::to_string(r.last);
-    payload += '\n';
+void note_writer::begin(bool alone) {
+  payload_.clear();
+  payload_ += alone ? "alone\n" : "batch\n";
+}
+
+void note_writer::add_run(std::string_view topic, int32_t partition, int64_t first, int64_t last) {
+  payload_ += topic;
+  payload_ += '\t';
+  append_int(payload_, partition);
+  payload_ += '\t';
+  append_int(payload_, first);
+  payload_ += '\t';
+  append_int(payload_, last);
+  payload_ += '\n';
+}
+
+void note_writer::add(std::string_view topic, int32_t partition, const std::set<int64_t>& offsets) {
+  auto it = offsets.begin();
+  while (it != offsets.end()) {
+    auto first = *it, last = *it;
+    for (++it; it != offsets.end() && *it == last + 1; ++it)
+      last = *it;
+    add_run(topic, partition, first, last);
   }
-  return frame(note.run, payload);
+}
+
+const std::string& note_writer::finish(uint64_t run) {
+  frame_into(framed_, run, payload_);
+  return framed_;
+}
+
+std::string encode_note(const crash_note& note) {
+  note_writer w;
+  w.begin(note.alone);
+  for (auto& r : note.runs)
+    w.add_run(r.at.topic, r.at.partition, r.first, r.last);
+  return w.finish(note.run);
 }
 
 std::string encode_cleared_note(uint64_t run) {

@@ -54,6 +54,22 @@ struct crash_note {
 /// Adds a partition's in-flight offsets (ascending) as runs of consecutive offsets.
 void add_in_flight(crash_note& note, const partition_ref& at, const std::set<int64_t>& offsets);
 
+/// Builds a note's stored bytes in buffers it keeps, so that noting a batch allocates nothing
+/// once the buffers have grown (the consumer bridge notes every poll batch).
+class note_writer {
+ public:
+  void begin(bool alone);
+  /// A partition's in-flight offsets (ascending), as runs of consecutive offsets.
+  void add(std::string_view topic, int32_t partition, const std::set<int64_t>& offsets);
+  void add_run(std::string_view topic, int32_t partition, int64_t first, int64_t last);
+  /// The note as stored (see encode_note), valid until the next begin().
+  const std::string& finish(uint64_t run);
+
+ private:
+  std::string payload_;
+  std::string framed_;
+};
+
 /// A note as stored: a 32-byte header (magic, run, payload length, FNV-1a of the payload) and a
 /// text payload. Written in one write() call, so a killed process leaves the old or the new
 /// note whole; a torn one (an OS crash) fails its checksum and reads as corrupt.
