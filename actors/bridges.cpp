@@ -306,7 +306,22 @@ void on_rebalance(consumer_ptr self, const std::vector<bridge::topic_partition>&
     }
     st.restore_targets.erase(tp);
     if (st.guard) {
-      st.guard->revoked(tp);
+      // Not ours any more: out of the gate now (an acknowledgement may never come).
+      auto& g = *st.guard;
+      g.revoked(tp);
+      if (st.alone && st.alone->first == tp) {
+        guard_error(st, g.clear_note());
+        g.node().done_alone(g.group());
+        st.alone.reset();
+      }
+      for (auto it = st.gated.begin(); it != st.gated.end();) {
+        if (it->first == tp) {
+          it = st.gated.erase(it);
+          g.node().done_shared(1);
+        } else {
+          ++it;
+        }
+      }
       st.held.erase(std::remove_if(st.held.begin(), st.held.end(),
                                    [&](const bridge::record& r) {
                                      return r.partition == tp.partition && r.topic == tp.topic;
