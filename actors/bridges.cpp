@@ -1,9 +1,12 @@
 #include "actors/bridges.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <deque>
 #include <map>
 #include <set>
 
+#include "actors/crash_guard.hpp"
 #include "actors/crash_point.hpp"
 #include "actors/logging.hpp"
 #include "bridge/dead_letter.hpp"
@@ -134,7 +137,7 @@ struct partition_track {
 };
 
 struct consumer_state;
-void commit_handled(consumer_state& st);
+void commit_handled(consumer_state& st, bool wait = false);
 
 struct consumer_state {
   consumer_bridge_config cfg;
@@ -149,6 +152,12 @@ struct consumer_state {
   bool commit_pending = false; // acknowledgements not yet committed
   uint64_t handled = 0, dead_lettered = 0, skipped = 0;
   std::string last_error; // "<time ms> <what>" of the last poll/commit/handling failure
+  // Crash-loop guard (null: off). During a quarantine records wait in `held` for their turn at
+  // the node's gate; `alone` is the suspect out alone, `gated` what went out in a batch.
+  std::shared_ptr<group_crash_guard> guard;
+  std::deque<bridge::record> held;
+  std::optional<std::pair<bridge::topic_partition, int64_t>> alone;
+  std::set<std::pair<bridge::topic_partition, int64_t>> gated;
   static inline constexpr const char* name = "consumer-bridge";
 
   ~consumer_state() {
@@ -156,6 +165,8 @@ struct consumer_state {
       commit_handled(*this); // a clean stop commits what was handled
       consumer->close();
     }
+    if (guard)
+      guard->close(); // a clean stop: nothing in flight is to blame
   }
 };
 
@@ -168,8 +179,34 @@ void schedule_poll(consumer_ptr self) {
   }
 }
 
+void guard_error(consumer_state& st, const outcome<void>& r) {
+  if (r)
+    return;
+  st.last_error = std::to_string(now_ms()) + " crash guard: " + r.error();
+  EV_LOG(error) << "crash guard group=" << st.cfg.group << ": " << r.error();
+}
+
+// The crash guard's part of an acknowledgement: the gate is released (the note cleared first,
+// so a crash after the release blames nobody) and strikes are settled.
+void settle_guarded(consumer_state& st, const bridge::topic_partition& tp, int64_t offset) {
+  auto& g = *st.guard;
+  if (st.alone && st.alone->second == offset && st.alone->first == tp) {
+    guard_error(st, g.clear_note());
+    g.node().done_alone(g.group());
+    st.alone.reset();
+  } else if (!st.gated.empty() && st.gated.erase({tp, offset}) > 0) {
+    if (st.gated.empty())
+      guard_error(st, g.clear_note());
+    g.node().done_shared(1);
+  }
+  if (g.watching())
+    g.passed(tp, offset);
+}
+
 void acknowledge(consumer_ptr self, const bridge::topic_partition& tp, int64_t offset) {
   auto& st = self->state;
+  if (st.guard)
+    settle_guarded(st, tp, offset); // also for a partition revoked meanwhile: the gate counts it
   auto it = st.tracks.find(tp);
   if (it == st.tracks.end())
     return; // revoked meanwhile; the new owner re-reads from its committed offset
@@ -185,8 +222,9 @@ void acknowledge(consumer_ptr self, const bridge::topic_partition& tp, int64_t o
 }
 
 // Commits, per partition, the lowest offset that still has an unacknowledged record (or all
-// that was polled).
-void commit_handled(consumer_state& st) {
+// that was polled). `wait`: confirmed before it returns (during a quarantine, where the next
+// suspect may crash the node, what passed must not be handed out again).
+void commit_handled(consumer_state& st, bool wait) {
   if (!st.commit_pending)
     return;
   st.commit_pending = false;
@@ -194,7 +232,7 @@ void commit_handled(consumer_state& st) {
     auto next = t.in_flight.empty() ? t.polled_upto : *t.in_flight.begin();
     if (next <= t.committed)
       continue;
-    if (auto r = st.consumer->commit_async(tp, next); !r) {
+    if (auto r = wait ? st.consumer->commit(tp, next) : st.consumer->commit_async(tp, next); !r) {
       st.last_error = std::to_string(now_ms()) + " commit: " + r.error();
       EV_LOG(error) << "commit failed group=" << st.cfg.group << " topic=" << tp.topic
                     << " partition=" << tp.partition << " offset=" << next << ": " << r.error();
@@ -221,13 +259,20 @@ void dead_letter(consumer_ptr self, const bridge::record& rec, const std::string
             // restart, so nothing is lost.
             EV_LOG(error) << "cannot write dead letter topic=" << tp.topic << " partition="
                           << tp.partition << " offset=" << offset << ": " << describe(err);
+            auto& st = self->state;
+            if (st.alone && st.alone->first == tp && st.alone->second == offset) {
+              guard_error(st, st.guard->clear_note()); // out of the gate; still uncommitted
+              st.guard->node().done_alone(st.guard->group());
+              st.alone.reset();
+              schedule_poll(self);
+            }
           });
 }
 
 void check_restored(consumer_ptr self) {
   auto& st = self->state;
-  if (st.live || st.consumer->assignment().empty())
-    return;
+  if (st.live || !st.held.empty() || st.consumer->assignment().empty())
+    return; // (records held for the crash guard's gate are not with the role yet)
   for (auto& [tp, target] : st.restore_targets) {
     auto pos = st.consumer->position_of(tp);
     if (!pos || *pos < target)
@@ -260,6 +305,29 @@ void on_rebalance(consumer_ptr self, const std::vector<bridge::topic_partition>&
       st.tracks.erase(it);
     }
     st.restore_targets.erase(tp);
+    if (st.guard) {
+      // Not ours any more: out of the gate now (an acknowledgement may never come).
+      auto& g = *st.guard;
+      g.revoked(tp);
+      if (st.alone && st.alone->first == tp) {
+        guard_error(st, g.clear_note());
+        g.node().done_alone(g.group());
+        st.alone.reset();
+      }
+      for (auto it = st.gated.begin(); it != st.gated.end();) {
+        if (it->first == tp) {
+          it = st.gated.erase(it);
+          g.node().done_shared(1);
+        } else {
+          ++it;
+        }
+      }
+      st.held.erase(std::remove_if(st.held.begin(), st.held.end(),
+                                   [&](const bridge::record& r) {
+                                     return r.partition == tp.partition && r.topic == tp.topic;
+                                   }),
+                    st.held.end());
+    }
   }
   // Asked once per partition number: the role's store keys coverage by partition, and its
   // answer may change what it holds (the orchestrator takes its marker away).
@@ -286,12 +354,169 @@ void on_rebalance(consumer_ptr self, const std::vector<bridge::topic_partition>&
       if (wm && wm->high > from)
         st.restore_targets[tp] = wm->high;
     }
+    if (st.guard) {
+      // Strikes below where reading starts or past the log's end are never read again.
+      auto start = st.consumer->position_of(tp);
+      if (!start && t.committed >= 0)
+        start = t.committed;
+      st.guard->assigned(tp, start, [&]() -> std::optional<int64_t> {
+        auto wm = st.cfg.log->query_watermarks(tp);
+        return wm ? std::optional<int64_t>{wm->high} : std::nullopt;
+      });
+    }
     EV_LOG(debug) << "assigned group=" << st.cfg.group << " topic=" << tp.topic
                   << " partition=" << tp.partition;
   }
+  // Kafka's eager rebalance revokes everything in one call and assigns in the next: only an
+  // assignment (possibly empty) tells the guard which suspects are this member's.
+  if (st.guard && !(assigned.empty() && !revoked.empty()))
+    st.guard->assignment_seen();
   if (st.cfg.restore && !assigned.empty() && !st.restore_targets.empty() && st.live) {
     st.live = false;
     self->send(st.role, restore_atom::value);
+  }
+}
+
+// Polls one batch into `out`. False after a failed poll (a retry is scheduled).
+bool poll_into(consumer_ptr self, std::vector<bridge::record>& out) {
+  auto& st = self->state;
+  // Block while idle (poll wakes on new data); while records are in flight return soon so
+  // their acknowledgements (and commits) are processed.
+  auto timeout = std::chrono::milliseconds(st.in_flight > 0 ? 2 : 100);
+  auto batch = st.consumer->poll(st.cfg.max_batch, timeout);
+  if (!batch) {
+    st.last_error = std::to_string(now_ms()) + " poll: " + batch.error();
+    EV_LOG(error) << "poll failed group=" << st.cfg.group << ": " << batch.error();
+    self->delayed_send(self, std::chrono::milliseconds(200), poll_atom::value);
+    st.polling = true;
+    return false;
+  }
+  out = std::move(*batch);
+  return true;
+}
+
+// A record joins the records in flight: its offset is not committed before it is acknowledged.
+void intake(consumer_state& st, const bridge::record& rec) {
+  auto& t = st.tracks[{rec.topic, rec.partition}];
+  t.polled_upto = rec.offset + 1;
+  t.in_flight.insert(rec.offset);
+  ++st.in_flight;
+}
+
+// The crash guard's note: every record in flight, as runs of offsets per partition.
+void note_in_flight(consumer_state& st) {
+  auto& note = st.guard->start_note();
+  for (auto& [tp, t] : st.tracks)
+    if (!t.in_flight.empty())
+      note.add(tp.topic, tp.partition, t.in_flight);
+  guard_error(st, st.guard->finish_note());
+}
+
+// Hands one record in flight to the role, or passes over it, or dead-letters it.
+void hand_out(consumer_ptr self, bridge::record& rec) {
+  auto& st = self->state;
+  bridge::topic_partition tp{rec.topic, rec.partition};
+  if (st.guard && st.guard->has_strikes()) {
+    if (auto n = st.guard->strikes_of(rec); n >= st.guard->limit()) {
+      if (st.guard->dead_lettered(rec))
+        acknowledge(self, tp, rec.offset); // a replay: its dead letter was written before
+      else
+        dead_letter(self, rec, core::crash_loop_reason(n));
+      return;
+    }
+  }
+  if (st.cfg.skip && st.cfg.skip(rec)) {
+    ++st.skipped;
+    acknowledge(self, tp, rec.offset);
+    return;
+  }
+  auto ev = events::decode(rec.value);
+  if (!ev) {
+    // Replaying what this group already handled: it was dead-lettered the first time.
+    if (rec.offset < st.tracks[tp].handled_before)
+      acknowledge(self, tp, rec.offset);
+    else
+      dead_letter(self, rec, ev.error());
+    return;
+  }
+  if (rec.key.empty()) {
+    dead_letter(self, rec, "record has no key (expected the conversation id '"
+                             + ev->subject + "')");
+    return;
+  }
+  if (ev->subject != rec.key) {
+    dead_letter(self, rec, "record key '" + rec.key + "' differs from subject '"
+                             + ev->subject + "'");
+    return;
+  }
+  crash_on_record(st.cfg.group, rec.value, rec.topic, rec.partition, rec.offset);
+  auto offset = rec.offset;
+  self->request(st.role, caf::infinite, inbound{std::move(*ev), rec.topic, rec.partition, offset})
+    .then([self, tp, offset](caf::ok_atom) { acknowledge(self, tp, offset); },
+          [self, rec](caf::error& err) { dead_letter(self, rec, describe(err)); });
+}
+
+// A poll cycle while the node is in quarantine (some group still has suspects to handle).
+// Records go out in order; a run of records without strikes goes out as one batch when no
+// suspect waits; a suspect goes out alone, when nothing else in the process is in flight and
+// it is noted as alone. Whatever must wait stays in `held` and the cycle comes back in 1 ms.
+void quarantine_cycle(consumer_ptr self) {
+  auto& st = self->state;
+  auto& g = *st.guard;
+  if (st.alone)
+    return; // its acknowledgement polls again
+  if (st.held.empty() && st.in_flight < st.cfg.max_in_flight) {
+    std::vector<bridge::record> batch;
+    if (!poll_into(self, batch))
+      return;
+    for (auto& rec : batch)
+      st.held.push_back(std::move(rec));
+  }
+  bool waiting = false;
+  if (st.held.empty())
+    g.node().withdraw(g.group()); // (a revocation may have taken the suspect it waited with)
+  while (!st.held.empty()) {
+    if (g.judge(st.held.front()) == core::crash_verdict::alone) {
+      if (!g.node().try_alone(g.group())) {
+        waiting = true;
+        break;
+      }
+      auto rec = std::move(st.held.front());
+      st.held.pop_front();
+      intake(st, rec);
+      st.alone.emplace(bridge::topic_partition{rec.topic, rec.partition}, rec.offset);
+      guard_error(st, g.note_alone(rec));
+      EV_LOG(warning) << "crash guard: handing out alone group=" << st.cfg.group << " topic="
+                      << rec.topic << " partition=" << rec.partition << " offset=" << rec.offset
+                      << " (" << g.strikes_of(rec) << " strike(s))";
+      hand_out(self, rec);
+      break; // nothing else goes out while it is in flight
+    }
+    size_t n = 1;
+    while (n < st.held.size() && g.judge(st.held[n]) != core::crash_verdict::alone)
+      ++n;
+    g.node().withdraw(g.group());
+    if (!g.node().try_shared(n)) {
+      waiting = true;
+      break;
+    }
+    std::vector<bridge::record> batch(std::make_move_iterator(st.held.begin()),
+                                      std::make_move_iterator(st.held.begin() + n));
+    st.held.erase(st.held.begin(), st.held.begin() + n);
+    for (auto& rec : batch) {
+      intake(st, rec);
+      st.gated.insert({bridge::topic_partition{rec.topic, rec.partition}, rec.offset});
+    }
+    note_in_flight(st);
+    for (auto& rec : batch)
+      hand_out(self, rec);
+  }
+  check_restored(self);
+  if (waiting) {
+    st.polling = true;
+    self->delayed_send(self, std::chrono::milliseconds(1), poll_atom::value);
+  } else if (!st.alone) {
+    schedule_poll(self);
   }
 }
 
@@ -299,6 +524,7 @@ caf::behavior consumer_bridge(consumer_ptr self, consumer_bridge_config cfg, rol
                               producer_actor producer) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
+  st.guard = std::move(st.cfg.guard);
   st.role = std::move(role);
   st.producer = std::move(producer);
   auto sub = st.cfg.log->subscribe(st.cfg.group, st.cfg.topics, st.cfg.reset);
@@ -317,54 +543,33 @@ caf::behavior consumer_bridge(consumer_ptr self, consumer_bridge_config cfg, rol
     [self](poll_atom) {
       auto& st = self->state;
       st.polling = false;
+      if (st.guard && (st.alone || st.guard->quarantine())) {
+        commit_handled(st, true);
+        quarantine_cycle(self);
+        return;
+      }
       commit_handled(st);
       if (st.in_flight >= st.cfg.max_in_flight)
         return; // back-pressure: acknowledge() resumes polling
-      // Block while idle (poll wakes on new data); while records are in flight return soon so
-      // their acknowledgements (and commits) are processed.
-      auto timeout = std::chrono::milliseconds(st.in_flight > 0 ? 2 : 100);
-      auto batch = st.consumer->poll(st.cfg.max_batch, timeout);
-      if (!batch) {
-        st.last_error = std::to_string(now_ms()) + " poll: " + batch.error();
-        EV_LOG(error) << "poll failed group=" << st.cfg.group << ": " << batch.error();
-        self->delayed_send(self, std::chrono::milliseconds(200), poll_atom::value);
-        st.polling = true;
+      std::vector<bridge::record> batch;
+      if (!st.held.empty()) {
+        // The quarantine just ended: what waited for the gate goes first.
+        batch.assign(std::make_move_iterator(st.held.begin()),
+                     std::make_move_iterator(st.held.end()));
+        st.held.clear();
+      } else if (!poll_into(self, batch)) {
         return;
       }
-      for (auto& rec : *batch) {
-        bridge::topic_partition tp{rec.topic, rec.partition};
-        auto& t = st.tracks[tp];
-        t.polled_upto = rec.offset + 1;
-        t.in_flight.insert(rec.offset);
-        ++st.in_flight;
-        if (st.cfg.skip && st.cfg.skip(rec)) {
-          ++st.skipped;
-          acknowledge(self, tp, rec.offset);
-          continue;
-        }
-        auto ev = events::decode(rec.value);
-        if (!ev) {
-          // Replaying what this group already handled: it was dead-lettered the first time.
-          if (rec.offset < t.handled_before)
-            acknowledge(self, tp, rec.offset);
-          else
-            dead_letter(self, rec, ev.error());
-          continue;
-        }
-        if (rec.key.empty()) {
-          dead_letter(self, rec, "record has no key (expected the conversation id '"
-                                   + ev->subject + "')");
-          continue;
-        }
-        if (ev->subject != rec.key) {
-          dead_letter(self, rec, "record key '" + rec.key + "' differs from subject '"
-                                   + ev->subject + "'");
-          continue;
-        }
-        auto offset = rec.offset;
-        self->request(st.role, caf::infinite, inbound{std::move(*ev), rec.topic, rec.partition, offset})
-          .then([self, tp, offset](caf::ok_atom) { acknowledge(self, tp, offset); },
-                [self, rec](caf::error& err) { dead_letter(self, rec, describe(err)); });
+      if (batch.empty()) {
+        if (st.guard && st.in_flight == 0)
+          guard_error(st, st.guard->clear_note()); // idle: a kill now blames nobody
+      } else {
+        for (auto& rec : batch)
+          intake(st, rec);
+        if (st.guard)
+          note_in_flight(st); // one write per batch, before anything is handed out
+        for (auto& rec : batch)
+          hand_out(self, rec);
       }
       check_restored(self);
       schedule_poll(self);
@@ -381,6 +586,11 @@ caf::behavior consumer_bridge(consumer_ptr self, consumer_bridge_config cfg, rol
       d.AddMember("handled", st.handled, a);
       d.AddMember("deadLettered", st.dead_lettered, a);
       d.AddMember("skipped", st.skipped, a);
+      if (st.guard) {
+        // Records with strikes (crash-loop guard) and suspects still to be handled alone.
+        d.AddMember("strikes", static_cast<uint64_t>(st.guard->strike_count()), a);
+        d.AddMember("suspects", static_cast<uint64_t>(st.guard->suspects_pending()), a);
+      }
       d.AddMember("lastError", json::str(st.last_error, a), a);
       return json::dump(d);
     },

@@ -10,6 +10,8 @@
 
 namespace eventide {
 
+class group_crash_guard;
+
 struct consumer_bridge_config {
   std::shared_ptr<bridge::log> log;
   std::string group;
@@ -27,6 +29,10 @@ struct consumer_bridge_config {
   /// Records for which this returns true are acknowledged without decoding: they are addressed
   /// to another role that shares the topic (tool requests for another tool). Null: none.
   std::function<bool(const bridge::record&)> skip;
+  /// The crash-loop guard of this group (actors/crash_guard.hpp): notes what is in flight before
+  /// handing it out, dead-letters records that crashed the node `limit` times, and hands out
+  /// suspects alone during a quarantine. Null: no guard.
+  std::shared_ptr<group_crash_guard> guard;
   size_t max_in_flight = 256;  // records handed to the role and not yet acknowledged
   size_t max_batch = 128;      // records per poll
 };

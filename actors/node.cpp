@@ -11,6 +11,7 @@
 
 #include "actors/answer_roles.hpp"
 #include "actors/bridges.hpp"
+#include "actors/crash_guard.hpp"
 #include "actors/logging.hpp"
 #include "actors/metrics_role.hpp"
 #include "actors/orchestrator.hpp"
@@ -119,6 +120,7 @@ struct node::impl {
   std::vector<caf::actor> bridges;
   std::vector<caf::actor> others; // role actors and runners, stopped after the bridges
   std::shared_ptr<bridge::kv_store> ledger;
+  std::shared_ptr<crash_guard> guard; // null: crash-loop guard off
   orchestrator_actor orchestrator;
   metrics_actor metrics;
   std::shared_ptr<std::atomic<bool>> orchestrator_live = std::make_shared<std::atomic<bool>>(false);
@@ -141,6 +143,8 @@ struct node::impl {
     cfg.restore = spec.restore;
     cfg.store_covers = std::move(store_covers);
     cfg.skip = std::move(skip);
+    if (guard)
+      cfg.guard = guard->take(cfg.group);
     cfg.max_in_flight = opts.max_in_flight;
     others.push_back(caf::actor_cast<caf::actor>(role));
     bridges.push_back(spawn_consumer_bridge(sys, std::move(cfg), std::move(role), producer));
@@ -149,6 +153,20 @@ struct node::impl {
   std::shared_ptr<providers::provider_runtime> runtime;
   outcome<void> start() {
     topics t(opts.topic_prefix);
+    if (opts.crash_loop_limit > 0 && !opts.data_dir.empty()) {
+      // Opened before any bridge exists: the notes a dead run left become strikes, and every
+      // bridge knows from its first poll whether the node starts in quarantine.
+      std::vector<std::string> groups;
+      for (auto& r : role_table())
+        if (opts.roles.count(r.name) && !r.group.empty())
+          groups.push_back(opts.topic_prefix + r.group);
+      if (!groups.empty()) {
+        auto g = crash_guard::open(opts.data_dir + "/crash-guard", opts.crash_loop_limit, groups);
+        if (!g)
+          return fail(g.error());
+        guard = std::move(*g);
+      }
+    }
     producer = spawn_producer(sys, log, opts.topic_prefix);
     runtime = providers::make_provider_runtime(opts.providers, [](const std::string& m) {
       EV_LOG(info) << "providers: " << m;
@@ -244,6 +262,8 @@ struct node::impl {
       metrics = caf::actor_cast<metrics_actor>(spawn_metrics_role(sys, std::move(mc)));
       others.push_back(caf::actor_cast<caf::actor>(metrics));
     }
+    if (guard)
+      guard->drop_untaken();
     EV_LOG(info) << "node " << opts.node_id << " started " << bridges.size()
                  << " consumer bridges on " << log->describe();
     return {};
@@ -271,6 +291,13 @@ struct node::impl {
     // Actors release their state (and so the stores' RocksDB locks) just after they exit: a
     // stopped node must have closed its stores, so a restart in this process can open them.
     ledger.reset();
+    if (guard) {
+      // Bridges clear their notes as their state goes; a restart in this process must not
+      // find one and take the clean stop for a crash.
+      if (!guard->wait_released(std::chrono::seconds(10)))
+        EV_LOG(error) << "crash guard of " << opts.data_dir << " still in use after the node stopped";
+      guard.reset();
+    }
     for (auto dir : {"/worker-ledger", "/orchestrator-store"})
       if (!bridge::kv_store::wait_until_closed(opts.data_dir + dir, std::chrono::seconds(10)))
         EV_LOG(error) << "store " << opts.data_dir << dir << " still open after the node stopped";

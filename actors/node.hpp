@@ -62,6 +62,9 @@ struct node_options {
   size_t max_in_flight = 256;      // per consumer bridge
   size_t tool_concurrency = 2;     // detached tool runners per worker kind
   int64_t passivate_after_ms = 60000; // an idle running conversation leaves memory (0 = never)
+  /// A record in flight at this many crashes of the node is dead-lettered ("crashed the node N
+  /// times") instead of handled again (README "Crash-loop guard"). 0 turns the guard off.
+  uint32_t crash_loop_limit = 3;
   providers::provider_config providers; // LLM chains, HTTP tools; all "offline" by default
 };
 

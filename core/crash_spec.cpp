@@ -34,4 +34,11 @@ outcome<crash_spec> parse_crash_spec(std::string_view text) {
   return spec;
 }
 
+outcome<record_crash_spec> parse_record_crash_spec(std::string_view text) {
+  auto colon = text.find(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == text.size())
+    return fail("expected <group>:<substring>, got '" + std::string(text) + "'");
+  return record_crash_spec{std::string(text.substr(0, colon)), std::string(text.substr(colon + 1))};
+}
+
 } // namespace eventide::core

@@ -33,4 +33,16 @@ const std::vector<std::string>& crash_site_names();
 /// Parses "<point>[:<n>]" (n >= 1), e.g. "after-effect" or "mid-restore:5".
 outcome<crash_spec> parse_crash_spec(std::string_view text);
 
+/// EVENTIDE_CRASH_ON_RECORD=<group>:<substring>: the consumer group `group` (its full name,
+/// topic prefix included) dies handing its role any record whose bytes contain `substring`,
+/// at every start: a record that crashes the node each time it is read (the crash-loop guard's
+/// test, README "Crash-loop guard").
+struct record_crash_spec {
+  std::string group;
+  std::string substring;
+};
+
+/// Parses "<group>:<substring>" (both non-empty; the substring may contain ':').
+outcome<record_crash_spec> parse_record_crash_spec(std::string_view text);
+
 } // namespace eventide::core

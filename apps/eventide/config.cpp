@@ -33,6 +33,7 @@ config::config() {
     .add(retry_max_ms, "retry-max-ms", "retry backoff cap")
     .add(tool_concurrency, "tool-concurrency", "detached runners per worker kind")
     .add(passivate_after_ms, "passivate-after-ms", "idle running conversations leave memory after")
+    .add(crash_loop_limit, "crash-loop-limit", "dead-letter a record in flight at this many crashes")
     .add(metrics_port, "metrics-port", "node: Prometheus /metrics port (0 = off)")
     .add(metrics_address, "metrics-address", "node: address of the metrics endpoint")
     .add(resources, "resources", "root of products/, config/, prompts/")
@@ -136,6 +137,8 @@ void load_config(config& cfg, const command_line& cl) {
     throw usage_error{"eventide.metrics-port must be between 0 (off) and 65535"};
   if (cfg.passivate_after_ms < 0)
     throw usage_error{"eventide.passivate-after-ms must be 0 (never) or positive"};
+  if (cfg.crash_loop_limit < 0 || cfg.crash_loop_limit > 1000)
+    throw usage_error{"eventide.crash-loop-limit must be between 0 (off) and 1000"};
   if (cfg.tool_concurrency < 1 || cfg.tool_concurrency > 64)
     throw usage_error{"eventide.tool-concurrency must be between 1 and 64"};
   if (cfg.data_dir.empty()) {

@@ -28,6 +28,8 @@ const char* const options_text = R"(options (config key eventide.NAME; on the co
   --retry-max-ms MS      retry backoff cap                      [10000]
   --tool-concurrency N   detached runners per worker kind       [2]
   --passivate-after-ms MS  idle running conversations leave memory [60000; 0 = never]
+  --crash-loop-limit N   dead-letter a record that was in flight at N crashes of the
+                         node ("crashed the node N times")  [3; 0 = off]
   --metrics-port PORT    node: Prometheus text at http://ADDRESS:PORT/metrics [0 = off]
   --metrics-address A    node: the address it listens on         [127.0.0.1]
   --resources DIR        root of products/, config/, prompts/   [source tree]

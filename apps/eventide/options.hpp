@@ -37,6 +37,7 @@ struct options {
   int retry_max_ms = 10000;
   int tool_concurrency = 2;
   int passivate_after_ms = 60000;
+  int crash_loop_limit = 3;     // a record in flight at this many crashes is dead-lettered
   int metrics_port = 0;
   std::string metrics_address = "127.0.0.1";
   std::string resources;

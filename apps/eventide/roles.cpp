@@ -49,6 +49,7 @@ node_options make_node_options(const options& cfg, std::set<std::string> roles) 
   o.policy.retry_backoff.max_ms = cfg.retry_max_ms;
   o.tool_concurrency = static_cast<size_t>(cfg.tool_concurrency);
   o.passivate_after_ms = cfg.passivate_after_ms;
+  o.crash_loop_limit = static_cast<uint32_t>(cfg.crash_loop_limit);
   o.providers = cfg.providers;
   return o;
 }

@@ -49,7 +49,7 @@ start_node() {
   ( "$bin" node --config "$root/config/$config" $(kafka_args "$prefix") --node-id "$name" \
       --data-dir "$work/$name" --log-level warning "$@" > "$work/$name.out" 2>&1 &
     echo $! > "$work/$name.pid.tmp" && mv "$work/$name.pid.tmp" "$work/$name.pid"
-    rc=0; wait $! || rc=$?; echo $rc > "$work/$name.rc" ) &
+    rc=0; wait $! || rc=$?; echo $rc > "$work/$name.rc.tmp" && mv "$work/$name.rc.tmp" "$work/$name.rc" ) &
   disown $! # killed on purpose; no job-control noise
   for _ in $(seq 1 100); do [ -f "$work/$name.pid" ] && return; sleep 0.01; done
   fail "node $name did not start"
@@ -85,6 +85,9 @@ stop_node() { # NAME [signal]
   kill "-${2:-TERM}" "$pid" 2>/dev/null || true
   for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -9 "$pid" 2>/dev/null || true
+  # The exit status is written by the node's wrapper once it has exited: wait for it, so that
+  # nothing writes into $work after this (the EXIT trap removes it).
+  for _ in $(seq 1 100); do [ -f "$work/$1.rc" ] && break; sleep 0.02; done
   rm -f "$work/$1.pid"
 }
 
@@ -114,7 +117,7 @@ logcheck() { python3 "$root/tests/lib/logcheck.py" "$@"; }
 ask_bg() {
   # shellcheck disable=SC2046
   ( "$bin" ask "$2" $(kafka_args "$prefix") --data-dir "$work/ingress" --timeout 120 \
-      > "$work/$1.ask" 2>&1; echo $? > "$work/$1.rc" ) &
+      > "$work/$1.ask" 2>&1; echo $? > "$work/$1.rc.tmp"; mv "$work/$1.rc.tmp" "$work/$1.rc" ) &
 }
 
 conversation_of() { # NAME -> the conversation id ask_bg printed first

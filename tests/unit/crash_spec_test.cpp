@@ -34,3 +34,20 @@ TEST_CASE("crash spec: bad settings say what is wrong", "[crash]") {
     CHECK(r.error().find("positive integer") != std::string::npos);
   }
 }
+
+TEST_CASE("crash spec: a record that crashes one group", "[crash]") {
+  auto a = parse_record_crash_spec("router:CRASH-ME");
+  REQUIRE(a);
+  CHECK(a->group == "router");
+  CHECK(a->substring == "CRASH-ME");
+  auto b = parse_record_crash_spec("cl1-tool-math:\"query\":\"boom\"");
+  REQUIRE(b);
+  CHECK(b->group == "cl1-tool-math");
+  CHECK(b->substring == "\"query\":\"boom\"");
+  for (auto bad : {"", "router", "router:", ":boom"}) {
+    INFO(bad);
+    auto r = parse_record_crash_spec(bad);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().find("expected <group>:<substring>") != std::string::npos);
+  }
+}
