@@ -173,9 +173,14 @@ struct node::impl {
     });
     auto has = [&](const std::string& r) { return opts.roles.count(r) > 0; };
     if (has("router")) {
+      auto kv = bridge::kv_store::open(opts.data_dir + "/router-ledger");
+      if (!kv)
+        return fail(kv.error());
+      std::shared_ptr<bridge::kv_store> router_ledger = std::move(*kv);
       providers::planner_context ctx{providers::load_product_names(opts.resources + "/products")};
       if (providers::offline_only(opts.providers.planning_chain)) {
-        auto r = spawn_router(sys, producer, std::move(ctx), source_of(opts, "router"));
+        auto r = spawn_router(sys, producer, std::move(ctx), source_of(opts, "router"),
+                              router_ledger);
         add(role_spec_of("router"), r);
       } else {
         // LLM planning blocks on HTTP: the router runs detached, off the scheduler.
@@ -183,7 +188,8 @@ struct node::impl {
         planner_fn planner = [rt, ctx](const std::string& query, std::vector<std::string>& errors) {
           return providers::plan_with_chain(query, rt->planning(), ctx, {}, &errors);
         };
-        auto r = sys.spawn<caf::detached>(router, producer, planner, source_of(opts, "router"));
+        auto r = sys.spawn<caf::detached>(router, producer, planner, source_of(opts, "router"),
+                                          router_ledger);
         add(role_spec_of("router"), r);
       }
     }
@@ -298,7 +304,7 @@ struct node::impl {
         EV_LOG(error) << "crash guard of " << opts.data_dir << " still in use after the node stopped";
       guard.reset();
     }
-    for (auto dir : {"/worker-ledger", "/orchestrator-store"})
+    for (auto dir : {"/worker-ledger", "/orchestrator-store", "/router-ledger"})
       if (!bridge::kv_store::wait_until_closed(opts.data_dir + dir, std::chrono::seconds(10)))
         EV_LOG(error) << "store " << opts.data_dir << dir << " still open after the node stopped";
   }

@@ -11,16 +11,31 @@ using caf::ok_atom;
 
 role_actor::behavior_type router(role_actor::stateful_pointer<router_state> self,
                                  producer_actor producer, planner_fn planner,
-                                 std::string source) {
+                                 std::string source, std::shared_ptr<bridge::kv_store> ledger) {
   self->state.producer = std::move(producer);
   self->state.planner = std::move(planner);
   self->state.source = std::move(source);
+  self->state.ledger = std::move(ledger);
   return {
     [self](inbound& in) -> caf::result<ok_atom> {
       auto q = std::get_if<events::user_query_received>(&in.ev.data);
       if (!q)
         return ok_atom::value;
       auto& st = self->state;
+      auto key = "p/" + in.ev.id;
+      auto recorded = st.ledger->get(key);
+      if (!recorded)
+        return make_error(ec::handler_failed, recorded.error());
+      if (*recorded) {
+        auto ev = events::decode(**recorded);
+        if (!ev)
+          return make_error(ec::handler_failed, "router ledger: " + ev.error());
+        EV_LOG(info) << "query delivered again conversationId=" << in.ev.subject
+                     << ": answering from the router ledger";
+        auto rp = self->make_response_promise<ok_atom>();
+        publish_all(self, st.producer, {std::move(*ev)}, reply_to(rp));
+        return rp;
+      }
       std::vector<std::string> provider_errors;
       auto plan = st.planner(q->query, provider_errors);
       events::payload out;
@@ -36,9 +51,16 @@ role_actor::behavior_type router(role_actor::stateful_pointer<router_state> self
         EV_LOG(info) << "planning failed conversationId=" << in.ev.subject << ": " << plan.error();
         out = events::planning_failed{plan.error(), std::move(provider_errors)};
       }
+      auto ev = make_event(in.ev.subject, st.source, in.ev.id, std::move(out));
+      auto bytes = events::encode(ev);
+      if (!bytes)
+        return make_error(ec::invalid_event, bytes.error());
+      // Recorded before it is produced: from now on this query has this answer, whatever
+      // happens to the produce or the commit.
+      if (auto w = st.ledger->put({{key, *bytes}}); !w)
+        return make_error(ec::handler_failed, w.error());
       auto rp = self->make_response_promise<ok_atom>();
-      publish_all(self, st.producer,
-                  {make_event(in.ev.subject, st.source, in.ev.id, std::move(out))}, reply_to(rp));
+      publish_all(self, st.producer, {std::move(ev)}, reply_to(rp));
       return rp;
     },
     [](restore_atom) {},
@@ -48,7 +70,8 @@ role_actor::behavior_type router(role_actor::stateful_pointer<router_state> self
 }
 
 role_actor spawn_router(caf::actor_system& sys, producer_actor producer,
-                        providers::planner_context ctx, std::string source) {
+                        providers::planner_context ctx, std::string source,
+                        std::shared_ptr<bridge::kv_store> ledger) {
   auto planner = [ctx](const std::string& query,
                        std::vector<std::string>& errors) -> outcome<providers::planning_result> {
     auto started = std::chrono::steady_clock::now();
@@ -65,7 +88,8 @@ role_actor spawn_router(caf::actor_system& sys, producer_actor producer,
              std::chrono::steady_clock::now() - started).count();
     return r;
   };
-  return sys.spawn(router, std::move(producer), planner_fn{planner}, std::move(source));
+  return sys.spawn(router, std::move(producer), planner_fn{planner}, std::move(source),
+                   std::move(ledger));
 }
 
 } // namespace eventide
