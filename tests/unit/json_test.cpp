@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <string>
 
 #include "core/json.hpp"
@@ -59,4 +60,44 @@ TEST_CASE("json: invalid UTF-8 is refused; a NUL in text is found with its path"
   REQUIRE(in_key);
   CHECK(json::find_nul(*in_key) == std::optional<std::string>{"/a/1/k\0"s});
   CHECK_FALSE(json::find_nul(*json::parse(R"({"a":["no nul here"]})")));
+}
+
+TEST_CASE("json: an object with a repeated key is refused, naming the key and its object",
+          "[json]") {
+  // RapidJSON's lookups return the first member, JSON.parse and ajv the last: a record that
+  // two readers read differently is refused whole.
+  auto root = json::parse(R"({"a":1,"b":2,"a":3})");
+  REQUIRE_FALSE(root);
+  CHECK(root.error() == "duplicate key 'a' at /");
+  auto nested = json::parse(R"({"data":{"args":[{"x":1},{"x":1,"y":2,"x":1}]}})");
+  REQUIRE_FALSE(nested);
+  CHECK(nested.error() == "duplicate key 'x' at /data/args/1");
+  // Escapes are compared after decoding: "\u0061" is "a".
+  auto escaped = json::parse(R"({"a":1,"\u0061":2})");
+  REQUIRE_FALSE(escaped);
+  CHECK(escaped.error() == "duplicate key 'a' at /");
+  // Keys that differ only after a NUL or in case are different keys.
+  CHECK(json::parse(R"({"k\u0000a":1,"k\u0000b":2,"K":3,"k":4})"));
+  // The same key in different objects is no repeat.
+  CHECK(json::parse(R"({"a":{"a":{"a":1}},"b":[{"a":1},{"a":2}]})"));
+  // A key named in the reason is cut to 64 bytes, on a UTF-8 boundary.
+  std::string long_key(100, 'k');
+  auto long_dup = json::parse("{\"" + long_key + "\":1,\"" + long_key + "\":2}");
+  REQUIRE_FALSE(long_dup);
+  CHECK(long_dup.error() == "duplicate key '" + std::string(64, 'k') + "...' at /");
+}
+
+TEST_CASE("json: the repeated-key check is not quadratic on a huge object", "[json]") {
+  // 100,000 distinct members, then the same with the first key repeated at the end.
+  std::string text = "{";
+  for (int i = 0; i < 100000; ++i)
+    text += (i ? ",\"m" : "\"m") + std::to_string(i) + "\":" + std::to_string(i);
+  auto start = std::chrono::steady_clock::now();
+  CHECK(json::parse(text + "}"));
+  auto dup = json::parse(text + ",\"m0\":0}");
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+              std::chrono::steady_clock::now() - start).count();
+  REQUIRE_FALSE(dup);
+  CHECK(dup.error() == "duplicate key 'm0' at /");
+  CHECK(ms < 2000); // an O(n^2) check takes minutes here
 }
