@@ -343,6 +343,9 @@ caf::behavior consumer_bridge(consumer_ptr self, consumer_bridge_config cfg, rol
           continue;
         }
         auto ev = events::decode(rec.value);
+        if (ev && st.cfg.refuse)
+          if (auto why = st.cfg.refuse(rec, *ev))
+            ev = fail(std::move(*why));
         if (!ev) {
           // Replaying what this group already handled: it was dead-lettered the first time.
           if (rec.offset < t.handled_before)

@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,10 @@ struct consumer_bridge_config {
   /// Records for which this returns true are acknowledged without decoding: they are addressed
   /// to another role that shares the topic (tool requests for another tool). Null: none.
   std::function<bool(const bridge::record&)> skip;
+  /// A reason for which this role refuses a record that decoded, if it does: the record is
+  /// dead-lettered with it like one that does not decode (and a replay below the committed
+  /// offset does not letter it again). Null: none.
+  std::function<std::optional<std::string>(const bridge::record&, const events::event&)> refuse;
   size_t max_in_flight = 256;  // records handed to the role and not yet acknowledged
   size_t max_batch = 128;      // records per poll
 };

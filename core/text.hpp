@@ -35,6 +35,17 @@ inline std::string escape(std::string_view s, std::string_view also = "") {
   return out;
 }
 
+/// At most `max` bytes of `s` for a message, cut before a UTF-8 continuation byte and marked
+/// with "..." when cut (a hostile record's field may be a megabyte long).
+inline std::string shorten(std::string_view s, size_t max = 128) {
+  if (s.size() <= max)
+    return std::string(s);
+  size_t end = max;
+  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80)
+    --end;
+  return std::string(s.substr(0, end)) + "...";
+}
+
 /// ASCII lower case.
 inline std::string lower(std::string_view s) {
   std::string out(s);
