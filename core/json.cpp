@@ -100,10 +100,76 @@ std::optional<std::pair<std::string, std::string_view>> find_repeated_key(const 
 
 } // namespace
 
+namespace {
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+// The \uXXXX escape starting at text[i] (the backslash), or -1.
+int unicode_escape(std::string_view text, size_t i) {
+  if (i + 5 >= text.size() || text[i + 1] != 'u')
+    return -1;
+  int v = 0;
+  for (size_t k = i + 2; k < i + 6; ++k) {
+    int d = hex_digit(text[k]);
+    if (d < 0)
+      return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+// What the parser itself would let through, found in one linear pass that skips strings' plain
+// characters and needs no stack: nesting deeper than max_depth (the parser, the document's
+// destructor and the schema validator recurse), and a low-surrogate escape \uDC00-\uDFFF that
+// does not follow a high one (RapidJSON stores it as the invalid UTF-8 bytes ED B0 80, which
+// every writer would then pass on).
+std::optional<std::string> prescan(std::string_view text) {
+  int depth = 0;
+  bool in_string = false;
+  size_t high_end = std::string_view::npos; // just after the last \uD800-\uDBFF escape
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        int v = unicode_escape(text, i);
+        if (v >= 0xDC00 && v <= 0xDFFF && high_end != i) {
+          char hex[8];
+          std::snprintf(hex, sizeof hex, "%04x", v);
+          return "invalid JSON at byte " + std::to_string(i) + ": lone surrogate \\u"
+                 + hex + " in string";
+        }
+        if (v >= 0xD800 && v <= 0xDBFF)
+          high_end = i + 6;
+        i += v >= 0 ? 5 : 1;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth)
+        return "JSON nested deeper than " + std::to_string(max_depth) + " levels (at byte "
+               + std::to_string(i) + ")";
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
 outcome<document> parse(std::string_view text) {
-  if (auto at = too_deep(text))
-    return fail("JSON nested deeper than " + std::to_string(max_depth) + " levels (at byte "
-                + std::to_string(*at) + ")");
+  if (auto refused = prescan(text))
+    return fail(std::move(*refused));
   document d;
   // Invalid UTF-8 is refused here, so it never reaches a record, a tool or an answer. The
   // parse also rejects trailing non-whitespace.
@@ -111,6 +177,11 @@ outcome<document> parse(std::string_view text) {
   if (d.HasParseError())
     return fail("invalid JSON at byte " + std::to_string(d.GetErrorOffset()) + ": "
                 + rapidjson::GetParseError_En(d.GetParseError()));
+  // RapidJSON reads a NUL byte as the end of its input: "{...}\0anything" parses as "{...}".
+  // A NUL cannot be inside a valid document (not even in a string), so one here ended it.
+  if (auto nul = text.find('\0'); nul != std::string_view::npos)
+    return fail("invalid JSON at byte " + std::to_string(nul)
+                + ": a NUL byte after the document");
   // RapidJSON keeps every member and its lookups find the first; JSON.parse, ajv and most
   // other readers keep the last. An object with a repeated name would be read differently by
   // two readers of one record, so it is refused.

@@ -101,3 +101,30 @@ TEST_CASE("json: the repeated-key check is not quadratic on a huge object", "[js
   CHECK(dup.error() == "duplicate key 'm0' at /");
   CHECK(ms < 2000); // an O(n^2) check takes minutes here
 }
+
+TEST_CASE("json: a lone surrogate escape is refused, a pair is not", "[json]") {
+  // RapidJSON refuses a high surrogate without its low half itself, but stores a lone low one
+  // as the bytes ED B0 80: invalid UTF-8 that every writer would pass on.
+  auto low = json::parse(R"(["ok", "a\udc00"])");
+  REQUIRE_FALSE(low);
+  CHECK(low.error() == "invalid JSON at byte 9: lone surrogate \\udc00 in string");
+  CHECK_FALSE(json::parse(R"({"k\uDFFF":1})"));
+  CHECK_FALSE(json::parse(R"(["\ud800"])"));
+  CHECK_FALSE(json::parse(R"(["\ud800\u0041"])"));
+  CHECK_FALSE(json::parse(R"(["\ud800x\udc00"])"));
+  auto pair = json::parse(R"(["\ud83d\ude00", "\uD800\uDC00"])"); // U+1F600, U+10000
+  REQUIRE(pair);
+  CHECK((*pair)[0].GetString() == std::string("\xf0\x9f\x98\x80"));
+  // An escaped backslash before "udc00" is text, not an escape.
+  CHECK(json::parse(R"(["\\udc00"])"));
+}
+
+TEST_CASE("json: a NUL byte ends nothing: text after a document is refused", "[json]") {
+  // RapidJSON reads a NUL as the end of its input, so "{...}\0anything" used to parse.
+  auto r = json::parse(std::string("{\"a\":1}\0{\"b\":2}", 15));
+  REQUIRE_FALSE(r);
+  CHECK(r.error() == "invalid JSON at byte 7: a NUL byte after the document");
+  CHECK_FALSE(json::parse(std::string("[1]\0", 4)));
+  CHECK_FALSE(json::parse(std::string("[\"a\0b\"]", 7)));
+  CHECK_FALSE(json::parse(std::string("\0[1]", 4)));
+}
