@@ -8,6 +8,7 @@
 #include "actors/logging.hpp"
 #include "bridge/dead_letter.hpp"
 #include "core/json.hpp"
+#include "core/text.hpp"
 
 namespace eventide {
 
@@ -208,7 +209,7 @@ void dead_letter(consumer_ptr self, const bridge::record& rec, const std::string
   auto& st = self->state;
   EV_LOG(warning) << "dead-lettering record group=" << st.cfg.group << " topic=" << rec.topic
                   << " partition=" << rec.partition << " offset=" << rec.offset
-                  << " key=" << rec.key << ": " << reason;
+                  << " key=" << core::shorten(core::escape(rec.key)) << ": " << reason;
   ++st.dead_lettered;
   auto letter = bridge::make_dead_letter(rec, st.cfg.group, reason, st.cfg.node_id, now_ms());
   bridge::topic_partition tp{rec.topic, rec.partition};
@@ -342,7 +343,14 @@ caf::behavior consumer_bridge(consumer_ptr self, consumer_bridge_config cfg, rol
           acknowledge(self, tp, rec.offset);
           continue;
         }
+        // Refused like a record that does not decode: a record of no or another conversation,
+        // and what the role refuses (cfg.refuse).
         auto ev = events::decode(rec.value);
+        if (ev && rec.key.empty())
+          ev = fail("record has no key (expected the conversation id '" + ev->subject + "')");
+        else if (ev && ev->subject != rec.key)
+          ev = fail("record key '" + core::shorten(core::escape(rec.key))
+                    + "' differs from subject '" + ev->subject + "'");
         if (ev && st.cfg.refuse)
           if (auto why = st.cfg.refuse(rec, *ev))
             ev = fail(std::move(*why));
@@ -352,16 +360,6 @@ caf::behavior consumer_bridge(consumer_ptr self, consumer_bridge_config cfg, rol
             acknowledge(self, tp, rec.offset);
           else
             dead_letter(self, rec, ev.error());
-          continue;
-        }
-        if (rec.key.empty()) {
-          dead_letter(self, rec, "record has no key (expected the conversation id '"
-                                   + ev->subject + "')");
-          continue;
-        }
-        if (ev->subject != rec.key) {
-          dead_letter(self, rec, "record key '" + rec.key + "' differs from subject '"
-                                   + ev->subject + "'");
           continue;
         }
         auto offset = rec.offset;

@@ -168,6 +168,9 @@ std::optional<std::string> prescan(std::string_view text) {
 } // namespace
 
 outcome<document> parse(std::string_view text) {
+  // RapidJSON skips a UTF-8 byte order mark; JSON.parse and most other readers refuse one.
+  if (text.substr(0, 3) == "\xEF\xBB\xBF")
+    return fail("invalid JSON at byte 0: a byte order mark");
   if (auto refused = prescan(text))
     return fail(std::move(*refused));
   document d;

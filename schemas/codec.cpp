@@ -453,7 +453,8 @@ std::optional<std::string> peek_requested_tool(std::string_view bytes) {
   auto type = doc.FindMember("type");
   auto data = doc.FindMember("data");
   if (type == doc.MemberEnd() || !type->value.IsString()
-      || std::string_view(type->value.GetString()) != "ToolInvocationRequested"
+      || std::string_view(type->value.GetString(), type->value.GetStringLength())
+           != "ToolInvocationRequested"
       || data == doc.MemberEnd() || !data->value.IsObject())
     return std::nullopt;
   auto tool = data->value.FindMember("tool");

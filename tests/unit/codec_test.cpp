@@ -592,6 +592,8 @@ TEST_CASE("peek_requested_tool names the tool of a request without validating it
   // Anything else is left to the full decode (and so to the dead-letter queue).
   CHECK_FALSE(peek_requested_tool(R"({"type":"ToolInvocationRequested","data":{"tool":null}})"));
   CHECK_FALSE(peek_requested_tool(R"({"type":"ToolInvocationRequested","data":{}})"));
+  // The type is compared whole: a NUL does not cut it to "ToolInvocationRequested".
+  CHECK_FALSE(peek_requested_tool(R"({"type":"ToolInvocationRequested\u0000x","data":{"tool":"math"}})"));
   CHECK_FALSE(peek_requested_tool(R"({"type":"ToolInvocationRequested","data":"math"})"));
   CHECK_FALSE(peek_requested_tool(R"({"type":"PlanGenerated","data":{"tool":"math"}})"));
   CHECK_FALSE(peek_requested_tool(R"({"type":"ToolInvocationRequested","data":{"tool":"ma)"));

@@ -128,3 +128,10 @@ TEST_CASE("json: a NUL byte ends nothing: text after a document is refused", "[j
   CHECK_FALSE(json::parse(std::string("[\"a\0b\"]", 7)));
   CHECK_FALSE(json::parse(std::string("\0[1]", 4)));
 }
+
+TEST_CASE("json: a byte order mark is refused (RapidJSON would skip it, JSON.parse does not)",
+          "[json]") {
+  auto r = json::parse("\xef\xbb\xbf[1]");
+  REQUIRE_FALSE(r);
+  CHECK(r.error() == "invalid JSON at byte 0: a byte order mark");
+}
