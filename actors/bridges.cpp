@@ -215,7 +215,7 @@ void dead_letter(consumer_ptr self, const bridge::record& rec, const std::string
   bridge::topic_partition tp{rec.topic, rec.partition};
   auto offset = rec.offset;
   self->request(st.producer, caf::infinite, publish_atom::value, st.cfg.dead_letter_topic,
-                rec.key, bridge::encode_dead_letter(letter))
+                letter.key, bridge::encode_dead_letter(letter))
     .then([self, tp, offset](const bridge::position&) { acknowledge(self, tp, offset); },
           [self, tp, offset](caf::error& err) {
             // Not acknowledged: the offset stays uncommitted and the record is re-read after a

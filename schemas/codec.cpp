@@ -412,6 +412,11 @@ outcome<std::string> build(const event& e, const char* type) {
   std::string text = json::dump(doc);
   if (text.size() > max_record_bytes)
     return fail("record too large (" + std::to_string(text.size()) + " bytes)");
+  // Every part may be within the bound and the whole not (a tool result nested 63 deep sits 2
+  // levels down in its record): every reader would refuse such a record, so it is not written.
+  if (auto at = json::too_deep(text))
+    return fail("record nested deeper than " + std::to_string(json::max_depth)
+                + " levels (at byte " + std::to_string(*at) + ")");
   return text;
 }
 

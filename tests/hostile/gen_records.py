@@ -560,7 +560,8 @@ class Generator:
             ev["data"]["query"] = "x" * pad  # far over maxLength too; the size bound comes first
             return self.emit_event("huge", f"{size} bytes", ev, conv, "dead")
         self.huge_made = getattr(self, "huge_made", 0) + 1
-        kind = ["args-900k", "answer-900k", "key-1m", "query-4001"][min(self.huge_made - 1, 9) // 3]
+        kind = ["key-600k", "args-900k", "answer-900k", "key-1m",
+                "query-4001"][min((self.huge_made - 1) // 2, 4)]
         if kind == "query-4001":
             ev, conv = self.fresh("UserQueryReceived")
             ev["data"]["query"] = "q" * 4001
@@ -574,8 +575,9 @@ class Generator:
             ev["data"]["answer"] = "a" * min(900000, self.max_bytes - 2000)
             return self.emit_event("huge", "an answer of 900 kB", ev, conv, "valid")
         ev, conv = self.fresh()
-        return self.emit_event("huge", "a key of 1 MB", ev, conv, "dead",
-                               key=conv * ((1 << 20) // len(conv)))
+        size = 600000 if kind == "key-600k" else 1 << 20  # a letter quoting it must stay small
+        return self.emit_event("huge", f"a key of {size} bytes", ev, conv, "dead",
+                               key=(conv * (size // len(conv) + 1))[:size])
 
     # -- topic, unknown tool, garbage, valid -----------------------------------------------------
     def topic(self):
@@ -669,8 +671,8 @@ class Generator:
             self.huge(big)
         body = count - len(self.out) - len(controls)
         quota = []
-        for _, share, f in plan:
-            quota += [f] * round(share * body)
+        for cat, share, f in plan:
+            quota += [f] * max(round(share * body), 10 if cat == "huge" else 0)
         while len(quota) < body:
             quota.append(self.types_)
         quota = quota[:body]

@@ -681,3 +681,21 @@ TEST_CASE("decode and encode refuse references to another conversation", "[codec
   CHECK(check_ownership(long_id).error()
         == "id '" + std::string(128, 'z') + "...' does not belong to conversation 'c42' (expected 'c42/...')");
 }
+
+TEST_CASE("encode refuses a record its readers would refuse for its depth", "[codec]") {
+  // A tool result may be within the bound on its own and not inside its record (data.result
+  // is two levels down): the worker reports such a result as an invalid result instead.
+  auto result = [](int levels) {
+    return make_event(tool_invocation_resulted{"c42/1/s1", 1, "s1", "math", true,
+                                               std::string(levels, '[') + std::string(levels, ']'),
+                                               "", false, 0});
+  };
+  REQUIRE(json::parse(std::string(63, '[') + std::string(63, ']')));
+  auto r = encode(result(63));
+  REQUIRE_FALSE(r);
+  CHECK(starts_with(r.error(), "encode ToolInvocationResulted: record nested deeper than 64 "
+                               "levels (at byte "));
+  auto ok = encode(result(62)); // the record's object and data, then 62: 64 levels
+  REQUIRE(ok);
+  CHECK(decode(*ok));
+}
