@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "bridge/dead_letter.hpp"
+#include "bridge/kv_store.hpp"
 #include "tests/e2e/harness.hpp"
 
 using namespace eventide;
@@ -171,4 +172,31 @@ TEST_CASE("e2e: a question with a repeated JSON key is dead-lettered by every re
     REQUIRE(it != letters.end());
     CHECK(it->second == "duplicate key 'query' at /data");
   }
+}
+
+TEST_CASE("e2e: a ledger entry recorded for another conversation never answers a request") {
+  temp_dir dir;
+  effect_log effects{dir.path + "/effects.log"};
+  pipeline p{dir.path};
+  p.stop();
+  {
+    // Filed under conv-b's invocation, recorded for conv-a (a ledger written before requests
+    // were checked for their conversation, or a corrupt one): it decodes, but is not conv-b's.
+    auto ledger = bridge::kv_store::open(dir.path + "/worker-ledger");
+    REQUIRE(ledger);
+    std::string recorded =
+      R"({"specversion":"1.0","id":"conv-a/1/s1/result/1","type":"ToolInvocationResulted",)"
+      R"("source":"eventide/test","time":"2026-11-20T10:00:00.123Z","subject":"conv-a",)"
+      R"("datacontenttype":"application/json","data":{"invocationId":"conv-a/1/s1","attempt":1,)"
+      R"("stepId":"s1","tool":"math","status":"ok","result":{"expression":"1+1","value":2},)"
+      R"("retryable":false,"workerMs":0}})";
+    REQUIRE(events::decode(recorded));
+    REQUIRE((*ledger)->put({{"r/conv-b/1/s1", recorded}}));
+  }
+  REQUIRE(bridge::kv_store::wait_until_closed(dir.path + "/worker-ledger", std::chrono::seconds(5)));
+  p.start();
+  auto t = p.ask("conv-b", "What is 6 times 7?", std::chrono::seconds(10));
+  REQUIRE(t.answer() != nullptr);
+  CHECK(t.answer()->answer.find("The answer is 42") == 0);
+  CHECK(effects.runs("conv-b/1/s1") == 1); // run for conv-b, not answered with conv-a's 2
 }
