@@ -19,7 +19,8 @@ other tools without decoding them (passed over: handled). Asserted:
   - a record the manifest expects `dead` is dead-lettered by exactly the groups it lists, one
     expected `valid` by none (`either`: no more than the above);
   - no record the pipeline wrote itself is dead-lettered (its own readers accept its output);
-  - every group's consumer lag is 0;
+  - every group's consumer lag is 0, and `stats --json` (the metrics projection of every
+    record) is valid UTF-8;
   - each control conversation has exactly one FinalAnswerSynthesized, whose answer is the one
     the same question got in the seed run, and none of its event ids repeats with other bytes.
 Prints the figures: records by category, dead-lettered, handled.
@@ -145,7 +146,12 @@ def main(argv):
             else:
                 per_group[g]["handled"] += 1
 
-    stats = json.load(open(a.stats))
+    raw = open(a.stats, "rb").read()
+    try:
+        stats = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as e:  # a record's invalid text reached the metrics output
+        error(f"stats --json is not valid UTF-8 ({e}): {raw[max(0, e.start - 80):e.start + 20]!r}")
+        stats = json.loads(raw.decode("utf-8", "replace"))
     lag = {g[len(a.prefix):] if g.startswith(a.prefix) else g: n
            for g, n in stats.get("consumerLag", {}).items()}
     for g in sorted({g for gs in READERS.values() for g in gs}):
