@@ -11,6 +11,7 @@
 #include "actors/logging.hpp"
 #include "bridge/dead_letter.hpp"
 #include "core/json.hpp"
+#include "core/text.hpp"
 
 namespace eventide {
 
@@ -246,13 +247,13 @@ void dead_letter(consumer_ptr self, const bridge::record& rec, const std::string
   auto& st = self->state;
   EV_LOG(warning) << "dead-lettering record group=" << st.cfg.group << " topic=" << rec.topic
                   << " partition=" << rec.partition << " offset=" << rec.offset
-                  << " key=" << rec.key << ": " << reason;
+                  << " key=" << core::shorten(core::escape(rec.key)) << ": " << reason;
   ++st.dead_lettered;
   auto letter = bridge::make_dead_letter(rec, st.cfg.group, reason, st.cfg.node_id, now_ms());
   bridge::topic_partition tp{rec.topic, rec.partition};
   auto offset = rec.offset;
   self->request(st.producer, caf::infinite, publish_atom::value, st.cfg.dead_letter_topic,
-                rec.key, bridge::encode_dead_letter(letter))
+                letter.key, bridge::encode_dead_letter(letter))
     .then([self, tp, offset](const bridge::position&) { acknowledge(self, tp, offset); },
           [self, tp, offset](caf::error& err) {
             // Not acknowledged: the offset stays uncommitted and the record is re-read after a
@@ -430,23 +431,24 @@ void hand_out(consumer_ptr self, bridge::record& rec) {
     acknowledge(self, tp, rec.offset);
     return;
   }
+  // Refused like a record that does not decode: a record of no or another conversation, and
+  // what the role refuses (cfg.refuse). A replay below the committed offset does not letter it
+  // again.
   auto ev = events::decode(rec.value);
+  if (ev && rec.key.empty())
+    ev = fail("record has no key (expected the conversation id '" + ev->subject + "')");
+  else if (ev && ev->subject != rec.key)
+    ev = fail("record key '" + core::shorten(core::escape(rec.key)) + "' differs from subject '"
+              + ev->subject + "'");
+  if (ev && st.cfg.refuse)
+    if (auto why = st.cfg.refuse(rec, *ev))
+      ev = fail(std::move(*why));
   if (!ev) {
     // Replaying what this group already handled: it was dead-lettered the first time.
     if (rec.offset < st.tracks[tp].handled_before)
       acknowledge(self, tp, rec.offset);
     else
       dead_letter(self, rec, ev.error());
-    return;
-  }
-  if (rec.key.empty()) {
-    dead_letter(self, rec, "record has no key (expected the conversation id '"
-                             + ev->subject + "')");
-    return;
-  }
-  if (ev->subject != rec.key) {
-    dead_letter(self, rec, "record key '" + rec.key + "' differs from subject '"
-                             + ev->subject + "'");
     return;
   }
   crash_on_record(st.cfg.group, rec.value, rec.topic, rec.partition, rec.offset);

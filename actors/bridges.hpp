@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,10 @@ struct consumer_bridge_config {
   /// handing it out, dead-letters records that crashed the node `limit` times, and hands out
   /// suspects alone during a quarantine. Null: no guard.
   std::shared_ptr<group_crash_guard> guard;
+  /// A reason for which this role refuses a record that decoded, if it does: the record is
+  /// dead-lettered with it like one that does not decode (and a replay below the committed
+  /// offset does not letter it again). Null: none.
+  std::function<std::optional<std::string>(const bridge::record&, const events::event&)> refuse;
   size_t max_in_flight = 256;  // records handed to the role and not yet acknowledged
   size_t max_batch = 128;      // records per poll
 };

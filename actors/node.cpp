@@ -5,6 +5,7 @@
 // (plan_state, answer_folds) and providers/ (planner, tools).
 #include "actors/node.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <stdexcept>
@@ -19,6 +20,7 @@
 #include "actors/tool_worker.hpp"
 #include "bridge/kv_store.hpp"
 #include "core/json.hpp"
+#include "core/text.hpp"
 #include "providers/llm_planner.hpp"
 #include "providers/planner.hpp"
 #include "providers/tool_factory.hpp"
@@ -105,6 +107,26 @@ const std::vector<std::string>& optional_roles() {
   return roles;
 }
 
+std::optional<std::string> refusal(const role_spec& role, const std::string& topic_prefix,
+                                   const bridge::record& rec, const events::event& ev) {
+  std::string home = events::topic_of(ev.data);
+  if (rec.topic != topic_prefix + home)
+    return std::string(events::type_name(ev.data)) + " belongs on '" + home + "', not on '"
+           + rec.topic.substr(std::min(topic_prefix.size(), rec.topic.size())) + "'";
+  if (role.name == "orchestrator")
+    if (auto req = std::get_if<events::tool_invocation_requested>(&ev.data)) {
+      auto& served = worker_roles();
+      if (std::find(served.begin(), served.end(), "worker-" + req->tool) == served.end()) {
+        std::string names;
+        for (auto& w : served)
+          names += (names.empty() ? "" : ", ") + w.substr(7);
+        return "no tool group serves tool '" + core::shorten(req->tool) + "' (served: " + names
+               + ")";
+      }
+    }
+  return std::nullopt;
+}
+
 topics::topics(const std::string& prefix)
   : user_commands(prefix + "user-commands"),
     conversation_events(prefix + "conversation-events"),
@@ -145,6 +167,10 @@ struct node::impl {
     cfg.skip = std::move(skip);
     if (guard)
       cfg.guard = guard->take(cfg.group);
+    cfg.refuse = [spec, prefix = opts.topic_prefix](const bridge::record& rec,
+                                                    const events::event& ev) {
+      return refusal(spec, prefix, rec, ev);
+    };
     cfg.max_in_flight = opts.max_in_flight;
     others.push_back(caf::actor_cast<caf::actor>(role));
     bridges.push_back(spawn_consumer_bridge(sys, std::move(cfg), std::move(role), producer));

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "bridge/log.hpp"
 #include "core/plan_state.hpp"
 #include "providers/provider_config.hpp"
+#include "schemas/events.hpp"
 
 namespace eventide {
 
@@ -51,6 +53,14 @@ const std::vector<std::string>& known_roles();
 const std::vector<std::string>& optional_roles();
 /// The worker roles, one per tool kind: "worker-math", "worker-weather", ...
 const std::vector<std::string>& worker_roles();
+
+/// Why the consumer group of `role` refuses a record that decoded, if it does (its bridge
+/// dead-letters the record with this reason): an event on another topic than its type's
+/// ("PlanGenerated belongs on 'conversation-events', not on 'user-commands'"), and, for the
+/// orchestrator, a request for a tool no tool group of the role table serves ("no tool group
+/// serves tool 'teleport' ..."), which every tool group passes over and would otherwise vanish.
+std::optional<std::string> refusal(const role_spec& role, const std::string& topic_prefix,
+                                   const bridge::record& rec, const events::event& ev);
 
 struct node_options {
   std::set<std::string> roles;     // of known_roles() and optional_roles()

@@ -31,10 +31,19 @@ tool_runner(tool_runner_actor::stateful_pointer<tool_runner_state> self,
       std::optional<core::ledger_entry> entry;
       std::optional<events::event> recorded_ev;
       if (*recorded) {
-        if (auto ev = events::decode(**recorded); ev) {
-          auto& r = std::get<events::tool_invocation_resulted>(ev->data);
-          entry = core::ledger_entry{r.attempt, r.ok, r.retryable};
+        // Only a result recorded for this very conversation and invocation answers it. Decode
+        // refuses a request whose invocation id belongs to another conversation, so none is
+        // recorded any more; an entry written before that check (or a corrupt one) is ignored,
+        // and the tool runs and records this conversation's result.
+        auto ev = events::decode(**recorded);
+        auto r = ev ? std::get_if<events::tool_invocation_resulted>(&ev->data) : nullptr;
+        if (r && ev->subject == req_ev.subject && r->invocation_id == req.invocation_id) {
+          entry = core::ledger_entry{r->attempt, r->ok, r->retryable};
           recorded_ev = std::move(*ev);
+        } else {
+          EV_LOG(warning) << "ignoring ledger entry " << key << " for conversationId="
+                          << req_ev.subject << ": "
+                          << (!ev ? ev.error() : "recorded for conversation " + ev->subject);
         }
       }
       if (!core::should_execute(entry, req.attempt)) {

@@ -6,6 +6,7 @@
 #include <rapidjson/writer.h>
 
 #include "core/json.hpp"
+#include "core/text.hpp"
 
 namespace eventide::bridge {
 
@@ -176,7 +177,12 @@ std::string encode_dead_letter(const dead_letter& letter) {
   w.Key("offset");
   w.Int64(letter.offset);
   write_text(w, "consumerGroup", letter.consumer_group);
-  if (is_valid_utf8(letter.key)) {
+  if (letter.key_size >= 0) {
+    write_text(w, "key", base64_encode(letter.key));
+    write_text(w, "keyEncoding", "base64-prefix");
+    w.Key("keySize");
+    w.Int64(letter.key_size);
+  } else if (is_valid_utf8(letter.key)) {
     write_text(w, "key", letter.key);
   } else {
     // Keys route redriven records to their partition, so a binary key must survive exactly.
@@ -242,14 +248,20 @@ outcome<dead_letter> decode_dead_letter(std::string_view text) {
                 + letter.value_encoding + "'");
 
   if (auto key_encoding = json::get_string(obj, "keyEncoding")) {
-    if (*key_encoding == "base64") {
+    if (*key_encoding == "base64" || *key_encoding == "base64-prefix") {
       auto raw = base64_decode(letter.key);
       if (!raw)
         return fail("dead letter: member 'key': " + raw.error());
       letter.key = std::move(raw).value();
+      if (*key_encoding == "base64-prefix") {
+        auto size = require_int(obj, "keySize");
+        if (!size)
+          return std::move(size).take_failure();
+        letter.key_size = *size;
+      }
     } else if (*key_encoding != "utf8") {
-      return fail("dead letter: member 'keyEncoding' must be utf8 or base64, got '"
-                  + *key_encoding + "'");
+      return fail("dead letter: member 'keyEncoding' must be utf8, base64 or base64-prefix, "
+                  "got '" + *key_encoding + "'");
     }
   }
   return letter;
@@ -258,12 +270,17 @@ outcome<dead_letter> decode_dead_letter(std::string_view text) {
 dead_letter make_dead_letter(const record& r, const std::string& group, const std::string& reason,
                              const std::string& node, int64_t now_ms) {
   dead_letter letter;
-  letter.reason = reason;
+  letter.reason = core::shorten(reason, dead_letter_max_reason);
   letter.source_topic = r.topic;
   letter.partition = r.partition;
   letter.offset = r.offset;
   letter.consumer_group = group;
-  letter.key = r.key;
+  if (r.key.size() > dead_letter_max_whole_key) {
+    letter.key = r.key.substr(0, dead_letter_prefix_bytes);
+    letter.key_size = static_cast<int64_t>(r.key.size());
+  } else {
+    letter.key = r.key;
+  }
   letter.value_size = static_cast<int64_t>(r.value.size());
   letter.recorded_at_ms = now_ms;
   letter.node = node;
@@ -303,6 +320,15 @@ outcome<std::string> original_value(const dead_letter& letter) {
     return fail("dead letter value: decoded " + std::to_string(bytes.size())
                 + " bytes but valueSize says " + std::to_string(letter.value_size));
   return bytes;
+}
+
+outcome<std::string> original_key(const dead_letter& letter) {
+  if (letter.key_size >= 0)
+    return fail("dead letter keeps only the first " + std::to_string(letter.key.size()) + " of "
+                + std::to_string(letter.key_size) + " key bytes; read the original at "
+                + letter.source_topic + "/" + std::to_string(letter.partition) + "@"
+                + std::to_string(letter.offset));
+  return letter.key;
 }
 
 } // namespace eventide::bridge

@@ -23,6 +23,13 @@ inline constexpr const char* dead_letter_topic = "dead-letter-queue";
 inline constexpr size_t dead_letter_max_whole_value = 64 * 1024;
 /// How many leading bytes of an oversized value are kept (base64-encoded).
 inline constexpr size_t dead_letter_prefix_bytes = 4 * 1024;
+/// Keys up to this size are kept whole; of a larger one only its first bytes (base64). The
+/// dead letter is keyed by what it keeps.
+inline constexpr size_t dead_letter_max_whole_key = 4 * 1024;
+/// Reasons are cut to this many bytes. A reason may quote the record (a key, a subject), and
+/// a letter must stay far below a broker's message size limit (about 1 MB on Kafka) whatever
+/// the record was, or it could never be written and the group would never get past the record.
+inline constexpr size_t dead_letter_max_reason = 4 * 1024;
 
 struct dead_letter {
   std::string reason;
@@ -30,7 +37,9 @@ struct dead_letter {
   int32_t partition = 0;
   int64_t offset = 0;
   std::string consumer_group;
-  std::string key;            // raw bytes of the original key
+  std::string key;            // raw bytes of the original key (its first bytes if key_size
+                              // is larger: "keyEncoding": "base64-prefix")
+  int64_t key_size = -1;      // size of the original key when only a prefix is kept, else -1
   std::string value;          // the original value, encoded per value_encoding
   std::string value_encoding; // "utf8" | "base64" | "base64-prefix"
   int64_t value_size = 0;     // size in bytes of the original value
@@ -46,12 +55,16 @@ std::string encode_dead_letter(const dead_letter& letter);
 outcome<dead_letter> decode_dead_letter(std::string_view text);
 
 /// Builds the dead letter for `r`: the value as utf8 when it is valid UTF-8 and <= 64 KiB, as
-/// base64 when it is binary and <= 64 KiB, else its first 4 KiB as "base64-prefix".
+/// base64 when it is binary and <= 64 KiB, else its first 4 KiB as "base64-prefix"; a key over
+/// 4 KiB by its first 4 KiB, the reason cut to 4 KiB. So a letter stays under ~100 kB.
 dead_letter make_dead_letter(const record& r, const std::string& group, const std::string& reason,
                              const std::string& node, int64_t now_ms);
 
 /// The original value bytes for redrive; fails for "base64-prefix" (the rest is gone).
 outcome<std::string> original_value(const dead_letter& letter);
+
+/// The original key for redrive; fails when only a prefix of it was kept.
+outcome<std::string> original_key(const dead_letter& letter);
 
 /// Helpers the DLQ format is built on, exposed for the CLI and tests.
 bool is_valid_utf8(std::string_view bytes);

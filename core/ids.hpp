@@ -6,6 +6,7 @@
 #include <functional>
 #include <ostream>
 #include <string>
+#include <string_view>
 
 namespace eventide {
 
@@ -34,6 +35,26 @@ using log_offset = named_type<int64_t, struct log_offset_tag>;
 inline invocation_id make_invocation_id(const std::string& conversation, int plan_version,
                                         const std::string& step) {
   return invocation_id{conversation + "/" + std::to_string(plan_version) + "/" + step};
+}
+
+/// Whether `id` (an event id, a causation id, an invocation id) was derived from conversation
+/// `conversation`: "<conversation>/<rest>" with a non-empty rest. A conversation id holds no
+/// '/' (events::check_ownership refuses one that does), so the first segment names the owner.
+inline bool owned_by(std::string_view id, std::string_view conversation) {
+  return id.size() > conversation.size() + 1 && id.substr(0, conversation.size()) == conversation
+         && id[conversation.size()] == '/';
+}
+
+/// Whether `invocation` is an id make_invocation_id gives step `step` of `conversation`:
+/// "<conversation>/<plan>/<step>" with a non-empty <plan> part. Keep it in step with
+/// make_invocation_id's spelling (tests/unit/ids_test.cpp checks the two agree).
+inline bool is_invocation_of(std::string_view invocation, std::string_view conversation,
+                             std::string_view step) {
+  if (!owned_by(invocation, conversation) || step.empty())
+    return false;
+  auto rest = invocation.substr(conversation.size() + 1); // "<plan>/<step>"
+  return rest.size() > step.size() + 1 && rest.substr(rest.size() - step.size()) == step
+         && rest[rest.size() - step.size() - 1] == '/';
 }
 
 } // namespace eventide

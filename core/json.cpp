@@ -1,9 +1,12 @@
 #include "core/json.hpp"
 
+#include <algorithm>
+#include <functional>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include <rapidjson/encodedstream.h>
 #include <rapidjson/error/en.h>
@@ -11,6 +14,8 @@
 #include <rapidjson/reader.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+
+#include "core/text.hpp"
 
 namespace eventide::json {
 
@@ -100,7 +105,71 @@ std::optional<size_t> too_deep(std::string_view text, int max) {
   return std::nullopt;
 }
 
+namespace {
+
+std::string_view name_of(const value& v) { return {v.GetString(), v.GetStringLength()}; }
+
+// The first repeated member name of `obj` itself. Small objects (almost all of them) compare
+// pairwise; larger ones go through an open-addressing hash table of member indices: linear in
+// the member count, one allocation per object.
+std::optional<std::string_view> repeated_name(const value& obj) {
+  auto n = obj.MemberCount();
+  auto begin = obj.MemberBegin();
+  if (n <= 16) {
+    for (rapidjson::SizeType i = 1; i < n; ++i)
+      for (rapidjson::SizeType j = 0; j < i; ++j)
+        if (name_of(begin[i].name) == name_of(begin[j].name))
+          return name_of(begin[i].name);
+    return std::nullopt;
+  }
+  size_t capacity = 64;
+  while (capacity < 2 * size_t{n})
+    capacity *= 2;
+  std::vector<uint32_t> slots(capacity, 0); // member index + 1; 0 = free
+  std::hash<std::string_view> hash;
+  for (rapidjson::SizeType i = 0; i < n; ++i) {
+    auto name = name_of(begin[i].name);
+    for (size_t at = hash(name) & (capacity - 1);; at = (at + 1) & (capacity - 1)) {
+      if (slots[at] == 0) {
+        slots[at] = i + 1;
+        break;
+      }
+      if (name_of(begin[slots[at] - 1].name) == name)
+        return name;
+    }
+  }
+  return std::nullopt;
+}
+
+// Where the first object with a repeated member name is (a JSON pointer, "" for the root) and
+// that name. Recurses at most max_depth deep: the depth bound was checked before the parse.
+std::optional<std::pair<std::string, std::string_view>> find_repeated_key(const value& v) {
+  if (v.IsObject()) {
+    if (auto name = repeated_name(v))
+      return std::make_pair(std::string(), *name);
+    for (auto& m : v.GetObject())
+      if (m.value.IsObject() || m.value.IsArray())
+        if (auto found = find_repeated_key(m.value)) {
+          found->first = "/" + std::string(name_of(m.name)) + found->first;
+          return found;
+        }
+  } else if (v.IsArray()) {
+    for (rapidjson::SizeType i = 0; i < v.Size(); ++i)
+      if (v[i].IsObject() || v[i].IsArray())
+        if (auto found = find_repeated_key(v[i])) {
+          found->first = "/" + std::to_string(i) + found->first;
+          return found;
+        }
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
 outcome<document> parse(std::string_view text) {
+  // RapidJSON skips a UTF-8 byte order mark; JSON.parse and most other readers refuse one.
+  if (text.substr(0, 3) == "\xEF\xBB\xBF")
+    return fail("invalid JSON at byte 0: a byte order mark");
   if (auto at = too_deep(text))
     return fail("JSON nested deeper than " + std::to_string(max_depth) + " levels (at byte "
                 + std::to_string(*at) + ")");
@@ -128,6 +197,12 @@ outcome<document> parse(std::string_view text) {
   if (auto nul = text.find('\0'); nul != std::string_view::npos)
     return fail("invalid JSON at byte " + std::to_string(nul)
                 + ": a NUL byte (escape it as \\u0000 inside a string)");
+  // RapidJSON keeps every member and its lookups find the first; JSON.parse, ajv and most
+  // other readers keep the last. An object with a repeated name would be read differently by
+  // two readers of one record, so it is refused.
+  if (auto dup = find_repeated_key(d))
+    return fail("duplicate key '" + core::shorten(dup->second, 64) + "' at "
+                + (dup->first.empty() ? std::string("/") : core::shorten(dup->first, 256)));
   return d;
 }
 

@@ -27,8 +27,9 @@ inline constexpr int max_depth = 64;
 /// A linear scan that skips strings; it needs no valid JSON and no stack.
 std::optional<size_t> too_deep(std::string_view text, int max = max_depth);
 
-/// Parses text (valid UTF-8 only); the failure names the byte offset and RapidJSON's reason, or
-/// the depth bound.
+/// Parses text (valid UTF-8 only, no object with a repeated member name); the failure names the
+/// byte offset and RapidJSON's reason, the depth bound, or the repeated key and the JSON pointer
+/// of its object ("duplicate key 'query' at /data").
 outcome<document> parse(std::string_view text);
 
 /// The JSON pointer ("/data/query", "" for the root) of the first string or member name that

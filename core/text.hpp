@@ -35,6 +35,33 @@ inline std::string escape(std::string_view s, std::string_view also = "") {
   return out;
 }
 
+/// The inverse of escape(): \\ \n \r \t decoded, a backslash before any other character
+/// dropped (a trailing lone backslash is kept).
+inline std::string unescape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '\\' || i + 1 == s.size()) {
+      out += s[i];
+      continue;
+    }
+    char c = s[++i];
+    out += c == 'n' ? '\n' : c == 'r' ? '\r' : c == 't' ? '\t' : c;
+  }
+  return out;
+}
+
+/// At most `max` bytes of `s` for a message, cut before a UTF-8 continuation byte and marked
+/// with "..." when cut (a hostile record's field may be a megabyte long).
+inline std::string shorten(std::string_view s, size_t max = 128) {
+  if (s.size() <= max)
+    return std::string(s);
+  size_t end = max;
+  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80)
+    --end;
+  return std::string(s.substr(0, end)) + "...";
+}
+
 /// ASCII lower case.
 inline std::string lower(std::string_view s) {
   std::string out(s);

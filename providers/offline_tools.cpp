@@ -83,7 +83,8 @@ class math_tool final : public tool {
       return tool_output::permanent_error("math: missing required arg 'expression'");
     // A whole-string placeholder may have turned the expression into a plain number.
     std::string expression = it->value.IsNumber() ? json::format_number(it->value.GetDouble())
-                             : it->value.IsString() ? trim(it->value.GetString())
+                             : it->value.IsString()
+                               ? trim({it->value.GetString(), it->value.GetStringLength()})
                                                     : std::string();
     if (expression.empty())
       return tool_output::permanent_error("math: 'expression' must be a non-empty string");

@@ -7,7 +7,10 @@
 
 namespace eventide::providers {
 
-/// The args object, or why it is not one ("<tool>: args are not JSON: ...").
+/// The args object, or why it is not one ("<tool>: args are not JSON: ...", "<tool>: args hold
+/// a NUL character at /expression"). Records with a NUL are refused at decode already; this
+/// keeps a C-string reader of an argument from cutting "2+3\u0000*1000" to "2+3" whatever
+/// the args came from.
 inline outcome<json::document> parse_tool_args(const std::string& tool,
                                                const std::string& args_json) {
   auto doc = json::parse(args_json);
@@ -15,6 +18,8 @@ inline outcome<json::document> parse_tool_args(const std::string& tool,
     return fail(tool + ": args are not JSON: " + doc.error());
   if (!doc->IsObject())
     return fail(tool + ": args must be a JSON object");
+  if (auto at = json::find_nul(*doc))
+    return fail(tool + ": args hold a NUL character at " + *at);
   return std::move(doc).value();
 }
 

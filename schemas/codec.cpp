@@ -7,7 +7,9 @@
 #include <iterator>
 #include <type_traits>
 
+#include "core/ids.hpp"
 #include "core/json.hpp"
+#include "core/text.hpp"
 #include "schemas/rfc3339.hpp"
 #include "schemas/validation.hpp"
 
@@ -339,6 +341,42 @@ outcome<void> check_subject(const std::string& subject, const json::value& data)
   return {};
 }
 
+// The invocation id a request or result carries, with its step.
+struct invocation_ref {
+  const std::string* id;
+  const std::string* step;
+};
+std::optional<invocation_ref> invocation_of(const payload& p) {
+  if (auto r = std::get_if<tool_invocation_requested>(&p))
+    return invocation_ref{&r->invocation_id, &r->step_id};
+  if (auto r = std::get_if<tool_invocation_resulted>(&p))
+    return invocation_ref{&r->invocation_id, &r->step_id};
+  return std::nullopt;
+}
+
+std::string quoted(std::string_view s) { return "'" + core::shorten(s) + "'"; }
+
+} // namespace
+
+outcome<void> check_ownership(const event& e) {
+  const std::string& conv = e.subject;
+  if (conv.find('/') != std::string::npos)
+    return fail("subject " + quoted(conv) + " is not a conversation id (it contains '/')");
+  auto foreign = [&](const char* field, const std::string& id, const std::string& expected) {
+    return fail(std::string(field) + " " + quoted(id) + " does not belong to conversation "
+                + quoted(conv) + " (expected " + quoted(expected) + ")");
+  };
+  if (!owned_by(e.id, conv))
+    return foreign("id", e.id, conv + "/...");
+  if (!e.causation_id.empty() && !owned_by(e.causation_id, conv))
+    return foreign("causationid", e.causation_id, conv + "/...");
+  if (auto inv = invocation_of(e.data); inv && !is_invocation_of(*inv->id, conv, *inv->step))
+    return foreign("data.invocationId", *inv->id, conv + "/<planVersion>/" + *inv->step);
+  return {};
+}
+
+namespace {
+
 outcome<std::string> build(const event& e, const char* type) {
   json::document doc(rapidjson::kObjectType);
   auto& alloc = doc.GetAllocator();
@@ -368,10 +406,17 @@ outcome<std::string> build(const event& e, const char* type) {
     return fail(valid.error());
   if (auto same = check_subject(e.subject, doc["data"]); !same)
     return fail(same.error());
+  if (auto owned = check_ownership(e); !owned)
+    return fail(owned.error());
 
   std::string text = json::dump(doc);
   if (text.size() > max_record_bytes)
     return fail("record too large (" + std::to_string(text.size()) + " bytes)");
+  // Every part may be within the bound and the whole not (a tool result nested 63 deep sits 2
+  // levels down in its record): every reader would refuse such a record, so it is not written.
+  if (auto at = json::too_deep(text))
+    return fail("record nested deeper than " + std::to_string(json::max_depth)
+                + " levels (at byte " + std::to_string(*at) + ")");
   return text;
 }
 
@@ -413,7 +458,8 @@ std::optional<std::string> peek_requested_tool(std::string_view bytes) {
   auto type = doc.FindMember("type");
   auto data = doc.FindMember("data");
   if (type == doc.MemberEnd() || !type->value.IsString()
-      || std::string_view(type->value.GetString()) != "ToolInvocationRequested"
+      || std::string_view(type->value.GetString(), type->value.GetStringLength())
+           != "ToolInvocationRequested"
       || data == doc.MemberEnd() || !data->value.IsObject())
     return std::nullopt;
   auto tool = data->value.FindMember("tool");
@@ -460,6 +506,8 @@ outcome<event> decode(std::string_view bytes) {
   if (auto same = check_subject(e.subject, data); !same)
     return fail(same.error());
   e.data = known->read(data);
+  if (auto owned = check_ownership(e); !owned)
+    return fail(owned.error());
   return e;
 }
 

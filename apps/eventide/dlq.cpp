@@ -158,7 +158,10 @@ int run_dlq(const options& cfg, const command_line& cl, caf::actor_system_config
       die(exit_failed, "redrive failed: " + r.error());
     return *r;
   };
-  auto pos = produce(letter.source_topic, letter.key, value);
+  auto key = bridge::original_key(letter);
+  if (!key)
+    die(exit_failed, key.error());
+  auto pos = produce(letter.source_topic, *key, value);
   auto to = letter.source_topic + "/" + std::to_string(pos.partition) + "@" + std::to_string(pos.offset);
   json::document marker;
   marker.SetObject();

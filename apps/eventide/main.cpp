@@ -57,7 +57,10 @@ const std::vector<command>& command_table() {
      {{"trace ID", "a conversation's timeline: events, offsets, causes, plan DAG, critical path"}},
      run_trace},
     {"produce",
-     {{"produce TOPIC KEY FILE", "append one raw record (FILE or - for stdin) to a topic"}},
+     {{"produce TOPIC KEY FILE", "append one raw record (FILE or - for stdin) to a topic"},
+      {"produce RECORDS_FILE",
+       "append many (- for stdin): one a line, TOPIC<tab>KEY<tab>VALUE, or a\n"
+       "`dump` line; \\t \\n \\r \\\\ escaped, other bytes raw; prints where each went"}},
      run_produce},
     {"ledger",
      {{"ledger", "the workers' ledger: the result recorded per invocation id (node stopped)"}},

@@ -593,6 +593,8 @@ TEST_CASE("peek_requested_tool names the tool of a request without validating it
   // Anything else is left to the full decode (and so to the dead-letter queue).
   CHECK_FALSE(peek_requested_tool(R"({"type":"ToolInvocationRequested","data":{"tool":null}})"));
   CHECK_FALSE(peek_requested_tool(R"({"type":"ToolInvocationRequested","data":{}})"));
+  // The type is compared whole: a NUL does not cut it to "ToolInvocationRequested".
+  CHECK_FALSE(peek_requested_tool(R"({"type":"ToolInvocationRequested\u0000x","data":{"tool":"math"}})"));
   CHECK_FALSE(peek_requested_tool(R"({"type":"ToolInvocationRequested","data":"math"})"));
   CHECK_FALSE(peek_requested_tool(R"({"type":"PlanGenerated","data":{"tool":"math"}})"));
   CHECK_FALSE(peek_requested_tool(R"({"type":"ToolInvocationRequested","data":{"tool":"ma)"));
@@ -615,7 +617,7 @@ TEST_CASE("a record nested 200,000 levels deep is refused with the depth bound",
 }
 
 TEST_CASE("a record with a NUL in its text or with invalid UTF-8 is refused", "[codec]") {
-  std::string head = R"({"specversion":"1.0","id":"n","type":"UserQueryReceived","source":"s",)"
+  std::string head = R"({"specversion":"1.0","id":"c/query","type":"UserQueryReceived","source":"s",)"
                      R"("time":"2026-11-20T10:00:00.123Z","subject":"c",)"
                      R"("datacontenttype":"application/json","data":{"conversationId":"c",)"
                      R"("userId":"u","receivedAt":1,"query":)";
@@ -717,4 +719,75 @@ TEST_CASE("a record with a lone surrogate escape or an infinite number is refuse
   auto infinite = decode(text);
   REQUIRE_FALSE(infinite);
   CHECK(infinite.error().find("Number too big to be stored in double.") != std::string::npos);
+}
+
+// ---- ownership -------------------------------------------------------------------------------
+
+TEST_CASE("decode and encode refuse references to another conversation", "[codec][ownership]") {
+  // The hijack: written under c42, naming c7's invocation. A worker would run c7's step and
+  // record c42's result in c7's ledger entry.
+  event req = make_event(tool_invocation_requested{"c7/1/s1", 1, "s1", "math",
+                                                   R"({"expression":"1+1"})", 1795168830123});
+  const std::string reason =
+    "data.invocationId 'c7/1/s1' does not belong to conversation 'c42' (expected "
+    "'c42/<planVersion>/s1')";
+  CHECK(check_ownership(req).error() == reason);
+  CHECK(encode(req).error() == "encode ToolInvocationRequested: " + reason);
+  // The same bytes with the check bypassed (the envelope as another producer writes it).
+  req.data = tool_invocation_requested{"c42/1/s1", 1, "s1", "math", R"({"expression":"1+1"})",
+                                       1795168830123};
+  auto good = encode(req);
+  REQUIRE(good);
+  std::string forged = *good;
+  forged.replace(forged.find("\"c42/1/s1\""), 10, "\"c7/1/s1\"");
+  auto r = decode(forged);
+  REQUIRE_FALSE(r);
+  CHECK(r.error() == reason);
+
+  event res = make_event(tool_invocation_resulted{"c7/1/s1", 1, "s1", "math", true, "{}", "",
+                                                  false, 0});
+  CHECK(check_ownership(res).error()
+        == "data.invocationId 'c7/1/s1' does not belong to conversation 'c42' (expected "
+           "'c42/<planVersion>/s1')");
+
+  event foreign_id = make_event(plan_step_completed{"s1", "ok", 1});
+  foreign_id.id = "c7/step/s1/completed";
+  CHECK(check_ownership(foreign_id).error()
+        == "id 'c7/step/s1/completed' does not belong to conversation 'c42' (expected 'c42/...')");
+  event foreign_cause = make_event(plan_step_completed{"s1", "ok", 1});
+  foreign_cause.causation_id = "c7/1/s1/result/1";
+  CHECK(check_ownership(foreign_cause).error()
+        == "causationid 'c7/1/s1/result/1' does not belong to conversation 'c42' (expected "
+           "'c42/...')");
+  event no_cause = make_event(plan_step_completed{"s1", "ok", 1});
+  no_cause.causation_id.clear();
+  CHECK(check_ownership(no_cause));
+  // A '/' in a conversation id would make "a/b/query" belong to both "a" and "a/b".
+  event slash = make_event(plan_step_completed{"s1", "ok", 1});
+  slash.subject = "c42/x";
+  slash.id = "c42/x/step/s1/completed";
+  CHECK(check_ownership(slash).error() == "subject 'c42/x' is not a conversation id (it contains '/')");
+  // A megabyte-long id is named in the reason by its first 128 bytes.
+  event long_id = make_event(plan_step_completed{"s1", "ok", 1});
+  long_id.id = std::string(1 << 20, 'z');
+  CHECK(check_ownership(long_id).error()
+        == "id '" + std::string(128, 'z') + "...' does not belong to conversation 'c42' (expected 'c42/...')");
+}
+
+TEST_CASE("encode refuses a record its readers would refuse for its depth", "[codec]") {
+  // A tool result may be within the bound on its own and not inside its record (data.result
+  // is two levels down): the worker reports such a result as an invalid result instead.
+  auto result = [](int levels) {
+    return make_event(tool_invocation_resulted{"c42/1/s1", 1, "s1", "math", true,
+                                               std::string(levels, '[') + std::string(levels, ']'),
+                                               "", false, 0});
+  };
+  REQUIRE(json::parse(std::string(63, '[') + std::string(63, ']')));
+  auto r = encode(result(63));
+  REQUIRE_FALSE(r);
+  CHECK(starts_with(r.error(), "encode ToolInvocationResulted: record nested deeper than 64 "
+                               "levels (at byte "));
+  auto ok = encode(result(62)); // the record's object and data, then 62: 64 levels
+  REQUIRE(ok);
+  CHECK(decode(*ok));
 }

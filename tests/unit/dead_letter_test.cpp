@@ -211,3 +211,28 @@ TEST_CASE("base64 follows RFC 4648", "[dead_letter]") {
 TEST_CASE("dead letter topic name", "[dead_letter]") {
   CHECK(std::string(dead_letter_topic) == "dead-letter-queue");
 }
+
+TEST_CASE("a dead letter stays small whatever the record's key and reason", "[dead_letter]") {
+  // On Kafka a letter over the message size limit could never be written: the group would
+  // stay on the record for good. A 900 kB key and a reason quoting it are cut.
+  std::string key(900000, 'k');
+  std::string reason = "record key '" + key + "' differs from subject 'c'";
+  auto letter = make_dead_letter(sample_record(std::string(900000, 'v'), key), "orchestrator",
+                                 reason, "node-a", 1);
+  CHECK(letter.key == std::string(4096, 'k'));
+  CHECK(letter.key_size == 900000);
+  CHECK(letter.reason == "record key '" + std::string(4096 - 12, 'k') + "...");
+  auto text = encode_dead_letter(letter);
+  CHECK(text.size() < 20000);
+  auto back = round_trip(letter);
+  require_same(letter, back);
+  CHECK(back.key_size == 900000);
+  auto key_back = original_key(back);
+  REQUIRE_FALSE(key_back);
+  CHECK(key_back.error() == "dead letter keeps only the first 4096 of 900000 key bytes; read the "
+                            "original at conversation-events/4@1234");
+  // Keys up to 4 KiB stay whole (and redrive exactly).
+  auto small = make_dead_letter(sample_record("x", std::string(4096, 'k')), "g", "r", "n", 1);
+  CHECK(small.key_size == -1);
+  CHECK(*original_key(round_trip(small)) == std::string(4096, 'k'));
+}

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <string>
 
 #include "core/json.hpp"
@@ -104,4 +105,78 @@ TEST_CASE("json: a NUL byte ends nothing: the text after it is not ignored", "[j
   CHECK_FALSE(json::parse("221e308\0garbage"s));
   CHECK_FALSE(json::parse("[\"a\0b\"]"s));
   CHECK(json::parse(R"(["a\u0000b"])")); // the escaped form is JSON (find_nul reports it)
+}
+
+TEST_CASE("json: an object with a repeated key is refused, naming the key and its object",
+          "[json]") {
+  // RapidJSON's lookups return the first member, JSON.parse and ajv the last: a record that
+  // two readers read differently is refused whole.
+  auto root = json::parse(R"({"a":1,"b":2,"a":3})");
+  REQUIRE_FALSE(root);
+  CHECK(root.error() == "duplicate key 'a' at /");
+  auto nested = json::parse(R"({"data":{"args":[{"x":1},{"x":1,"y":2,"x":1}]}})");
+  REQUIRE_FALSE(nested);
+  CHECK(nested.error() == "duplicate key 'x' at /data/args/1");
+  // Escapes are compared after decoding: "\u0061" is "a".
+  auto escaped = json::parse(R"({"a":1,"\u0061":2})");
+  REQUIRE_FALSE(escaped);
+  CHECK(escaped.error() == "duplicate key 'a' at /");
+  // Keys that differ only after a NUL or in case are different keys.
+  CHECK(json::parse(R"({"k\u0000a":1,"k\u0000b":2,"K":3,"k":4})"));
+  // The same key in different objects is no repeat.
+  CHECK(json::parse(R"({"a":{"a":{"a":1}},"b":[{"a":1},{"a":2}]})"));
+  // A key named in the reason is cut to 64 bytes, on a UTF-8 boundary.
+  std::string long_key(100, 'k');
+  auto long_dup = json::parse("{\"" + long_key + "\":1,\"" + long_key + "\":2}");
+  REQUIRE_FALSE(long_dup);
+  CHECK(long_dup.error() == "duplicate key '" + std::string(64, 'k') + "...' at /");
+}
+
+TEST_CASE("json: the repeated-key check is not quadratic on a huge object", "[json]") {
+  // 100,000 distinct members, then the same with the first key repeated at the end.
+  std::string text = "{";
+  for (int i = 0; i < 100000; ++i)
+    text += (i ? ",\"m" : "\"m") + std::to_string(i) + "\":" + std::to_string(i);
+  auto start = std::chrono::steady_clock::now();
+  CHECK(json::parse(text + "}"));
+  auto dup = json::parse(text + ",\"m0\":0}");
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+              std::chrono::steady_clock::now() - start).count();
+  REQUIRE_FALSE(dup);
+  CHECK(dup.error() == "duplicate key 'm0' at /");
+  CHECK(ms < 2000); // an O(n^2) check takes minutes here
+}
+
+TEST_CASE("json: a lone surrogate escape is refused, a pair is not", "[json]") {
+  // RapidJSON refuses a high surrogate without its low half itself, but stores a lone low one
+  // as the bytes ED B0 80: invalid UTF-8 that every writer would pass on.
+  auto low = json::parse(R"(["ok", "a\udc00"])");
+  REQUIRE_FALSE(low);
+  CHECK(low.error() == "invalid JSON at byte 16: The surrogate pair in string is invalid.");
+  CHECK_FALSE(json::parse(R"({"k\uDFFF":1})"));
+  CHECK_FALSE(json::parse(R"(["\ud800"])"));
+  CHECK_FALSE(json::parse(R"(["\ud800\u0041"])"));
+  CHECK_FALSE(json::parse(R"(["\ud800x\udc00"])"));
+  auto pair = json::parse(R"(["\ud83d\ude00", "\uD800\uDC00"])"); // U+1F600, U+10000
+  REQUIRE(pair);
+  CHECK((*pair)[0].GetString() == std::string("\xf0\x9f\x98\x80"));
+  // An escaped backslash before "udc00" is text, not an escape.
+  CHECK(json::parse(R"(["\\udc00"])"));
+}
+
+TEST_CASE("json: a NUL byte ends nothing: text after a document is refused", "[json]") {
+  // RapidJSON reads a NUL as the end of its input, so "{...}\0anything" used to parse.
+  auto r = json::parse(std::string("{\"a\":1}\0{\"b\":2}", 15));
+  REQUIRE_FALSE(r);
+  CHECK(r.error() == "invalid JSON at byte 7: a NUL byte (escape it as \\u0000 inside a string)");
+  CHECK_FALSE(json::parse(std::string("[1]\0", 4)));
+  CHECK_FALSE(json::parse(std::string("[\"a\0b\"]", 7)));
+  CHECK_FALSE(json::parse(std::string("\0[1]", 4)));
+}
+
+TEST_CASE("json: a byte order mark is refused (RapidJSON would skip it, JSON.parse does not)",
+          "[json]") {
+  auto r = json::parse("\xef\xbb\xbf[1]");
+  REQUIRE_FALSE(r);
+  CHECK(r.error() == "invalid JSON at byte 0: a byte order mark");
 }

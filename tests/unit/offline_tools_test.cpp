@@ -206,6 +206,16 @@ TEST_CASE("math: evaluates expressions, errors are permanent", "[offline_tools]"
   CHECK(permanent_error(*t, R"({"expression":""})") == "math: 'expression' must be a non-empty string");
 }
 
+TEST_CASE("math: a NUL in the expression is an error, never a shorter expression", "[offline_tools]") {
+  // A C-string read of "2+3\u0000*1000" is "2+3": 5. The args parser refuses the NUL (records
+  // carrying one are refused at decode before that), and the tool reads the whole string.
+  auto t = make_math_tool();
+  CHECK(permanent_error(*t, R"({"expression":"2+3\u0000*1000"})")
+        == "math: args hold a NUL character at /expression");
+  CHECK(permanent_error(*t, R"({"other":"\u0000","expression":"2+3"})")
+        == "math: args hold a NUL character at /other");
+}
+
 TEST_CASE("chat: an honest, deterministic offline reply", "[offline_tools]") {
   auto t = make_offline_chat_tool();
   CHECK(t->name() == "generalChat");

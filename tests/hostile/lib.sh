@@ -1,0 +1,33 @@
+# Shared by the generated-record suites (tests/hostile/records.sh on the embedded log,
+# tests/kafka/hostile.sh on the real broker): the seed run and the control questions.
+hostile_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# Questions of the seed run: between them every event type and every tool (PlanFailed for
+# Atlantis, PlanningFailed for a blank question written by hand), and the control questions.
+seed_questions=(
+  "What is 15% of 240 plus 3^2?"
+  "How much does the Aurora X1 cost in EUR including 19% VAT?"
+  "What is the battery life of the Aurora X1?"
+  "Give me a summary of the weather in Paris and Tokyo"
+  "Hello!"
+  "What is the weather in Atlantis?"
+  "What is 6 times 7?"
+)
+# Asked after the storm: their answers must be exactly the seed run's.
+control_questions=(
+  "What is 15% of 240 plus 3^2?"
+  "How much does the Aurora X1 cost in EUR including 19% VAT?"
+  "What is 6 times 7?"
+)
+
+# seed_run BIN DIR: a clean run on the embedded log in DIR; its dump in DIR/seed.dump.
+seed_run() {
+  local bin=$1 dir=$2 q
+  for q in "${seed_questions[@]}"; do
+    "$bin" ask "$q" --data-dir "$dir" > /dev/null 2>&1 || true # Atlantis fails on purpose
+  done
+  printf '%s' '{"specversion":"1.0","id":"seed-blank/query","type":"UserQueryReceived","source":"eventide/hostile-test","time":"2026-11-20T10:00:00.000Z","subject":"seed-blank","datacontenttype":"application/json","data":{"conversationId":"seed-blank","userId":"u","query":"   ","receivedAt":1}}' \
+    | "$bin" produce user-commands seed-blank - --data-dir "$dir" > /dev/null
+  "$bin" resume --data-dir "$dir" > /dev/null 2>&1 || true # planning fails on purpose
+  "$bin" dump --data-dir "$dir" > "$dir/seed.dump"
+}

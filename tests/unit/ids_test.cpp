@@ -1,0 +1,53 @@
+// Ownership of ids (core/ids.hpp): which conversation an event, causation or invocation id
+// belongs to.
+#include <catch2/catch.hpp>
+
+#include "core/event_ids.hpp"
+#include "core/ids.hpp"
+
+using namespace eventide;
+
+TEST_CASE("ids: an id belongs to the conversation it starts with", "[ids]") {
+  CHECK(owned_by("c1/query", "c1"));
+  CHECK(owned_by("c1/1/s2/request/3", "c1"));
+  CHECK_FALSE(owned_by("c1", "c1"));     // the conversation id itself names no event
+  CHECK_FALSE(owned_by("c1/", "c1"));    // nothing after the separator
+  CHECK_FALSE(owned_by("c12/query", "c1"));
+  CHECK_FALSE(owned_by("c1-query", "c1"));
+  CHECK_FALSE(owned_by("x/c1/query", "c1"));
+  CHECK_FALSE(owned_by("", "c1"));
+}
+
+TEST_CASE("ids: an invocation id names its conversation and its step", "[ids]") {
+  CHECK(is_invocation_of("c1/1/s1", "c1", "s1"));
+  CHECK(is_invocation_of("c1/12/step_0", "c1", "step_0"));
+  CHECK_FALSE(is_invocation_of("c2/1/s1", "c1", "s1"));  // another conversation's
+  CHECK_FALSE(is_invocation_of("c1/1/s2", "c1", "s1"));  // another step's
+  CHECK_FALSE(is_invocation_of("c1/1/xs1", "c1", "s1"));
+  CHECK_FALSE(is_invocation_of("c1/s1", "c1", "s1"));    // no plan part
+  CHECK_FALSE(is_invocation_of("c1//s1", "c1", "s1"));
+  CHECK_FALSE(is_invocation_of("c1/1/s1", "c1", ""));
+  CHECK_FALSE(is_invocation_of("c1/1/s1/", "c1", "s1"));
+}
+
+TEST_CASE("ids: every id the runtime derives belongs to its conversation", "[ids]") {
+  // make_invocation_id and is_invocation_of must agree whatever the spelling becomes.
+  for (int version : {1, 2, 17})
+    for (auto step : {"s1", "s20", "step-1"}) {
+      auto inv = make_invocation_id("3f2a-9c", version, step).get();
+      CHECK(is_invocation_of(inv, "3f2a-9c", step));
+      CHECK_FALSE(is_invocation_of(inv, "3f2a", step));
+    }
+  events::tool_invocation_requested req{make_invocation_id("c", 1, "s2").get(), 3, "s2", "math",
+                                        "{}", 0};
+  events::tool_invocation_resulted res{req.invocation_id, 3, "s2", "math", true, "{}", "", false, 0};
+  std::vector<events::payload> all = {
+    events::user_query_received{}, events::plan_generated{}, events::planning_failed{}, req, res,
+    events::plan_step_completed{"s2", "ok", 1}, events::plan_completed{},
+    events::plan_failed{}, events::synthesize_final_answer_requested{},
+    events::final_answer_synthesized{}};
+  for (auto& p : all) {
+    INFO(events::type_name(p));
+    CHECK(owned_by(core::deterministic_id("c", p), "c"));
+  }
+}
