@@ -220,6 +220,25 @@ void conversation_state::apply_one(const events::event& e) {
       e.data);
 }
 
+namespace {
+
+// Placeholders can make a request bigger or deeper than its readers accept (a large result
+// substituted into the next step): such a request would be refused at encode on every
+// attempt, so the step fails here with the reason instead.
+std::optional<std::string> oversized_args(const std::string& args) {
+  constexpr size_t max_args_bytes = 512 * 1024; // half a record: the envelope fits beside it
+  if (args.size() > max_args_bytes)
+    return "arguments too large after substituting placeholders (" + std::to_string(args.size())
+           + " bytes, at most " + std::to_string(max_args_bytes) + ")";
+  // The request's record holds args two levels down (the root and "data").
+  if (json::too_deep(args, json::max_depth - 2))
+    return "arguments nested deeper than " + std::to_string(json::max_depth - 2)
+           + " levels after substituting placeholders";
+  return std::nullopt;
+}
+
+} // namespace
+
 std::vector<events::payload> conversation_state::decide(int64_t now_ms) {
   std::vector<events::payload> out;
   if (status_ == plan_status::pending || finish_recorded_)
@@ -245,6 +264,9 @@ std::vector<events::payload> conversation_state::decide(int64_t now_ms) {
       if (s.status == step_status::pending && now_ms >= s.not_before
           && std::all_of(s.step.depends_on.begin(), s.step.depends_on.end(), succeeded)) {
         auto args = resolve_placeholders(s.step.args_json, results, ids);
+        if (args)
+          if (auto why = oversized_args(*args))
+            args = fail(std::move(*why));
         if (!args) {
           s.status = step_status::failed;
           s.error = args.error();

@@ -668,3 +668,37 @@ TEST_CASE("plan state: an invalid plan is not finished until its PlanFailed is d
   CHECK(as<events::plan_failed>(out[0]).reason == "invalid plan: cycle: s1 -> s2 -> s1");
   CHECK(h.live.finished());
 }
+
+TEST_CASE("plan state: arguments too large or too deep after substitution fail the step", "[plan_state]") {
+  // A result substituted into the next request could make that request one its readers refuse
+  // (over the record size or the depth bound): refused at encode on every attempt, the turn
+  // used to wait for turn-timeout-ms. Now the step fails at once with the reason.
+  auto run = [](const std::string& result) {
+    harness h;
+    h.plan(R"({"steps":[
+      {"id":"s1","tool":"ragGeneration","args":{"query":"x"}},
+      {"id":"s2","tool":"generalChat","args":{"message":"{{steps.s1.result}}"}}]})");
+    h.decide(0);
+    h.feed(ok_result("s1", "ragGeneration", result), 10);
+    auto out = h.decide(10);
+    REQUIRE(out.size() == 2);
+    CHECK(h.replay_digest(h.log) == h.live.digest());
+    return as<events::plan_failed>(out[1]).reason;
+  };
+  CHECK(run(R"({"answer":")" + std::string(600 * 1024, 'a') + R"("})")
+        == "step s2: arguments too large after substituting placeholders (614425 bytes, at most "
+           "524288)");
+  auto deep = std::string(61, '[') + std::string(61, ']');
+  CHECK(run(R"({"answer":)" + deep + "}")
+        == "step s2: arguments nested deeper than 62 levels after substituting placeholders");
+  // One level less fits.
+  harness h;
+  h.plan(R"({"steps":[
+    {"id":"s1","tool":"ragGeneration","args":{"query":"x"}},
+    {"id":"s2","tool":"generalChat","args":{"message":"{{steps.s1.result}}"}}]})");
+  h.decide(0);
+  h.feed(ok_result("s1", "ragGeneration", R"({"answer":)" + std::string(60, '[') + std::string(60, ']') + "}"), 10);
+  auto out = h.decide(10);
+  REQUIRE_FALSE(out.empty());
+  CHECK(std::holds_alternative<events::tool_invocation_requested>(out[0]));
+}
