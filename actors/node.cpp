@@ -367,7 +367,7 @@ std::string node::health() {
     std::string out = "{}";
     self->request(actor, std::chrono::seconds(2), health_atom::value)
       .receive([&](const std::string& h) { out = h; },
-               [&](caf::error& err) { out = "{\"error\":\"" + describe(err) + "\"}"; });
+               [&](caf::error& err) { out = "{\"error\":" + json::quote(describe(err)) + "}"; });
     auto parsed = json::parse(out);
     return parsed ? json::value(*parsed, a) : json::value(rapidjson::kObjectType);
   };

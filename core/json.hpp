@@ -41,6 +41,10 @@ std::optional<std::string> find_nul(const value& v);
 /// Compact serialization.
 std::string dump(const value& v);
 
+/// `text` as a JSON string literal, quotes and escapes included (RapidJSON's writer), for
+/// documents assembled around raw JSON that is already valid.
+std::string quote(std::string_view text);
+
 /// Looks up a dotted path with optional array indices: "a.b[0].c" or "a.b.0.c".
 /// An empty path returns &root. Returns nullptr when any segment is missing.
 const value* find_path(const value& root, std::string_view path);

@@ -83,7 +83,7 @@ int follow(follower& f, std::chrono::seconds timeout) {
         plan_failed = true;
       if (auto a = std::get_if<events::final_answer_synthesized>(&ev->data)) {
         if (f.json) {
-          std::cout << "{\"conversationId\":\"" << f.conversation << "\",\"events\":[";
+          std::cout << "{\"conversationId\":" << json::quote(f.conversation) << ",\"events\":[";
           for (size_t i = 0; i < f.trace.size(); ++i)
             std::cout << (i ? "," : "") << f.trace[i];
           std::cout << "]}" << std::endl;

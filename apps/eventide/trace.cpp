@@ -44,7 +44,7 @@ int run_trace(const options& cfg, const command_line& cl, caf::actor_system_conf
   std::stable_sort(entries.begin(), entries.end(),
                    [](const entry& a, const entry& b) { return a.ev.time_ms < b.ev.time_ms; });
   if (cfg.json) {
-    std::cout << "{\"conversationId\":\"" << conv << "\",\"events\":[";
+    std::cout << "{\"conversationId\":" << json::quote(conv) << ",\"events\":[";
     for (size_t i = 0; i < entries.size(); ++i)
       std::cout << (i ? "," : "") << entries[i].raw;
     std::cout << "]}" << std::endl;

@@ -180,3 +180,11 @@ TEST_CASE("json: a byte order mark is refused (RapidJSON would skip it, JSON.par
   REQUIRE_FALSE(r);
   CHECK(r.error() == "invalid JSON at byte 0: a byte order mark");
 }
+
+TEST_CASE("json: quote writes a string literal any reader takes back", "[json]") {
+  CHECK(json::quote("plain") == R"("plain")");
+  CHECK(json::quote("say \"hi\"\\\n") == R"("say \"hi\"\\\n")");
+  auto doc = json::parse("{\"id\":" + json::quote("a\"b\tc") + "}");
+  REQUIRE(doc);
+  CHECK(std::string((*doc)["id"].GetString()) == "a\"b\tc");
+}
