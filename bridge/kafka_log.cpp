@@ -29,7 +29,8 @@ namespace {
 using steady = std::chrono::steady_clock;
 
 constexpr int metadata_timeout_ms = 5000;  // one metadata / watermark / offset request
-constexpr int topic_wait_ms = 15000;       // until a created topic shows up in metadata
+constexpr int topic_wait_ms = 15000;       // until a created topic's partitions all have leaders
+constexpr int leader_wait_ms = 10000;      // watermarks: while a partition's leadership moves
 constexpr int legacy_autocreate_ms = 5000; // until a 0.9 broker's auto-created topic shows up
 constexpr int queue_full_retries = 100;    // x 10 ms polling before produce gives up
 constexpr int shutdown_flush_ms = 10000;
@@ -116,10 +117,26 @@ struct client_context {
   kafka_consumer* consumer = nullptr; // set on subscribe() handles
 };
 
+// Warnings librdkafka logs for a condition it retries by itself and that is expected to pass:
+// noted (health.json, failure suffixes) but not printed. A broker that has just started (Kafka 4
+// within a second or two of its start) answers the idempotent producer's InitProducerId with
+// COORDINATOR_LOAD_IN_PROGRESS, and librdkafka logs "Failed to acquire idempotence PID from
+// broker ...: Coordinator load in progress: retrying" for every retry. If it never passes, the
+// records' delivery times out and that failure carries the note.
+bool transient_warning(const char* facility, const char* text) {
+  const std::string f = facility, t = text;
+  auto ends_with = [&](const std::string& tail) {
+    return t.size() >= tail.size() && t.compare(t.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  return f == "GETPID" && t.find("Coordinator load in progress") != std::string::npos
+         && ends_with("retrying");
+}
+
 void on_log(const rd_kafka_t* rk, int level, const char* facility, const char* text) {
   if (level > 4) // syslog levels: 4 = warning
     return;
-  std::fprintf(stderr, "librdkafka %s [%s]: %s\n", rd_kafka_name(rk), facility, text);
+  if (!transient_warning(facility, text))
+    std::fprintf(stderr, "librdkafka %s [%s]: %s\n", rd_kafka_name(rk), facility, text);
   if (auto* ctx = static_cast<client_context*>(rd_kafka_opaque(rk)))
     ctx->diag->note(text);
 }
@@ -256,16 +273,43 @@ std::vector<topic_partition> to_vector(const rd_kafka_topic_partition_list_t* li
   return out;
 }
 
-// Asks the broker for a partition's low/high watermarks.
+// Errors of a partition whose leadership is being settled: a new topic (on Kafka 4 a
+// partition's leader shows in the metadata a moment before it serves ListOffsets), a leader
+// election, a broker that just restarted. They pass by themselves.
+bool leadership_moving(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
+    case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR_REPLICA_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_OFFSET_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_LEADER_EPOCH:
+    case RD_KAFKA_RESP_ERR_FENCED_LEADER_EPOCH:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Asks the broker for a partition's low/high watermarks; retries for up to leader_wait_ms while
+// the partition's leadership is moving.
 outcome<watermarks> fetch_watermarks(rd_kafka_t* rk, const topic_partition& tp,
                                      const diagnostics& diag) {
-  int64_t low = 0, high = 0;
-  auto err = rd_kafka_query_watermark_offsets(rk, tp.topic.c_str(), tp.partition, &low, &high,
-                                              metadata_timeout_ms);
-  if (err)
-    return fail("kafka: watermarks of " + tp_text(tp) + ": " + rd_kafka_err2str(err)
-                + diag.suffix());
-  return watermarks{low, high};
+  const auto deadline = steady::now() + std::chrono::milliseconds(leader_wait_ms);
+  for (;;) {
+    int64_t low = 0, high = 0;
+    auto err = rd_kafka_query_watermark_offsets(rk, tp.topic.c_str(), tp.partition, &low, &high,
+                                                metadata_timeout_ms);
+    if (!err)
+      return watermarks{low, high};
+    if (!leadership_moving(err))
+      return fail("kafka: watermarks of " + tp_text(tp) + ": " + rd_kafka_err2str(err)
+                  + diag.suffix());
+    if (steady::now() >= deadline)
+      return fail("kafka: watermarks of " + tp_text(tp) + ": " + rd_kafka_err2str(err)
+                  + " for " + std::to_string(leader_wait_ms / 1000) + " s" + diag.suffix());
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
 }
 
 // ---- consumer ---------------------------------------------------------------------------
@@ -952,9 +996,11 @@ class kafka_log final : public log {
     delete callback;
   }
 
-  enum class lookup_state { found, missing, failed };
+  // pending: the topic exists but some partitions have no leader yet (being created).
+  enum class lookup_state { found, pending, missing, failed };
 
-  // One metadata request for `topic`.
+  // One metadata request for `topic`. `error` names the partitions without a leader (pending)
+  // or the failure.
   lookup_state lookup_topic(const std::string& topic, int32_t& partitions, std::string& error) {
     rd_kafka_topic_t* rkt = rd_kafka_topic_new(producer_, topic.c_str(), nullptr);
     if (!rkt) {
@@ -976,7 +1022,21 @@ class kafka_log final : public log {
         continue;
       if (t.err == RD_KAFKA_RESP_ERR_NO_ERROR && t.partition_cnt > 0) {
         partitions = t.partition_cnt;
-        state = lookup_state::found;
+        // Usable once every partition has a leader: a client that reads watermarks or
+        // offsets of a partition without one gets an error instead of an answer.
+        std::string leaderless;
+        for (int p = 0; p < t.partition_cnt; ++p) {
+          const auto& part = t.partitions[p];
+          if (part.leader < 0 || part.err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE)
+            leaderless += (leaderless.empty() ? "" : ", ") + std::to_string(part.id);
+        }
+        if (leaderless.empty()) {
+          state = lookup_state::found;
+        } else {
+          error = "partitions " + leaderless + " of " + std::to_string(t.partition_cnt)
+                  + " have no leader";
+          state = lookup_state::pending;
+        }
       } else if (t.err != RD_KAFKA_RESP_ERR_NO_ERROR
                  && t.err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART
                  && t.err != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE) { // being created
@@ -994,6 +1054,12 @@ class kafka_log final : public log {
       rd_kafka_NewTopic_new(topic.c_str(), options_.partitions, 1, err, sizeof err);
     if (!nt)
       return fail("kafka: cannot create topic " + topic + ": " + err);
+    const std::string retention = std::to_string(options_.retention_ms);
+    if (auto e = rd_kafka_NewTopic_set_config(nt, "retention.ms", retention.c_str())) {
+      rd_kafka_NewTopic_destroy(nt);
+      return fail("kafka: cannot create topic " + topic + ": retention.ms=" + retention + ": "
+                  + rd_kafka_err2str(e));
+    }
     rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(producer_, RD_KAFKA_ADMIN_OP_CREATETOPICS);
     rd_kafka_AdminOptions_set_operation_timeout(opts, topic_wait_ms, err, sizeof err);
     rd_kafka_queue_t* q = rd_kafka_queue_new(producer_);
@@ -1023,15 +1089,19 @@ class kafka_log final : public log {
     rd_kafka_NewTopic_destroy(nt);
     if (!error.empty())
       return fail("kafka: cannot create topic " + topic + " (" + std::to_string(options_.partitions)
-                  + " partitions): " + error);
+                  + " partitions, retention.ms " + retention + "): " + error);
     return {};
   }
 
-  // Metadata lookup that creates (modern broker) or waits for (0.9 auto-create) the topic.
+  // Metadata lookup that creates (modern broker) or waits for (0.9 auto-create) the topic, and
+  // waits until every partition has a leader.
   outcome<int32_t> discover_topic(const std::string& topic) {
     const bool can_create = features_.admin_api && options_.create_topics;
-    const auto deadline =
-      steady::now() + std::chrono::milliseconds(can_create ? topic_wait_ms : legacy_autocreate_ms);
+    const auto start = steady::now();
+    // A topic nobody creates is given up on sooner than one being created.
+    const auto missing_deadline =
+      start + std::chrono::milliseconds(can_create ? topic_wait_ms : legacy_autocreate_ms);
+    const auto leader_deadline = start + std::chrono::milliseconds(topic_wait_ms);
     bool created = false;
     for (;;) {
       int32_t partitions = 0;
@@ -1041,6 +1111,12 @@ class kafka_log final : public log {
           return partitions;
         case lookup_state::failed:
           return fail("kafka: topic " + topic + ": " + error);
+        case lookup_state::pending:
+          if (steady::now() >= leader_deadline)
+            return fail("kafka: topic " + topic + ": " + error + " after "
+                        + std::to_string(topic_wait_ms / 1000) + " s" + context_.diag->suffix());
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          continue;
         case lookup_state::missing:
           break;
       }
@@ -1050,7 +1126,7 @@ class kafka_log final : public log {
         created = true;
         continue;
       }
-      if (steady::now() >= deadline) {
+      if (steady::now() >= missing_deadline) {
         if (!features_.admin_api)
           return fail("kafka: topic " + topic
                       + " does not exist (Kafka 0.9 has no CreateTopics API; create it with "
@@ -1100,6 +1176,9 @@ outcome<std::unique_ptr<log>> open_kafka_log(const kafka_options& options) {
     return fail("kafka: no brokers given");
   if (options.partitions < 1)
     return fail("kafka: partitions must be at least 1, got " + std::to_string(options.partitions));
+  if (options.retention_ms < -1 || options.retention_ms == 0)
+    return fail("kafka: retention_ms must be -1 (forever) or positive, got "
+                + std::to_string(options.retention_ms));
   if (options.session_timeout_ms < 1)
     return fail("kafka: session_timeout_ms must be positive, got "
                 + std::to_string(options.session_timeout_ms));
