@@ -432,26 +432,73 @@ class kafka_consumer final : public consumer {
     if (next_offset < 0)
       return fail("kafka: cannot commit negative offset " + std::to_string(next_offset) + " for "
                   + tp_text(tp));
-    partition_list parts;
-    auto* p = parts.add(tp, next_offset);
     bool handing_over = false;
     {
       std::lock_guard<std::mutex> lk(mu_);
       handing_over = releasing_.count(tp) > 0;
       last_commit_[tp] = next_offset;
+      // commit_async() in steady state: a lost commit only means redelivery (at-least-once),
+      // and a broker round trip per poll cycle would be on every hop's critical path.
+      if (may_defer && !handing_over) {
+        pending_commits_[tp] = next_offset;
+        if (commit_in_flight_)
+          return {}; // goes with the next OffsetCommit, when the one in flight is answered
+        return send_pending_commits_locked();
+      }
+      // Synchronous (commit(), or handing the partition over, so that the next owner starts
+      // exactly after what was handled): it carries the newest offset, and an older one still
+      // waiting must not follow it.
+      pending_commits_.erase(tp);
     }
-    // commit_async() in steady state: a lost commit only means redelivery (at-least-once), and
-    // a broker round trip per poll cycle would be on every hop's critical path. Synchronous when
-    // handing the partition over, so the next owner starts exactly after what was handled.
-    bool async = may_defer && !handing_over;
-    auto err = rd_kafka_commit(rk_, parts.list, async ? 1 : 0);
-    if (!err && !async)
+    partition_list parts;
+    auto* p = parts.add(tp, next_offset);
+    auto err = rd_kafka_commit(rk_, parts.list, 0);
+    if (!err)
       err = p->err;
     if (err)
       return fail("kafka: commit " + tp_text(tp) + "=" + std::to_string(next_offset)
                   + " for group '" + group_ + "' failed: " + rd_kafka_err2str(err)
                   + context_.diag->suffix());
     return {};
+  }
+
+  // Asynchronous commits go one OffsetCommit at a time per consumer, each with the latest
+  // offset asked for per partition. A broker answers a connection's requests in order, and
+  // Kafka 4's group coordinator answers an OffsetCommit only after its batched append
+  // (group.coordinator.append.linger.ms, 5 ms): a commit per record and poll queued seconds of
+  // commits in front of the heartbeats, the session timed out, and the group rebalanced. One
+  // in flight lets the commit rate follow the coordinator's pace, whatever the record rate.
+  outcome<void> send_pending_commits_locked() {
+    partition_list parts(static_cast<int>(pending_commits_.size()));
+    for (const auto& [tp, offset] : pending_commits_)
+      parts.add(tp, offset);
+    pending_commits_.clear();
+    // The result is served by poll() (the consumer queue), which calls on_commit_done.
+    auto err = rd_kafka_commit_queue(rk_, parts.list, queue_, on_commit_done, this);
+    if (err)
+      return fail("kafka: commit for group '" + group_ + "' failed: " + rd_kafka_err2str(err)
+                  + context_.diag->suffix());
+    commit_in_flight_ = true;
+    return {};
+  }
+
+  static void on_commit_done(rd_kafka_t*, rd_kafka_resp_err_t err,
+                             rd_kafka_topic_partition_list_t* offsets, void* opaque) {
+    auto* self = static_cast<kafka_consumer*>(opaque);
+    if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+      self->context_.diag->note(std::string("asynchronous commit failed: ")
+                                + rd_kafka_err2str(err));
+    for (int i = 0; offsets && i < offsets->cnt; ++i)
+      if (offsets->elems[i].err)
+        self->context_.diag->note("asynchronous commit of " + std::string(offsets->elems[i].topic)
+                                  + "/" + std::to_string(offsets->elems[i].partition)
+                                  + " failed: " + rd_kafka_err2str(offsets->elems[i].err));
+    std::lock_guard<std::mutex> lk(self->mu_);
+    self->commit_in_flight_ = false;
+    if (!self->pending_commits_.empty() && !self->closing_) {
+      if (auto sent = self->send_pending_commits_locked(); !sent)
+        self->context_.diag->note(sent.error());
+    }
   }
 
   outcome<void> seek(const topic_partition& tp, int64_t offset) override {
@@ -617,13 +664,24 @@ class kafka_consumer final : public consumer {
 
   void handle_revoke(rd_kafka_topic_partition_list_t* parts) {
     const auto revoked = to_vector(parts);
+    partition_list waiting;
     {
       std::lock_guard<std::mutex> lk(mu_);
       for (const auto& tp : revoked) {
         owned_.erase(tp); // no longer read; commits stay allowed until the listener is done
         releasing_.insert(tp);
+        auto pending = pending_commits_.find(tp);
+        if (pending != pending_commits_.end()) {
+          waiting.add(tp, pending->second);
+          pending_commits_.erase(pending);
+        }
       }
     }
+    // Asynchronous commits still waiting for their turn land before the partitions go.
+    if (waiting.list->cnt > 0)
+      if (auto err = rd_kafka_commit(rk_, waiting.list, 0))
+        context_.diag->note(std::string("commit before giving partitions up: ")
+                            + rd_kafka_err2str(err));
     if (!closing_)
       call_listener(revoked, {});
     rd_kafka_assign(rk_, nullptr);
@@ -736,12 +794,16 @@ class kafka_consumer final : public consumer {
   std::set<topic_partition> owned_;
   std::set<topic_partition> releasing_; // revoked, listener running (commits still allowed)
   std::map<topic_partition, int64_t> last_commit_; // latest commit asked for, per partition
+  // Asynchronous commits waiting for the one in flight to be answered (latest per partition).
+  std::map<topic_partition, int64_t> pending_commits_;
+  bool commit_in_flight_ = false;
 
   // Leaving the group: make sure the latest (possibly asynchronous) commits are on the broker.
   void commit_last_synchronously() {
     partition_list parts;
     {
       std::lock_guard<std::mutex> lk(mu_);
+      pending_commits_.clear(); // the latest of each is in last_commit_
       for (auto& [tp, off] : last_commit_)
         if (owned_.count(tp))
           parts.add(tp, off);
