@@ -69,6 +69,7 @@ class embedded_fixture final : public log_fixture {
     return topic;
   }
   std::chrono::milliseconds rebalance_wait() const override { return std::chrono::seconds(10); }
+  std::chrono::milliseconds session_timeout() const override { return {}; }
 
  private:
   testing::temp_dir dir_{"eventide-contract"};

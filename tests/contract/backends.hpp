@@ -33,6 +33,10 @@ class log_fixture {
   /// How long a group rebalance may take here (the mock waits for session timeouts).
   virtual std::chrono::milliseconds rebalance_wait() const { return std::chrono::seconds(30); }
 
+  /// The consumer-group session timeout of this backend's members (0: no sessions, as on the
+  /// embedded log, where membership needs no heartbeats).
+  virtual std::chrono::milliseconds session_timeout() const { return std::chrono::seconds(6); }
+
   /// Whether a member can commit while its group rebalances (from its revocation listener).
   /// Real brokers accept that; librdkafka's mock answers REBALANCE_IN_PROGRESS.
   virtual bool commits_during_rebalance() const { return true; }
