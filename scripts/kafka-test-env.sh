@@ -303,10 +303,15 @@ zk_ready_or_dead() { zk_ready || ! running "$1/zookeeper.pid"; }
 broker_ready_or_dead() { broker_ready || ! running "$1/kafka.pid"; }
 
 # Kafka 4 refuses to start on unformatted storage. The cluster id is 16 random bytes in URL-safe
-# base64 without padding, what `kafka-storage.sh random-uuid` prints (without its JVM start).
+# base64 without padding, what `kafka-storage.sh random-uuid` prints (without its JVM start);
+# like Kafka's Uuid.randomUuid(), never one starting with '-', which the tool would read as an
+# option (1 start in 64 failed that way).
 format_storage() {
   local dir=$1 id output
-  id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+  id=-
+  while [[ "$id" == -* ]]; do
+    id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+  done
   if ! output=$(java_4 -Xmx128m kafka.tools.StorageTool format -t "$id" \
                   -c "$dir/server.properties" 2>&1); then
     echo "$output" >&2
@@ -317,17 +322,19 @@ format_storage() {
 start_broker() {
   local dir=$1
   running "$dir/kafka.pid" && die "broker already running (pid $(cat "$dir/kafka.pid"))"
-  port_in_use "$KAFKA_PORT" && die "port $KAFKA_PORT is taken by another process"
+  if port_in_use "$KAFKA_PORT"; then say "port $KAFKA_PORT is taken by another process"; return 1; fi
   local main heap
   if [ "$TEST_VERSION" = 4 ]; then
-    port_in_use "$CONTROLLER_PORT" && die "port $CONTROLLER_PORT is taken by another process"
+    if port_in_use "$CONTROLLER_PORT"; then
+      say "port $CONTROLLER_PORT is taken by another process"; return 1
+    fi
     [ -f "$dir/kafka/meta.properties" ] || format_storage "$dir" || { say "formatting failed"; return 1; }
     nohup java -Xms64m -Xmx512m "${JVM_FLAGS[@]}" -cp "$(classpath)" \
       -Dlog4j2.configurationFile="$dir/log4j2.properties" \
       kafka.Kafka "$dir/server.properties" \
       </dev/null >>"$dir/kafka.log" 2>&1 9>&- &
   else
-    running "$dir/zookeeper.pid" || die "zookeeper of $dir is not running"
+    running "$dir/zookeeper.pid" || { say "zookeeper of $dir is not running"; return 1; }
     nohup java -Xms64m -Xmx384m "${JVM_FLAGS[@]}" -cp "$(classpath)" \
       -Dlog4j.configuration="file:$dir/log4j.properties" \
       kafka.Kafka "$dir/server.properties" \
@@ -371,12 +378,17 @@ ports_free() {
   for p in "$@"; do [ -z "$p" ] || ! port_in_use "$p" || return 1; done
 }
 
+# Moves every port of the environment up by one.
+next_ports() {
+  KAFKA_PORT=$((KAFKA_PORT + 1))
+  [ -z "$ZK_PORT" ] || ZK_PORT=$((ZK_PORT + 1))
+  [ -z "$CONTROLLER_PORT" ] || CONTROLLER_PORT=$((CONTROLLER_PORT + 1))
+}
+
 start() {
   [[ "${KAFKA_PARTITIONS:-3}" =~ ^[1-9][0-9]*$ ]] || die "KAFKA_PARTITIONS must be a positive number"
   installed || install
-  local dir started=0
-  dir=$(mktemp -d "${TMPDIR:-/tmp}/kafka-test-env.XXXXXX")
-  ENV_DIR=$dir
+  local dir="" started=0 attempt tries=0
   KAFKA_PORT=${KAFKA_PORT:-32092}
   if [ "$TEST_VERSION" = 4 ]; then
     CONTROLLER_PORT=${CONTROLLER_PORT:-$((KAFKA_PORT + 1000))}
@@ -386,32 +398,36 @@ start() {
     CONTROLLER_PORT=""
   fi
   # Parallel test runs (and the two versions) start environments at the same time: pick ports
-  # and bind them under one lock so two environments never choose the same free ports.
+  # and bind them under one lock so two environments never choose the same free ports. A
+  # process outside the lock can still take a port between the check and the bind: then the
+  # next ports are tried.
   mkdir -p "$CACHE_ROOT"
   exec 9>"$LOCK_FILE"
   flock 9
-  local tries=0
-  while ! ports_free "$KAFKA_PORT" "$ZK_PORT" "$CONTROLLER_PORT"; do
-    tries=$((tries + 1))
-    [ "$tries" -lt 100 ] || { rm -rf "$dir"; die "no free ports near $KAFKA_PORT"; }
-    KAFKA_PORT=$((KAFKA_PORT + 1))
-    [ -z "$ZK_PORT" ] || ZK_PORT=$((ZK_PORT + 1))
-    [ -z "$CONTROLLER_PORT" ] || CONTROLLER_PORT=$((CONTROLLER_PORT + 1))
+  for attempt in 1 2 3; do
+    while ! ports_free "$KAFKA_PORT" "$ZK_PORT" "$CONTROLLER_PORT"; do
+      tries=$((tries + 1))
+      [ "$tries" -lt 100 ] || { say "no free ports near $KAFKA_PORT"; break 2; }
+      next_ports
+    done
+    dir=$(mktemp -d "${TMPDIR:-/tmp}/kafka-test-env.XXXXXX")
+    ENV_DIR=$dir
+    write_env "$dir"
+    if [ "$TEST_VERSION" = 4 ]; then
+      write_configs_4 "$dir"
+      start_broker "$dir" && started=1
+    else
+      write_configs_09 "$dir"
+      start_zookeeper "$dir" && start_broker "$dir" && started=1
+    fi
+    [ "$started" = 1 ] && break
+    stop "$dir"
+    say "start with broker port $KAFKA_PORT failed (attempt $attempt of 3)"
+    next_ports
   done
-  write_env "$dir"
-  if [ "$TEST_VERSION" = 4 ]; then
-    write_configs_4 "$dir"
-    start_broker "$dir" && started=1
-  else
-    write_configs_09 "$dir"
-    start_zookeeper "$dir" && start_broker "$dir" && started=1
-  fi
   flock -u 9
   exec 9>&-
-  if [ "$started" != 1 ]; then
-    stop "$dir"
-    exit 1
-  fi
+  [ "$started" = 1 ] || die "Kafka $KAFKA_VERSION did not start"
   if [ "$TEST_VERSION" = 4 ]; then
     say "Kafka $KAFKA_VERSION (KRaft) 127.0.0.1:$KAFKA_PORT, controller :$CONTROLLER_PORT, dir $dir"
   else
