@@ -46,9 +46,20 @@ int64_t now_ms() {
 
 namespace {
 
+// Response promises of the records whose delivery report has not come yet. The log holds each
+// delivery callback until the report comes (on Kafka: an acknowledgement, or never while the
+// broker is down); a callback reaches its promise through a weak pointer only. A promise held
+// by the callback kept the detached producer alive, and an actor system stopping with a record
+// still in flight waited for it forever (the log is closed after the actor system).
+struct pending_deliveries {
+  uint64_t next = 0;
+  std::map<uint64_t, caf::typed_response_promise<bridge::position>> promises;
+};
+
 struct producer_state {
   std::shared_ptr<bridge::log> log;
   std::string prefix;
+  std::shared_ptr<pending_deliveries> deliveries = std::make_shared<pending_deliveries>();
   size_t pending = 0; // records whose delivery callback has not run yet
   bool serving = false;
   uint64_t produced = 0, failed = 0;
@@ -66,8 +77,19 @@ producer(producer_actor::stateful_pointer<producer_state> self,
                        caf::typed_response_promise<bridge::position> rp) {
     auto& st = self->state;
     ++st.pending;
+    const uint64_t id = st.deliveries->next++;
+    st.deliveries->promises.emplace(id, std::move(rp));
+    std::weak_ptr<pending_deliveries> weak = st.deliveries;
     st.log->produce(topic, key, std::move(value),
-                    [self, rp, topic](outcome<bridge::position> r) mutable {
+                    [self, weak, id, topic](outcome<bridge::position> r) {
+                      auto table = weak.lock();
+                      if (!table)
+                        return; // the producer is gone (its state with it)
+                      auto it = table->promises.find(id);
+                      if (it == table->promises.end())
+                        return;
+                      auto rp = std::move(it->second);
+                      table->promises.erase(it);
                       --self->state.pending;
                       if (r) {
                         crash_point(core::crash_site::after_produce, topic.c_str());

@@ -3,7 +3,8 @@
 // 1, 10 and 100 concurrent conversations. Every role runs in this process, over the embedded
 // log or (with --kafka) over a Kafka broker. Prints a Markdown report.
 //
-//   pipeline_bench [--quick] [--kafka BOOTSTRAP [--kafka-version 0.9.0.1]]
+//   pipeline_bench [--quick] [--kafka BOOTSTRAP [--kafka-version V] [--kafka-label TEXT]]
+//   (--kafka-version: empty = a modern broker, the default; 0.9.0.1 for Kafka 0.9)
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -310,7 +311,7 @@ void components(bool quick) {
 
 int main(int argc, char** argv) {
   bool quick = false;
-  std::string kafka, kafka_version = "0.9.0.1";
+  std::string kafka, kafka_version, kafka_label;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--quick")
@@ -319,9 +320,11 @@ int main(int argc, char** argv) {
       kafka = argv[++i];
     else if (a == "--kafka-version" && i + 1 < argc)
       kafka_version = argv[++i];
+    else if (a == "--kafka-label" && i + 1 < argc)
+      kafka_label = argv[++i];
     else {
       std::fprintf(stderr, "usage: pipeline_bench [--quick] [--kafka BOOTSTRAP "
-                           "[--kafka-version V]]\n");
+                           "[--kafka-version V] [--kafka-label TEXT]]\n");
       return 2;
     }
   }
@@ -348,7 +351,9 @@ int main(int argc, char** argv) {
       // Wait until every group owns its partitions: the first questions would otherwise
       // measure the join.
       std::this_thread::sleep_for(std::chrono::seconds(8));
-      run(p, "Kafka " + kafka_version + " at " + kafka, run_id, o.topic_prefix, quick);
+      if (kafka_label.empty())
+        kafka_label = kafka_version.empty() ? "Kafka" : "Kafka " + kafka_version;
+      run(p, kafka_label + " at " + kafka, run_id, o.topic_prefix, quick);
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "pipeline_bench: %s\n", e.what());

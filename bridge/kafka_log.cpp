@@ -29,7 +29,8 @@ namespace {
 using steady = std::chrono::steady_clock;
 
 constexpr int metadata_timeout_ms = 5000;  // one metadata / watermark / offset request
-constexpr int topic_wait_ms = 15000;       // until a created topic shows up in metadata
+constexpr int topic_wait_ms = 15000;       // until a created topic's partitions all have leaders
+constexpr int leader_wait_ms = 10000;      // watermarks: while a partition's leadership moves
 constexpr int legacy_autocreate_ms = 5000; // until a 0.9 broker's auto-created topic shows up
 constexpr int queue_full_retries = 100;    // x 10 ms polling before produce gives up
 constexpr int shutdown_flush_ms = 10000;
@@ -116,10 +117,26 @@ struct client_context {
   kafka_consumer* consumer = nullptr; // set on subscribe() handles
 };
 
+// Warnings librdkafka logs for a condition it retries by itself and that is expected to pass:
+// noted (health.json, failure suffixes) but not printed. A broker that has just started (Kafka 4
+// within a second or two of its start) answers the idempotent producer's InitProducerId with
+// COORDINATOR_LOAD_IN_PROGRESS, and librdkafka logs "Failed to acquire idempotence PID from
+// broker ...: Coordinator load in progress: retrying" for every retry. If it never passes, the
+// records' delivery times out and that failure carries the note.
+bool transient_warning(const char* facility, const char* text) {
+  const std::string f = facility, t = text;
+  auto ends_with = [&](const std::string& tail) {
+    return t.size() >= tail.size() && t.compare(t.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  return f == "GETPID" && t.find("Coordinator load in progress") != std::string::npos
+         && ends_with("retrying");
+}
+
 void on_log(const rd_kafka_t* rk, int level, const char* facility, const char* text) {
   if (level > 4) // syslog levels: 4 = warning
     return;
-  std::fprintf(stderr, "librdkafka %s [%s]: %s\n", rd_kafka_name(rk), facility, text);
+  if (!transient_warning(facility, text))
+    std::fprintf(stderr, "librdkafka %s [%s]: %s\n", rd_kafka_name(rk), facility, text);
   if (auto* ctx = static_cast<client_context*>(rd_kafka_opaque(rk)))
     ctx->diag->note(text);
 }
@@ -256,16 +273,43 @@ std::vector<topic_partition> to_vector(const rd_kafka_topic_partition_list_t* li
   return out;
 }
 
-// Asks the broker for a partition's low/high watermarks.
+// Errors of a partition whose leadership is being settled: a new topic (on Kafka 4 a
+// partition's leader shows in the metadata a moment before it serves ListOffsets), a leader
+// election, a broker that just restarted. They pass by themselves.
+bool leadership_moving(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
+    case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR_REPLICA_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_OFFSET_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_LEADER_EPOCH:
+    case RD_KAFKA_RESP_ERR_FENCED_LEADER_EPOCH:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Asks the broker for a partition's low/high watermarks; retries for up to leader_wait_ms while
+// the partition's leadership is moving.
 outcome<watermarks> fetch_watermarks(rd_kafka_t* rk, const topic_partition& tp,
                                      const diagnostics& diag) {
-  int64_t low = 0, high = 0;
-  auto err = rd_kafka_query_watermark_offsets(rk, tp.topic.c_str(), tp.partition, &low, &high,
-                                              metadata_timeout_ms);
-  if (err)
-    return fail("kafka: watermarks of " + tp_text(tp) + ": " + rd_kafka_err2str(err)
-                + diag.suffix());
-  return watermarks{low, high};
+  const auto deadline = steady::now() + std::chrono::milliseconds(leader_wait_ms);
+  for (;;) {
+    int64_t low = 0, high = 0;
+    auto err = rd_kafka_query_watermark_offsets(rk, tp.topic.c_str(), tp.partition, &low, &high,
+                                                metadata_timeout_ms);
+    if (!err)
+      return watermarks{low, high};
+    if (!leadership_moving(err))
+      return fail("kafka: watermarks of " + tp_text(tp) + ": " + rd_kafka_err2str(err)
+                  + diag.suffix());
+    if (steady::now() >= deadline)
+      return fail("kafka: watermarks of " + tp_text(tp) + ": " + rd_kafka_err2str(err)
+                  + " for " + std::to_string(leader_wait_ms / 1000) + " s" + diag.suffix());
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
 }
 
 // ---- consumer ---------------------------------------------------------------------------
@@ -388,26 +432,73 @@ class kafka_consumer final : public consumer {
     if (next_offset < 0)
       return fail("kafka: cannot commit negative offset " + std::to_string(next_offset) + " for "
                   + tp_text(tp));
-    partition_list parts;
-    auto* p = parts.add(tp, next_offset);
     bool handing_over = false;
     {
       std::lock_guard<std::mutex> lk(mu_);
       handing_over = releasing_.count(tp) > 0;
       last_commit_[tp] = next_offset;
+      // commit_async() in steady state: a lost commit only means redelivery (at-least-once),
+      // and a broker round trip per poll cycle would be on every hop's critical path.
+      if (may_defer && !handing_over) {
+        pending_commits_[tp] = next_offset;
+        if (commit_in_flight_)
+          return {}; // goes with the next OffsetCommit, when the one in flight is answered
+        return send_pending_commits_locked();
+      }
+      // Synchronous (commit(), or handing the partition over, so that the next owner starts
+      // exactly after what was handled): it carries the newest offset, and an older one still
+      // waiting must not follow it.
+      pending_commits_.erase(tp);
     }
-    // commit_async() in steady state: a lost commit only means redelivery (at-least-once), and
-    // a broker round trip per poll cycle would be on every hop's critical path. Synchronous when
-    // handing the partition over, so the next owner starts exactly after what was handled.
-    bool async = may_defer && !handing_over;
-    auto err = rd_kafka_commit(rk_, parts.list, async ? 1 : 0);
-    if (!err && !async)
+    partition_list parts;
+    auto* p = parts.add(tp, next_offset);
+    auto err = rd_kafka_commit(rk_, parts.list, 0);
+    if (!err)
       err = p->err;
     if (err)
       return fail("kafka: commit " + tp_text(tp) + "=" + std::to_string(next_offset)
                   + " for group '" + group_ + "' failed: " + rd_kafka_err2str(err)
                   + context_.diag->suffix());
     return {};
+  }
+
+  // Asynchronous commits go one OffsetCommit at a time per consumer, each with the latest
+  // offset asked for per partition. A broker answers a connection's requests in order, and
+  // Kafka 4's group coordinator answers an OffsetCommit only after its batched append
+  // (group.coordinator.append.linger.ms, 5 ms): a commit per record and poll queued seconds of
+  // commits in front of the heartbeats, the session timed out, and the group rebalanced. One
+  // in flight lets the commit rate follow the coordinator's pace, whatever the record rate.
+  outcome<void> send_pending_commits_locked() {
+    partition_list parts(static_cast<int>(pending_commits_.size()));
+    for (const auto& [tp, offset] : pending_commits_)
+      parts.add(tp, offset);
+    pending_commits_.clear();
+    // The result is served by poll() (the consumer queue), which calls on_commit_done.
+    auto err = rd_kafka_commit_queue(rk_, parts.list, queue_, on_commit_done, this);
+    if (err)
+      return fail("kafka: commit for group '" + group_ + "' failed: " + rd_kafka_err2str(err)
+                  + context_.diag->suffix());
+    commit_in_flight_ = true;
+    return {};
+  }
+
+  static void on_commit_done(rd_kafka_t*, rd_kafka_resp_err_t err,
+                             rd_kafka_topic_partition_list_t* offsets, void* opaque) {
+    auto* self = static_cast<kafka_consumer*>(opaque);
+    if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+      self->context_.diag->note(std::string("asynchronous commit failed: ")
+                                + rd_kafka_err2str(err));
+    for (int i = 0; offsets && i < offsets->cnt; ++i)
+      if (offsets->elems[i].err)
+        self->context_.diag->note("asynchronous commit of " + std::string(offsets->elems[i].topic)
+                                  + "/" + std::to_string(offsets->elems[i].partition)
+                                  + " failed: " + rd_kafka_err2str(offsets->elems[i].err));
+    std::lock_guard<std::mutex> lk(self->mu_);
+    self->commit_in_flight_ = false;
+    if (!self->pending_commits_.empty() && !self->closing_) {
+      if (auto sent = self->send_pending_commits_locked(); !sent)
+        self->context_.diag->note(sent.error());
+    }
   }
 
   outcome<void> seek(const topic_partition& tp, int64_t offset) override {
@@ -573,13 +664,24 @@ class kafka_consumer final : public consumer {
 
   void handle_revoke(rd_kafka_topic_partition_list_t* parts) {
     const auto revoked = to_vector(parts);
+    partition_list waiting;
     {
       std::lock_guard<std::mutex> lk(mu_);
       for (const auto& tp : revoked) {
         owned_.erase(tp); // no longer read; commits stay allowed until the listener is done
         releasing_.insert(tp);
+        auto pending = pending_commits_.find(tp);
+        if (pending != pending_commits_.end()) {
+          waiting.add(tp, pending->second);
+          pending_commits_.erase(pending);
+        }
       }
     }
+    // Asynchronous commits still waiting for their turn land before the partitions go.
+    if (waiting.list->cnt > 0)
+      if (auto err = rd_kafka_commit(rk_, waiting.list, 0))
+        context_.diag->note(std::string("commit before giving partitions up: ")
+                            + rd_kafka_err2str(err));
     if (!closing_)
       call_listener(revoked, {});
     rd_kafka_assign(rk_, nullptr);
@@ -692,12 +794,16 @@ class kafka_consumer final : public consumer {
   std::set<topic_partition> owned_;
   std::set<topic_partition> releasing_; // revoked, listener running (commits still allowed)
   std::map<topic_partition, int64_t> last_commit_; // latest commit asked for, per partition
+  // Asynchronous commits waiting for the one in flight to be answered (latest per partition).
+  std::map<topic_partition, int64_t> pending_commits_;
+  bool commit_in_flight_ = false;
 
   // Leaving the group: make sure the latest (possibly asynchronous) commits are on the broker.
   void commit_last_synchronously() {
     partition_list parts;
     {
       std::lock_guard<std::mutex> lk(mu_);
+      pending_commits_.clear(); // the latest of each is in last_commit_
       for (auto& [tp, off] : last_commit_)
         if (owned_.count(tp))
           parts.add(tp, off);
@@ -952,9 +1058,11 @@ class kafka_log final : public log {
     delete callback;
   }
 
-  enum class lookup_state { found, missing, failed };
+  // pending: the topic exists but some partitions have no leader yet (being created).
+  enum class lookup_state { found, pending, missing, failed };
 
-  // One metadata request for `topic`.
+  // One metadata request for `topic`. `error` names the partitions without a leader (pending)
+  // or the failure.
   lookup_state lookup_topic(const std::string& topic, int32_t& partitions, std::string& error) {
     rd_kafka_topic_t* rkt = rd_kafka_topic_new(producer_, topic.c_str(), nullptr);
     if (!rkt) {
@@ -976,7 +1084,21 @@ class kafka_log final : public log {
         continue;
       if (t.err == RD_KAFKA_RESP_ERR_NO_ERROR && t.partition_cnt > 0) {
         partitions = t.partition_cnt;
-        state = lookup_state::found;
+        // Usable once every partition has a leader: a client that reads watermarks or
+        // offsets of a partition without one gets an error instead of an answer.
+        std::string leaderless;
+        for (int p = 0; p < t.partition_cnt; ++p) {
+          const auto& part = t.partitions[p];
+          if (part.leader < 0 || part.err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE)
+            leaderless += (leaderless.empty() ? "" : ", ") + std::to_string(part.id);
+        }
+        if (leaderless.empty()) {
+          state = lookup_state::found;
+        } else {
+          error = "partitions " + leaderless + " of " + std::to_string(t.partition_cnt)
+                  + " have no leader";
+          state = lookup_state::pending;
+        }
       } else if (t.err != RD_KAFKA_RESP_ERR_NO_ERROR
                  && t.err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART
                  && t.err != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE) { // being created
@@ -994,6 +1116,12 @@ class kafka_log final : public log {
       rd_kafka_NewTopic_new(topic.c_str(), options_.partitions, 1, err, sizeof err);
     if (!nt)
       return fail("kafka: cannot create topic " + topic + ": " + err);
+    const std::string retention = std::to_string(options_.retention_ms);
+    if (auto e = rd_kafka_NewTopic_set_config(nt, "retention.ms", retention.c_str())) {
+      rd_kafka_NewTopic_destroy(nt);
+      return fail("kafka: cannot create topic " + topic + ": retention.ms=" + retention + ": "
+                  + rd_kafka_err2str(e));
+    }
     rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(producer_, RD_KAFKA_ADMIN_OP_CREATETOPICS);
     rd_kafka_AdminOptions_set_operation_timeout(opts, topic_wait_ms, err, sizeof err);
     rd_kafka_queue_t* q = rd_kafka_queue_new(producer_);
@@ -1023,15 +1151,19 @@ class kafka_log final : public log {
     rd_kafka_NewTopic_destroy(nt);
     if (!error.empty())
       return fail("kafka: cannot create topic " + topic + " (" + std::to_string(options_.partitions)
-                  + " partitions): " + error);
+                  + " partitions, retention.ms " + retention + "): " + error);
     return {};
   }
 
-  // Metadata lookup that creates (modern broker) or waits for (0.9 auto-create) the topic.
+  // Metadata lookup that creates (modern broker) or waits for (0.9 auto-create) the topic, and
+  // waits until every partition has a leader.
   outcome<int32_t> discover_topic(const std::string& topic) {
     const bool can_create = features_.admin_api && options_.create_topics;
-    const auto deadline =
-      steady::now() + std::chrono::milliseconds(can_create ? topic_wait_ms : legacy_autocreate_ms);
+    const auto start = steady::now();
+    // A topic nobody creates is given up on sooner than one being created.
+    const auto missing_deadline =
+      start + std::chrono::milliseconds(can_create ? topic_wait_ms : legacy_autocreate_ms);
+    const auto leader_deadline = start + std::chrono::milliseconds(topic_wait_ms);
     bool created = false;
     for (;;) {
       int32_t partitions = 0;
@@ -1041,6 +1173,12 @@ class kafka_log final : public log {
           return partitions;
         case lookup_state::failed:
           return fail("kafka: topic " + topic + ": " + error);
+        case lookup_state::pending:
+          if (steady::now() >= leader_deadline)
+            return fail("kafka: topic " + topic + ": " + error + " after "
+                        + std::to_string(topic_wait_ms / 1000) + " s" + context_.diag->suffix());
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          continue;
         case lookup_state::missing:
           break;
       }
@@ -1050,7 +1188,7 @@ class kafka_log final : public log {
         created = true;
         continue;
       }
-      if (steady::now() >= deadline) {
+      if (steady::now() >= missing_deadline) {
         if (!features_.admin_api)
           return fail("kafka: topic " + topic
                       + " does not exist (Kafka 0.9 has no CreateTopics API; create it with "
@@ -1100,6 +1238,9 @@ outcome<std::unique_ptr<log>> open_kafka_log(const kafka_options& options) {
     return fail("kafka: no brokers given");
   if (options.partitions < 1)
     return fail("kafka: partitions must be at least 1, got " + std::to_string(options.partitions));
+  if (options.retention_ms < -1 || options.retention_ms == 0)
+    return fail("kafka: retention_ms must be -1 (forever) or positive, got "
+                + std::to_string(options.retention_ms));
   if (options.session_timeout_ms < 1)
     return fail("kafka: session_timeout_ms must be positive, got "
                 + std::to_string(options.session_timeout_ms));

@@ -20,6 +20,9 @@ struct kafka_options {
   // idempotence, no admin API (topics must exist or be auto-created by the broker).
   std::string broker_version_fallback;
   int32_t partitions = 6;    // for topics this client creates (modern brokers only)
+  // retention.ms of topics this client creates (modern brokers only). -1 keeps every record:
+  // the log is the only truth and every role rebuilds its state from it.
+  int64_t retention_ms = -1;
   bool create_topics = true; // create missing topics with the admin API (modern brokers only)
   int session_timeout_ms = 10000;
   // Raw librdkafka properties applied last, so they override the defaults. A key prefixed
@@ -36,7 +39,10 @@ struct kafka_options {
 ///  - produce() runs on_delivery from serve()/flush() (inline only when it fails before the
 ///    record is queued, e.g. an invalid topic name); a successful delivery's offset is -1 in the
 ///    rare case the broker confirmed a retried batch as a duplicate without saying where;
-///  - partition_count() creates a missing topic (modern broker + create_topics);
+///  - partition_count() creates a missing topic (modern broker + create_topics) with
+///    `partitions` and `retention_ms`, and returns once every partition has a leader;
+///  - query_watermarks() retries while a partition's leadership is still moving (a new topic,
+///    a broker restart) for up to 10 s;
 ///  - destroying the log flushes for up to 10 s but no longer runs delivery callbacks; call
 ///    flush() first to see them;
 ///  - consumer::close() (and the destructor) leave the group without calling the rebalance

@@ -66,8 +66,9 @@ class consumer {
   virtual outcome<void> commit(const topic_partition& tp, int64_t next_offset) = 0;
 
   /// Like commit(), but may return before the broker confirmed it: a lost commit only means
-  /// redelivery. Synchronous while the partition is being handed over, and close() confirms
-  /// the latest commits. The default is commit().
+  /// redelivery. Kafka sends one such commit at a time per consumer; offsets asked for
+  /// meanwhile go with the next one (the latest per partition). Synchronous while the partition
+  /// is being handed over, and close() confirms the latest commits. The default is commit().
   virtual outcome<void> commit_async(const topic_partition& tp, int64_t next_offset) {
     return commit(tp, next_offset);
   }

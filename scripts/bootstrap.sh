@@ -9,8 +9,9 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libcaf-dev librdkafka-dev rapidjson-dev librocksdb-dev
   libboost-log-dev libboost-program-options-dev libboost-dev libcurl4-openssl-dev catch2
-  # test broker (Kafka 0.9 jars come from npm) and Kafka CLI client
-  openjdk-17-jre-headless kcat nodejs npm python3
+  # test brokers (Kafka 4 jars resolved by maven from Maven Central, Kafka 0.9 jars from npm)
+  # and the Kafka CLI client
+  openjdk-17-jre-headless maven kcat nodejs npm python3
   # validates docker-compose.yml (no Docker engine needed)
   docker-compose
 )

@@ -38,7 +38,9 @@ config::config() {
     .add(metrics_address, "metrics-address", "node: address of the metrics endpoint")
     .add(resources, "resources", "root of products/, config/, prompts/")
     .add(kafka_version, "kafka-version", "broker.version.fallback, e.g. 0.9.0.1; empty = modern")
-    .add(session_timeout_ms, "session-timeout-ms", "Kafka consumer group session timeout");
+    .add(session_timeout_ms, "session-timeout-ms", "Kafka consumer group session timeout")
+    .add(kafka_retention_ms, "kafka-retention-ms",
+         "retention.ms of topics created on a modern broker (-1 = forever)");
   opt_group providers_group{custom_options_, "eventide"};
   for (auto& key : providers::provider_option_keys())
     providers_group.add(provider_values[key], key, "LLM/HTTP provider setting");
@@ -125,6 +127,8 @@ void load_config(config& cfg, const command_line& cl) {
     throw usage_error{"bad option: " + cfg.render(err)};
   if (cfg.partitions < 1 || cfg.partitions > 256)
     throw usage_error{"eventide.partitions must be between 1 and 256"};
+  if (cfg.kafka_retention_ms < -1 || cfg.kafka_retention_ms == 0)
+    throw usage_error{"eventide.kafka-retention-ms must be -1 (keep forever) or positive"};
   if (cfg.timeout < 1)
     throw usage_error{"eventide.timeout must be at least 1 second"};
   if (cfg.max_attempts < 1)

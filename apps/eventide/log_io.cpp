@@ -16,6 +16,7 @@ std::shared_ptr<bridge::log> open_log(const options& cfg) {
     ko.brokers = cfg.brokers;
     ko.broker_version_fallback = cfg.kafka_version;
     ko.partitions = cfg.partitions;
+    ko.retention_ms = cfg.kafka_retention_ms;
     ko.create_topics = cfg.kafka_version.empty(); // Kafka 0.9 has no CreateTopics API
     ko.session_timeout_ms = cfg.session_timeout_ms;
     ko.client_id = "eventide-" + cfg.node_id;

@@ -35,6 +35,8 @@ const char* const options_text = R"(options (config key eventide.NAME; on the co
   --resources DIR        root of products/, config/, prompts/   [source tree]
   --kafka-version V      broker.version.fallback (0.9.0.1 for Kafka 0.9; empty = modern)
   --session-timeout-ms MS  Kafka consumer group session timeout   [10000]
+  --kafka-retention-ms MS  retention.ms of the topics eventide creates on a modern broker
+                         with the admin API                     [-1 = forever]
 
 LLM and HTTP providers (all offline unless set; see README "Providers"):
   --llm-planning-chain, --llm-chat-chain, --llm-rag-chain, --llm-synthesis-chain,

@@ -2,6 +2,7 @@
 // fatal error. No CAF header: config.hpp binds these values to CAF's option set and loads them.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -43,6 +44,7 @@ struct options {
   std::string resources;
   std::string kafka_version;    // broker.version.fallback; "" = a modern broker
   int session_timeout_ms = 10000;
+  int64_t kafka_retention_ms = -1; // retention.ms of topics created on a modern broker; -1 = forever
   // LLM and HTTP provider keys (llm-planning-chain, ollama-url, ...), as given; empty = default.
   std::map<std::string, std::string> provider_values;
   providers::provider_config providers; // built from provider_values by load_config

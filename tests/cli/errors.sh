@@ -21,6 +21,7 @@ expect "unknown option --bogus" ask "hi" --bogus 1
 expect "--timeout needs a value" ask "hi" --timeout
 expect "bad option" ask "hi" --partitions abc --data-dir "$dir"
 expect "partitions must be between 1 and 256" ask "hi" --partitions 0 --data-dir "$dir"
+expect "kafka-retention-ms must be -1 (keep forever) or positive" ask "hi" --kafka-retention-ms 0 --data-dir "$dir"
 expect "unknown role 'routr'" node --roles routr --data-dir "$dir"
 expect "no roles given" node --data-dir "$dir"
 expect "does not exist" ask "hi" --config "$dir/missing.ini"

@@ -69,6 +69,7 @@ class embedded_fixture final : public log_fixture {
     return topic;
   }
   std::chrono::milliseconds rebalance_wait() const override { return std::chrono::seconds(10); }
+  std::chrono::milliseconds session_timeout() const override { return {}; }
 
  private:
   testing::temp_dir dir_{"eventide-contract"};
@@ -120,13 +121,9 @@ class mock_fixture final : public log_fixture {
 
 class broker_fixture final : public log_fixture {
  public:
-  explicit broker_fixture(const std::string& bootstrap) {
-    bridge::kafka_options options;
-    options.brokers = bootstrap;
-    const char* fallback = std::getenv("KAFKA_VERSION_FALLBACK");
-    options.broker_version_fallback = fallback ? fallback : "0.9.0.1";
+  broker_fixture() {
+    bridge::kafka_options options = broker_options();
     options.partitions = default_partitions; // used where the broker lets us create topics
-    options.session_timeout_ms = 6000;
     auto opened = bridge::open_kafka_log(options);
     INFO((opened.ok() ? "" : opened.error()));
     REQUIRE(opened.ok());
@@ -144,27 +141,41 @@ class broker_fixture final : public log_fixture {
 
 } // namespace
 
+void skip(const std::string& reason) {
+  // Catch2 2.x has no "skipped": end the process with the code ctest reports as skipped
+  // (SKIP_RETURN_CODE 77, tests/CMakeLists.txt). ctest runs each case in its own process.
+  std::cout << "SKIP: " << reason << std::endl;
+  std::_Exit(77);
+}
+
+bridge::kafka_options broker_options() {
+  const char* bootstrap = std::getenv("KAFKA_BOOTSTRAP");
+  if (!bootstrap || !*bootstrap) {
+    const char* required = std::getenv("EVENTIDE_REQUIRE_KAFKA");
+    if (required && std::string(required) == "1")
+      FAIL("EVENTIDE_REQUIRE_KAFKA=1 but KAFKA_BOOTSTRAP is not set: start a broker "
+           "(scripts/kafka-test-env.sh start) and export KAFKA_BOOTSTRAP");
+    skip("KAFKA_BOOTSTRAP is not set (no real Kafka broker to test against)");
+  }
+  bridge::kafka_options options;
+  options.brokers = bootstrap;
+  const char* fallback = std::getenv("KAFKA_VERSION_FALLBACK");
+  options.broker_version_fallback = fallback ? fallback : ""; // unset: a modern broker
+  options.create_topics = options.broker_version_fallback.empty();
+  options.session_timeout_ms = 6000;
+  return options;
+}
+
+bool broker_is_modern() { return broker_options().broker_version_fallback.empty(); }
+
 std::unique_ptr<log_fixture> open_fixture(backend_kind kind) {
   switch (kind) {
     case backend_kind::embedded:
       return std::make_unique<embedded_fixture>();
     case backend_kind::mock:
       return std::make_unique<mock_fixture>();
-    case backend_kind::kafka: {
-      const char* bootstrap = std::getenv("KAFKA_BOOTSTRAP");
-      if (!bootstrap || !*bootstrap) {
-        const char* required = std::getenv("EVENTIDE_REQUIRE_KAFKA");
-        if (required && std::string(required) == "1")
-          FAIL("EVENTIDE_REQUIRE_KAFKA=1 but KAFKA_BOOTSTRAP is not set: start a broker "
-               "(scripts/kafka-test-env.sh start) and export KAFKA_BOOTSTRAP");
-        // Catch2 2.x has no "skipped": end the process with the code ctest reports as skipped
-        // (SKIP_RETURN_CODE 77, tests/CMakeLists.txt). ctest runs each case in its own process.
-        std::cout << "SKIP: KAFKA_BOOTSTRAP is not set (no real Kafka broker to test against)"
-                  << std::endl;
-        std::_Exit(77);
-      }
-      return std::make_unique<broker_fixture>(bootstrap);
-    }
+    case backend_kind::kafka:
+      return std::make_unique<broker_fixture>();
   }
   return nullptr;
 }

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "bridge/kafka_log.hpp"
 #include "bridge/log.hpp"
 
 struct rd_kafka_mock_cluster_s;
@@ -32,6 +33,10 @@ class log_fixture {
   /// How long a group rebalance may take here (the mock waits for session timeouts).
   virtual std::chrono::milliseconds rebalance_wait() const { return std::chrono::seconds(30); }
 
+  /// The consumer-group session timeout of this backend's members (0: no sessions, as on the
+  /// embedded log, where membership needs no heartbeats).
+  virtual std::chrono::milliseconds session_timeout() const { return std::chrono::seconds(6); }
+
   /// Whether a member can commit while its group rebalances (from its revocation listener).
   /// Real brokers accept that; librdkafka's mock answers REBALANCE_IN_PROGRESS.
   virtual bool commits_during_rebalance() const { return true; }
@@ -46,6 +51,17 @@ class log_fixture {
 /// Opens a fresh fixture. A real broker without KAFKA_BOOTSTRAP ends the process with exit code
 /// 77, which ctest reports as skipped (Catch FAILs instead when EVENTIDE_REQUIRE_KAFKA=1).
 std::unique_ptr<log_fixture> open_fixture(backend_kind kind);
+
+/// The real broker's connection options: KAFKA_BOOTSTRAP, and KAFKA_VERSION_FALLBACK (unset or
+/// empty: a modern broker; "0.9.0.1" for the 0.9 floor). Without KAFKA_BOOTSTRAP it ends the
+/// process as skipped, like open_fixture(kafka).
+eventide::bridge::kafka_options broker_options();
+
+/// Whether the real broker is a modern one (API versions, admin API, idempotent producer).
+bool broker_is_modern();
+
+/// Ends the process as skipped (exit code 77, see open_fixture) with a reason.
+[[noreturn]] void skip(const std::string& reason);
 
 /// A random suffix for unique topic and group names, so reruns on a real broker don't collide.
 std::string unique_suffix();

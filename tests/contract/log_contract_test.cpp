@@ -589,6 +589,59 @@ void produce_to_consume_latency(log_fixture& f, const char* backend) {
   REQUIRE(p50 < 250.0);
 }
 
+// A member that commits asynchronously after every record, faster than the group coordinator
+// answers, keeps its membership, and its latest commit lands soon after it stops. On Kafka 4
+// every OffsetCommit waits for the coordinator's batched append (group.coordinator.append.
+// linger.ms, 5 ms) and a connection's requests are answered in order, so a commit per record
+// queued up seconds of commits in front of the heartbeats: the session timed out and the
+// group rebalanced over and over (found by the pipeline benchmark at 100 concurrent
+// conversations).
+void commit_flood_keeps_membership(log_fixture& f) {
+  auto& log = f.log();
+  const std::string topic = f.make_topic("flood");
+  const int32_t partitions = partitions_of(log, topic);
+  const std::string group = group_name("flood");
+  auto c = log.subscribe(group, {topic}, offset_reset::earliest);
+  REQUIRE(c.ok());
+  int revocations = 0;
+  (*c)->set_rebalance_listener(
+    [&](const std::vector<topic_partition>& revoked, const std::vector<topic_partition>&) {
+      revocations += static_cast<int>(revoked.size());
+    });
+  wait_for_assignment(**c, static_cast<size_t>(partitions), f.rebalance_wait());
+  const topic_partition tp{topic, 0};
+  // Longer than the backend's session timeout (6 s on Kafka and the mock; the embedded log has
+  // no sessions: 1 s). Offsets beyond the end are fine: a commit only records where the group
+  // would resume.
+  int64_t next = 0;
+  const auto until = steady::now() + std::max<std::chrono::milliseconds>(
+                                       1s, f.session_timeout() + 2s);
+  while (steady::now() < until) { // at most a thousand commits a second, one per poll
+    auto ok = (*c)->commit_async(tp, ++next);
+    INFO((ok.ok() ? "" : ok.error()));
+    REQUIRE(ok.ok());
+    auto batch = (*c)->poll(100, 0ms); // serves the group's events and commit results
+    REQUIRE(batch.ok());
+    std::this_thread::sleep_for(1ms);
+  }
+  REQUIRE(revocations == 0);
+  REQUIRE((*c)->assignment().size() == static_cast<size_t>(partitions));
+  // The latest commit reaches the group within a few seconds (not after a long queue).
+  const auto landed_by = steady::now() + 3s;
+  std::optional<int64_t> seen;
+  while (steady::now() < landed_by) {
+    auto got = log.committed(group, tp);
+    REQUIRE(got.ok());
+    seen = *got;
+    if (seen == next)
+      break;
+    REQUIRE((*c)->poll(100, 50ms).ok());
+  }
+  INFO("committed " << (seen ? std::to_string(*seen) : "nothing") << ", last asked "
+       << next);
+  REQUIRE(seen == next);
+}
+
 void run(backend_kind kind, const std::function<void(log_fixture&)>& body) {
   auto fixture = contract::open_fixture(kind); // exits as skipped if the backend is missing
   REQUIRE(fixture);
@@ -613,6 +666,8 @@ LOG_CONTRACT("pause holds a partition back and resume continues it", pause_and_r
 LOG_CONTRACT("wakeup makes a blocked poll return", wakeup_interrupts_poll)
 LOG_CONTRACT("two members split a group and hand over without loss or duplicates",
              rebalance_between_members)
+LOG_CONTRACT("a member committing after every record keeps its membership",
+             commit_flood_keeps_membership)
 
 TEST_CASE("embedded: produce->consume latency", "[contract][embedded][latency]") {
   run(backend_kind::embedded, [](log_fixture& f) { produce_to_consume_latency(f, "embedded"); });

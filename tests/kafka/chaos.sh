@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Chaos on a real Kafka 0.9 broker: 200 conversations are written over ~30 s while a driver
+# Chaos on a real Kafka broker: 200 conversations are written over ~30 s while a driver
 # kill -9s a random node every few seconds and restarts it on the same data dir. Afterwards,
 # on the raw records of the log: every conversation has exactly one FinalAnswerSynthesized with
 # the right value, no event id repeats with other bytes, and every tool ran exactly once per
@@ -38,7 +38,7 @@ for i in range(total):
     time.sleep(seconds / total)
 PY
   printf '%s\n' "$line"
-done | kcat -b "$KAFKA_BOOTSTRAP" "${KCAT_09[@]}" -P -t "${prefix}user-commands" -K '|' &
+done | kcat -b "$KAFKA_BOOTSTRAP" "${KCAT_ARGS[@]}" -P -t "${prefix}user-commands" -K '|' &
 writer=$!
 
 # Driver: kill -9 a random node every 3-5 s, restart it after a short pause.

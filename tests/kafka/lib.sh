@@ -1,10 +1,15 @@
 # Shared by the real-broker tests: broker check, topics with a unique prefix, node processes,
 # checks on the raw records of the log (tests/lib/logcheck.py).
-# Needs KAFKA_BOOTSTRAP and KAFKA_ENV_DIR from scripts/kafka-test-env.sh (scripts/test.sh sets
-# them and EVENTIDE_REQUIRE_KAFKA=1; without a broker the tests skip, or fail when required).
+# Needs KAFKA_BOOTSTRAP, KAFKA_ENV_DIR and KAFKA_VERSION_FALLBACK from scripts/kafka-test-env.sh
+# (scripts/test.sh sets them and EVENTIDE_REQUIRE_KAFKA=1; without a broker the tests skip, or
+# fail when required). KAFKA_VERSION_FALLBACK is empty on a modern broker (Kafka 4) and 0.9.0.1
+# on the 0.9 floor.
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-KCAT_09=(-X api.version.request=false -X broker.version.fallback=0.9.0.1
-         -X topic.partitioner=murmur2_random)
+# kcat as the Java client partitions (murmur2); a 0.9 broker must be named, it cannot say.
+KCAT_ARGS=(-X topic.partitioner=murmur2_random)
+if [ -n "${KAFKA_VERSION_FALLBACK:-}" ]; then
+  KCAT_ARGS+=(-X api.version.request=false -X "broker.version.fallback=$KAFKA_VERSION_FALLBACK")
+fi
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
@@ -15,8 +20,12 @@ require_broker() {
   fi
 }
 
-# make_topics PREFIX PARTITIONS
+# make_topics PREFIX PARTITIONS. A modern broker gets no topics here: the first `eventide`
+# process that uses one creates it with the admin API (CreateTopics, --partitions of
+# kafka_args), as a deployment does. Kafka 0.9 has no such API: the script creates them.
 make_topics() {
+  topic_partitions=$2
+  [ -n "${KAFKA_VERSION_FALLBACK:-}" ] || return 0
   bash "$root/scripts/kafka-test-env.sh" create-topics "$KAFKA_ENV_DIR" "$2" \
     "$1user-commands" "$1conversation-events" "$1tool-invocation-requests" \
     "$1dead-letter-queue" >/dev/null 2>&1 || fail "cannot create topics"
@@ -33,9 +42,10 @@ begin_test() {
   make_topics "$prefix" "$2"
 }
 
-# The options every process of one test shares.
+# The options every process of one test shares (--kafka-version= is empty on a modern broker).
 kafka_args() { # PREFIX
-  echo "--brokers $KAFKA_BOOTSTRAP --kafka-version 0.9.0.1 --topic-prefix $1 --session-timeout-ms 6000"
+  echo "--brokers $KAFKA_BOOTSTRAP --kafka-version=${KAFKA_VERSION_FALLBACK:-}" \
+       "--topic-prefix $1 --session-timeout-ms 6000 --partitions ${topic_partitions:-3}"
 }
 
 # start_node NAME CONFIG [extra args...]: starts `eventide node`, records its PID in $work/NAME.pid

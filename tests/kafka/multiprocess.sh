@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every role as its own `eventide node` process on a real Kafka 0.9 broker: the embedded e2e
+# Every role as its own `eventide node` process on a real Kafka broker: the embedded e2e
 # scenarios give the same answers; a record written with kcat is answered; orchestrators
 # joining and leaving mid-run (rebalance) lose and duplicate no answer.
 set -euo pipefail
@@ -82,7 +82,7 @@ echo "scenarios: ok"
 conv="kcat-$RANDOM$RANDOM"
 printf '%s|{"specversion":"1.0","id":"%s/query","type":"UserQueryReceived","source":"kcat","time":"2026-11-21T10:00:00.000Z","subject":"%s","datacontenttype":"application/json","data":{"conversationId":"%s","userId":"kcat","query":"What is 6 times 7?","receivedAt":0}}\n' \
   "$conv" "$conv" "$conv" "$conv" \
-  | kcat -b "$KAFKA_BOOTSTRAP" "${KCAT_09[@]}" -P -t "${prefix}user-commands" -K '|'
+  | kcat -b "$KAFKA_BOOTSTRAP" "${KCAT_ARGS[@]}" -P -t "${prefix}user-commands" -K '|'
 for _ in $(seq 1 150); do
   [ "$(count_events "$conv" FinalAnswerSynthesized)" = 1 ] && break
   sleep 0.2

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Poison input on a real Kafka 0.9 broker: thousands of bad records (random bytes, truncated
+# Poison input on a real Kafka broker: thousands of bad records (random bytes, truncated
 # JSON, wrong types, unknown event types, schema-invalid data, a ~1 MB value, missing keys) on
 # every topic. Every one lands in the DLQ with a reason, from every group that reads its topic;
 # no node exits; a normal conversation asked during the storm completes.
@@ -58,12 +58,12 @@ PY
 expected_per_topic=$((per_topic + 1 + 2 + 3)) # fuzzed + the big one + 2 deep + 3 unkeyed valid events
 for t in user-commands conversation-events tool-invocation-requests; do
   python3 "$work/fuzz.py" "$t" "$per_topic" 1 "$delim" \
-    | kcat -b "$KAFKA_BOOTSTRAP" "${KCAT_09[@]}" -X message.max.bytes=1048576 -P \
+    | kcat -b "$KAFKA_BOOTSTRAP" "${KCAT_ARGS[@]}" -X message.max.bytes=1048576 -P \
         -t "$prefix$t" -K $'\t' -D "$delim"
   # Missing key: otherwise valid events with no key at all.
   for i in 1 2 3; do
     printf '%s' "{\"specversion\":\"1.0\",\"id\":\"nokey$i\",\"type\":\"UserQueryReceived\",\"source\":\"fuzz\",\"time\":\"2026-11-21T10:00:00.000Z\",\"subject\":\"nk$i\",\"datacontenttype\":\"application/json\",\"data\":{\"conversationId\":\"nk$i\",\"userId\":\"u\",\"query\":\"hi\",\"receivedAt\":1}}$delim"
-  done | kcat -b "$KAFKA_BOOTSTRAP" "${KCAT_09[@]}" -P -t "$prefix$t" -D "$delim"
+  done | kcat -b "$KAFKA_BOOTSTRAP" "${KCAT_ARGS[@]}" -P -t "$prefix$t" -D "$delim"
 done
 
 # A normal conversation during the storm.
@@ -78,12 +78,12 @@ groups_ce="orchestrator aggregator synthesis"
 groups_tr="orchestrator tool-getProductInformation tool-ragGeneration tool-generalChat tool-math tool-weather tool-exchangeRate tool-orchestrationSynthesis"
 expected=$(( expected_per_topic * (3 + 3 + 8) ))
 for _ in $(seq 1 120); do
-  n=$(kcat -b "$KAFKA_BOOTSTRAP" "${KCAT_09[@]}" -C -t "${prefix}dead-letter-queue" -o beginning -e -q \
+  n=$(kcat -b "$KAFKA_BOOTSTRAP" "${KCAT_ARGS[@]}" -C -t "${prefix}dead-letter-queue" -o beginning -e -q \
         -X fetch.message.max.bytes=2000000 -f 'x\n' 2>/dev/null | wc -l)
   [ "$n" -ge "$expected" ] && break
   sleep 1
 done
-kcat -b "$KAFKA_BOOTSTRAP" "${KCAT_09[@]}" -C -t "${prefix}dead-letter-queue" -o beginning -e -q \
+kcat -b "$KAFKA_BOOTSTRAP" "${KCAT_ARGS[@]}" -C -t "${prefix}dead-letter-queue" -o beginning -e -q \
   -X fetch.message.max.bytes=2000000 -f '%s\n' 2>/dev/null > "$work/dlq.jsonl"
 python3 - "$work/dlq.jsonl" "$prefix" "$expected_per_topic" "$groups_uc" "$groups_ce" "$groups_tr" <<'PY' \
   || fail "dead letters"

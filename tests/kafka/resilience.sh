@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rehydration and resilience on a real Kafka 0.9 broker, with every role in its own process:
+# Rehydration and resilience on a real Kafka broker, with every role in its own process:
 #  1. worker crash: the math worker dies while s3's request is in flight (crash point
 #     before-effect: it received the request, the tool has not run); no progress while it is
 #     down; restart; the plan completes; s3's tool ran once;
