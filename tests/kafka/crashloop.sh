@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Crash-loop guard on a real Kafka broker (README "Crash-loop guard"). Eight questions and one
 # record that kills the router whenever it is handed to it (EVENTIDE_CRASH_ON_RECORD) are
-# written with kcat before the "front" node starts; it hosts the router with the aggregator and
-# synthesis, the two other groups that read user-commands, so their records are in flight with
+# written with `eventide produce` before the "front" node starts; it hosts the router with the
+# aggregator and synthesis, the two other groups that read user-commands, so their records are in flight with
 # the poison at every crash too. The front node is started again after every crash (exit 86)
 # until it stays up: it must have crashed exactly 3 times; the poison is then the only dead
 # letter (router, "crashed the node 3 times"), and every question, before and after, is
@@ -18,8 +18,8 @@ start_node orchestrator orchestrator.ini
 start_node workers workers.ini --roles workers
 wait_ready orchestrator workers
 
-query() { # ID QUESTION -> "key<TAB>value" of a UserQueryReceived
-  printf '%s\t{"specversion":"1.0","id":"%s/query","type":"UserQueryReceived","source":"test","time":"2026-11-21T10:00:00.000Z","subject":"%s","datacontenttype":"application/json","data":{"conversationId":"%s","userId":"u","query":"%s","receivedAt":0}}\n' \
+query() { # ID QUESTION -> a records-file line "user-commands<TAB>key<TAB>value" of a UserQueryReceived
+  printf 'user-commands\t%s\t{"specversion":"1.0","id":"%s/query","type":"UserQueryReceived","source":"test","time":"2026-11-21T10:00:00.000Z","subject":"%s","datacontenttype":"application/json","data":{"conversationId":"%s","userId":"u","query":"%s","receivedAt":0}}\n' \
     "$1" "$1" "$1" "$1" "$2"
 }
 # The poison first, then eight questions in its partition: every one of them is in flight with
@@ -30,7 +30,11 @@ mapfile -t before < <(python3 "$root/tests/lib/keys.py" like poison 3 8 q)
   query poison "What is 2+2? $trigger"
   i=0
   for q in "${before[@]}"; do i=$((i + 1)); query "$q" "What is $i+$i?"; done
-} | kcat -b "$KAFKA_BOOTSTRAP" "${KCAT_09[@]}" -P -t "${prefix}user-commands" -K $'\t' \
+} > "$work/questions.txt"
+# Written by `eventide produce`, which creates the topic with the admin API on a modern broker
+# (kcat would meet a missing topic there: the test broker does not auto-create).
+# shellcheck disable=SC2046
+"$bin" produce "$work/questions.txt" $(kafka_args "$prefix") > /dev/null \
   || fail "cannot write the questions"
 dump_log
 where=$(awk -F'\t' '$1 == "user-commands" && $4 == "poison" {print $2 "@" $3}' "$work/log.dump")
