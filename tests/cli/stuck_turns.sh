@@ -16,7 +16,7 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # A PlanGenerated whose steps depend on each other: s1 through a placeholder, s2 by dependsOn.
-write_cyclic() { # CONV
+cyclic_json() { # CONV -> $dir/rec.json
   python3 - "$1" > "$dir/rec.json" <<'PY'
 import json, sys
 c = sys.argv[1]
@@ -32,6 +32,9 @@ print(json.dumps({
              {"id": "s2", "tool": "math", "args": {"expression": "2"}, "dependsOn": ["s1"]}]}}},
   separators=(",", ":")))
 PY
+}
+write_cyclic() { # CONV
+  cyclic_json "$1"
   "$bin" produce conversation-events "$1" "$dir/rec.json" --data-dir "$dir/log" > /dev/null
 }
 
@@ -79,6 +82,12 @@ stop_orchestrator() {
 #    resume did not help: the finished marker was in the store).
 restored=()
 for i in $(seq 10); do restored+=("restored-$i"); write_cyclic "restored-$i"; done
+# A backlog behind them (one more cyclic plan, repeated byte for byte) keeps the orchestrator
+# restoring long after their folds are done: the order in which the PlanFailed used to be lost.
+cyclic_json filler
+for _ in $(seq 3000); do printf 'conversation-events\tfiller\t%s\n' "$(cat "$dir/rec.json")"; done \
+  > "$dir/backlog.txt"
+"$bin" produce "$dir/backlog.txt" --data-dir "$dir/log" > /dev/null
 start_orchestrator
 wait_produced 10
 stop_orchestrator
