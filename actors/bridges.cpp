@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <map>
 #include <set>
@@ -173,7 +175,8 @@ struct consumer_state {
   bool polling = false;
   bool live = false;
   bool commit_pending = false; // acknowledgements not yet committed
-  uint64_t handled = 0, dead_lettered = 0, skipped = 0;
+  int64_t last_txn_ms = 0;     // exactly-once: when the last transaction was committed
+  uint64_t handled = 0, dead_lettered = 0, skipped = 0, transactions = 0;
   std::string last_error; // "<time ms> <what>" of the last poll/commit/handling failure
   // Crash-loop guard (null: off). During a quarantine records wait in `held` for their turn at
   // the node's gate; `alone` is the suspect out alone, `gated` what went out in a batch.
@@ -186,6 +189,8 @@ struct consumer_state {
   ~consumer_state() {
     if (consumer) {
       commit_handled(*this); // a clean stop commits what was handled
+      if (cfg.log->transactional() && in_flight > 0)
+        (void) cfg.log->abort_transaction(); // part of a record's output is no output
       consumer->close();
     }
     if (guard)
@@ -240,14 +245,63 @@ void acknowledge(consumer_ptr self, const bridge::topic_partition& tp, int64_t o
   ++st.handled;
   // Committed by the next poll cycle: one commit per partition and cycle, not per record.
   st.commit_pending = true;
-  if (st.in_flight < st.cfg.max_in_flight / 2 + 1)
+  // Exactly-once polls again only once everything handed out is acknowledged (may_poll).
+  if (st.cfg.log->transactional() ? st.in_flight == 0
+                                  : st.in_flight < st.cfg.max_in_flight / 2 + 1)
     schedule_poll(self);
+}
+
+// Exactly-once mode commits a transaction only when no record is in flight: a record half
+// way through its outputs would otherwise have part of them committed without its offset, and
+// a crash then would write that part twice. So it polls (where rebalances happen, too) only
+// when everything handed out is acknowledged: poll, hand out, wait, commit, poll again.
+bool may_poll(const consumer_state& st) {
+  return !st.cfg.log->transactional() || st.in_flight == 0;
+}
+
+[[noreturn]] void transaction_failed(consumer_state& st, const std::string& why) {
+  // The roles' state is ahead of the log now (their outputs were aborted): only a restart,
+  // which rebuilds every role from the log, makes them agree again.
+  EV_LOG(error) << "exactly-once: " << why << "; group=" << st.cfg.group
+                << "; stopping the node (exit 70) so that it restarts from the log";
+  std::fprintf(stderr, "eventide: %s (group %s); the node stops so that it restarts from the log\n",
+               why.c_str(), st.cfg.group.c_str());
+  std::fflush(nullptr);
+  std::_Exit(70);
+}
+
+// Commits the offsets of everything acknowledged, with the outputs produced since the last
+// commit, in one transaction; only when nothing is in flight. While restoring (nothing is
+// produced) at most once a second: a commit per replayed batch would slow the replay down.
+void commit_transaction(consumer_state& st) {
+  if (st.in_flight > 0)
+    return;
+  const bool produced = st.cfg.log->uncommitted() > 0;
+  if (!st.commit_pending && !produced)
+    return;
+  if (!st.live && !produced && now_ms() - st.last_txn_ms < 1000)
+    return;
+  std::vector<std::pair<bridge::topic_partition, int64_t>> offsets;
+  for (auto& [tp, t] : st.tracks)
+    if (t.polled_upto > t.committed && t.polled_upto >= 0)
+      offsets.emplace_back(tp, t.polled_upto);
+  if (auto r = st.cfg.log->commit_transaction(offsets); !r)
+    transaction_failed(st, r.error());
+  st.commit_pending = false;
+  st.last_txn_ms = now_ms();
+  ++st.transactions;
+  for (auto& [tp, next] : offsets)
+    st.tracks[tp].committed = next;
 }
 
 // Commits, per partition, the lowest offset that still has an unacknowledged record (or all
 // that was polled). `wait`: confirmed before it returns (during a quarantine, where the next
 // suspect may crash the node, what passed must not be handed out again).
 void commit_handled(consumer_state& st, bool wait) {
+  if (st.cfg.log->transactional()) {
+    commit_transaction(st);
+    return;
+  }
   if (!st.commit_pending)
     return;
   st.commit_pending = false;
@@ -489,7 +543,7 @@ void quarantine_cycle(consumer_ptr self) {
   auto& g = *st.guard;
   if (st.alone)
     return; // its acknowledgement polls again
-  if (st.held.empty() && st.in_flight < st.cfg.max_in_flight) {
+  if (st.held.empty() && st.in_flight < st.cfg.max_in_flight && may_poll(st)) {
     std::vector<bridge::record> batch;
     if (!poll_into(self, batch))
       return;
@@ -573,7 +627,7 @@ caf::behavior consumer_bridge(consumer_ptr self, consumer_bridge_config cfg, rol
         return;
       }
       commit_handled(st);
-      if (st.in_flight >= st.cfg.max_in_flight)
+      if (st.in_flight >= st.cfg.max_in_flight || !may_poll(st))
         return; // back-pressure: acknowledge() resumes polling
       std::vector<bridge::record> batch;
       if (!st.held.empty()) {
@@ -610,6 +664,8 @@ caf::behavior consumer_bridge(consumer_ptr self, consumer_bridge_config cfg, rol
       d.AddMember("handled", st.handled, a);
       d.AddMember("deadLettered", st.dead_lettered, a);
       d.AddMember("skipped", st.skipped, a);
+      if (st.cfg.log->transactional())
+        d.AddMember("transactions", st.transactions, a);
       if (st.guard) {
         // Records with strikes (crash-loop guard) and suspects still to be handled alone.
         d.AddMember("strikes", static_cast<uint64_t>(st.guard->strike_count()), a);

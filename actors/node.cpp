@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <stdexcept>
 
 #include "actors/answer_roles.hpp"
@@ -151,13 +152,38 @@ struct node::impl {
     : sys(s), log(std::move(l)), opts(std::move(o)) {
   }
 
+  // Where a role reads and writes. With exactly-once (Kafka 0.11+), a transactional handle of
+  // its own, "<prefix><group>@<node id>": its consumer bridge commits the role's outputs and
+  // input offsets together. Otherwise the node's log and producer.
+  struct role_io {
+    std::shared_ptr<bridge::log> log;
+    producer_actor producer;
+  };
+  std::map<std::string, role_io> ios; // by role name
+
+  outcome<role_io> io_for(const role_spec& spec) {
+    if (auto it = ios.find(spec.name); it != ios.end())
+      return it->second;
+    auto txn = log->open_transactional(opts.topic_prefix + spec.group + "@" + opts.node_id);
+    if (!txn)
+      return fail(txn.error());
+    role_io io{log, producer};
+    if (*txn) {
+      io.log = std::move(*txn);
+      io.producer = spawn_producer(sys, io.log, opts.topic_prefix);
+    }
+    ios.emplace(spec.name, io);
+    return io;
+  }
+
   // A consumer bridge feeding `role`, with the group, topics and restore mode of its row.
   void add(const role_spec& spec, role_actor role,
            std::function<bool(int32_t)> store_covers = nullptr,
            std::function<bool(const bridge::record&)> skip = nullptr) {
     topics t(opts.topic_prefix);
+    auto& io = ios.at(spec.name);
     consumer_bridge_config cfg;
-    cfg.log = log;
+    cfg.log = io.log;
     cfg.group = opts.topic_prefix + spec.group;
     cfg.topics = spec.topics_in(t);
     cfg.dead_letter_topic = t.dead_letters;
@@ -173,7 +199,7 @@ struct node::impl {
     };
     cfg.max_in_flight = opts.max_in_flight;
     others.push_back(caf::actor_cast<caf::actor>(role));
-    bridges.push_back(spawn_consumer_bridge(sys, std::move(cfg), std::move(role), producer));
+    bridges.push_back(spawn_consumer_bridge(sys, std::move(cfg), std::move(role), io.producer));
   }
 
   std::shared_ptr<providers::provider_runtime> runtime;
@@ -204,8 +230,11 @@ struct node::impl {
         return fail(kv.error());
       std::shared_ptr<bridge::kv_store> router_ledger = std::move(*kv);
       providers::planner_context ctx{providers::load_product_names(opts.resources + "/products")};
+      auto io = io_for(role_spec_of("router"));
+      if (!io)
+        return fail(io.error());
       if (providers::offline_only(opts.providers.planning_chain)) {
-        auto r = spawn_router(sys, producer, std::move(ctx), source_of(opts, "router"),
+        auto r = spawn_router(sys, io->producer, std::move(ctx), source_of(opts, "router"),
                               router_ledger);
         add(role_spec_of("router"), r);
       } else {
@@ -214,8 +243,8 @@ struct node::impl {
         planner_fn planner = [rt, ctx](const std::string& query, std::vector<std::string>& errors) {
           return providers::plan_with_chain(query, rt->planning(), ctx, {}, &errors);
         };
-        auto r = sys.spawn<caf::detached>(router, producer, planner, source_of(opts, "router"),
-                                          router_ledger);
+        auto r = sys.spawn<caf::detached>(router, io->producer, planner,
+                                          source_of(opts, "router"), router_ledger);
         add(role_spec_of("router"), r);
       }
     }
@@ -228,7 +257,10 @@ struct node::impl {
       if (!parts)
         return fail(parts.error());
       auto n = *parts;
-      auto o = spawn_orchestrator(sys, opts.policy, producer, source_of(opts, "orchestrator"),
+      auto io = io_for(role_spec_of("orchestrator"));
+      if (!io)
+        return fail(io.error());
+      auto o = spawn_orchestrator(sys, opts.policy, io->producer, source_of(opts, "orchestrator"),
                                   shared,
                                   [n](const std::string& id) {
                                     return bridge::partition_for_key(id, n);
@@ -264,8 +296,11 @@ struct node::impl {
         ledger = std::move(*kv);
       }
       auto tool_name = name.substr(std::string("worker-").size());
+      auto io = io_for(role_spec_of(name));
+      if (!io)
+        return fail(io.error());
       auto w = spawn_worker(sys, tool_name, tools, opts.tool_concurrency, ledger,
-                            source_of(opts, name.c_str()), producer, others);
+                            source_of(opts, name.c_str()), io->producer, others);
       if (!w)
         return fail(w.error());
       // Skip the requests for other tools undecoded.
@@ -276,13 +311,19 @@ struct node::impl {
           });
     }
     if (has("aggregator")) {
-      auto a = spawn_aggregator(sys, producer, source_of(opts, "aggregator"));
+      auto io = io_for(role_spec_of("aggregator"));
+      if (!io)
+        return fail(io.error());
+      auto a = spawn_aggregator(sys, io->producer, source_of(opts, "aggregator"));
       add(role_spec_of("aggregator"), a);
     }
     if (has("synthesis")) {
       // With an LLM chain the synthesis role blocks on HTTP: it runs detached.
       auto llm = !providers::offline_only(opts.providers.synthesis_chain);
-      auto s = spawn_synthesis(sys, producer, source_of(opts, "synthesis"),
+      auto io = io_for(role_spec_of("synthesis"));
+      if (!io)
+        return fail(io.error());
+      auto s = spawn_synthesis(sys, io->producer, source_of(opts, "synthesis"),
                                llm ? runtime : nullptr);
       add(role_spec_of("synthesis"), s);
     }
@@ -312,6 +353,13 @@ struct node::impl {
       self->send_exit(a, caf::exit_reason::user_shutdown);
     for (auto& a : others)
       self->wait_for(a);
+    // Producers last: roles may still write while they stop.
+    for (auto& [name, io] : ios)
+      if (io.producer != producer) {
+        self->send_exit(io.producer, caf::exit_reason::user_shutdown);
+        self->wait_for(io.producer);
+      }
+    ios.clear(); // closes the transactional handles (aborting what was not committed)
     if (producer) {
       self->send_exit(producer, caf::exit_reason::user_shutdown);
       self->wait_for(producer);
@@ -373,6 +421,13 @@ std::string node::health() {
   };
   if (im.producer)
     d.AddMember("producer", ask(im.producer), a);
+  // Exactly-once: each role writes through a transactional producer of its own.
+  json::value txn(rapidjson::kObjectType);
+  for (auto& [name, io] : im.ios)
+    if (io.producer != im.producer)
+      txn.AddMember(json::str(name, a), ask(io.producer), a);
+  if (txn.MemberCount() > 0)
+    d.AddMember("transactionalProducers", txn, a);
   json::value bridges(rapidjson::kArrayType);
   for (auto& b : im.bridges)
     bridges.PushBack(ask(b), a);

@@ -1,5 +1,9 @@
 #include "actors/orchestrator.hpp"
 
+#include <boost/uuid/uuid.hpp>
+#include <boost/uuid/uuid_generators.hpp>
+#include <boost/uuid/uuid_io.hpp>
+
 #include <algorithm>
 #include <chrono>
 #include <iterator>
@@ -24,7 +28,7 @@ using caf::ok_atom;
 
 void maybe_passivate(conversation_ptr self) {
   auto& st = self->state;
-  if (st.fold->finished() && st.publishing == 0 && !st.passivated) {
+  if (st.fold->settled() && st.publishing == 0 && !st.passivated) {
     st.passivated = true;
     self->send(caf::actor_cast<orchestrator_actor>(st.registry), passivate_atom::value,
                st.fold->conversation_id(), int64_t{-1}, st.records);
@@ -45,14 +49,15 @@ std::string encode_or_empty(const events::event& e) {
   return r ? *r : std::string{};
 }
 
-// Writes the fold to the store (a finished conversation is compacted to a marker). Runs before
-// a record is acknowledged, so the group's committed offset never runs ahead of the store.
+// Writes the fold to the store (a finished conversation whose decisions are all back from the
+// log is compacted to a marker). Runs before a record is acknowledged, so the group's committed
+// offset never runs ahead of the store.
 outcome<void> persist(conversation_ptr self) {
   auto& st = self->state;
   if (!st.store)
     return {};
   const auto& id = st.fold->conversation_id();
-  auto written = st.fold->finished() ? st.store->write({{"f/" + id, ""}}, {"s/" + id})
+  auto written = st.fold->settled() ? st.store->write({{"f/" + id, ""}}, {"s/" + id})
                                      : st.store->put({{"s/" + id, st.fold->snapshot(encode_or_empty)}});
   if (written)
     st.dirty = false;
@@ -150,7 +155,7 @@ conversation(conversation_ptr self, std::shared_ptr<core::conversation_state> fo
         // coverage marker, so a crash now replays it from offset 0, and going live persists
         // once (a snapshot per record made replay 1.5x slower). A finished conversation
         // leaves memory, so it is compacted at once.
-        if (st.fold->finished()) {
+        if (st.fold->settled()) {
           if (auto r = persist(self); !r)
             return make_error(ec::produce_failed, r.error());
           maybe_passivate(self);
@@ -208,7 +213,7 @@ conversation_actor* conversation_for(orchestrator_ptr self, const std::string& i
     return nullptr;
   if (auto it = st.conversations.find(id); it != st.conversations.end())
     return &it->second;
-  auto fold = std::make_shared<core::conversation_state>(id, st.policy);
+  auto fold = std::make_shared<core::conversation_state>(id, st.policy, st.session);
   if (st.store) {
     if (auto f = st.store->get("f/" + id); f && *f) {
       st.finished.insert(id);
@@ -216,7 +221,8 @@ conversation_actor* conversation_for(orchestrator_ptr self, const std::string& i
     }
     if (auto snap = st.store->get("s/" + id); snap && *snap) {
       auto restored = core::conversation_state::restore(
-        id, st.policy, **snap, [](std::string_view b) { return events::decode(b); });
+        id, st.policy, **snap, [](std::string_view b) { return events::decode(b); },
+        st.session);
       if (restored)
         *fold = std::move(*restored);
       else // the log still has everything: a replay from 0 would rebuild it
@@ -260,6 +266,7 @@ orchestrator(orchestrator_ptr self, core::orchestration_policy policy, producer_
   self->state.policy = policy;
   self->state.producer = std::move(producer);
   self->state.source = std::move(source);
+  self->state.session = boost::uuids::to_string(boost::uuids::random_generator()());
   return {
     [self](inbound& in) -> caf::result<ok_atom> {
       auto* a = conversation_for(self, in.ev.subject, in.partition);

@@ -60,6 +60,9 @@ struct orchestrator_state {
   core::orchestration_policy policy;
   producer_actor producer;
   std::string source;
+  // This registry's run: snapshots name it, so that a restart can tell the decisions an
+  // earlier run left unlogged (core::conversation_state::decide()).
+  std::string session;
   bool live = false;
   std::vector<int32_t> assigned; // partitions of the last go-live
   static inline constexpr const char* name = "orchestrator";

@@ -59,11 +59,13 @@ outcome<void> check_topic_name(const std::string& topic) {
 }
 
 // Broker features by version: API version requests came with 0.10, CreateTopics with 0.10.1,
-// the idempotent producer with 0.11. An empty fallback means "modern, ask the broker".
+// the idempotent producer and transactions with 0.11. An empty fallback means "modern, ask
+// the broker".
 struct broker_features {
   bool api_version_request = true;
   bool admin_api = true;
   bool idempotence = true;
+  bool transactions = true;
 };
 
 broker_features features_for(const std::string& fallback) {
@@ -82,6 +84,7 @@ broker_features features_for(const std::string& fallback) {
   f.api_version_request = at_least(0, 10, 0);
   f.admin_api = at_least(0, 10, 1);
   f.idempotence = at_least(0, 11, 0);
+  f.transactions = at_least(0, 11, 0);
   return f;
 }
 
@@ -109,6 +112,14 @@ class diagnostics {
 
 class kafka_log;
 class kafka_consumer;
+
+// The consumer subscribed through a transactional handle: its group metadata (group, member,
+// generation) goes with every transaction's offsets, so that a member the group has moved on
+// from cannot commit. Null once the consumer is closed.
+struct group_link {
+  std::mutex mu;
+  rd_kafka_t* rk = nullptr;
+};
 
 // The opaque of every handle: lets the C callbacks find their C++ owner.
 struct client_context {
@@ -331,6 +342,13 @@ class kafka_consumer final : public consumer {
   }
 
   client_context* context() { return &context_; }
+
+  // For a transactional handle's consumer: publishes the handle while it is open.
+  void link(std::shared_ptr<group_link> l) {
+    link_ = std::move(l);
+    std::lock_guard<std::mutex> lk(link_->mu);
+    link_->rk = rk_;
+  }
 
   // Takes ownership of the handle and routes all its events to the consumer queue, so poll()
   // serves rebalances and errors and wakeup() can interrupt it.
@@ -598,6 +616,10 @@ class kafka_consumer final : public consumer {
     if (closed_ || !rk_)
       return;
     closing_ = true; // the revocation during close leaves the listener alone
+    if (link_) {
+      std::lock_guard<std::mutex> lk(link_->mu);
+      link_->rk = nullptr;
+    }
     commit_last_synchronously();
     rd_kafka_consumer_close(rk_);
     closed_ = true;
@@ -786,6 +808,7 @@ class kafka_consumer final : public consumer {
   client_context context_;
   rd_kafka_t* rk_ = nullptr;
   rd_kafka_queue_t* queue_ = nullptr;
+  std::shared_ptr<group_link> link_; // set for a transactional handle's consumer
   const std::string group_;
   const bool commits_;
   const offset_reset reset_;
@@ -839,6 +862,12 @@ class kafka_log final : public log {
 
   ~kafka_log() override {
     shutting_down_ = true; // delivery callbacks are dropped from here on
+    if (producer_ && transactional() && txn_open_) {
+      // What was not committed is never read: abort now rather than leave readers waiting
+      // for the broker's transaction timeout.
+      if (rd_kafka_error_t* e = rd_kafka_abort_transaction(producer_, shutdown_flush_ms))
+        rd_kafka_error_destroy(e);
+    }
     if (producer_) {
       rd_kafka_flush(producer_, shutdown_flush_ms);
       rd_kafka_purge(producer_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
@@ -852,7 +881,11 @@ class kafka_log final : public log {
 
   outcome<void> start() {
     conf_holder c;
-    if (auto ok = configure(c, options_, handle_role::producer, {}, &context_); !ok)
+    std::vector<std::pair<std::string, std::string>> txn_props;
+    if (transactional())
+      txn_props = {{"transactional.id", options_.transactional_id},
+                   {"transaction.timeout.ms", std::to_string(options_.transaction_timeout_ms)}};
+    if (auto ok = configure(c, options_, handle_role::producer, txn_props, &context_); !ok)
       return ok;
     rd_kafka_conf_set_dr_msg_cb(c.conf, on_delivery_report);
     auto rk = new_handle(c, handle_role::producer);
@@ -866,7 +899,92 @@ class kafka_log final : public log {
       return fail("kafka: cannot reach brokers " + options_.brokers + ": "
                   + rd_kafka_err2str(err) + context_.diag->suffix());
     rd_kafka_metadata_destroy(md);
+    if (transactional()) {
+      // Fences an older handle with this id and aborts what it left open.
+      if (auto ok = txn_call("init", [&] {
+            return rd_kafka_init_transactions(producer_, 2 * options_.transaction_timeout_ms);
+          });
+          !ok)
+        return ok;
+      if (auto ok = begin(); !ok)
+        return ok;
+    }
     return {};
+  }
+
+  outcome<std::shared_ptr<log>> open_transactional(const std::string& transactional_id) override {
+    if (!options_.exactly_once || !features_.transactions || transactional())
+      return std::shared_ptr<log>{};
+    if (transactional_id.empty())
+      return fail("kafka: a transactional handle needs an id");
+    kafka_options o = options_;
+    o.transactional_id = transactional_id;
+    o.client_id = options_.client_id + "-txn";
+    auto handle = std::make_shared<kafka_log>(std::move(o));
+    if (auto ok = handle->start(); !ok)
+      return fail(ok.error());
+    return std::shared_ptr<log>(std::move(handle));
+  }
+
+  bool transactional() const override { return !options_.transactional_id.empty(); }
+
+  uint64_t uncommitted() const override { return uncommitted_.load(); }
+
+  outcome<void> commit_transaction(
+    const std::vector<std::pair<topic_partition, int64_t>>& offsets) override {
+    if (!transactional())
+      return fail("kafka: not a transactional handle");
+    std::lock_guard<std::mutex> lk(txn_mu_);
+    if (!txn_open_)
+      return fail("kafka: transactional id " + options_.transactional_id
+                  + " has no open transaction (an earlier failure)");
+    if (offsets.empty() && uncommitted_ == 0)
+      return {};
+    if (!offsets.empty()) {
+      rd_kafka_consumer_group_metadata_t* md = nullptr;
+      {
+        std::lock_guard<std::mutex> l(link_->mu);
+        if (link_->rk)
+          md = rd_kafka_consumer_group_metadata(link_->rk);
+      }
+      if (!md)
+        return fail("kafka: offsets to commit in transaction " + options_.transactional_id
+                    + " but no consumer is subscribed through it");
+      partition_list parts(static_cast<int>(offsets.size()));
+      for (const auto& [tp, offset] : offsets)
+        parts.add(tp, offset);
+      auto sent = txn_call("send offsets", [&] {
+        return rd_kafka_send_offsets_to_transaction(producer_, parts.list, md,
+                                                    options_.transaction_timeout_ms);
+      });
+      rd_kafka_consumer_group_metadata_destroy(md);
+      if (!sent)
+        return sent;
+    }
+    if (auto ok = txn_call("commit", [&] {
+          return rd_kafka_commit_transaction(producer_, options_.transaction_timeout_ms);
+        });
+        !ok)
+      return ok;
+    txn_open_ = false;
+    uncommitted_ = 0;
+    return begin();
+  }
+
+  outcome<void> abort_transaction() override {
+    if (!transactional())
+      return fail("kafka: not a transactional handle");
+    std::lock_guard<std::mutex> lk(txn_mu_);
+    if (txn_open_) {
+      if (auto ok = txn_call("abort", [&] {
+            return rd_kafka_abort_transaction(producer_, options_.transaction_timeout_ms);
+          });
+          !ok)
+        return ok;
+      txn_open_ = false;
+    }
+    uncommitted_ = 0;
+    return begin();
   }
 
   void produce(const std::string& topic, const std::string& key, std::string value,
@@ -880,6 +998,12 @@ class kafka_log final : public log {
     const int32_t partition = partition_for_key(key, *count);
     auto* callback = new delivery_callback(std::move(on_delivery)); // freed by the report
     rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    // A transactional handle: into the open transaction, never while one is being committed.
+    std::unique_lock<std::mutex> txn_lock(txn_mu_, std::defer_lock);
+    if (transactional()) {
+      txn_lock.lock();
+      ++uncommitted_;
+    }
     for (int attempt = 0;; ++attempt) {
       err = rd_kafka_producev(producer_, RD_KAFKA_V_TOPIC(topic.c_str()),
                               RD_KAFKA_V_PARTITION(partition),
@@ -990,6 +1114,15 @@ class kafka_log final : public log {
     if (!rk)
       return std::move(rk).take_failure();
     c->attach(*rk);
+    if (transactional()) {
+      {
+        std::lock_guard<std::mutex> lk(link_->mu);
+        if (link_->rk)
+          return fail("kafka: transactional handle " + options_.transactional_id
+                      + " already has a consumer (one group per transactional id)");
+      }
+      c->link(link_);
+    }
     if (auto ok = c->start_subscription(topics); !ok)
       return fail(ok.error());
     return std::unique_ptr<consumer>(std::move(c));
@@ -1029,6 +1162,56 @@ class kafka_log final : public log {
   std::string last_error() const override { return context_.diag ? context_.diag->last() : ""; }
 
  private:
+  // Opens the next transaction (txn_mu_ held, or during start()).
+  outcome<void> begin() {
+    if (rd_kafka_error_t* e = rd_kafka_begin_transaction(producer_)) {
+      std::string text = rd_kafka_error_string(e);
+      rd_kafka_error_destroy(e);
+      return fail("kafka: cannot begin a transaction as " + options_.transactional_id + ": "
+                  + text);
+    }
+    txn_open_ = true;
+    return {};
+  }
+
+  // Runs one transactional call: again while librdkafka says the call may be retried (a
+  // coordinator moving or loading, a broker briefly away); when it says the transaction must
+  // be aborted, aborts it and fails; fails on a fatal error (this id was fenced by a newer
+  // handle).
+  template <class Call>
+  outcome<void> txn_call(const char* what, Call call) {
+    const auto deadline = steady::now() + std::chrono::milliseconds(4 * options_.transaction_timeout_ms);
+    for (;;) {
+      rd_kafka_error_t* e = call();
+      if (!e)
+        return {};
+      std::string text = std::string(rd_kafka_error_name(e)) + ": " + rd_kafka_error_string(e);
+      const bool retry = rd_kafka_error_is_retriable(e) && steady::now() < deadline;
+      const bool abort = rd_kafka_error_txn_requires_abort(e);
+      const bool fatal = rd_kafka_error_is_fatal(e);
+      rd_kafka_error_destroy(e);
+      context_.diag->note(std::string("transaction ") + what + ": " + text);
+      if (retry && !abort && !fatal)
+        continue;
+      std::string where = "kafka: transaction " + std::string(what) + " as "
+                          + options_.transactional_id + " failed: " + text;
+      if (fatal) {
+        txn_open_ = false;
+        return fail(where + " (fatal: a newer instance with this transactional id fenced this"
+                            " one; node ids must be unique per running node)");
+      }
+      if (abort && txn_open_) {
+        if (rd_kafka_error_t* a = rd_kafka_abort_transaction(producer_, options_.transaction_timeout_ms))
+          rd_kafka_error_destroy(a);
+        txn_open_ = false;
+        uncommitted_ = 0;
+        (void) begin();
+        return fail(where + " (aborted)");
+      }
+      return fail(where);
+    }
+  }
+
   static void on_delivery_report(rd_kafka_t* rk, const rd_kafka_message_t* m, void*) {
     auto* callback = static_cast<delivery_callback*>(m->_private);
     auto* self = static_cast<client_context*>(rd_kafka_opaque(rk))->log;
@@ -1223,6 +1406,12 @@ class kafka_log final : public log {
   client_context context_;
   rd_kafka_t* producer_ = nullptr;
   std::atomic<bool> shutting_down_{false};
+
+  // Transactional handles: txn_mu_ keeps produce() out of a commit; txn_open_ under it.
+  std::mutex txn_mu_;
+  bool txn_open_ = false;
+  std::atomic<uint64_t> uncommitted_{0};
+  std::shared_ptr<group_link> link_ = std::make_shared<group_link>();
 
   std::mutex mu_; // partition_counts_
   std::map<std::string, int32_t> partition_counts_;

@@ -25,6 +25,15 @@ struct kafka_options {
   int64_t retention_ms = -1;
   bool create_topics = true; // create missing topics with the admin API (modern brokers only)
   int session_timeout_ms = 10000;
+  // Exactly-once (brokers 0.11+): open_transactional() gives handles that write in
+  // transactions. Off: open_transactional() gives null and roles fall back to deduplication.
+  bool exactly_once = true;
+  // Set by open_transactional(): this handle's producer is transactional under this id.
+  std::string transactional_id;
+  // transaction.timeout.ms: how long a transaction a dead node left open may block readers
+  // (read_committed) before the broker aborts it, unless a restart with the same id aborts it
+  // first. Our transactions last one poll batch, so this only bounds outages.
+  int transaction_timeout_ms = 10000;
   // Raw librdkafka properties applied last, so they override the defaults. A key prefixed
   // "producer." or "consumer." goes only to that kind of handle (e.g.
   // {"consumer.fetch.wait.max.ms", "1"}, {"producer.message.timeout.ms", "60000"}); a plain key

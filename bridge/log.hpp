@@ -138,6 +138,40 @@ class log {
 
   /// The last error the client library reported (e.g. brokers down), "" when none; for health.
   virtual std::string last_error() const { return {}; }
+
+  // -- exactly-once on the log (Kafka transactions) ----------------------------------------
+
+  /// A new handle on the same log whose records are written in transactions under
+  /// `transactional_id` (stable across restarts, unique among live instances: a new handle with
+  /// the id aborts what a dead one left open). Null when this log has none: the embedded log,
+  /// Kafka before 0.11, or exactly-once turned off. Used by one consumer bridge and its role:
+  /// it subscribes through the handle and commits through commit_transaction().
+  virtual outcome<std::shared_ptr<log>> open_transactional(const std::string& transactional_id) {
+    (void) transactional_id;
+    return std::shared_ptr<log>{};
+  }
+
+  /// True for handles made by open_transactional().
+  virtual bool transactional() const { return false; }
+
+  /// Commits, in one transaction, every record produced through this handle since the last
+  /// call and `offsets` (next offsets to read) for the group of the consumer subscribed
+  /// through it, then opens the next transaction. produce() from other threads waits
+  /// meanwhile. Retries what the broker asks to retry; fails when the transaction was aborted
+  /// or the handle fenced by a newer one with the same id (then the caller's state is ahead of
+  /// the log and must be rebuilt from it).
+  virtual outcome<void> commit_transaction(
+    const std::vector<std::pair<topic_partition, int64_t>>& offsets) {
+    (void) offsets;
+    return fail("this log has no transactions");
+  }
+
+  /// Aborts the open transaction: what was produced since the last commit is never read by
+  /// anyone (a clean stop with records still in flight).
+  virtual outcome<void> abort_transaction() { return fail("this log has no transactions"); }
+
+  /// Records produced through this handle since the last commit_transaction().
+  virtual uint64_t uncommitted() const { return 0; }
 };
 
 /// Java-compatible murmur2 partitioner: toPositive(murmur2(key)) % partitions.

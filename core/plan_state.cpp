@@ -4,6 +4,7 @@
 #include <optional>
 #include <sstream>
 
+#include "core/event_ids.hpp"
 #include "core/ids.hpp"
 #include "core/json.hpp"
 #include "core/placeholders.hpp"
@@ -46,8 +47,16 @@ const char* to_string(plan_status s) {
   return "unknown";
 }
 
-conversation_state::conversation_state(std::string conversation_id, orchestration_policy policy)
-    : conversation_id_(std::move(conversation_id)), policy_(policy) {}
+conversation_state::conversation_state(std::string conversation_id, orchestration_policy policy,
+                                       std::string session)
+    : conversation_id_(std::move(conversation_id)), policy_(policy), session_(std::move(session)) {}
+
+std::vector<std::string> conversation_state::unlogged_ids() const {
+  std::vector<std::string> ids;
+  for (const auto& [id, p] : unlogged_)
+    ids.push_back(id);
+  return ids;
+}
 
 namespace {
 
@@ -82,6 +91,12 @@ std::string results_object(const std::vector<step_state>& steps) {
 void conversation_state::apply(const events::event& e) {
   if (!e.subject.empty() && e.subject != conversation_id_)
     return;
+  if (!unlogged_.empty()) {
+    auto logged = std::find_if(unlogged_.begin(), unlogged_.end(),
+                               [&](const auto& u) { return u.first == e.id; });
+    if (logged != unlogged_.end())
+      unlogged_.erase(logged);
+  }
   // Requests live on another topic than the plan, so a replay may deliver them (and even
   // results) first: keep them until the plan arrives instead of losing what they record.
   if (status_ == plan_status::pending
@@ -197,12 +212,14 @@ void conversation_state::apply_one(const events::event& e) {
               return;
             status_ = plan_status::completed;
             finish_recorded_ = true;
+            unlogged_.clear(); // the plan's end is in the log: nothing else is still wanted
           },
           [&](const events::plan_failed& f) {
             if (status_ == plan_status::pending || f.plan_version != plan_version_)
               return;
             status_ = plan_status::failed;
             finish_recorded_ = true;
+            unlogged_.clear();
             failure_reason_ = f.reason;
             failed_step_ = f.failed_step;
             if (step_state* s = find_step(steps_, f.failed_step)) {
@@ -241,8 +258,21 @@ std::optional<std::string> oversized_args(const std::string& args) {
 
 std::vector<events::payload> conversation_state::decide(int64_t now_ms) {
   std::vector<events::payload> out;
+  if (orphans_) {
+    orphans_ = false;
+    for (const auto& [id, p] : unlogged_)
+      out.push_back(p);
+  }
+  const size_t repeated = out.size();
+  decide_new(now_ms, out);
+  for (size_t i = repeated; i < out.size(); ++i)
+    unlogged_.emplace_back(deterministic_id(conversation_id_, out[i]), out[i]);
+  return out;
+}
+
+void conversation_state::decide_new(int64_t now_ms, std::vector<events::payload>& out) {
   if (status_ == plan_status::pending || finish_recorded_)
-    return out;
+    return;
 
   if (status_ == plan_status::running) {
     fail_if_stalled(now_ms);
@@ -317,7 +347,7 @@ std::vector<events::payload> conversation_state::decide(int64_t now_ms) {
       status_ = plan_status::completed;
       finish_recorded_ = true;
       out.emplace_back(events::plan_completed{plan_version_, results_object(steps_)});
-      return out;
+      return;
     }
   }
 
@@ -330,7 +360,6 @@ std::vector<events::payload> conversation_state::decide(int64_t now_ms) {
     f.partial_results_json = results_object(steps_);
     out.emplace_back(std::move(f));
   }
-  return out;
 }
 
 void conversation_state::fail_if_stalled(int64_t now_ms) {
@@ -444,13 +473,26 @@ std::string conversation_state::snapshot(
   for (const auto& e : early_)
     early.PushBack(json::str(encode(e), a), a);
   d.AddMember("early", early, a);
+  d.AddMember("session", json::str(session_, a), a);
+  json::value unlogged(rapidjson::kArrayType);
+  for (const auto& [id, p] : unlogged_) {
+    // Kept as an event's text (the codec lives above core/); only its data is read back.
+    events::event e;
+    e.id = id;
+    e.source = "eventide/orchestrator/snapshot";
+    e.subject = conversation_id_;
+    e.data = p;
+    unlogged.PushBack(json::str(encode(e), a), a);
+  }
+  d.AddMember("unlogged", unlogged, a);
   return json::dump(d);
 }
 
 outcome<conversation_state>
 conversation_state::restore(std::string conversation_id, orchestration_policy policy,
                             std::string_view text,
-                            const std::function<outcome<events::event>(std::string_view)>& decode) {
+                            const std::function<outcome<events::event>(std::string_view)>& decode,
+                            std::string session) {
   auto doc = json::parse(text);
   if (!doc)
     return fail("snapshot of " + conversation_id + ": " + doc.error());
@@ -460,7 +502,7 @@ conversation_state::restore(std::string conversation_id, orchestration_policy po
   };
   if (!d.IsObject() || json::get_int(d, "v").value_or(0) != 1)
     return bad("version");
-  conversation_state s(conversation_id, policy);
+  conversation_state s(conversation_id, policy, std::move(session));
   auto status = parse_enum(json::get_string(d, "status").value_or(""),
                            {plan_status::pending, plan_status::running, plan_status::completed,
                             plan_status::failed});
@@ -527,6 +569,20 @@ conversation_state::restore(std::string conversation_id, orchestration_policy po
       return fail("snapshot of " + conversation_id + ": early event: " + ev.error());
     s.early_.push_back(std::move(*ev));
   }
+  // Absent in snapshots written before exactly-once: nothing unlogged.
+  if (const auto* unlogged = json::find_path(d, "unlogged")) {
+    if (!unlogged->IsArray())
+      return bad("unlogged decisions");
+    for (const auto& e : unlogged->GetArray()) {
+      if (!e.IsString())
+        return bad("unlogged decisions");
+      auto ev = decode(std::string_view(e.GetString(), e.GetStringLength()));
+      if (!ev)
+        return fail("snapshot of " + conversation_id + ": unlogged decision: " + ev.error());
+      s.unlogged_.emplace_back(ev->id, std::move(ev->data));
+    }
+  }
+  s.orphans_ = !s.unlogged_.empty() && json::get_string(d, "session").value_or("") != s.session_;
   return s;
 }
 

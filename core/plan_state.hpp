@@ -46,7 +46,10 @@ struct step_state {
 
 class conversation_state {
  public:
-  conversation_state(std::string conversation_id, orchestration_policy policy = {});
+  /// `session`: this orchestrator process's id, written into snapshots. Decisions a snapshot
+  /// of another session holds and the log does not (see decide()) are made again.
+  conversation_state(std::string conversation_id, orchestration_policy policy = {},
+                     std::string session = {});
 
   /// Folds one event of this conversation. Events of other types are ignored. Idempotent:
   /// a duplicate (same request/result/completion again) changes nothing. Requests (from
@@ -54,7 +57,11 @@ class conversation_state {
   void apply(const events::event& e);
 
   /// Events that the state implies and that are not in the log yet, in the order to produce
-  /// them; the state records them as emitted so the next call does not repeat them. Ready steps
+  /// them; the state records them as emitted so the next call does not repeat them, and keeps
+  /// them as unlogged until apply() sees them come back from the log. After a restore from a
+  /// snapshot of another session, the first call first returns the unlogged decisions again,
+  /// unchanged (same ids): by then the replay has applied everything in the log, so what is
+  /// still unlogged never reached it (a Kafka transaction aborted by the crash). Ready steps
   /// (all dependencies succeeded, not_before reached) get ToolInvocationRequested with resolved
   /// args; overdue requests are re-requested; terminal steps get PlanStepCompleted; then
   /// PlanCompleted or PlanFailed once. An invalid plan or an unresolvable placeholder fails the
@@ -72,6 +79,11 @@ class conversation_state {
   /// invalid plan fails as soon as it is read, and until its PlanFailed is written the
   /// conversation must not be compacted away (issue 12: it was, when read while restoring).
   bool finished() const { return finish_recorded_; }
+  /// Finished, and every decision back from the log: the conversation may be compacted to its
+  /// finished marker (a decision still unlogged would be lost with it).
+  bool settled() const { return finish_recorded_ && unlogged_.empty(); }
+  /// Ids of the decisions not seen in the log yet, oldest first.
+  std::vector<std::string> unlogged_ids() const;
   const std::vector<step_state>& steps() const { return steps_; }
   const std::string& failure_reason() const { return failure_reason_; }
 
@@ -85,7 +97,8 @@ class conversation_state {
   /// Rebuilds a fold from snapshot(); restore(snapshot(x)).digest() == x.digest().
   static outcome<conversation_state>
   restore(std::string conversation_id, orchestration_policy policy, std::string_view snapshot,
-          const std::function<outcome<events::event>(std::string_view)>& decode);
+          const std::function<outcome<events::event>(std::string_view)>& decode,
+          std::string session = {});
 
  private:
   std::string conversation_id_;
@@ -99,8 +112,13 @@ class conversation_state {
   bool finish_recorded_ = false; // PlanCompleted/PlanFailed applied or decided
   int64_t last_progress_ms_ = 0; // event time of the plan or of its latest result (-1: unknown)
   std::vector<events::event> early_; // requests/results seen before the plan (replay order)
+  std::string session_;
+  // Decisions returned by decide() and not yet applied from the log, by deterministic id.
+  std::vector<std::pair<std::string, events::payload>> unlogged_;
+  bool orphans_ = false; // restored from another session: decide() repeats unlogged_ first
 
   void apply_one(const events::event& e);
+  void decide_new(int64_t now_ms, std::vector<events::payload>& out);
   void fail_if_stalled(int64_t now_ms); // turn-timeout: fails the waiting step and the plan
 };
 

@@ -40,7 +40,9 @@ config::config() {
     .add(kafka_version, "kafka-version", "broker.version.fallback, e.g. 0.9.0.1; empty = modern")
     .add(session_timeout_ms, "session-timeout-ms", "Kafka consumer group session timeout")
     .add(kafka_retention_ms, "kafka-retention-ms",
-         "retention.ms of topics created on a modern broker (-1 = forever)");
+         "retention.ms of topics created on a modern broker (-1 = forever)")
+    .add(kafka_exactly_once, "kafka-exactly-once",
+         "roles write in Kafka transactions (brokers 0.11+)");
   opt_group providers_group{custom_options_, "eventide"};
   for (auto& key : providers::provider_option_keys())
     providers_group.add(provider_values[key], key, "LLM/HTTP provider setting");
@@ -75,7 +77,9 @@ command_line split_args(int argc, char** argv, const config& cfg) {
       // CAF takes boolean flags without a value.
       if (!value || *value == "true")
         cl.caf_args.push_back("--eventide." + name);
-      else if (*value != "false")
+      else if (*value == "false") // (flags that default to true are turned off this way)
+        cl.caf_args.push_back("--eventide." + name + "=false");
+      else
         throw usage_error{"--" + name + " takes no value (or =true / =false)"};
       continue;
     }

@@ -19,6 +19,7 @@ std::shared_ptr<bridge::log> open_log(const options& cfg) {
     ko.retention_ms = cfg.kafka_retention_ms;
     ko.create_topics = cfg.kafka_version.empty(); // Kafka 0.9 has no CreateTopics API
     ko.session_timeout_ms = cfg.session_timeout_ms;
+    ko.exactly_once = cfg.kafka_exactly_once;
     ko.client_id = "eventide-" + cfg.node_id;
     auto l = bridge::open_kafka_log(ko);
     if (!l)

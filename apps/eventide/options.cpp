@@ -37,6 +37,8 @@ const char* const options_text = R"(options (config key eventide.NAME; on the co
   --session-timeout-ms MS  Kafka consumer group session timeout   [10000]
   --kafka-retention-ms MS  retention.ms of the topics eventide creates on a modern broker
                          with the admin API                     [-1 = forever]
+  --kafka-exactly-once[=false]  each role commits its outputs and input offsets in one
+                         Kafka transaction (brokers 0.11+; false: deduplication only) [true]
 
 LLM and HTTP providers (all offline unless set; see README "Providers"):
   --llm-planning-chain, --llm-chat-chain, --llm-rag-chain, --llm-synthesis-chain,

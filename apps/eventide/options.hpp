@@ -45,6 +45,7 @@ struct options {
   std::string kafka_version;    // broker.version.fallback; "" = a modern broker
   int session_timeout_ms = 10000;
   int64_t kafka_retention_ms = -1; // retention.ms of topics created on a modern broker; -1 = forever
+  bool kafka_exactly_once = true;  // roles write in Kafka transactions where the broker has them
   // LLM and HTTP provider keys (llm-planning-chain, ollama-url, ...), as given; empty = default.
   std::map<std::string, std::string> provider_values;
   providers::provider_config providers; // built from provider_values by load_config

@@ -182,6 +182,23 @@ struct store_fixture {
     caf::anon_send(orch, std::forward<Ts>(xs)...);
     sched->run();
   }
+
+  // Feeds emitted event `i` back, as the log would once it is committed and read.
+  void echo(size_t i, int64_t offset) {
+    caf::anon_send(orch, inbound{rec->events.at(i), "echo", 0, offset});
+    sched->run();
+  }
+
+  // A new run of the orchestrator on the same store, as after kill -9 and a restart: what the
+  // old one emitted is forgotten by the recorder; the new one starts in restore mode.
+  void restart(std::function<int32_t(const std::string&)> partition_of_key) {
+    caf::anon_send_exit(orch, caf::exit_reason::kill);
+    sched->run();
+    rec->events.clear();
+    orch = spawn_orchestrator(*sys, {}, producer, "eventide/orchestrator/test", store,
+                              std::move(partition_of_key), nullptr, 0);
+    sched->run();
+  }
 };
 
 } // namespace
@@ -346,5 +363,57 @@ TEST_CASE("actors: a plan that can never run, read while restoring, still ends i
   REQUIRE(f.rec->types() == std::vector<std::string>{"PlanFailed"});
   CHECK(std::get<events::plan_failed>(f.rec->events[0].data).reason
         == "invalid plan: cycle: s1 -> s2 -> s1");
+  // Compacted only once PlanFailed is back from the log: until then it may still be lost.
+  CHECK_FALSE(f.store->get("f/cy").value());
+  f.echo(0, 1);
   CHECK(f.store->get("f/cy").value());
+}
+
+TEST_CASE("actors: after a restart, a decision the log never got is made again with its id") {
+  // Exactly-once on Kafka: the requests were delivered into a transaction and the snapshot
+  // stored, then kill -9 aborted the transaction. The log has the plan only.
+  auto partition = [](const std::string&) { return 0; };
+  store_fixture f{partition, 0};
+  f.send(live_atom::value, std::vector<int32_t>{0});
+  f.deliver("x", events::plan_generated{1, parallel_plan, "test", "test", 0}, 0);
+  REQUIRE(f.rec->types() == std::vector<std::string>{"ToolInvocationRequested:s1:1",
+                                                     "ToolInvocationRequested:s3:1"});
+  const auto first = f.rec->events;
+  // s3's request did reach the log (committed before the crash); s1's did not.
+  f.echo(1, 1);
+  f.restart(partition);
+  f.send(restore_atom::value);
+  f.deliver("x", events::plan_generated{1, parallel_plan, "test", "test", 0}, 0);
+  f.send(inbound{first[1], "echo", 0, 1});
+  CHECK(f.rec->events.empty()); // restore mode decides nothing
+  f.send(live_atom::value, std::vector<int32_t>{0});
+  // Going live makes the lost one again, the same event (same id, same arguments and deadline),
+  // and not the one the log has.
+  REQUIRE(f.rec->types() == std::vector<std::string>{"ToolInvocationRequested:s1:1"});
+  CHECK(f.rec->events[0].id == first[0].id);
+  auto& again = std::get<events::tool_invocation_requested>(f.rec->events[0].data);
+  auto& lost = std::get<events::tool_invocation_requested>(first[0].data);
+  CHECK(again.args_json == lost.args_json);
+  CHECK(again.deadline == lost.deadline);
+  CHECK(again.attempt == lost.attempt);
+  // Once it is back from the log, nothing is made again, by this run or the next.
+  f.echo(0, 2);
+  f.restart(partition);
+  f.send(live_atom::value, std::vector<int32_t>{0});
+  CHECK(f.rec->events.empty());
+}
+
+TEST_CASE("actors: a conversation that left memory does not repeat what is still on its way") {
+  // Same run: a decision not yet back from the log is in flight (a transaction not committed
+  // yet, or a record not read yet), never lost; making it again would write it twice.
+  store_fixture f{nullptr, /*passivate_after_ms=*/1000};
+  f.send(live_atom::value, std::vector<int32_t>{0});
+  f.deliver("q", events::plan_generated{1, parallel_plan, "test", "test", 0}, 0);
+  REQUIRE(f.rec->events.size() == 2);
+  f.sched->trigger_timeouts(); // idle: it leaves memory with both requests unlogged
+  f.sched->run();
+  f.deliver("q", ok_result("q", "s3", "weather", R"({"city":"Berlin","temperatureC":7})"), 1);
+  CHECK(f.rec->types() == std::vector<std::string>{"ToolInvocationRequested:s1:1",
+                                                   "ToolInvocationRequested:s3:1",
+                                                   "PlanStepCompleted:s3"});
 }

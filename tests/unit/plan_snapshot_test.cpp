@@ -101,3 +101,52 @@ TEST_CASE("an invalid plan snapshots as failed and bad snapshots are rejected") 
   REQUIRE_FALSE(r);
   CHECK(r.error() == "snapshot of c: bad or missing plan fields");
 }
+
+TEST_CASE("unlogged decisions: kept until read back, made again only by another session") {
+  auto decode = [](std::string_view b) { return events::decode(b); };
+  core::conversation_state s("c", {}, "run-1");
+  s.apply(ev(events::plan_generated{1, plan, "p", "m", 0}));
+  auto out = s.decide(2000);
+  REQUIRE(out.size() == 1); // s1's request
+  const auto request_id = core::deterministic_id("c", out[0]);
+  CHECK(s.unlogged_ids() == std::vector<std::string>{request_id});
+  auto text = s.snapshot(encode);
+
+  // The same run (a conversation back from its snapshot): still on its way, never repeated.
+  auto same = core::conversation_state::restore("c", {}, text, decode, "run-1");
+  REQUIRE(same);
+  CHECK(same->decide(2000).empty());
+  CHECK(same->unlogged_ids() == std::vector<std::string>{request_id});
+
+  // Another run after the log was replayed: what is still unlogged never reached the log.
+  auto next = core::conversation_state::restore("c", {}, text, decode, "run-2");
+  REQUIRE(next);
+  auto again = next->decide(2000);
+  REQUIRE(again.size() == 1);
+  CHECK(core::deterministic_id("c", again[0]) == request_id);
+  CHECK(std::get<events::tool_invocation_requested>(again[0]).args_json
+        == std::get<events::tool_invocation_requested>(out[0]).args_json);
+  CHECK(next->decide(2000).empty()); // once
+
+  // Read back from the log: nothing is repeated by a later run.
+  auto replayed = core::conversation_state::restore("c", {}, text, decode, "run-2");
+  REQUIRE(replayed);
+  replayed->apply(ev(out[0]));
+  CHECK(replayed->unlogged_ids().empty());
+  CHECK(replayed->decide(2000).empty());
+
+  // The plan's end in the log drops whatever else is unlogged (a superseded attempt), and the
+  // conversation is settled only then.
+  s.apply(ev(result("s1", true)));
+  auto done = s.decide(3000); // s2's request, s1's completion
+  REQUIRE(done.size() == 2);
+  s.apply(ev(result("s2", true)));
+  auto end = s.decide(4000);
+  REQUIRE(!end.empty());
+  CHECK(std::holds_alternative<events::plan_completed>(end.back()));
+  CHECK(s.finished());
+  CHECK_FALSE(s.settled());
+  s.apply(ev(end.back()));
+  CHECK(s.settled());
+  CHECK(s.unlogged_ids().empty());
+}
