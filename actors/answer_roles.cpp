@@ -57,14 +57,27 @@ role_actor::behavior_type fold_role(typename role_actor::stateful_pointer<fold_r
       return rp;
     },
     [self](restore_atom) { self->state.live = false; },
-    [self, step](live_atom, const std::vector<int32_t>&) {
+    [self, step](live_atom, const std::vector<int32_t>&) -> caf::result<ok_atom> {
       auto& st = self->state;
       st.live = true;
       std::vector<std::string> ids;
       for (auto& [id, f] : st.folds)
         ids.push_back(id);
-      for (auto& id : ids)
-        step(id, "", log_failure("emit after restore conversationId=" + id));
+      auto rp = self->template make_response_promise<ok_atom>();
+      auto pending = std::make_shared<size_t>(ids.size() + 1);
+      auto one_done = [rp, pending]() mutable {
+        if (--*pending == 0)
+          rp.deliver(ok_atom::value);
+      };
+      for (auto& id : ids) {
+        auto logged = log_failure("emit after restore conversationId=" + id);
+        step(id, "", [logged, one_done](const caf::error& err) mutable {
+          logged(err);
+          one_done();
+        });
+      }
+      one_done();
+      return rp;
     },
     [self](revoke_atom, const std::vector<int32_t>& parts) {
       auto& st = self->state;

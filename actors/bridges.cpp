@@ -174,6 +174,7 @@ struct consumer_state {
   size_t in_flight = 0;
   bool polling = false;
   bool live = false;
+  bool going_live = false;     // the role was told to go live and has not answered yet
   bool commit_pending = false; // acknowledgements not yet committed
   int64_t last_txn_ms = 0;     // exactly-once: when the last transaction was committed
   uint64_t handled = 0, dead_lettered = 0, skipped = 0, transactions = 0;
@@ -188,7 +189,7 @@ struct consumer_state {
 
   ~consumer_state() {
     if (consumer) {
-      commit_handled(*this); // a clean stop commits what was handled
+      commit_handled(*this, true); // a clean stop commits what was handled
       if (cfg.log->transactional() && in_flight > 0)
         (void) cfg.log->abort_transaction(); // part of a record's output is no output
       consumer->close();
@@ -256,7 +257,7 @@ void acknowledge(consumer_ptr self, const bridge::topic_partition& tp, int64_t o
 // a crash then would write that part twice. So it polls (where rebalances happen, too) only
 // when everything handed out is acknowledged: poll, hand out, wait, commit, poll again.
 bool may_poll(const consumer_state& st) {
-  return !st.cfg.log->transactional() || st.in_flight == 0;
+  return !st.cfg.log->transactional() || (st.in_flight == 0 && !st.going_live);
 }
 
 [[noreturn]] void transaction_failed(consumer_state& st, const std::string& why) {
@@ -271,20 +272,31 @@ bool may_poll(const consumer_state& st) {
 }
 
 // Commits the offsets of everything acknowledged, with the outputs produced since the last
-// commit, in one transaction; only when nothing is in flight. While restoring (nothing is
-// produced) at most once a second: a commit per replayed batch would slow the replay down.
-void commit_transaction(consumer_state& st) {
-  if (st.in_flight > 0)
-    return;
-  const bool produced = st.cfg.log->uncommitted() > 0;
-  if (!st.commit_pending && !produced)
-    return;
-  if (!st.live && !produced && now_ms() - st.last_txn_ms < 1000)
+// commit, in one transaction; only when nothing is in flight. Offsets alone (a replay, records
+// passed over as another tool's, transaction markers read past) wait up to a second to go
+// with the next one: reading a few of them again after a crash costs nothing, a transaction
+// per poll batch would. `force`: now (a hand-over, a clean stop).
+void commit_transaction(consumer_state& st, bool force) {
+  if (st.in_flight > 0 || st.going_live)
     return;
   std::vector<std::pair<bridge::topic_partition, int64_t>> offsets;
-  for (auto& [tp, t] : st.tracks)
-    if (t.polled_upto > t.committed && t.polled_upto >= 0)
-      offsets.emplace_back(tp, t.polled_upto);
+  for (auto& [tp, t] : st.tracks) {
+    auto next = t.polled_upto;
+    // Past the markers and aborted records after the last record (the end reported by poll),
+    // unless records read are still held back by the crash guard's gate.
+    if (st.held.empty())
+      if (auto pos = st.consumer->position_of(tp); pos && *pos > next)
+        next = *pos;
+    if (next > t.committed)
+      offsets.emplace_back(tp, next);
+  }
+  const bool produced = st.cfg.log->uncommitted() > 0;
+  if (!produced && offsets.empty())
+    return;
+  if (!produced && !force && now_ms() - st.last_txn_ms < 1000)
+    return;
+  if (produced)
+    crash_point(core::crash_site::before_commit, st.cfg.group.c_str());
   if (auto r = st.cfg.log->commit_transaction(offsets); !r)
     transaction_failed(st, r.error());
   st.commit_pending = false;
@@ -299,7 +311,7 @@ void commit_transaction(consumer_state& st) {
 // suspect may crash the node, what passed must not be handed out again).
 void commit_handled(consumer_state& st, bool wait) {
   if (st.cfg.log->transactional()) {
-    commit_transaction(st);
+    commit_transaction(st, wait);
     return;
   }
   if (!st.commit_pending)
@@ -362,14 +374,31 @@ void check_restored(consumer_ptr self) {
     parts.insert(tp.partition);
   EV_LOG(info) << "restored group=" << st.cfg.group << " partitions=" << parts.size()
                << ", going live";
-  self->send(st.role, live_atom::value, std::vector<int32_t>(parts.begin(), parts.end()));
+  // What the role emits on going live is not caused by a record in flight: until it is
+  // durable, exactly-once neither polls (a rebalance then would commit without it, and the
+  // next owner's replay would miss it and decide it again) nor commits.
+  st.going_live = true;
+  self->request(st.role, caf::infinite, live_atom::value,
+                std::vector<int32_t>(parts.begin(), parts.end()))
+    .then(
+      [self](caf::ok_atom) {
+        self->state.going_live = false;
+        self->state.commit_pending = true;
+        schedule_poll(self);
+      },
+      [self](caf::error& err) {
+        EV_LOG(error) << "going live failed group=" << self->state.cfg.group << ": "
+                      << describe(err);
+        self->state.going_live = false;
+        schedule_poll(self);
+      });
 }
 
 void on_rebalance(consumer_ptr self, const std::vector<bridge::topic_partition>& revoked,
                   const std::vector<bridge::topic_partition>& assigned) {
   auto& st = self->state;
   if (!revoked.empty()) {
-    commit_handled(st); // hand over exactly what was handled
+    commit_handled(st, true); // hand over exactly what was handled
     std::set<int32_t> parts;
     for (auto& tp : revoked)
       parts.insert(tp.partition);

@@ -76,8 +76,9 @@ using role_actor = caf::typed_actor<
   // Restore mode: fold records without emitting (replaying the log on assignment).
   caf::reacts_to<restore_atom>,
   // Caught up with the log on these (assigned) partitions: emit whatever the restored state
-  // implies, then run live.
-  caf::reacts_to<live_atom, std::vector<int32_t>>,
+  // implies, then run live. Replies once what it emitted is durable (or failed: logged), so
+  // that the bridge commits it with the offsets (exactly-once) before the next rebalance.
+  caf::replies_to<live_atom, std::vector<int32_t>>::with<caf::ok_atom>,
   // These partitions (of every topic the role reads) moved to another group member: forget
   // their conversations; the new owner restores them from the log.
   caf::reacts_to<revoke_atom, std::vector<int32_t>>>;

@@ -293,9 +293,10 @@ orchestrator(orchestrator_ptr self, core::orchestration_policy policy, producer_
       for (auto& [id, a] : st.conversations)
         self->send(a, restore_atom::value);
     },
-    [self](live_atom, const std::vector<int32_t>& assigned) {
+    [self](live_atom, const std::vector<int32_t>& assigned) -> caf::result<ok_atom> {
       auto& st = self->state;
       st.live = true;
+      auto rp = self->make_response_promise<ok_atom>();
       if (st.store) {
         std::unordered_set<int32_t> owned(assigned.begin(), assigned.end());
         // Running conversations with no record since the checkpoint live only in the store.
@@ -319,9 +320,11 @@ orchestrator(orchestrator_ptr self, core::orchestration_policy policy, producer_
       // the role live.
       auto pending = std::make_shared<size_t>(st.conversations.size() + 1);
       auto failed = std::make_shared<bool>(false);
-      auto one_done = [self, pending, failed, assigned] {
+      auto reply = std::make_shared<caf::typed_response_promise<ok_atom>>(rp);
+      auto one_done = [self, pending, failed, assigned, reply] {
         if (--*pending > 0)
           return;
+        reply->deliver(ok_atom::value);
         auto& st = self->state;
         if (!st.live || st.assigned != assigned)
           return; // restore mode again: the marker stays off
@@ -345,6 +348,7 @@ orchestrator(orchestrator_ptr self, core::orchestration_policy policy, producer_
                   one_done();
                 });
       one_done();
+      return rp;
     },
     [self](passivate_atom, const std::string& id, int64_t wake_at, uint64_t handled) {
       auto& st = self->state;

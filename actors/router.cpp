@@ -64,7 +64,7 @@ role_actor::behavior_type router(role_actor::stateful_pointer<router_state> self
       return rp;
     },
     [](restore_atom) {},
-    [](live_atom, const std::vector<int32_t>&) {},
+    [](live_atom, const std::vector<int32_t>&) { return ok_atom::value; },
     [](revoke_atom, const std::vector<int32_t>&) {},
   };
 }

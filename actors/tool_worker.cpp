@@ -105,7 +105,7 @@ role_actor::behavior_type worker(role_actor::stateful_pointer<worker_state> self
       return rp;
     },
     [](restore_atom) {},
-    [](live_atom, const std::vector<int32_t>&) {},
+    [](live_atom, const std::vector<int32_t>&) { return caf::ok_atom::value; },
     [](revoke_atom, const std::vector<int32_t>&) {},
   };
 }

@@ -223,6 +223,10 @@ outcome<void> configure(conf_holder& c, const kafka_options& o, handle_role role
     // and keeps idle consumers quiet. (librdkafka's mock cluster always waits it out: use
     // extra {"consumer.fetch.wait.max.ms", "1"} there.)
     props.push_back({"fetch.wait.max.ms", "100"});
+    // The end of a partition is reported (take()): a transaction's commit or abort marker
+    // takes an offset that no record has, so after a transactional writer the position of the
+    // last record read never reaches the high watermark.
+    props.push_back({"enable.partition.eof", "true"});
   }
   props.insert(props.end(), role_props.begin(), role_props.end());
   // "producer."/"consumer." prefixed extras go to that role only (librdkafka warns about
@@ -759,6 +763,15 @@ class kafka_consumer final : public consumer {
 
   // Turns one message into a record, an error, or nothing (EOF, stale, paused).
   void take(rd_kafka_message_t* m, std::vector<record>& out, std::optional<failure>& error) {
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && m->rkt) {
+      // Everything up to m->offset (the high watermark, or for read_committed the last stable
+      // offset) is read: past any transaction markers and aborted records at the end.
+      topic_partition tp{rd_kafka_topic_name(m->rkt), m->partition};
+      std::lock_guard<std::mutex> lk(mu_);
+      auto pos = positions_.find(tp);
+      if (owned_.count(tp) && pos != positions_.end() && m->offset > pos->second)
+        pos->second = m->offset;
+    }
     if (m->err) {
       if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         std::string where = m->rkt ? " on " + std::string(rd_kafka_topic_name(m->rkt)) + "/"

@@ -6,7 +6,8 @@ namespace eventide::core {
 
 const std::vector<std::string>& crash_site_names() {
   static const std::vector<std::string> names{"before-effect",  "after-effect", "after-produce",
-                                              "after-snapshot", "mid-restore",  "after-result"};
+                                              "after-snapshot", "mid-restore",  "after-result",
+                                              "before-commit"};
   return names;
 }
 

@@ -20,6 +20,8 @@ enum class crash_site {
   after_snapshot, // the orchestrator stored a conversation's snapshot; the record is not acked
   mid_restore,   // the orchestrator folded a record in restore mode; it is not live yet
   after_result,  // the orchestrator folded a tool result; the next request is not produced
+  before_commit, // exactly-once: a group's outputs are delivered into its transaction, which is
+                 // not committed (nor are the input offsets)
 };
 
 struct crash_spec {

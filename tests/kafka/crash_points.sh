@@ -8,6 +8,10 @@
 # exactly what the README says for that point (once, or twice after a crash between a tool's
 # effect and its ledger write: that window re-runs the tool).
 # (before-effect, a worker dying with its request in flight, is scenario 1 of resilience.sh.)
+# On a modern broker every role writes in Kafka transactions (exactly-once, the default): what a
+# node produced before it died is aborted, never read, so the log holds no record twice at all
+# (logcheck unique), and before-commit, the window between a transaction's last record and its
+# commit, is tested on each kind of role.
 set -euo pipefail
 bin=$1
 source "$(dirname "$0")/lib.sh"
@@ -27,9 +31,11 @@ start_node worker-math workers.ini --roles worker-math
 wait_ready router orchestrator aggregator synthesis workers worker-math
 
 vat="How much does the Aurora X1 cost in EUR including 19% VAT?"
+eos=$([ -z "${KAFKA_VERSION_FALLBACK:-}" ] && echo 1 || echo 0) # transactions (Kafka 0.11+)
 
 restart() { # NAME: the node as it runs normally (nothing armed), on the same data dir
   case $1 in
+    router) start_node router router.ini ;;
     orchestrator) start_node orchestrator orchestrator.ini "${orchestrator_args[@]}" ;;
     workers) start_node workers workers.ini --roles "$others" ;;
     worker-math) start_node worker-math workers.ini --roles worker-math ;;
@@ -40,6 +46,7 @@ restart() { # NAME: the node as it runs normally (nothing armed), on the same da
 arm() { # NAME POINT: restarts NAME with POINT armed
   stop_node "$1"
   case $1 in
+    router) EVENTIDE_CRASH_AT=$2 start_node router router.ini ;;
     orchestrator) EVENTIDE_CRASH_AT=$2 start_node orchestrator orchestrator.ini "${orchestrator_args[@]}" ;;
     workers) EVENTIDE_CRASH_AT=$2 start_node workers workers.ini --roles "$others" ;;
     worker-math) EVENTIDE_CRASH_AT=$2 start_node worker-math workers.ini --roles worker-math ;;
@@ -56,6 +63,20 @@ expect_vat_answer() {
   dump_log
   logcheck expect "$work/log.dump" "$2" FinalAnswerSynthesized=1 \
     ToolInvocationRequested:s{1,2,3}=1 ToolInvocationResulted:s{1,2,3}=1 || fail "$1: not once"
+  if [ "$eos" = 1 ]; then logcheck unique "$work/log.dump" >&2 || fail "$1: a record written twice"; fi
+}
+
+# aborted CONV: records of CONV that only a read_uncommitted reader sees (transactions the
+# crashes aborted): proof that a crash hit between a produce and its commit.
+aborted() {
+  local t all=0 seen=0
+  for t in user-commands conversation-events tool-invocation-requests; do
+    all=$((all + $(kcat -b "$KAFKA_BOOTSTRAP" "${KCAT_ARGS[@]}" -C -t "$prefix$t" -o beginning -e -q \
+                     -X isolation.level=read_uncommitted -f '%k\n' | grep -c "^$1\$" || true)))
+    seen=$((seen + $(kcat -b "$KAFKA_BOOTSTRAP" "${KCAT_ARGS[@]}" -C -t "$prefix$t" -o beginning -e -q \
+                      -X isolation.level=read_committed -f '%k\n' | grep -c "^$1\$" || true)))
+  done
+  echo $((all - seen))
 }
 
 runs() { logcheck runs "$EVENTIDE_EFFECT_LOG" "$1"; }
@@ -88,19 +109,22 @@ echo "after-effect: ok (the tool ran twice, one result, one answer: the document
 # -- after-produce, worker: the result is in the log, the request was not acknowledged -----------
 arm workers after-produce:1
 ask_until_crash ap after-produce workers
-[ "$(count_events "$conv" ToolInvocationResulted s1)" = 1 ] || fail "after-produce: s1's result not durable"
+# Durable and visible without transactions; written into the open transaction with them, which
+# the crash aborts.
+[ "$(count_events "$conv" ToolInvocationResulted s1)" = $((1 - eos)) ] || fail "after-produce: s1's result is not where it should be"
 restart workers
 expect_vat_answer ap "$conv"
 # The request was delivered again and the ledger answered it with the recorded event, byte for
-# byte (count_events fails on any other repeat); the tool did not run again.
-[ "$(count_records "$conv" ToolInvocationResulted s1)" = 2 ] || fail "after-produce: the redelivered request was not answered from the ledger"
+# byte (count_events fails on any other repeat); the tool did not run again. With transactions
+# the first copy was aborted: one record.
+[ "$(count_records "$conv" ToolInvocationResulted s1)" = $((2 - eos)) ] || fail "after-produce: the redelivered request was not answered from the ledger"
 [ "$(runs "$conv/1/s1")" = 1 ] || fail "after-produce: s1's tool ran again"
-echo "after-produce (worker): ok (redelivered request answered from the ledger, byte-identical; tool ran once)"
+echo "after-produce (worker): ok (redelivered request answered from the ledger; $((2 - eos)) record(s); tool ran once)"
 
 # -- after-produce, orchestrator: its request is in the log, the plan record is not acknowledged -
 arm orchestrator after-produce:1
 ask_until_crash op after-produce orchestrator
-[ "$(count_events "$conv" ToolInvocationRequested s1)" = 1 ] || fail "orchestrator after-produce: s1 not requested"
+[ "$(count_events "$conv" ToolInvocationRequested s1)" = $((1 - eos)) ] || fail "orchestrator after-produce: s1's request is not where it should be"
 restart orchestrator
 expect_vat_answer op "$conv"
 each_tool_ran_once "$conv" "orchestrator after-produce"
@@ -138,6 +162,27 @@ restart worker-math
 expect_vat_answer mr "$conv"
 each_tool_ran_once "$conv" "mid-restore"
 echo "mid-restore: ok (a restore cut short is redone; nothing requested twice)"
+
+[ "$eos" = 1 ] || { echo "before-commit: not on Kafka ${KAFKA_BROKER_VERSION:-0.9} (no transactions)"; exit 0; }
+
+# -- before-commit: a role's outputs are in its transaction, the commit did not happen ----------
+# kill -9 between a transaction's last record and its commit, on each kind of role. The
+# transaction is aborted (its records are in the log, unread), the input is read again, and the
+# role writes its outputs again, once: the router and the worker from their ledgers, the
+# orchestrator from its snapshot (the decisions the log never got are made again, same ids).
+before_commit() { # NODE TAG
+  arm "$1" before-commit:1
+  ask_until_crash "$2" before-commit "$1"
+  local lost; lost=$(aborted "$conv")
+  [ "$lost" -ge 1 ] || fail "before-commit ($1): no aborted record: the crash did not cut a transaction"
+  restart "$1"
+  expect_vat_answer "$2" "$conv"
+  each_tool_ran_once "$conv" "before-commit ($1)"
+  echo "before-commit ($1): ok ($lost record(s) aborted; each written once after the restart)"
+}
+before_commit router bcr
+before_commit orchestrator bco
+before_commit workers bcw
 
 dump_log
 logcheck once "$work/log.dump" FinalAnswerSynthesized >&2 || fail "not one answer per conversation"

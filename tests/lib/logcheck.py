@@ -21,6 +21,9 @@ restore, a second answer -- is a violation, and every command below fails on it.
                                               "<tool> <invocationId> <attempt>" a line) ran
                                               once, and every result in the log has its run
   logcheck.py runs EFFECTS INVOCATION_ID      how often that invocation's tool ran
+  logcheck.py unique DUMP                     exactly-once on the log (Kafka transactions): no
+                                              record repeats at all, byte-identical or not; every
+                                              event id, dead letter and poison record once
 """
 import collections
 import json
@@ -82,6 +85,18 @@ def check(records):
             lines.append(f"    first: {a.value[:300]}")
             lines.append(f"    again: {b.value[:300]}")
         raise AssertionError("\n".join(lines))
+
+
+def repeated_records(records):
+    """Records that repeat an earlier one of their topic: the same event id, or for what is not
+    an event (poison, dead letters without an id) the same key and bytes."""
+    seen, again = set(), []
+    for r in records:
+        k = (r.topic, "id", r.event["id"]) if r.event else (r.topic, "bytes", r.key, r.value)
+        if k in seen:
+            again.append(r)
+        seen.add(k)
+    return again
 
 
 def matching(records, conv, typ, step=None):
@@ -178,6 +193,14 @@ def main(argv):
             if not found:
                 raise AssertionError(f"no {argv[4]} record of {argv[3]}")
             sys.stdout.write(found[0].value)
+        elif cmd == "unique":
+            again = repeated_records(records)
+            if again:
+                lines = [f"{len(again)} record(s) written more than once:"]
+                lines += [f"  {r.where()} {r.event['id'] if r.event else r.value[:120]}"
+                          for r in again[:10]]
+                raise AssertionError("\n".join(lines))
+            print(f"{len(records)} records, none repeated")
         elif cmd == "effects":
             runs, results = check_effects(records, read_effects(argv[3]))
             print(f"{runs} tool runs, each once; {results} results in the log, each from a run")

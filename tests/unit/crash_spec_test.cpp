@@ -25,7 +25,7 @@ TEST_CASE("crash spec: bad settings say what is wrong", "[crash]") {
   REQUIRE_FALSE(unknown);
   CHECK(unknown.error()
         == "unknown crash point 'after-lunch' (known: before-effect, after-effect, after-produce, "
-           "after-snapshot, mid-restore, after-result)");
+           "after-snapshot, mid-restore, after-result, before-commit)");
   for (auto bad : {"after-effect:", "after-effect:0", "after-effect:x", "after-effect:2x",
                    "after-effect:-1"}) {
     INFO(bad);
