@@ -175,9 +175,11 @@ struct consumer_state {
   bool polling = false;
   bool live = false;
   bool going_live = false;     // the role was told to go live and has not answered yet
+  bool rewind_needed = false;  // exactly-once: a transaction was aborted (rewind())
+  bool rewinding = false;      // inside rewind(): the role's store is not to be trusted
   bool commit_pending = false; // acknowledgements not yet committed
   int64_t last_txn_ms = 0;     // exactly-once: when the last transaction was committed
-  uint64_t handled = 0, dead_lettered = 0, skipped = 0, transactions = 0;
+  uint64_t handled = 0, dead_lettered = 0, skipped = 0, transactions = 0, aborted = 0;
   std::string last_error; // "<time ms> <what>" of the last poll/commit/handling failure
   // Crash-loop guard (null: off). During a quarantine records wait in `held` for their turn at
   // the node's gate; `alone` is the suspect out alone, `gated` what went out in a batch.
@@ -260,15 +262,25 @@ bool may_poll(const consumer_state& st) {
   return !st.cfg.log->transactional() || (st.in_flight == 0 && !st.going_live);
 }
 
-[[noreturn]] void transaction_failed(consumer_state& st, const std::string& why) {
-  // The roles' state is ahead of the log now (their outputs were aborted): only a restart,
-  // which rebuilds every role from the log, makes them agree again.
-  EV_LOG(error) << "exactly-once: " << why << "; group=" << st.cfg.group
-                << "; stopping the node (exit 70) so that it restarts from the log";
-  std::fprintf(stderr, "eventide: %s (group %s); the node stops so that it restarts from the log\n",
-               why.c_str(), st.cfg.group.c_str());
-  std::fflush(nullptr);
-  std::_Exit(70);
+// A transaction that could not be committed. Fenced (a newer instance with this transactional
+// id runs): this one must stop writing at once. Aborted (the broker away longer than the group
+// session, which drops the member): the role's state is ahead of the log, so the bridge rewinds
+// (rewind()) before it polls again.
+void transaction_failed(consumer_state& st, const std::string& why) {
+  if (st.cfg.log->fenced()) {
+    EV_LOG(error) << "exactly-once: " << why << "; group=" << st.cfg.group << "; stopping the node";
+    std::fprintf(stderr, "eventide: %s (group %s); the node stops\n", why.c_str(),
+                 st.cfg.group.c_str());
+    std::fflush(nullptr);
+    std::_Exit(70);
+  }
+  EV_LOG(warning) << "exactly-once: " << why << "; group=" << st.cfg.group
+                  << "; the role forgets its partitions and reads them again from the committed"
+                     " offsets";
+  st.last_error = std::to_string(now_ms()) + " transaction: " + why;
+  ++st.aborted;
+  st.rewind_needed = true;
+  st.commit_pending = false;
 }
 
 // Commits the offsets of everything acknowledged, with the outputs produced since the last
@@ -277,7 +289,7 @@ bool may_poll(const consumer_state& st) {
 // with the next one: reading a few of them again after a crash costs nothing, a transaction
 // per poll batch would. `force`: now (a hand-over, a clean stop).
 void commit_transaction(consumer_state& st, bool force) {
-  if (st.in_flight > 0 || st.going_live)
+  if (st.in_flight > 0 || st.going_live || st.rewind_needed)
     return;
   std::vector<std::pair<bridge::topic_partition, int64_t>> offsets;
   for (auto& [tp, t] : st.tracks) {
@@ -297,8 +309,10 @@ void commit_transaction(consumer_state& st, bool force) {
     return;
   if (produced)
     crash_point(core::crash_site::before_commit, st.cfg.group.c_str());
-  if (auto r = st.cfg.log->commit_transaction(offsets); !r)
+  if (auto r = st.cfg.log->commit_transaction(offsets); !r) {
     transaction_failed(st, r.error());
+    return;
+  }
   st.commit_pending = false;
   st.last_txn_ms = now_ms();
   ++st.transactions;
@@ -439,6 +453,8 @@ void on_rebalance(consumer_ptr self, const std::vector<bridge::topic_partition>&
   // answer may change what it holds (the orchestrator takes its marker away).
   std::map<int32_t, bool> covers;
   auto covered = [&](int32_t partition) {
+    if (st.rewinding)
+      return false; // the store holds what the aborted transaction did: replay from the start
     auto it = covers.find(partition);
     if (it == covers.end())
       it = covers.emplace(partition, st.cfg.store_covers(partition)).first;
@@ -473,6 +489,9 @@ void on_rebalance(consumer_ptr self, const std::vector<bridge::topic_partition>&
     EV_LOG(debug) << "assigned group=" << st.cfg.group << " topic=" << tp.topic
                   << " partition=" << tp.partition;
   }
+  // Everything revoked: what an aborted transaction left behind is forgotten with it.
+  if (st.rewind_needed && st.tracks.empty())
+    st.rewind_needed = false;
   // Kafka's eager rebalance revokes everything in one call and assigns in the next: only an
   // assignment (possibly empty) tells the guard which suspects are this member's.
   if (st.guard && !(assigned.empty() && !revoked.empty()))
@@ -480,6 +499,31 @@ void on_rebalance(consumer_ptr self, const std::vector<bridge::topic_partition>&
   if (st.cfg.restore && !assigned.empty() && !st.restore_targets.empty() && st.live) {
     st.live = false;
     self->send(st.role, restore_atom::value);
+  }
+}
+
+// After an aborted transaction: the role forgets every partition it holds and reads them
+// again from the group's committed offsets (restore roles replay), as if a rebalance had taken
+// them away and given them back. Nothing it did since the last commit is in the log.
+void rewind(consumer_ptr self) {
+  auto& st = self->state;
+  auto owned = st.consumer->assignment();
+  on_rebalance(self, owned, {});
+  st.rewind_needed = false;
+  st.rewinding = true;
+  on_rebalance(self, {}, owned);
+  st.rewinding = false;
+  if (st.cfg.restore)
+    return; // (on_rebalance sought to where the replay starts)
+  for (auto& tp : owned) {
+    int64_t from = st.tracks[tp].committed;
+    if (from < 0) {
+      auto wm = st.cfg.log->query_watermarks(tp);
+      from = wm ? (st.cfg.reset == bridge::offset_reset::earliest ? wm->low : wm->high) : 0;
+    }
+    if (auto r = st.consumer->seek(tp, from); !r)
+      EV_LOG(error) << "rewind: seek failed group=" << st.cfg.group << " topic=" << tp.topic
+                    << " partition=" << tp.partition << ": " << r.error();
   }
 }
 
@@ -650,6 +694,8 @@ caf::behavior consumer_bridge(consumer_ptr self, consumer_bridge_config cfg, rol
     [self](poll_atom) {
       auto& st = self->state;
       st.polling = false;
+      if (st.rewind_needed && st.in_flight == 0 && !st.going_live)
+        rewind(self);
       if (st.guard && (st.alone || st.guard->quarantine())) {
         commit_handled(st, true);
         quarantine_cycle(self);
@@ -693,8 +739,10 @@ caf::behavior consumer_bridge(consumer_ptr self, consumer_bridge_config cfg, rol
       d.AddMember("handled", st.handled, a);
       d.AddMember("deadLettered", st.dead_lettered, a);
       d.AddMember("skipped", st.skipped, a);
-      if (st.cfg.log->transactional())
+      if (st.cfg.log->transactional()) {
         d.AddMember("transactions", st.transactions, a);
+        d.AddMember("abortedTransactions", st.aborted, a);
+      }
       if (st.guard) {
         // Records with strikes (crash-loop guard) and suspects still to be handled alone.
         d.AddMember("strikes", static_cast<uint64_t>(st.guard->strike_count()), a);

@@ -943,6 +943,8 @@ class kafka_log final : public log {
 
   uint64_t uncommitted() const override { return uncommitted_.load(); }
 
+  bool fenced() const override { return fenced_.load(); }
+
   outcome<void> commit_transaction(
     const std::vector<std::pair<topic_partition, int64_t>>& offsets) override {
     if (!transactional())
@@ -1210,6 +1212,7 @@ class kafka_log final : public log {
                           + options_.transactional_id + " failed: " + text;
       if (fatal) {
         txn_open_ = false;
+        fenced_ = true;
         return fail(where + " (fatal: a newer instance with this transactional id fenced this"
                             " one; node ids must be unique per running node)");
       }
@@ -1424,6 +1427,7 @@ class kafka_log final : public log {
   std::mutex txn_mu_;
   bool txn_open_ = false;
   std::atomic<uint64_t> uncommitted_{0};
+  std::atomic<bool> fenced_{false};
   std::shared_ptr<group_link> link_ = std::make_shared<group_link>();
 
   std::mutex mu_; // partition_counts_

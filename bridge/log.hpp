@@ -172,6 +172,10 @@ class log {
 
   /// Records produced through this handle since the last commit_transaction().
   virtual uint64_t uncommitted() const { return 0; }
+
+  /// True once a newer handle with the same transactional id took over: this one can write
+  /// nothing more, and its owner must stop.
+  virtual bool fenced() const { return false; }
 };
 
 /// Java-compatible murmur2 partitioner: toPositive(murmur2(key)) % partitions.

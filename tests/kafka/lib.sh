@@ -37,7 +37,8 @@ make_topics() {
 begin_test() {
   work=$(mktemp -d)
   prefix="$1$$r$RANDOM-"
-  trap 'stop_all_nodes; rm -rf "$work"' EXIT
+  # EVENTIDE_KEEP_TEST_WORK=1 keeps the work dir (nodes' output, data dirs) for a post-mortem.
+  trap 'stop_all_nodes; if [ -n "${EVENTIDE_KEEP_TEST_WORK:-}" ]; then echo "work dir kept: $work" >&2; else rm -rf "$work"; fi' EXIT
   export EVENTIDE_EFFECT_LOG=$work/effects.log
   make_topics "$prefix" "$2"
 }
