@@ -22,7 +22,11 @@ outcome<std::unique_ptr<tool>> tool_factory::make(const std::string& name) {
   auto& root = resources_;
   auto& pc = config_;
   auto products = root + "/products";
-  if (name == "getProductInformation" || name == "ragGeneration") {
+  // The hybrid retriever serves getProductInformation, and ragGeneration when an LLM answers
+  // (the offline one has its own extractive retrieval).
+  bool retrieves = name == "getProductInformation"
+                   || (name == "ragGeneration" && !offline_only(pc.rag_chain));
+  if (retrieves) {
     if (!offline_only(pc.embeddings_chain) && !retriever_) {
       auto cache = pc.embedding_cache_dir.empty() ? data_dir_ + "/embeddings"
                                                   : pc.embedding_cache_dir;
