@@ -122,6 +122,21 @@ std::string chroma_collection_name(const std::string& prefix, const std::string&
   return prefix + "-" + fingerprint + "-" + fnv1a_hex(provider + "\n" + model).substr(0, 8);
 }
 
+bool chroma_name_has_prefix(std::string_view name, std::string_view prefix) {
+  constexpr std::size_t tail = 1 + 16 + 1 + 8; // "-<fingerprint>-<embedder>"
+  if (name.size() != prefix.size() + tail || name.substr(0, prefix.size()) != prefix)
+    return false;
+  auto rest = name.substr(prefix.size());
+  for (std::size_t i = 0; i < rest.size(); ++i) {
+    char c = rest[i];
+    bool dash = i == 0 || i == 17;
+    bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+    if (dash ? c != '-' : !hex)
+      return false;
+  }
+  return true;
+}
+
 outcome<chroma_collection> parse_chroma_collection(std::string_view body) {
   auto doc = json::parse(body);
   if (!doc)
@@ -515,9 +530,8 @@ outcome<void> chroma_vector_store::build(bool delete_stale) {
     if (!all) {
       note(where("stale collections not deleted: " + all.error()));
     } else {
-      const std::string prefix = client_.settings().collection_prefix + "-";
       for (const auto& c : all.value()) {
-        if (c.name == name || c.name.rfind(prefix, 0) != 0)
+        if (c.name == name || !chroma_name_has_prefix(c.name, client_.settings().collection_prefix))
           continue;
         auto kind = c.metadata.find("eventide:index");
         if (kind == c.metadata.end() || kind->second != "products")

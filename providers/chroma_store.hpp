@@ -50,6 +50,10 @@ outcome<void> check_chroma_collection_prefix(std::string_view prefix);
 std::string chroma_collection_name(const std::string& prefix, const std::string& fingerprint,
                                    const std::string& provider, const std::string& model);
 
+/// True when `name` is shaped like chroma_collection_name(prefix, ...): the prefix, then
+/// "-<16 hex>-<8 hex>" and nothing else (so prefix "shop" never claims "shop-v2-...").
+bool chroma_name_has_prefix(std::string_view name, std::string_view prefix);
+
 struct chroma_collection {
   std::string id;   // UUID
   std::string name;

@@ -72,6 +72,19 @@ TEST_CASE("collection names carry the catalog fingerprint and the embedder", "[c
   CHECK(chroma_collection_name(longest, "0123456789abcdef", "ollama", "m").size() == 63);
 }
 
+TEST_CASE("a prefix claims only the names it makes", "[chroma]") {
+  std::string name = chroma_collection_name("shop", "0123456789abcdef", "ollama", "toy-bow-512");
+  CHECK(chroma_name_has_prefix(name, "shop"));
+  // Another deployment's prefix that starts with this one is not this one's.
+  CHECK_FALSE(chroma_name_has_prefix(
+      chroma_collection_name("shop-v2", "0123456789abcdef", "ollama", "toy-bow-512"), "shop"));
+  CHECK_FALSE(chroma_name_has_prefix("shop-notes", "shop"));
+  CHECK_FALSE(chroma_name_has_prefix("shop-0123456789ABCDEF-29047bbb", "shop"));
+  CHECK_FALSE(chroma_name_has_prefix("shop-0123456789abcdef_29047bbb", "shop"));
+  CHECK_FALSE(chroma_name_has_prefix("shop-0123456789abcdef-29047bbbb", "shop"));
+  CHECK_FALSE(chroma_name_has_prefix(name, "sho"));
+}
+
 TEST_CASE("collection prefixes follow Chroma's naming rules", "[chroma]") {
   CHECK(check_chroma_collection_prefix("eventide-products").ok());
   CHECK(check_chroma_collection_prefix("a").ok());
@@ -216,6 +229,8 @@ TEST_CASE("the Chroma store's requests, against a stand-in for the REST API", "[
     // prefix that is not Eventide's (no eventide:index) and one of another prefix.
     std::string list = "[" + collection_json("s1", stale, R"({"eventide:index":"products"})") + ","
                        + collection_json("s2", "eventide-products-notes") + ","
+                       + collection_json("s4", "eventide-products-v2-0000000000000000-29047bbb",
+                                         R"({"eventide:index":"products"})") + ","
                        + collection_json("s3", "other-0000000000000000-29047bbb",
                                          R"({"eventide:index":"products"})");
     if (exists)
@@ -301,6 +316,7 @@ TEST_CASE("the Chroma store's requests, against a stand-in for the REST API", "[
   CHECK(server.requests(base + "/" + stale).size() == 1);
   CHECK(server.requests(base + "/" + stale)[0].method == "DELETE");
   CHECK(server.request_count(base + "/eventide-products-notes") == 0);
+  CHECK(server.request_count(base + "/eventide-products-v2-0000000000000000-29047bbb") == 0);
 
   SECTION("loading again finds the collection complete and writes nothing") {
     REQUIRE(store->load(catalog, vectors, fingerprint, *rt->ollama).ok());
