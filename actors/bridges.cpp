@@ -345,6 +345,25 @@ void commit_handled(consumer_state& st, bool wait) {
   }
 }
 
+// Exactly-once: a record whose outputs (or dead letter) the log did not take. The open
+// transaction is in error (librdkafka refuses further records until it is aborted), and part
+// of the record's outputs may be in it: the record leaves the records in flight unacknowledged,
+// and once none is left the bridge aborts and rewinds (rewind()).
+void lost_output(consumer_ptr self, const bridge::topic_partition& tp, int64_t offset) {
+  auto& st = self->state;
+  st.rewind_needed = true;
+  auto it = st.tracks.find(tp);
+  if (it != st.tracks.end() && it->second.in_flight.erase(offset) > 0)
+    --st.in_flight;
+  if (st.in_flight == 0)
+    schedule_poll(self);
+}
+
+bool is_produce_failure(const caf::error& err) {
+  return err.category() == caf::atom("eventide")
+         && err.code() == static_cast<uint8_t>(ec::produce_failed);
+}
+
 void dead_letter(consumer_ptr self, const bridge::record& rec, const std::string& reason) {
   auto& st = self->state;
   EV_LOG(warning) << "dead-lettering record group=" << st.cfg.group << " topic=" << rec.topic
@@ -363,6 +382,8 @@ void dead_letter(consumer_ptr self, const bridge::record& rec, const std::string
             EV_LOG(error) << "cannot write dead letter topic=" << tp.topic << " partition="
                           << tp.partition << " offset=" << offset << ": " << describe(err);
             auto& st = self->state;
+            if (st.cfg.log->transactional())
+              lost_output(self, tp, offset);
             if (st.alone && st.alone->first == tp && st.alone->second == offset) {
               guard_error(st, st.guard->clear_note()); // out of the gate; still uncommitted
               st.guard->node().done_alone(st.guard->group());
@@ -507,6 +528,8 @@ void on_rebalance(consumer_ptr self, const std::vector<bridge::topic_partition>&
 // them away and given them back. Nothing it did since the last commit is in the log.
 void rewind(consumer_ptr self) {
   auto& st = self->state;
+  if (auto r = st.cfg.log->abort_transaction(); !r && st.cfg.log->fenced())
+    transaction_failed(st, r.error()); // stops the node
   auto owned = st.consumer->assignment();
   on_rebalance(self, owned, {});
   st.rewind_needed = false;
@@ -604,7 +627,17 @@ void hand_out(consumer_ptr self, bridge::record& rec) {
   auto offset = rec.offset;
   self->request(st.role, caf::infinite, inbound{std::move(*ev), rec.topic, rec.partition, offset})
     .then([self, tp, offset](caf::ok_atom) { acknowledge(self, tp, offset); },
-          [self, rec](caf::error& err) { dead_letter(self, rec, describe(err)); });
+          [self, rec](caf::error& err) {
+            if (self->state.cfg.log->transactional() && is_produce_failure(err)) {
+              EV_LOG(warning) << "exactly-once: the log did not take the outputs of group="
+                              << self->state.cfg.group << " topic=" << rec.topic
+                              << " partition=" << rec.partition << " offset=" << rec.offset
+                              << ": " << describe(err) << "; rewinding";
+              lost_output(self, {rec.topic, rec.partition}, rec.offset);
+              return;
+            }
+            dead_letter(self, rec, describe(err));
+          });
 }
 
 // A poll cycle while the node is in quarantine (some group still has suspects to handle).

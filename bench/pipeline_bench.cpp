@@ -3,8 +3,10 @@
 // 1, 10 and 100 concurrent conversations. Every role runs in this process, over the embedded
 // log or (with --kafka) over a Kafka broker. Prints a Markdown report.
 //
-//   pipeline_bench [--quick] [--kafka BOOTSTRAP [--kafka-version V] [--kafka-label TEXT]]
-//   (--kafka-version: empty = a modern broker, the default; 0.9.0.1 for Kafka 0.9)
+//   pipeline_bench [--quick] [--kafka BOOTSTRAP [--kafka-version V] [--kafka-label TEXT]
+//                                              [--no-exactly-once]]
+//   (--kafka-version: empty = a modern broker, the default; 0.9.0.1 for Kafka 0.9;
+//    --no-exactly-once: idempotent producers and deduplication instead of transactions)
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -312,6 +314,7 @@ void components(bool quick) {
 int main(int argc, char** argv) {
   bool quick = false;
   std::string kafka, kafka_version, kafka_label;
+  bool exactly_once = true;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--quick")
@@ -322,9 +325,11 @@ int main(int argc, char** argv) {
       kafka_version = argv[++i];
     else if (a == "--kafka-label" && i + 1 < argc)
       kafka_label = argv[++i];
+    else if (a == "--no-exactly-once")
+      exactly_once = false;
     else {
       std::fprintf(stderr, "usage: pipeline_bench [--quick] [--kafka BOOTSTRAP "
-                           "[--kafka-version V] [--kafka-label TEXT]]\n");
+                           "[--kafka-version V] [--kafka-label TEXT] [--no-exactly-once]]\n");
       return 2;
     }
   }
@@ -342,6 +347,7 @@ int main(int argc, char** argv) {
       ko.broker_version_fallback = kafka_version;
       ko.partitions = 3;
       ko.session_timeout_ms = 6000;
+      ko.exactly_once = exactly_once;
       auto log = bridge::open_kafka_log(ko);
       if (!log)
         die(log.error());

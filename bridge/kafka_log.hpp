@@ -32,8 +32,9 @@ struct kafka_options {
   std::string transactional_id;
   // transaction.timeout.ms: how long a transaction a dead node left open may block readers
   // (read_committed) before the broker aborts it, unless a restart with the same id aborts it
-  // first. Our transactions last one poll batch, so this only bounds outages.
-  int transaction_timeout_ms = 10000;
+  // first. Our transactions last one poll batch, so this bounds broker outages: one longer
+  // than this fences the producers (the node then stops, and its restart carries on).
+  int transaction_timeout_ms = 60000;
   // Raw librdkafka properties applied last, so they override the defaults. A key prefixed
   // "producer." or "consumer." goes only to that kind of handle (e.g.
   // {"consumer.fetch.wait.max.ms", "1"}, {"producer.message.timeout.ms", "60000"}); a plain key

@@ -320,22 +320,34 @@ outcome<product_retriever> product_retriever::open(const std::string& dir) {
   return product_retriever(std::move(catalog.value()));
 }
 
-std::vector<scored_chunk> product_retriever::search(std::string_view query, std::size_t k) const {
+std::vector<scored_chunk> product_retriever::search(std::string_view query, std::size_t k,
+                                                   std::string* dense_unavailable) const {
   std::vector<scored_chunk> out;
-  for (const auto& r : rank(query, k))
+  for (const auto& r : rank(query, k, dense_unavailable))
     out.push_back(scored_chunk{chunks_[r.chunk], r.score});
   return out;
 }
 
-void product_retriever::set_dense_scorer(dense_scorer scorer, double bm25_weight) {
+void product_retriever::set_dense_scorer(dense_scorer scorer, double bm25_weight,
+                                         std::string vector_store) {
   dense_ = std::move(scorer);
   bm25_weight_ = std::clamp(bm25_weight, 0.0, 1.0);
+  vector_store_ = dense_ ? std::move(vector_store) : std::string();
 }
 
-std::vector<product_retriever::ranked_chunk> product_retriever::rank(std::string_view query,
-                                                                     std::size_t k) const {
+std::vector<product_retriever::ranked_chunk> product_retriever::rank(
+    std::string_view query, std::size_t k, std::string* dense_unavailable) const {
   std::vector<ranked_chunk> out;
-  std::vector<double> dense = dense_ ? dense_(query) : std::vector<double>();
+  std::vector<double> dense;
+  if (dense_) {
+    std::string unavailable;
+    dense = dense_(query, unavailable);
+    if (dense.size() != chunks_.size() && unavailable.empty())
+      unavailable = "dense scorer gave " + std::to_string(dense.size()) + " scores for "
+                    + std::to_string(chunks_.size()) + " chunks";
+    if (dense.size() != chunks_.size() && dense_unavailable)
+      *dense_unavailable = unavailable;
+  }
   if (dense.size() != chunks_.size()) { // BM25 alone
     for (const auto& h : index_.search(query, k))
       out.push_back(ranked_chunk{h.doc, h.score});
@@ -371,10 +383,11 @@ const product* product_retriever::find(std::string_view id) const {
   return nullptr;
 }
 
-std::optional<product_match> product_retriever::best_product(std::string_view query) const {
+std::optional<product_match> product_retriever::best_product(std::string_view query,
+                                                            std::string* dense_unavailable) const {
   // Hits arrive best first, so the first two per product are its two best chunks.
   std::map<std::string, std::pair<double, int>> per_product; // id -> (sum, chunks counted)
-  for (const auto& h : rank(query, chunks_.size())) {
+  for (const auto& h : rank(query, chunks_.size(), dense_unavailable)) {
     auto& entry = per_product[chunks_[h.chunk].product_id];
     if (entry.second < 2) {
       entry.first += h.score;

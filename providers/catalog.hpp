@@ -65,13 +65,18 @@ class product_retriever {
   /// Loads `dir` with load_catalog.
   static outcome<product_retriever> open(const std::string& dir);
 
-  /// The k best chunks with a positive score, best first (ties by chunk id).
-  std::vector<scored_chunk> search(std::string_view query, std::size_t k) const;
+  /// The k best chunks with a positive score, best first (ties by chunk id). With a dense
+  /// scorer that has no scores for this query, `dense_unavailable` (when given) receives why and
+  /// the query is ranked by BM25 alone; it is left empty otherwise.
+  std::vector<scored_chunk> search(std::string_view query, std::size_t k,
+                                   std::string* dense_unavailable = nullptr) const;
 
   /// The product the query is about, or nullopt when no chunk matches at all.
   /// Rule: products whose whole name occurs in the query (as tokens) beat all others; then the
   /// higher sum of the product's two best chunk scores; then the smaller product id.
-  std::optional<product_match> best_product(std::string_view query) const;
+  /// `dense_unavailable` as for search().
+  std::optional<product_match> best_product(std::string_view query,
+                                            std::string* dense_unavailable = nullptr) const;
 
   const std::vector<product>& products() const { return catalog_; }
   const product* find(std::string_view id) const;
@@ -80,16 +85,22 @@ class product_retriever {
   const std::vector<chunk>& chunks() const { return chunks_; }
 
   /// Dense similarity of a query to every chunk (cosine, one per chunk in chunks() order), or
-  /// an empty vector when unavailable (e.g. the embedding service is down).
-  using dense_scorer = std::function<std::vector<double>(std::string_view query)>;
+  /// an empty vector when unavailable (e.g. the embedding service or the vector store is down),
+  /// with the reason in `unavailable`.
+  using dense_scorer =
+      std::function<std::vector<double>(std::string_view query, std::string& unavailable)>;
 
   /// Hybrid ranking for search() and best_product(): a chunk scores
   ///   w * bm25 / max_bm25 + (1 - w) * max(cosine, 0)
   /// where max_bm25 is the query's best BM25 score over all chunks (the term is 0 when nothing
   /// matches lexically) and w = bm25_weight in [0, 1]. Chunks scoring 0 are left out. When the
-  /// scorer returns no scores for a query, that query is ranked by BM25 alone.
-  void set_dense_scorer(dense_scorer scorer, double bm25_weight);
+  /// scorer returns no scores for a query, that query is ranked by BM25 alone. `vector_store`
+  /// names where the chunk vectors live ("embedded": in this process, "chroma").
+  void set_dense_scorer(dense_scorer scorer, double bm25_weight,
+                        std::string vector_store = "embedded");
   bool hybrid() const { return static_cast<bool>(dense_); }
+  /// Where the dense scores come from ("embedded", "chroma"); "" without a dense scorer.
+  const std::string& vector_store() const { return vector_store_; }
 
  private:
   struct ranked_chunk {
@@ -97,13 +108,15 @@ class product_retriever {
     double score = 0;
   };
   // The k best chunks by the active ranking, best first, ties by chunk id.
-  std::vector<ranked_chunk> rank(std::string_view query, std::size_t k) const;
+  std::vector<ranked_chunk> rank(std::string_view query, std::size_t k,
+                                 std::string* dense_unavailable) const;
 
   std::vector<product> catalog_;
   std::vector<chunk> chunks_;
   core::bm25_index index_;
   dense_scorer dense_;
   double bm25_weight_ = 1;
+  std::string vector_store_;
 };
 
 } // namespace eventide::providers

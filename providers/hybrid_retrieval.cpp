@@ -1,6 +1,7 @@
 #include "providers/hybrid_retrieval.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
@@ -178,14 +179,50 @@ outcome<std::vector<std::vector<float>>> load_or_embed_chunks(
   return vectors;
 }
 
+namespace {
+
+class embedded_vector_store final : public vector_store {
+ public:
+  std::string name() const override { return "embedded"; }
+
+  outcome<void> load(const product_retriever&, const std::vector<std::vector<float>>& vectors,
+                     const std::string&, const llm_client&) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    vectors_ = vectors;
+    return {};
+  }
+
+  outcome<std::vector<double>> similarities(const std::vector<float>& query) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<double> scores;
+    scores.reserve(vectors_.size());
+    for (const auto& v : vectors_)
+      scores.push_back(cosine(query, v));
+    return scores;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::vector<float>> vectors_;
+};
+
+} // namespace
+
+std::shared_ptr<vector_store> make_embedded_vector_store() {
+  return std::make_shared<embedded_vector_store>();
+}
+
 outcome<std::shared_ptr<product_retriever>> open_retriever(
     const std::string& products_dir, const llm_chain& embeddings, const std::string& cache_dir,
-    double bm25_weight, std::function<void(const std::string&)> log, embedding_index_info* info) {
+    double bm25_weight, std::function<void(const std::string&)> log, embedding_index_info* info,
+    std::shared_ptr<vector_store> store) {
   auto opened = product_retriever::open(products_dir);
   if (!opened)
     return std::move(opened).take_failure();
   auto retriever = std::make_shared<product_retriever>(std::move(opened.value()));
   std::string fingerprint = catalog_fingerprint(products_dir);
+  if (!store)
+    store = make_embedded_vector_store();
   for (const auto& link : embeddings) {
     if (!link.client)
       break; // "offline": BM25 alone
@@ -196,45 +233,75 @@ outcome<std::shared_ptr<product_retriever>> open_retriever(
             + vectors.error());
       continue;
     }
+    std::size_t count = vectors->size();
+    // The store not taking the vectors now (Chroma down) is no reason to give up the embedder:
+    // the store retries on the queries, which are ranked by BM25 until it serves.
+    auto loaded = store->load(*retriever, *vectors, fingerprint, *link.client);
+    if (info) {
+      info->vector_store = store->name();
+      info->store_error = loaded ? "" : loaded.error();
+    }
+    if (!loaded && log)
+      log("hybrid retrieval: " + store->name() + " unavailable, queries are ranked by BM25 until "
+          "it answers: " + loaded.error());
     // getProductInformation ranks the same query twice (best product, then chunks): the last
-    // query's scores are kept so that costs one embedding call, not two.
+    // query's scores are kept so that costs one embedding call, not two. A failure is kept for
+    // a second, so the second ranking of a tool call does not wait for a dead service again.
     struct scorer_state {
       std::shared_ptr<llm_client> embedder;
-      std::vector<std::vector<float>> chunk_vectors;
+      std::shared_ptr<vector_store> store;
       std::mutex mu;
       std::string last_query;
       std::vector<double> last_scores;
+      std::string last_failure;
+      std::chrono::steady_clock::time_point failed_at;
     };
     auto state = std::make_shared<scorer_state>();
     state->embedder = link.client;
-    state->chunk_vectors = std::move(vectors.value());
-    std::size_t count = state->chunk_vectors.size();
+    state->store = store;
     retriever->set_dense_scorer(
-        [state, log](std::string_view query) {
+        [state, log](std::string_view query, std::string& unavailable) {
+          auto remember_failure = [&](std::string why) {
+            if (log)
+              log("hybrid retrieval: " + why + "; using BM25 alone for '" + std::string(query)
+                  + "'");
+            std::lock_guard<std::mutex> lock(state->mu);
+            state->last_query = std::string(query);
+            state->last_scores.clear();
+            state->last_failure = why;
+            state->failed_at = std::chrono::steady_clock::now();
+            unavailable = std::move(why);
+            return std::vector<double>();
+          };
           {
             std::lock_guard<std::mutex> lock(state->mu);
-            if (!state->last_scores.empty() && state->last_query == query)
-              return state->last_scores;
+            if (state->last_query == query) {
+              if (!state->last_scores.empty())
+                return state->last_scores;
+              if (!state->last_failure.empty()
+                  && std::chrono::steady_clock::now() - state->failed_at < std::chrono::seconds(1)) {
+                unavailable = state->last_failure;
+                return std::vector<double>();
+              }
+            }
           }
-          std::vector<double> scores;
           auto q = state->embedder->embed(std::string(query));
-          if (!q) {
-            if (log)
-              log("hybrid retrieval: query embedding failed, using BM25 alone: " + q.error());
-            return scores;
-          }
-          scores.reserve(state->chunk_vectors.size());
-          for (const auto& v : state->chunk_vectors)
-            scores.push_back(cosine(*q, v));
+          if (!q)
+            return remember_failure("query embedding failed: " + q.error());
+          auto scores = state->store->similarities(*q);
+          if (!scores)
+            return remember_failure(state->store->name() + " unavailable: " + scores.error());
           std::lock_guard<std::mutex> lock(state->mu);
           state->last_query = std::string(query);
-          state->last_scores = scores;
-          return scores;
+          state->last_scores = *scores;
+          state->last_failure.clear();
+          return std::move(scores.value());
         },
-        bm25_weight);
+        bm25_weight, store->name());
     if (log)
       log("hybrid retrieval: " + std::to_string(count) + " chunk vectors from "
-          + link.client->name() + " (" + link.client->embedding_model() + ")");
+          + link.client->name() + " (" + link.client->embedding_model() + ") in the "
+          + store->name() + " vector store");
     return retriever;
   }
   return retriever;

@@ -122,7 +122,9 @@ class product_info_tool final : public catalog_tool {
     if (auto unknown = unknown_product(retriever, args->query))
       return tool_output::permanent_error(*unknown);
 
-    auto best = retriever.best_product(args->query);
+    // Why a hybrid retriever ranked this query by BM25 alone ("" when it did not).
+    std::string dense_unavailable;
+    auto best = retriever.best_product(args->query, &dense_unavailable);
     if (!best)
       return tool_output::permanent_error("no product matches '" + args->query + "'");
     const product& p = *best->item;
@@ -149,7 +151,7 @@ class product_info_tool final : public catalog_tool {
     out.AddMember("product", item, a);
 
     json::value chunks(rapidjson::kArrayType);
-    for (const auto& hit : retriever.search(args->query, top_k)) {
+    for (const auto& hit : retriever.search(args->query, top_k, &dense_unavailable)) {
       json::value c(rapidjson::kObjectType);
       c.AddMember("id", json::str(hit.passage.id, a), a);
       c.AddMember("text", json::str(hit.passage.text, a), a);
@@ -159,7 +161,13 @@ class product_info_tool final : public catalog_tool {
     }
     out.AddMember("chunks", chunks, a);
     out.AddMember("offline", true, a);
-    out.AddMember("retrieval", json::value(retriever.hybrid() ? "hybrid" : "bm25", a), a);
+    bool hybrid = retriever.hybrid() && dense_unavailable.empty();
+    out.AddMember("retrieval", json::value(hybrid ? "hybrid" : "bm25", a), a);
+    if (retriever.hybrid()) {
+      out.AddMember("vectorStore", json::str(retriever.vector_store(), a), a);
+      if (!dense_unavailable.empty())
+        out.AddMember("retrievalFallback", json::str(dense_unavailable, a), a);
+    }
     return tool_output::success(json::dump(out));
   }
 };

@@ -1,4 +1,5 @@
 #include "providers/provider_config.hpp"
+#include "providers/chroma_store.hpp"
 #include "core/text.hpp"
 
 #include <algorithm>
@@ -75,7 +76,8 @@ const std::vector<std::string>& provider_option_keys() {
       "http-retry-max-ms", "http-max-retry-after-ms", "breaker-failure-threshold",
       "breaker-open-ms", "tools-mode", "weather-url", "exchange-url", "tools-timeout-ms",
       "embedding-cache-dir",
-      "hybrid-bm25-weight"};
+      "hybrid-bm25-weight", "vector-store", "chroma-url", "chroma-tenant", "chroma-database",
+      "chroma-collection", "chroma-timeout-ms"};
   return keys;
 }
 
@@ -133,6 +135,27 @@ outcome<void> set_provider_option(provider_config& c, std::string_view key, std:
     c.hybrid_bm25_weight = *d;
     return {};
   }
+  if (key == "vector-store") {
+    if (text != "embedded" && text != "chroma")
+      return fail("vector-store: expected 'embedded' or 'chroma', got '" + text + "'");
+    c.vector_store = text;
+    return {};
+  }
+  if (key == "chroma-url") {
+    if (text.rfind("http://", 0) != 0 && text.rfind("https://", 0) != 0)
+      return fail("chroma-url: expected an http:// or https:// URL, got '" + text + "'");
+    c.chroma_url = text;
+    return {};
+  }
+  if (key == "chroma-tenant") return c.chroma_tenant = text, outcome<void>{};
+  if (key == "chroma-database") return c.chroma_database = text, outcome<void>{};
+  if (key == "chroma-collection") {
+    if (auto ok = check_chroma_collection_prefix(text); !ok)
+      return fail("chroma-collection: " + ok.error());
+    c.chroma_collection = text;
+    return {};
+  }
+  if (key == "chroma-timeout-ms") return set_int(c.chroma_timeout_ms, 1, 600000);
   return fail("unknown provider option '" + std::string(key) + "'");
 }
 
@@ -167,6 +190,21 @@ outcome<void> check_provider_config(const provider_config& c) {
     return fail("provider config: http-max-attempts must be at least 1");
   if (!(c.hybrid_bm25_weight >= 0 && c.hybrid_bm25_weight <= 1))
     return fail("provider config: hybrid-bm25-weight must be within 0..1");
+  if (c.vector_store != "embedded" && c.vector_store != "chroma")
+    return fail("provider config: vector-store must be 'embedded' or 'chroma', got '"
+                + c.vector_store + "'");
+  if (c.vector_store == "chroma") {
+    if (offline_only(c.embeddings_chain))
+      return fail("provider config: vector-store 'chroma' needs an embedder in "
+                  "llm-embeddings-chain (Chroma stores and searches the vectors Eventide computes)");
+    if (c.chroma_url.empty() || c.chroma_tenant.empty() || c.chroma_database.empty())
+      return fail("provider config: vector-store 'chroma' needs chroma-url, chroma-tenant and "
+                  "chroma-database");
+    if (auto ok = check_chroma_collection_prefix(c.chroma_collection); !ok)
+      return fail("provider config: chroma-collection: " + ok.error());
+    if (c.chroma_timeout_ms <= 0)
+      return fail("provider config: timeouts must be positive");
+  }
   return {};
 }
 

@@ -42,6 +42,17 @@ struct provider_config {
 
   std::string embedding_cache_dir;   // where hybrid retrieval caches chunk vectors
   double hybrid_bm25_weight = 0.5;   // hybrid score = w * bm25/max_bm25 + (1 - w) * cosine
+
+  // Where hybrid retrieval stores and searches the chunk vectors: "embedded" (in process) or
+  // "chroma" (a ChromaDB server; the vectors still come from the embeddings chain).
+  std::string vector_store = "embedded";
+  std::string chroma_url = "http://127.0.0.1:8000";
+  std::string chroma_tenant = "default_tenant";
+  std::string chroma_database = "default_database";
+  // Collections are named "<prefix>-<catalog fingerprint>-<embedder hash>"; the stale ones
+  // with this prefix are deleted when the catalog or the model changes.
+  std::string chroma_collection = "eventide-products";
+  long chroma_timeout_ms = 10000; // per request to Chroma
 };
 
 /// "ollama, openai,offline" -> {"ollama","openai","offline"}. Fails on an empty chain, an
@@ -60,7 +71,7 @@ outcome<void> set_provider_option(provider_config& config, std::string_view key,
 const std::vector<std::string>& provider_option_keys();
 
 /// Checks cross-field rules: tools_mode, non-empty URLs/models for providers that are used,
-/// timeouts and weights in range.
+/// timeouts and weights in range, a vector store that can be fed (chroma needs an embedder).
 outcome<void> check_provider_config(const provider_config& config);
 
 /// The key to send: the configured one, else $OPENAI_API_KEY, else "".

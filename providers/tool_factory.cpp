@@ -1,5 +1,6 @@
 #include "providers/tool_factory.hpp"
 
+#include "providers/chroma_store.hpp"
 #include "providers/http_tools.hpp"
 #include "providers/llm_tools.hpp"
 #include "providers/offline_tools.hpp"
@@ -21,15 +22,31 @@ outcome<std::unique_ptr<tool>> tool_factory::make(const std::string& name) {
   auto& root = resources_;
   auto& pc = config_;
   auto products = root + "/products";
-  if (name == "getProductInformation" || name == "ragGeneration") {
+  // The hybrid retriever serves getProductInformation, and ragGeneration when an LLM answers
+  // (the offline one has its own extractive retrieval).
+  bool retrieves = name == "getProductInformation"
+                   || (name == "ragGeneration" && !offline_only(pc.rag_chain));
+  if (retrieves) {
     if (!offline_only(pc.embeddings_chain) && !retriever_) {
       auto cache = pc.embedding_cache_dir.empty() ? data_dir_ + "/embeddings"
                                                   : pc.embedding_cache_dir;
-      auto r = open_retriever(products, runtime_->embeddings(), cache, pc.hybrid_bm25_weight,
-                              [this](const std::string& m) {
-                                if (warn_)
-                                  warn_("retrieval: " + m);
-                              });
+      auto log = [this](const std::string& m) {
+        if (warn_)
+          warn_("retrieval: " + m);
+      };
+      std::shared_ptr<vector_store> store; // null: the embedded one
+      if (pc.vector_store == "chroma") {
+        chroma_settings chroma;
+        chroma.url = pc.chroma_url;
+        chroma.tenant = pc.chroma_tenant;
+        chroma.database = pc.chroma_database;
+        chroma.collection_prefix = pc.chroma_collection;
+        chroma.connect_timeout_ms = pc.connect_timeout_ms;
+        chroma.timeout_ms = pc.chroma_timeout_ms;
+        store = std::make_shared<chroma_vector_store>(chroma, runtime_->http, log);
+      }
+      auto r = open_retriever(products, runtime_->embeddings(), cache, pc.hybrid_bm25_weight, log,
+                              nullptr, store);
       if (!r)
         return fail(r.error());
       retriever_ = *r;

@@ -5,7 +5,9 @@
 #   - Apache Kafka 4.1.1 (KRaft) for every real-broker test (KAFKA_BOOTSTRAP);
 #   - Apache Kafka 0.9.0.1, the compatibility floor, for a second run of the log contract's
 #     real-broker cases (ctest entry contract09, KAFKA09_BOOTSTRAP).
-# Both brokers are stopped on exit, whatever happens.
+# and a throwaway ChromaDB server (scripts/chroma-test-env.sh, CHROMA_URL) for the chroma.*
+# tests. Brokers and Chroma are stopped on exit, whatever happens. Where chromadb cannot be
+# installed (no PyPI), the chroma.* tests report skipped; once installed, they must pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -16,10 +18,19 @@ bash scripts/fuzz.sh --build-only
 KAFKA_TEST_VERSION=4 bash scripts/kafka-test-env.sh install >&2
 KAFKA_TEST_VERSION=0.9 bash scripts/kafka-test-env.sh install >&2
 
+# chromadb from PyPI into a cached virtualenv; without it the chroma.* tests skip.
+chroma_installed=1
+bash scripts/chroma-test-env.sh install >&2 || {
+  chroma_installed=0
+  echo "[test] chromadb could not be installed: the chroma.* tests will report skipped" >&2
+}
+
 env_dirs=()
-stop_brokers() { # both at once: each JVM takes a few seconds to exit
+chroma_dir=""
+stop_brokers() { # all at once: each JVM takes a few seconds to exit
   local d
   for d in "${env_dirs[@]}"; do bash "$root/scripts/kafka-test-env.sh" stop "$d" >&2 & done
+  [ -z "$chroma_dir" ] || bash "$root/scripts/chroma-test-env.sh" stop "$chroma_dir" >&2 &
   wait || true
 }
 trap stop_brokers EXIT
@@ -36,5 +47,13 @@ env_dirs+=("$KAFKA_ENV_DIR")
 export KAFKA_BOOTSTRAP KAFKA_ENV_DIR KAFKA_VERSION_FALLBACK KAFKA_BROKER_VERSION KAFKA09_BOOTSTRAP
 export EVENTIDE_REQUIRE_KAFKA=1 # broker tests fail instead of skipping
 echo "[test] Kafka $KAFKA_BROKER_VERSION at $KAFKA_BOOTSTRAP; Kafka 0.9.0.1 (contract09) at $KAFKA09_BOOTSTRAP" >&2
+if [ "$chroma_installed" = 1 ]; then
+  started=$(bash scripts/chroma-test-env.sh start)
+  eval "$started"
+  chroma_dir=$CHROMA_ENV_DIR
+  export CHROMA_URL CHROMA_ENV_DIR CHROMA_VERSION
+  export EVENTIDE_REQUIRE_CHROMA=1 # installed: the chroma tests fail instead of skipping
+  echo "[test] Chroma $CHROMA_VERSION at $CHROMA_URL" >&2
+fi
 cd build
 ctest --output-on-failure --timeout 600 -j "${EVENTIDE_JOBS:-2}" "$@"

@@ -47,6 +47,13 @@ LLM and HTTP providers (all offline unless set; see README "Providers"):
                          (default $OPENAI_API_KEY), --tools-mode offline|http,
   --weather-url, --exchange-url, --llm-timeout-ms, --http-max-attempts,
   --breaker-failure-threshold, --breaker-open-ms, ... (`eventide help` lists the core ones)
+  --hybrid-bm25-weight W hybrid score = W * bm25/max + (1 - W) * cosine   [0.5]
+  --vector-store S       where hybrid retrieval keeps the chunk vectors: embedded | chroma
+                         (chroma needs --llm-embeddings-chain; Chroma stores and searches
+                         the vectors Eventide computes)                  [embedded]
+  --chroma-url URL       ChromaDB server (REST API v2, chromadb 1.x)     [http://127.0.0.1:8000]
+  --chroma-collection P  collection prefix: P-<catalog hash>-<embedder hash> [eventide-products]
+  --chroma-tenant, --chroma-database, --chroma-timeout-ms   [default_tenant, default_database, 10000]
 
 exit status: 0 answered, 1 the conversation failed, 2 usage or config error, 3 timeout
 )";

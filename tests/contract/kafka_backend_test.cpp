@@ -373,3 +373,123 @@ TEST_CASE("kafka: a new topic's partitions all answer right after it is created"
     }
   }
 }
+
+namespace {
+
+// Every record of partition 0 of `topic` that a read_committed reader gets, reading until its
+// position reaches the end (past transaction markers and aborted records).
+std::vector<std::string> committed_values(bridge::log& log, const std::string& topic) {
+  topic_partition tp{topic, 0};
+  auto end = log.query_watermarks(tp);
+  REQUIRE(end.ok());
+  auto reader = log.assign({{tp, 0}});
+  REQUIRE(reader.ok());
+  std::vector<std::string> out;
+  const auto deadline = steady::now() + 20s;
+  while ((*reader)->position_of(tp).value_or(0) < end->high) {
+    INFO("position " << (*reader)->position_of(tp).value_or(-1) << " of " << end->high);
+    REQUIRE(steady::now() < deadline);
+    auto batch = (*reader)->poll(100, 100ms);
+    REQUIRE(batch.ok());
+    for (auto& r : *batch)
+      out.push_back(r.value);
+  }
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("kafka: a transaction commits outputs with the input offsets, and an aborted one is "
+          "never read", "[contract][kafka][modern][transactions]") {
+  if (!contract::broker_is_modern())
+    contract::skip("Kafka 0.9 has no transactions");
+  kafka_options options = contract::broker_options();
+  options.partitions = 1;
+  auto base = open_kafka_log(options);
+  REQUIRE(base.ok());
+  auto& log = **base;
+  const std::string in = "ct-txn-in-" + contract::unique_suffix();
+  const std::string out = "ct-txn-out-" + contract::unique_suffix();
+  const std::string group = "ct-txn-group-" + contract::unique_suffix();
+  contract::produce_all(log, in, {{"k", "in-0"}, {"k", "in-1"}, {"k", "in-2"}});
+  REQUIRE(log.partition_count(out).ok());
+
+  auto opened = log.open_transactional("ct-txn-" + contract::unique_suffix());
+  INFO((opened.ok() ? "" : opened.error()));
+  REQUIRE(opened.ok());
+  REQUIRE(*opened);
+  auto& txn = **opened;
+  REQUIRE(txn.transactional());
+  auto consumer = txn.subscribe(group, {in}, offset_reset::earliest);
+  REQUIRE(consumer.ok());
+  std::vector<record> read;
+  for (auto deadline = steady::now() + 30s; read.size() < 3 && steady::now() < deadline;) {
+    auto batch = (*consumer)->poll(10, 200ms);
+    REQUIRE(batch.ok());
+    read.insert(read.end(), batch->begin(), batch->end());
+  }
+  REQUIRE(read.size() == 3);
+
+  // The outputs are written (acknowledged) but not committed: no reader sees them yet.
+  std::vector<key_value> outputs;
+  for (auto& r : read)
+    outputs.emplace_back(r.key, "out-of-" + r.value);
+  contract::produce_all(txn, out, outputs);
+  CHECK(txn.uncommitted() == 3);
+  CHECK(committed_values(log, out).empty());
+  CHECK_FALSE(log.committed(group, {in, 0}).value());
+
+  // One commit: outputs and input offsets together.
+  auto committed = txn.commit_transaction({{{in, 0}, 3}});
+  INFO((committed.ok() ? "" : committed.error()));
+  REQUIRE(committed.ok());
+  CHECK(txn.uncommitted() == 0);
+  CHECK(committed_values(log, out)
+        == std::vector<std::string>{"out-of-in-0", "out-of-in-1", "out-of-in-2"});
+  CHECK(log.committed(group, {in, 0}).value() == std::optional<int64_t>{3});
+
+  // An aborted transaction: its record is in the partition, but no reader ever gets it, and a
+  // reader's position still reaches the end (past the abort marker).
+  contract::produce_all(txn, out, {{"k", "never"}});
+  REQUIRE(txn.abort_transaction().ok());
+  CHECK(committed_values(log, out)
+        == std::vector<std::string>{"out-of-in-0", "out-of-in-1", "out-of-in-2"});
+  CHECK(log.committed(group, {in, 0}).value() == std::optional<int64_t>{3});
+  (*consumer)->close();
+}
+
+TEST_CASE("kafka: a newer handle with the same transactional id fences the older one",
+          "[contract][kafka][modern][transactions]") {
+  if (!contract::broker_is_modern())
+    contract::skip("Kafka 0.9 has no transactions");
+  kafka_options options = contract::broker_options();
+  options.partitions = 1;
+  auto base = open_kafka_log(options);
+  REQUIRE(base.ok());
+  auto& log = **base;
+  const std::string out = "ct-fence-" + contract::unique_suffix();
+  REQUIRE(log.partition_count(out).ok());
+  const std::string id = "ct-fence-" + contract::unique_suffix();
+
+  auto old_handle = log.open_transactional(id);
+  REQUIRE(old_handle.ok());
+  contract::produce_all(**old_handle, out, {{"k", "from the old one"}});
+  // A restart with the same id (a node's next run): the old one's open transaction is aborted.
+  auto new_handle = log.open_transactional(id);
+  REQUIRE(new_handle.ok());
+  auto late = (*old_handle)->commit_transaction({});
+  REQUIRE_FALSE(late.ok());
+  CHECK((*old_handle)->fenced());
+  contract::produce_all(**new_handle, out, {{"k", "from the new one"}});
+  REQUIRE((*new_handle)->commit_transaction({}).ok());
+  CHECK_FALSE((*new_handle)->fenced());
+  CHECK(committed_values(log, out) == std::vector<std::string>{"from the new one"});
+
+  // Exactly-once off: no transactional handles, the roles deduplicate instead.
+  options.exactly_once = false;
+  auto plain = open_kafka_log(options);
+  REQUIRE(plain.ok());
+  auto none = (*plain)->open_transactional(id);
+  REQUIRE(none.ok());
+  CHECK_FALSE(*none);
+}

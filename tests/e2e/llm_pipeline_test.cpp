@@ -57,7 +57,7 @@ const events::plan_generated* plan_of(const conversation_trace& t) {
 
 } // namespace
 
-TEST_CASE("e2e: an LLM plans and synthesizes; workers execute its plan") {
+TEST_CASE("e2e: an LLM plans and synthesizes, workers execute its plan") {
   http_test_server server;
   // A plan in an LLM's style: prose around it, a field the schema does not know.
   server.set_handler("/api/chat", [](const recorded_request& r) {
@@ -65,8 +65,8 @@ TEST_CASE("e2e: an LLM plans and synthesizes; workers execute its plan") {
       return scripted_response{200, ollama_reply(
         "Here is the plan:\n```json\n{\"reasoning\":\"percent then power\",\"steps\":["
         "{\"id\":\"pct\",\"tool\":\"math\",\"args\":{\"expression\":\"0.15*240\"}},"
-        "{\"id\":\"sum\",\"tool\":\"math\",\"args\":{\"expression\":\"{{pct.result.value}} + 3^2\"}}]}\n```"), {}};
-    return scripted_response{200, ollama_reply("15% of 240 is 36; adding 3^2 gives 45."), {}};
+        "{\"id\":\"sum\",\"tool\":\"math\",\"args\":{\"expression\":\"{{pct.result.value}} + 3^2\"}}]}\n```"), {}, 0};
+    return scripted_response{200, ollama_reply("15% of 240 is 36; adding 3^2 gives 45."), {}, 0};
   });
   temp_dir dir;
   auto p = std::make_unique<pipeline>(dir.path, llm_options(server));
@@ -119,8 +119,8 @@ TEST_CASE("e2e: when the LLM server fails mid-run, the fallback chain still answ
   server.set_handler("/api/chat", [&](const recorded_request& r) {
     if (is_planning(r) && calls++ == 0)
       return scripted_response{200, ollama_reply(
-        R"({"steps":[{"id":"s1","tool":"math","args":{"expression":"6*7"}}]})"), {}};
-    return scripted_response{503, "overloaded", {}};
+        R"({"steps":[{"id":"s1","tool":"math","args":{"expression":"6*7"}}]})"), {}, 0};
+    return scripted_response{503, "overloaded", {}, 0};
   });
   temp_dir dir;
   pipeline p{dir.path, llm_options(server)};

@@ -67,7 +67,7 @@ TEST_CASE("crash guard: in-flight offsets are noted as runs", "[crash-guard]") {
   CHECK(n.records() == 7);
 }
 
-TEST_CASE("crash guard: a note round-trips; cleared, torn and foreign bytes are told apart",
+TEST_CASE("crash guard: a note round-trips, cleared, torn and foreign bytes are told apart",
           "[crash-guard]") {
   auto n = batch(0xfeedbeefcafe1234ull, {{p0, 3, 5}, {{"tool-invocation-requests", 2}, 17, 17}});
   auto bytes = encode_note(n);
@@ -290,7 +290,7 @@ TEST_CASE("crash guard: group names become safe file names", "[crash-guard]") {
   CHECK(group_file_name("") == "%");
 }
 
-TEST_CASE("crash guard files: a killed run's note becomes strikes once; a clean stop leaves "
+TEST_CASE("crash guard files: a killed run's note becomes strikes once, a clean stop leaves "
           "none", "[crash-guard]") {
   testing::temp_dir dir("eventide-crash-guard");
   auto path = dir.path + "/crash-guard";
@@ -361,7 +361,7 @@ TEST_CASE("crash guard files: a killed run's note becomes strikes once; a clean 
   CHECK_FALSE((*g)->quarantine()); // forgiven for good
 }
 
-TEST_CASE("crash guard gate: a suspect goes out alone, in turn; batches wait for it",
+TEST_CASE("crash guard gate: a suspect goes out alone, in turn, batches wait for it",
           "[crash-guard]") {
   testing::temp_dir dir("eventide-crash-gate");
   auto g = crash_guard::open(dir.path, 3, {"a"});

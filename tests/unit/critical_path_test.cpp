@@ -15,7 +15,7 @@ TEST_CASE("critical path follows the slowest dependency chain") {
   CHECK(critical_path(steps) == path{"s1", "s2", "s4"});
 }
 
-TEST_CASE("critical path of independent steps is the slowest one; empty plan has none") {
+TEST_CASE("critical path of independent steps is the slowest one, empty plan has none") {
   CHECK(critical_path({{"a", {}, 3}, {"b", {}, 7}, {"c", {}, 2}}) == path{"b"});
   CHECK(critical_path({{"a", {}, 7}, {"b", {"a"}, 0}}) == path{"a", "b"});
   CHECK(critical_path({}).empty());

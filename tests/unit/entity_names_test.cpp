@@ -32,7 +32,7 @@ TEST_CASE("edit_distance ignores case", "[entity_names]") {
   CHECK(edit_distance("EUR", "eur") == 0);
 }
 
-TEST_CASE("nearest_names: shared words first, then few edits; nothing near is nothing",
+TEST_CASE("nearest_names: shared words first, then few edits, nothing near is nothing",
           "[entity_names]") {
   CHECK(nearest_names("Aurora X2", catalog) == names{"Aurora X1"});
   CHECK(nearest_names("Tidal Buds 3", catalog) == names{"Tidal Buds"});

@@ -86,7 +86,7 @@ TEST_CASE("weather: a response slower than the timeout is retried, then falls ba
            "current=temperature_2m,wind_speed_10m,relative_humidity_2m,weather_code)");
 }
 
-TEST_CASE("weather: malformed replies fall back; unknown cities are permanent errors", "[http][tools]") {
+TEST_CASE("weather: malformed replies fall back, unknown cities are permanent errors", "[http][tools]") {
   http_test_server server;
   auto tool = live_weather(server, quick_http(1));
   SECTION("not JSON") {

@@ -45,7 +45,7 @@ TEST_CASE("json: brackets inside strings do not count as nesting", "[json]") {
   CHECK(json::too_deep(R"(["\"", [[1]]])", 2) == std::optional<size_t>{8});
 }
 
-TEST_CASE("json: invalid UTF-8 is refused; a NUL in text is found with its path", "[json]") {
+TEST_CASE("json: invalid UTF-8 is refused, a NUL in text is found with its path", "[json]") {
   auto bad = json::parse("{\"q\":\"caf\xc3\x28\"}");
   REQUIRE_FALSE(bad);
   CHECK(bad.error().find("Invalid encoding") != std::string::npos);

@@ -66,7 +66,7 @@ TEST_CASE("ollama chat: exact request body and reply with token counts", "[llm]"
            R"({"role":"user","content":"hi"}],"stream":false,"format":"json","options":{"temperature":0}})");
 }
 
-TEST_CASE("ollama chat without JSON output omits format; tokens may be missing", "[llm]") {
+TEST_CASE("ollama chat without JSON output omits format, tokens may be missing", "[llm]") {
   http_test_server server;
   server.enqueue("/api/chat", {200, R"({"message":{"role":"assistant","content":"ok"},"done":true})", {}, 0});
   auto client = make_ollama_client(endpoint(server, "m", "e"), quick_http());
@@ -114,7 +114,7 @@ TEST_CASE("openai chat with a key: bearer header, response_format, usage", "[llm
            R"({"role":"user","content":"hi"}],"temperature":0.2,"response_format":{"type":"json_object"}})");
 }
 
-TEST_CASE("openai chat without a key sends no Authorization; a /v1 base URL is accepted", "[llm]") {
+TEST_CASE("openai chat without a key sends no Authorization, a /v1 base URL is accepted", "[llm]") {
   http_test_server server;
   server.enqueue("/v1/chat/completions",
                  {200, R"({"choices":[{"message":{"role":"assistant","content":"plain"}}]})", {}, 0});

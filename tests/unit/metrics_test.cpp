@@ -117,7 +117,7 @@ TEST_CASE("metrics fold pairs a result folded before its request, an answer befo
   CHECK(r.end_to_end.p50_ms == 30);
 }
 
-TEST_CASE("metrics fold keeps the most recent samples; count and sum cover every sample") {
+TEST_CASE("metrics fold keeps the most recent samples, count and sum cover every sample") {
   core::metrics_fold m(3);
   for (int i = 1; i <= 5; ++i) {
     auto conv = "c" + std::to_string(i);

@@ -329,7 +329,7 @@ TEST_CASE("load_product_names reads front matter names, sorted", "[planner]") {
   CHECK(std::is_sorted(bundled.begin(), bundled.end()));
 }
 
-TEST_CASE("planner: repeated entities are looked up once; oversized plans are refused", "[planner]") {
+TEST_CASE("planner: repeated entities are looked up once, oversized plans are refused", "[planner]") {
   check_plan("weather in Paris, Tokyo and paris", plan_of(weather("s1", "Paris") + "," + weather("s2", "Tokyo")));
   check_plan("convert 100 USD to EUR and 100 USD to EUR", plan_of(exchange("s1", "USD", "EUR", "100")));
 

@@ -18,6 +18,7 @@
 #include "providers/hybrid_retrieval.hpp"
 #include "providers/offline_tools.hpp"
 #include "tests/tools/http_test_server.hpp"
+#include "tests/tools/toy_embeddings.hpp"
 #include "tests/unit/quality_figures.hpp"
 
 using namespace eventide;
@@ -30,49 +31,9 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string products_dir = EVENTIDE_SOURCE_DIR "/products";
-constexpr std::size_t dimensions = 512;
 
-uint32_t fnv(const std::string& s) {
-  uint32_t h = 2166136261u;
-  for (unsigned char c : s)
-    h = (h ^ c) * 16777619u;
-  return h;
-}
-
-// A stand-in embedding model: hashed bag of words (weight 1) plus hashed character trigrams
-// (weight 0.3, so "waterproof" and "water-resistant" share something), L2-normalised.
-std::vector<double> toy_embedding(const std::string& text) {
-  std::vector<double> v(dimensions, 0.0);
-  for (const auto& token : core::tokenize(text)) {
-    v[fnv(token) % dimensions] += 1.0;
-    std::string padded = "#" + token + "#";
-    for (std::size_t i = 0; i + 3 <= padded.size(); ++i)
-      v[fnv("3:" + padded.substr(i, 3)) % dimensions] += 0.3;
-  }
-  double norm = 0;
-  for (double x : v)
-    norm += x * x;
-  if (norm > 0)
-    for (double& x : v)
-      x /= std::sqrt(norm);
-  return v;
-}
-
-// Serves Ollama's /api/embeddings with toy_embedding of the prompt.
-void serve_embeddings(http_test_server& server) {
-  server.set_handler("/api/embeddings", [](const recorded_request& r) {
-    auto body = json::parse(r.body);
-    if (!body || !json::get_string(*body, "prompt"))
-      return scripted_response{400, R"({"error":"prompt required"})", {}, 0};
-    json::document out(rapidjson::kObjectType);
-    auto& a = out.GetAllocator();
-    json::value vec(rapidjson::kArrayType);
-    for (double x : toy_embedding(*json::get_string(*body, "prompt")))
-      vec.PushBack(x, a);
-    out.AddMember("embedding", vec, a);
-    return scripted_response{200, json::dump(out), {}, 0};
-  });
-}
+// Ollama's /api/embeddings answered with the toy bag-of-words model (tests/tools/toy_embeddings.hpp).
+void serve_embeddings(http_test_server& server) { eventide::testing::serve_toy_embeddings(server); }
 
 std::shared_ptr<provider_runtime> runtime_for(const http_test_server& server) {
   provider_config c;
@@ -159,7 +120,7 @@ TEST_CASE("hybrid ranking mixes normalised BM25 and cosine as documented", "[pro
   double best = lexical.front().score;
   // Dense scores: 1 for the lexically third chunk, 0 elsewhere.
   std::string favoured = lexical[2].passage.id;
-  r.set_dense_scorer([&](std::string_view) {
+  r.set_dense_scorer([&](std::string_view, std::string&) {
     std::vector<double> s(r.chunks().size(), 0.0);
     for (std::size_t i = 0; i < s.size(); ++i)
       s[i] = r.chunks()[i].id == favoured ? 1.0 : -0.5; // negative cosine counts as 0
@@ -173,7 +134,10 @@ TEST_CASE("hybrid ranking mixes normalised BM25 and cosine as documented", "[pro
   CHECK(mixed[1].score == Approx(0.5));
 
   SECTION("no dense scores for a query: BM25 alone") {
-    r.set_dense_scorer([](std::string_view) { return std::vector<double>(); }, 0.5);
+    r.set_dense_scorer([](std::string_view, std::string& why) {
+      why = "scorer down";
+      return std::vector<double>();
+    }, 0.5);
     auto fallback = r.search(query, 3);
     REQUIRE(fallback.size() == 3);
     for (std::size_t i = 0; i < 3; ++i) {
@@ -278,5 +242,25 @@ TEST_CASE("getProductInformation over a hybrid retriever says so", "[provider][h
   REQUIRE(d.ok());
   CHECK(json::get_string(*d, "name") == std::string("Aurora X1"));
   CHECK(json::get_string(*d, "retrieval") == std::string("hybrid"));
+  CHECK(json::get_string(*d, "vectorStore") == std::string("embedded"));
+  CHECK_FALSE(d->HasMember("retrievalFallback"));
   CHECK((*d)["chunks"].Size() == 2);
+
+  SECTION("a query whose embedding fails says it was ranked by BM25, and why") {
+    server.set_default("/api/embeddings", {500, "model exploded", {}, 0});
+    std::size_t before = server.request_count("/api/embeddings");
+    auto failed = tool->invoke(R"({"query":"Nimbus Pro warranty","topK":2})");
+    REQUIRE(failed.ok);
+    // The failure is remembered for the second ranking of the same call: one request, not two.
+    CHECK(server.request_count("/api/embeddings") == before + 1);
+    auto f = json::parse(failed.result_json);
+    REQUIRE(f.ok());
+    CHECK(json::get_string(*f, "name") == std::string("Nimbus Pro"));
+    CHECK(json::get_string(*f, "retrieval") == std::string("bm25"));
+    CHECK(json::get_string(*f, "vectorStore") == std::string("embedded"));
+    auto why = json::get_string(*f, "retrievalFallback");
+    REQUIRE(why);
+    CHECK(why->rfind("query embedding failed: ollama (toy-bow-512): ", 0) == 0);
+    CHECK(why->find("HTTP 500") != std::string::npos);
+  }
 }
