@@ -76,13 +76,14 @@ producer(producer_actor::stateful_pointer<producer_state> self,
   self->state.prefix = std::move(prefix);
   // Appends and answers `rp` from the delivery callback; asynchronous backends need serve().
   auto append = [self](const std::string& topic, const std::string& key, std::string value,
+                       const bridge::record_headers& headers,
                        caf::typed_response_promise<bridge::position> rp) {
     auto& st = self->state;
     ++st.pending;
     const uint64_t id = st.deliveries->next++;
     st.deliveries->promises.emplace(id, std::move(rp));
     std::weak_ptr<pending_deliveries> weak = st.deliveries;
-    st.log->produce(topic, key, std::move(value),
+    st.log->produce_with_headers(topic, key, std::move(value), headers,
                     [self, weak, id, topic](outcome<bridge::position> r) {
                       auto table = weak.lock();
                       if (!table)
@@ -118,13 +119,14 @@ producer(producer_actor::stateful_pointer<producer_state> self,
         return make_error(ec::invalid_event, bytes.error());
       }
       auto rp = self->make_response_promise<bridge::position>();
-      append(self->state.prefix + events::topic_of(ev.data), ev.subject, std::move(*bytes), rp);
+      append(self->state.prefix + events::topic_of(ev.data), ev.subject, std::move(*bytes),
+             events::cloudevents_headers(ev), rp);
       return rp;
     },
     [self, append](publish_atom, const std::string& topic, const std::string& key,
                    std::string& value) -> caf::result<bridge::position> {
       auto rp = self->make_response_promise<bridge::position>();
-      append(topic, key, std::move(value), rp);
+      append(topic, key, std::move(value), {}, rp);
       return rp;
     },
     [self](serve_atom) {

@@ -66,6 +66,7 @@ struct broker_features {
   bool admin_api = true;
   bool idempotence = true;
   bool transactions = true;
+  bool headers = true;
 };
 
 broker_features features_for(const std::string& fallback) {
@@ -85,6 +86,7 @@ broker_features features_for(const std::string& fallback) {
   f.admin_api = at_least(0, 10, 1);
   f.idempotence = at_least(0, 11, 0);
   f.transactions = at_least(0, 11, 0);
+  f.headers = at_least(0, 11, 0);
   return f;
 }
 
@@ -814,6 +816,14 @@ class kafka_consumer final : public consumer {
     rd_kafka_timestamp_type_t type;
     int64_t ts = rd_kafka_message_timestamp(m, &type);
     r.timestamp_ms = ts < 0 ? 0 : ts;
+    rd_kafka_headers_t* hdrs = nullptr;
+    if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs) {
+      const char* name = nullptr;
+      const void* val = nullptr;
+      size_t size = 0;
+      for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i)
+        r.headers.emplace_back(name, val ? std::string(static_cast<const char*>(val), size) : "");
+    }
     rd_kafka_message_destroy(m);
     out.push_back(std::move(r));
   }
@@ -1004,6 +1014,12 @@ class kafka_log final : public log {
 
   void produce(const std::string& topic, const std::string& key, std::string value,
                delivery_callback on_delivery) override {
+    produce_with_headers(topic, key, std::move(value), {}, std::move(on_delivery));
+  }
+
+  void produce_with_headers(const std::string& topic, const std::string& key, std::string value,
+                            const record_headers& headers,
+                            delivery_callback on_delivery) override {
     auto count = partition_count(topic);
     if (!count) {
       if (on_delivery)
@@ -1019,17 +1035,34 @@ class kafka_log final : public log {
       txn_lock.lock();
       ++uncommitted_;
     }
+    // Kafka 0.9's message format has no headers: the record goes without them.
+    rd_kafka_headers_t* hdrs = nullptr;
+    if (features_.headers && !headers.empty()) {
+      hdrs = rd_kafka_headers_new(headers.size());
+      for (const auto& [name, val] : headers)
+        rd_kafka_header_add(hdrs, name.data(), static_cast<ssize_t>(name.size()), val.data(),
+                            static_cast<ssize_t>(val.size()));
+    }
     for (int attempt = 0;; ++attempt) {
-      err = rd_kafka_producev(producer_, RD_KAFKA_V_TOPIC(topic.c_str()),
-                              RD_KAFKA_V_PARTITION(partition),
-                              RD_KAFKA_V_KEY(key.data(), key.size()),
-                              RD_KAFKA_V_VALUE(value.data(), value.size()),
-                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                              RD_KAFKA_V_OPAQUE(callback), RD_KAFKA_V_END);
+      err = hdrs ? rd_kafka_producev(producer_, RD_KAFKA_V_TOPIC(topic.c_str()),
+                                     RD_KAFKA_V_PARTITION(partition),
+                                     RD_KAFKA_V_KEY(key.data(), key.size()),
+                                     RD_KAFKA_V_VALUE(value.data(), value.size()),
+                                     RD_KAFKA_V_HEADERS(hdrs),
+                                     RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                     RD_KAFKA_V_OPAQUE(callback), RD_KAFKA_V_END)
+                 : rd_kafka_producev(producer_, RD_KAFKA_V_TOPIC(topic.c_str()),
+                                     RD_KAFKA_V_PARTITION(partition),
+                                     RD_KAFKA_V_KEY(key.data(), key.size()),
+                                     RD_KAFKA_V_VALUE(value.data(), value.size()),
+                                     RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                     RD_KAFKA_V_OPAQUE(callback), RD_KAFKA_V_END);
       if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || attempt >= queue_full_retries)
         break;
       rd_kafka_poll(producer_, 10); // deliveries free queue space
     }
+    if (err && hdrs)
+      rd_kafka_headers_destroy(hdrs); // taken by librdkafka only on success
     if (err) {
       delivery_callback cb = std::move(*callback);
       delete callback;

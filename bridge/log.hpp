@@ -26,6 +26,9 @@ struct topic_partition {
   }
 };
 
+/// Kafka record headers, in order (names may repeat).
+using record_headers = std::vector<std::pair<std::string, std::string>>;
+
 struct record {
   std::string topic;
   int32_t partition = 0;
@@ -33,6 +36,7 @@ struct record {
   std::string key;
   std::string value;
   int64_t timestamp_ms = 0; // append time (embedded) or broker/producer time (kafka), 0 if none
+  record_headers headers;   // Kafka 0.11+ only; empty elsewhere
 };
 
 struct position {
@@ -104,6 +108,15 @@ class log {
   /// the record is durable (inline for the embedded log; from serve() for kafka).
   virtual void produce(const std::string& topic, const std::string& key, std::string value,
                        delivery_callback on_delivery) = 0;
+
+  /// produce() with record headers where the backend has them (Kafka 0.11+); the others
+  /// (the embedded log, Kafka 0.9) write the record without them.
+  virtual void produce_with_headers(const std::string& topic, const std::string& key,
+                                    std::string value, const record_headers& headers,
+                                    delivery_callback on_delivery) {
+    (void) headers;
+    produce(topic, key, std::move(value), std::move(on_delivery));
+  }
 
   /// Runs pending delivery callbacks, waiting up to `timeout` for one.
   virtual void serve(std::chrono::milliseconds timeout) = 0;

@@ -440,6 +440,25 @@ const char* topic_of(const payload& p) {
   return std::visit([](const auto& v) { return traits<std::decay_t<decltype(v)>>::topic; }, p);
 }
 
+std::vector<std::pair<std::string, std::string>> cloudevents_headers(const event& e) {
+  const char* type = type_name(e.data);
+  std::vector<std::pair<std::string, std::string>> h = {
+    {"ce_specversion", "1.0"},
+    {"ce_id", e.id},
+    {"ce_source", e.source},
+    {"ce_type", type},
+    {"ce_time", format_time(e.time_ms)},
+    {"ce_subject", e.subject},
+    {"ce_dataschema", dataschema_for(type)},
+  };
+  if (!e.causation_id.empty())
+    h.emplace_back("ce_causationid", e.causation_id);
+  if (!e.traceparent.empty())
+    h.emplace_back("ce_traceparent", e.traceparent);
+  h.emplace_back("content-type", "application/cloudevents+json; charset=UTF-8");
+  return h;
+}
+
 outcome<std::string> encode(const event& e) {
   const char* type = type_name(e.data);
   auto text = build(e, type);

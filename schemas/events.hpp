@@ -131,6 +131,13 @@ const char* topic_of(const payload& p);
 /// payload's schema; a failure means a producer bug and names the violated rule.
 outcome<std::string> encode(const event& e);
 
+/// The event's CloudEvents attributes as Kafka headers, binary-mode names (Kafka protocol
+/// binding): ce_specversion, ce_id, ce_source, ce_type, ce_time, ce_subject, ce_dataschema and
+/// the extensions ce_causationid and ce_traceparent when set, plus content-type
+/// "application/cloudevents+json; charset=UTF-8" because the value stays the structured event.
+/// Lets standard tooling route on the type without parsing the value.
+std::vector<std::pair<std::string, std::string>> cloudevents_headers(const event& e);
+
 /// Parses bytes, validates envelope and data against their schemas, and builds the typed event.
 /// The failure reason is suitable for the dead-letter queue ("invalid JSON at byte 3: ...",
 /// "unknown event type 'Foo'", "schema violation in data at /plan: required property ...").

@@ -76,7 +76,9 @@ int run_ask(const options& cfg, const command_line& cl, caf::actor_system_config
     die(exit_usage, "cannot ask this question: " + bytes.error());
   if (!cfg.json)
     std::cout << "conversation " << f.conversation << " on " << log->describe() << std::endl;
-  if (auto r = produce_one(*log, t.user_commands, f.conversation, *bytes); !r)
+  if (auto r = produce_one(*log, t.user_commands, f.conversation, *bytes,
+                           events::cloudevents_headers(q));
+      !r)
     die(exit_failed, "could not write the question to the log: " + r.error());
   if (!cfg.json)
     std::cout << "[    0.0 ms] " << std::left << std::setw(24) << "UserQueryReceived"

@@ -81,9 +81,11 @@ void read_to_end(bridge::log& log, const std::vector<std::string>& topic_names,
 }
 
 outcome<bridge::position> produce_one(bridge::log& log, const std::string& topic,
-                                      const std::string& key, const std::string& value) {
+                                      const std::string& key, const std::string& value,
+                                      const bridge::record_headers& headers) {
   std::optional<outcome<bridge::position>> result;
-  log.produce(topic, key, value, [&](outcome<bridge::position> r) { result = std::move(r); });
+  log.produce_with_headers(topic, key, value, headers,
+                           [&](outcome<bridge::position> r) { result = std::move(r); });
   if (auto fl = log.flush(std::chrono::seconds(10)); !fl)
     return fail(fl.error());
   if (!result)

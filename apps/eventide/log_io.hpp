@@ -31,9 +31,10 @@ void read_to_end(bridge::log& log, const std::vector<std::string>& topic_names,
                  const std::function<void(const bridge::record&)>& f,
                  const std::string& key = "");
 
-/// Produces one record and waits (up to 10 s) for its delivery: where it was written, or why
-/// not.
+/// Produces one record (with `headers` where the log has them) and waits (up to 10 s) for its
+/// delivery: where it was written, or why not.
 outcome<bridge::position> produce_one(bridge::log& log, const std::string& topic,
-                                      const std::string& key, const std::string& value);
+                                      const std::string& key, const std::string& value,
+                                      const bridge::record_headers& headers = {});
 
 } // namespace eventide::cli

@@ -493,3 +493,37 @@ TEST_CASE("kafka: a newer handle with the same transactional id fences the older
   REQUIRE(none.ok());
   CHECK_FALSE(*none);
 }
+
+TEST_CASE("kafka: record headers are written where the broker has them, and left out on 0.9",
+          "[contract][kafka][headers]") {
+  kafka_options options = contract::broker_options();
+  options.partitions = 1;
+  auto opened = open_kafka_log(options);
+  REQUIRE(opened.ok());
+  auto& log = **opened;
+  const std::string topic = "ct-headers-" + contract::unique_suffix();
+  REQUIRE(log.partition_count(topic).ok());
+  const record_headers sent = {{"ce_type", "PlanGenerated"}, {"ce_id", "c/plan/1"},
+                               {"ce_type", "a repeated name is kept"}, {"empty", ""}};
+  std::optional<outcome<position>> delivered;
+  log.produce_with_headers(topic, "c", "{}", sent,
+                           [&](outcome<position> r) { delivered = std::move(r); });
+  REQUIRE(log.flush(10s).ok());
+  REQUIRE(delivered);
+  INFO((delivered->ok() ? "" : delivered->error()));
+  REQUIRE(delivered->ok()); // 0.9 takes the record, without its headers
+  auto reader = log.assign({{{topic, 0}, 0}});
+  REQUIRE(reader.ok());
+  std::vector<record> got;
+  for (auto deadline = steady::now() + 20s; got.empty() && steady::now() < deadline;) {
+    auto batch = (*reader)->poll(10, 200ms);
+    REQUIRE(batch.ok());
+    got = *batch;
+  }
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].value == "{}");
+  if (contract::broker_is_modern())
+    CHECK(got[0].headers == sent);
+  else
+    CHECK(got[0].headers.empty());
+}

@@ -791,3 +791,35 @@ TEST_CASE("encode refuses a record its readers would refuse for its depth", "[co
   REQUIRE(ok);
   CHECK(decode(*ok));
 }
+
+TEST_CASE("CloudEvents attributes as Kafka headers, binary-mode names", "[codec]") {
+  events::event e;
+  e.id = "c1/plan/1";
+  e.source = "eventide/router/node-1";
+  e.time_ms = 1796169600123; // 2026-12-02T00:00:00.123Z
+  e.subject = "c1";
+  e.causation_id = "c1/query";
+  e.data = events::plan_generated{
+    1, R"({"steps":[{"id":"s1","tool":"math","args":{"expression":"1+1"}}]})", "offline",
+    "rule-based", 0};
+  using h = std::vector<std::pair<std::string, std::string>>;
+  CHECK(events::cloudevents_headers(e)
+        == h{{"ce_specversion", "1.0"},
+             {"ce_id", "c1/plan/1"},
+             {"ce_source", "eventide/router/node-1"},
+             {"ce_type", "PlanGenerated"},
+             {"ce_time", "2026-12-02T00:00:00.123Z"},
+             {"ce_subject", "c1"},
+             {"ce_dataschema", "schemas/PlanGenerated.schema.json"},
+             {"ce_causationid", "c1/query"},
+             {"content-type", "application/cloudevents+json; charset=UTF-8"}});
+  // The body keeps the same attributes (structured mode): a header never disagrees with it.
+  auto body = events::encode(e);
+  INFO((body ? "" : body.error()));
+  REQUIRE(body);
+  auto doc = json::parse(*body);
+  REQUIRE(doc);
+  for (auto& [name, value] : events::cloudevents_headers(e))
+    if (name.rfind("ce_", 0) == 0)
+      CHECK(json::get_string(*doc, name.substr(3).c_str()).value_or("<absent>") == value);
+}

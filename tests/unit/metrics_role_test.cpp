@@ -35,7 +35,7 @@ bridge::record rec(const std::string& topic, int64_t offset, const events::event
   auto bytes = events::encode(e);
   INFO(events::type_name(e.data));
   REQUIRE(bytes);
-  return {topic, 0, offset, "a", *bytes, 0};
+  return {topic, 0, offset, "a", *bytes, 0, {}};
 }
 
 const char* plan = R"({"steps":[{"id":"s1","tool":"math","args":{"expression":"1+1"}}]})";
@@ -124,14 +124,14 @@ TEST_CASE("metrics batch: in the same millisecond a cause still goes first") {
 
 TEST_CASE("metrics batch: dead letters by group, undecodable records counted, never folded") {
   topics t("p-");
-  bridge::record poison{"p-conversation-events", 1, 3, "a", "{not json", 0};
+  bridge::record poison{"p-conversation-events", 1, 3, "a", "{not json", 0, {}};
   auto letter = bridge::make_dead_letter(poison, "p-orchestrator", "invalid JSON", "n1", 5);
   std::vector<bridge::record> batch = {
     poison,
-    {"p-dead-letter-queue", 0, 0, "a", bridge::encode_dead_letter(letter), 0},
-    {"p-dead-letter-queue", 0, 1, "a", R"({"redriveOf":"0:0","to":"x","fixed":false,"at":1})", 0},
-    {"p-dead-letter-queue", 0, 2, "a", "\x01garbage", 0},
-    {"p-user-commands", 0, 0, "", "", 0}};
+    {"p-dead-letter-queue", 0, 0, "a", bridge::encode_dead_letter(letter), 0, {}},
+    {"p-dead-letter-queue", 0, 1, "a", R"({"redriveOf":"0:0","to":"x","fixed":false,"at":1})", 0, {}},
+    {"p-dead-letter-queue", 0, 2, "a", "\x01garbage", 0, {}},
+    {"p-user-commands", 0, 0, "", "", 0, {}}};
   std::vector<std::string> seen;
   core::metrics_fold m;
   auto bad = fold_batch(m, batch, t, "p-", [&](const bridge::record& r, const std::string&) {
