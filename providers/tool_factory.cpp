@@ -30,9 +30,11 @@ outcome<std::unique_ptr<tool>> tool_factory::make(const std::string& name) {
     if (!offline_only(pc.embeddings_chain) && !retriever_) {
       auto cache = pc.embedding_cache_dir.empty() ? data_dir_ + "/embeddings"
                                                   : pc.embedding_cache_dir;
-      auto log = [this](const std::string& m) {
-        if (warn_)
-          warn_("retrieval: " + m);
+      // A copy of the callback, not `this`: the retriever logs at search time, long after the
+      // factory (a local of node start-up) is gone.
+      auto log = [warn = warn_](const std::string& m) {
+        if (warn)
+          warn("retrieval: " + m);
       };
       std::shared_ptr<vector_store> store; // null: the embedded one
       if (pc.vector_store == "chroma") {

@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <sstream>
+#include <thread>
 #include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
@@ -397,6 +398,18 @@ std::vector<std::string> committed_values(bridge::log& log, const std::string& t
   return out;
 }
 
+// committed_values() once `n` records are readable: a commit returns when the coordinator has
+// decided it, and the markers that make the records readable are written just after.
+std::vector<std::string> committed_values(bridge::log& log, const std::string& topic, size_t n) {
+  const auto deadline = steady::now() + 10s;
+  auto got = committed_values(log, topic);
+  while (got.size() < n && steady::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+    got = committed_values(log, topic);
+  }
+  return got;
+}
+
 } // namespace
 
 TEST_CASE("kafka: a transaction commits outputs with the input offsets, and an aborted one is "
@@ -444,14 +457,21 @@ TEST_CASE("kafka: a transaction commits outputs with the input offsets, and an a
   INFO((committed.ok() ? "" : committed.error()));
   REQUIRE(committed.ok());
   CHECK(txn.uncommitted() == 0);
-  CHECK(committed_values(log, out)
+  CHECK(committed_values(log, out, 3)
         == std::vector<std::string>{"out-of-in-0", "out-of-in-1", "out-of-in-2"});
   CHECK(log.committed(group, {in, 0}).value() == std::optional<int64_t>{3});
 
   // An aborted transaction: its record is in the partition, but no reader ever gets it, and a
   // reader's position still reaches the end (past the abort marker).
-  contract::produce_all(txn, out, {{"k", "never"}});
+  auto never = contract::produce_all(txn, out, {{"k", "never"}});
   REQUIRE(txn.abort_transaction().ok());
+  // Once the abort marker is written the partition is stable past it again; a reader gets
+  // there (its position reaches the end) and still has only the committed three.
+  for (auto deadline = steady::now() + 10s;
+       log.query_watermarks({out, 0})->high <= never.at(0).offset + 1;) {
+    REQUIRE(steady::now() < deadline);
+    std::this_thread::sleep_for(50ms);
+  }
   CHECK(committed_values(log, out)
         == std::vector<std::string>{"out-of-in-0", "out-of-in-1", "out-of-in-2"});
   CHECK(log.committed(group, {in, 0}).value() == std::optional<int64_t>{3});
@@ -483,7 +503,7 @@ TEST_CASE("kafka: a newer handle with the same transactional id fences the older
   contract::produce_all(**new_handle, out, {{"k", "from the new one"}});
   REQUIRE((*new_handle)->commit_transaction({}).ok());
   CHECK_FALSE((*new_handle)->fenced());
-  CHECK(committed_values(log, out) == std::vector<std::string>{"from the new one"});
+  CHECK(committed_values(log, out, 1) == std::vector<std::string>{"from the new one"});
 
   // Exactly-once off: no transactional handles, the roles deduplicate instead.
   options.exactly_once = false;
