@@ -96,7 +96,7 @@ std::string format_time(int64_t ms_since_epoch) {
   int64_t days = floor_div(ms_since_epoch, ms_per_day);
   int64_t ms_of_day = ms_since_epoch - days * ms_per_day;
   date d = date_from_days(days);
-  char buf[48];
+  char buf[72]; // room for any int the compiler cannot rule out (no -Wformat-truncation)
   std::snprintf(buf, sizeof buf, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ",
                 static_cast<long long>(d.year), d.month, d.day,
                 static_cast<int>(ms_of_day / ms_per_hour),
