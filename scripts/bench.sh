@@ -6,19 +6,22 @@
 # conversation and per node, and the quality figures on the labelled sets. Installs and builds
 # what it needs.
 #
-#   bash scripts/bench.sh [--quick] [--full] [--no-kafka] [--out FILE]
+#   bash scripts/bench.sh [--quick] [--full] [--no-kafka] [--llm] [--out FILE]
 #     --quick     fewer samples (a few minutes in all)
 #     --full      adds the 1M-event replay (about a minute more)
 #     --no-kafka  embedded log only
+#     --llm       adds a real model (bench/llm_bench.sh --rag --synthesis 10: SmolLM2-135M on
+#                 one thread: planning on the held-out set, RAG, synthesis; ~35 minutes more)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-quick=() full=0 kafka=1 out=$root/bench/report.md
+quick=() full=0 kafka=1 llm=0 out=$root/bench/report.md
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) quick=(--quick) ;;
     --full) full=1 ;;
     --no-kafka) kafka=0 ;;
+    --llm) llm=1 ;;
     --out) out=$2; shift ;;
     *) echo "bench.sh: unknown option '$1' (see the header of scripts/bench.sh)" >&2; exit 2 ;;
   esac
@@ -42,7 +45,7 @@ report=$work/report.md
   echo
   echo "$(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)," \
        "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)," \
-       "$(uname -sr). Offline providers throughout."
+       "$(uname -sr). Offline providers$([ "$llm" = 1 ] && echo ", except the real model at the end" || echo " throughout")."
   echo
 } > "$report"
 
@@ -129,6 +132,11 @@ step "quality on the labelled sets"
     | grep -E "^(planner exact plans|top-1 accuracy, |ragGeneration answers)" | sed 's/^/- /'
   echo
 } >> "$report"
+
+if [ "$llm" = 1 ]; then
+  step "a real model (bench/llm_bench.sh)"
+  bash bench/llm_bench.sh --rag --synthesis 10 >> "$report"
+fi
 
 cp "$report" "$out"
 cat "$report"

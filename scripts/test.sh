@@ -56,4 +56,14 @@ if [ "$chroma_installed" = 1 ]; then
   echo "[test] Chroma $CHROMA_VERSION at $CHROMA_URL" >&2
 fi
 cd build
+# Opt-in: EVENTIDE_LLM_TESTS=1 also starts a real model (scripts/llm-test-env.sh: SmolLM2-135M
+# on one thread) for llm.real_model, about 2 minutes; without it that test reports skipped.
+if [ "${EVENTIDE_LLM_TESTS:-}" = 1 ]; then
+  llm_dir=""
+  trap 'stop_brokers; [ -z "$llm_dir" ] || bash "$root/scripts/llm-test-env.sh" stop "$llm_dir" >&2 || true' EXIT
+  started=$(bash "$root/scripts/llm-test-env.sh" start)
+  eval "$started"
+  llm_dir=$LLM_ENV_DIR
+  export EVENTIDE_LLM_URL EVENTIDE_LLM_MODEL EVENTIDE_REQUIRE_LLM=1
+fi
 ctest --output-on-failure --timeout 600 -j "${EVENTIDE_JOBS:-2}" "$@"
