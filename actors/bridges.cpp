@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <deque>
 #include <map>
+#include <mutex>
 #include <set>
 
 #include "actors/crash_guard.hpp"
@@ -53,19 +54,22 @@ namespace {
 // broker is down); a callback reaches its promise through a weak pointer only. A promise held
 // by the callback kept the detached producer alive, and an actor system stopping with a record
 // still in flight waited for it forever (the log is closed after the actor system).
+// Guarded by a mutex: callbacks normally run on the producer's thread (serve()), but a
+// transactional handle's commit flushes, and a flush runs them on the committing bridge's.
 struct pending_deliveries {
+  std::mutex mu;
   uint64_t next = 0;
   std::map<uint64_t, caf::typed_response_promise<bridge::position>> promises;
+  size_t pending = 0; // records whose delivery callback has not run yet
+  uint64_t produced = 0, failed = 0;
+  std::string last_error; // "<time ms> <reason>" of the last failed delivery
 };
 
 struct producer_state {
   std::shared_ptr<bridge::log> log;
   std::string prefix;
   std::shared_ptr<pending_deliveries> deliveries = std::make_shared<pending_deliveries>();
-  size_t pending = 0; // records whose delivery callback has not run yet
   bool serving = false;
-  uint64_t produced = 0, failed = 0;
-  std::string last_error; // "<time ms> <reason>" of the last failed delivery
   static inline constexpr const char* name = "producer-bridge";
 };
 
@@ -79,33 +83,49 @@ producer(producer_actor::stateful_pointer<producer_state> self,
                        const bridge::record_headers& headers,
                        caf::typed_response_promise<bridge::position> rp) {
     auto& st = self->state;
-    ++st.pending;
-    const uint64_t id = st.deliveries->next++;
-    st.deliveries->promises.emplace(id, std::move(rp));
+    uint64_t id = 0;
+    {
+      std::lock_guard<std::mutex> lk(st.deliveries->mu);
+      ++st.deliveries->pending;
+      id = st.deliveries->next++;
+      st.deliveries->promises.emplace(id, std::move(rp));
+    }
     std::weak_ptr<pending_deliveries> weak = st.deliveries;
     st.log->produce_with_headers(topic, key, std::move(value), headers,
-                    [self, weak, id, topic](outcome<bridge::position> r) {
+                    [weak, id, topic](outcome<bridge::position> r) {
                       auto table = weak.lock();
                       if (!table)
                         return; // the producer is gone (its state with it)
-                      auto it = table->promises.find(id);
-                      if (it == table->promises.end())
-                        return;
-                      auto rp = std::move(it->second);
-                      table->promises.erase(it);
-                      --self->state.pending;
+                      caf::typed_response_promise<bridge::position> rp;
+                      {
+                        std::lock_guard<std::mutex> lk(table->mu);
+                        auto it = table->promises.find(id);
+                        if (it == table->promises.end())
+                          return;
+                        rp = std::move(it->second);
+                        table->promises.erase(it);
+                        --table->pending;
+                        if (r) {
+                          ++table->produced;
+                        } else {
+                          ++table->failed;
+                          table->last_error = std::to_string(now_ms()) + " " + topic + ": " + r.error();
+                        }
+                      }
                       if (r) {
                         crash_point(core::crash_site::after_produce, topic.c_str());
-                        ++self->state.produced;
                         rp.deliver(*r);
                       } else {
-                        ++self->state.failed;
-                        self->state.last_error = std::to_string(now_ms()) + " " + topic + ": " + r.error();
                         EV_LOG(error) << "produce failed topic=" << topic << ": " << r.error();
                         rp.deliver(make_error(ec::produce_failed, topic + ": " + r.error()));
                       }
                     });
-    if (st.pending > 0 && !st.serving) {
+    bool waiting = false; // (an inline delivery, as on the embedded log, has run already)
+    {
+      std::lock_guard<std::mutex> lk(st.deliveries->mu);
+      waiting = st.deliveries->pending > 0;
+    }
+    if (waiting && !st.serving) {
       st.serving = true;
       self->send(self, serve_atom::value);
     }
@@ -135,20 +155,26 @@ producer(producer_actor::stateful_pointer<producer_state> self,
       // on that path, so collecting them every millisecond is enough.
       auto& st = self->state;
       st.log->serve(std::chrono::milliseconds(0));
-      if (st.pending > 0)
+      size_t pending = 0;
+      {
+        std::lock_guard<std::mutex> lk(st.deliveries->mu);
+        pending = st.deliveries->pending;
+      }
+      if (pending > 0)
         self->delayed_send(self, std::chrono::milliseconds(1), serve_atom::value);
       else
         st.serving = false;
     },
     [self](health_atom) {
-      auto& st = self->state;
+      auto& t = *self->state.deliveries;
+      std::lock_guard<std::mutex> lk(t.mu);
       json::document d;
       d.SetObject();
       auto& a = d.GetAllocator();
-      d.AddMember("produced", st.produced, a);
-      d.AddMember("failed", st.failed, a);
-      d.AddMember("pending", static_cast<uint64_t>(st.pending), a);
-      d.AddMember("lastError", json::str(st.last_error, a), a);
+      d.AddMember("produced", t.produced, a);
+      d.AddMember("failed", t.failed, a);
+      d.AddMember("pending", static_cast<uint64_t>(t.pending), a);
+      d.AddMember("lastError", json::str(t.last_error, a), a);
       return json::dump(d);
     },
   };
