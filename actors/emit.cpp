@@ -1,9 +1,16 @@
 #include "actors/emit.hpp"
 
+#include <chrono>
+
 #include "actors/bridges.hpp"
 #include "core/event_ids.hpp"
 
 namespace eventide {
+
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
 
 events::event make_event(const std::string& conversation, const std::string& source,
                          const std::string& causation, events::payload p) {

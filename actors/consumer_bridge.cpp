@@ -1,3 +1,6 @@
+// The consumer bridge (actors/bridges.hpp): polls a consumer group, hands records to its role,
+// commits what the role acknowledged (in Kafka transactions with exactly-once), dead-letters what
+// cannot be handled, and drives restores, rebalances and the crash-loop guard's gate.
 #include "actors/bridges.hpp"
 
 #include <algorithm>
@@ -6,7 +9,6 @@
 #include <cstdlib>
 #include <deque>
 #include <map>
-#include <mutex>
 #include <set>
 
 #include "actors/crash_guard.hpp"
@@ -18,169 +20,7 @@
 
 namespace eventide {
 
-// -- errors and logging --------------------------------------------------------------------------
-
-const char* to_string(ec x) {
-  switch (x) {
-    case ec::invalid_event: return "invalid_event";
-    case ec::produce_failed: return "produce_failed";
-    case ec::handler_failed: return "handler_failed";
-  }
-  return "unknown";
-}
-
-caf::error make_error(ec x, std::string context) {
-  return caf::error{static_cast<uint8_t>(x), caf::atom("eventide"),
-                    caf::make_message(std::move(context))};
-}
-
-std::string describe(const caf::error& err) {
-  if (err.category() == caf::atom("eventide") && err.context().match_elements<std::string>())
-    return err.context().get_as<std::string>(0);
-  return caf::to_string(err);
-}
-
-int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-// -- producer bridge -----------------------------------------------------------------------------
-
 namespace {
-
-// Response promises of the records whose delivery report has not come yet. The log holds each
-// delivery callback until the report comes (on Kafka: an acknowledgement, or never while the
-// broker is down); a callback reaches its promise through a weak pointer only. A promise held
-// by the callback kept the detached producer alive, and an actor system stopping with a record
-// still in flight waited for it forever (the log is closed after the actor system).
-// Guarded by a mutex: callbacks normally run on the producer's thread (serve()), but a
-// transactional handle's commit flushes, and a flush runs them on the committing bridge's.
-struct pending_deliveries {
-  std::mutex mu;
-  uint64_t next = 0;
-  std::map<uint64_t, caf::typed_response_promise<bridge::position>> promises;
-  size_t pending = 0; // records whose delivery callback has not run yet
-  uint64_t produced = 0, failed = 0;
-  std::string last_error; // "<time ms> <reason>" of the last failed delivery
-};
-
-struct producer_state {
-  std::shared_ptr<bridge::log> log;
-  std::string prefix;
-  std::shared_ptr<pending_deliveries> deliveries = std::make_shared<pending_deliveries>();
-  bool serving = false;
-  static inline constexpr const char* name = "producer-bridge";
-};
-
-producer_actor::behavior_type
-producer(producer_actor::stateful_pointer<producer_state> self,
-         std::shared_ptr<bridge::log> log, std::string prefix) {
-  self->state.log = std::move(log);
-  self->state.prefix = std::move(prefix);
-  // Appends and answers `rp` from the delivery callback; asynchronous backends need serve().
-  auto append = [self](const std::string& topic, const std::string& key, std::string value,
-                       const bridge::record_headers& headers,
-                       caf::typed_response_promise<bridge::position> rp) {
-    auto& st = self->state;
-    uint64_t id = 0;
-    {
-      std::lock_guard<std::mutex> lk(st.deliveries->mu);
-      ++st.deliveries->pending;
-      id = st.deliveries->next++;
-      st.deliveries->promises.emplace(id, std::move(rp));
-    }
-    std::weak_ptr<pending_deliveries> weak = st.deliveries;
-    st.log->produce_with_headers(topic, key, std::move(value), headers,
-                    [weak, id, topic](outcome<bridge::position> r) {
-                      auto table = weak.lock();
-                      if (!table)
-                        return; // the producer is gone (its state with it)
-                      caf::typed_response_promise<bridge::position> rp;
-                      {
-                        std::lock_guard<std::mutex> lk(table->mu);
-                        auto it = table->promises.find(id);
-                        if (it == table->promises.end())
-                          return;
-                        rp = std::move(it->second);
-                        table->promises.erase(it);
-                        --table->pending;
-                        if (r) {
-                          ++table->produced;
-                        } else {
-                          ++table->failed;
-                          table->last_error = std::to_string(now_ms()) + " " + topic + ": " + r.error();
-                        }
-                      }
-                      if (r) {
-                        crash_point(core::crash_site::after_produce, topic.c_str());
-                        rp.deliver(*r);
-                      } else {
-                        EV_LOG(error) << "produce failed topic=" << topic << ": " << r.error();
-                        rp.deliver(make_error(ec::produce_failed, topic + ": " + r.error()));
-                      }
-                    });
-    bool waiting = false; // (an inline delivery, as on the embedded log, has run already)
-    {
-      std::lock_guard<std::mutex> lk(st.deliveries->mu);
-      waiting = st.deliveries->pending > 0;
-    }
-    if (waiting && !st.serving) {
-      st.serving = true;
-      self->send(self, serve_atom::value);
-    }
-  };
-  return {
-    [self, append](publish_atom, const events::event& ev) -> caf::result<bridge::position> {
-      auto bytes = events::encode(ev);
-      if (!bytes) {
-        EV_LOG(error) << "refusing to produce invalid event conversationId=" << ev.subject
-                      << " id=" << ev.id << ": " << bytes.error();
-        return make_error(ec::invalid_event, bytes.error());
-      }
-      auto rp = self->make_response_promise<bridge::position>();
-      append(self->state.prefix + events::topic_of(ev.data), ev.subject, std::move(*bytes),
-             events::cloudevents_headers(ev), rp);
-      return rp;
-    },
-    [self, append](publish_atom, const std::string& topic, const std::string& key,
-                   std::string& value) -> caf::result<bridge::position> {
-      auto rp = self->make_response_promise<bridge::position>();
-      append(topic, key, std::move(value), {}, rp);
-      return rp;
-    },
-    [self](serve_atom) {
-      // Never wait inside serve(): while it waits, publish requests queue up behind it and
-      // every record on the critical path would pay up to the wait. Delivery reports are not
-      // on that path, so collecting them every millisecond is enough.
-      auto& st = self->state;
-      st.log->serve(std::chrono::milliseconds(0));
-      size_t pending = 0;
-      {
-        std::lock_guard<std::mutex> lk(st.deliveries->mu);
-        pending = st.deliveries->pending;
-      }
-      if (pending > 0)
-        self->delayed_send(self, std::chrono::milliseconds(1), serve_atom::value);
-      else
-        st.serving = false;
-    },
-    [self](health_atom) {
-      auto& t = *self->state.deliveries;
-      std::lock_guard<std::mutex> lk(t.mu);
-      json::document d;
-      d.SetObject();
-      auto& a = d.GetAllocator();
-      d.AddMember("produced", t.produced, a);
-      d.AddMember("failed", t.failed, a);
-      d.AddMember("pending", static_cast<uint64_t>(t.pending), a);
-      d.AddMember("lastError", json::str(t.last_error, a), a);
-      return json::dump(d);
-    },
-  };
-}
-
-// -- consumer bridge -----------------------------------------------------------------------------
 
 struct partition_track {
   std::set<int64_t> in_flight; // offsets handed out and not yet acknowledged
@@ -816,15 +656,6 @@ caf::behavior consumer_bridge(consumer_ptr self, consumer_bridge_config cfg, rol
 }
 
 } // namespace
-
-producer_actor spawn_producer(caf::actor_system& sys, std::shared_ptr<bridge::log> log,
-                              std::string topic_prefix) {
-  // A log that delivers inline (the embedded one: a RocksDB write) never makes the producer
-  // wait, so it runs on the scheduler and saves a thread wake-up per event.
-  if (log->delivers_inline())
-    return sys.spawn(producer, std::move(log), std::move(topic_prefix));
-  return sys.spawn<caf::detached>(producer, std::move(log), std::move(topic_prefix));
-}
 
 caf::actor spawn_consumer_bridge(caf::actor_system& sys, consumer_bridge_config cfg,
                                  role_actor role, producer_actor producer) {
