@@ -77,8 +77,8 @@ command_line split_args(int argc, char** argv, const config& cfg) {
       // CAF takes boolean flags without a value.
       if (!value || *value == "true")
         cl.caf_args.push_back("--eventide." + name);
-      else if (*value == "false") // (flags that default to true are turned off this way)
-        cl.caf_args.push_back("--eventide." + name + "=false");
+      else if (*value == "false") // CAF takes no value for a flag: set after parsing
+        cl.false_flags.push_back(name);
       else
         throw usage_error{"--" + name + " takes no value (or =true / =false)"};
       continue;
@@ -129,6 +129,10 @@ void load_config(config& cfg, const command_line& cl) {
   }
   if (err)
     throw usage_error{"bad option: " + cfg.render(err)};
+  // --NAME=false on the command line wins over the file, like every other option.
+  for (auto& name : cl.false_flags)
+    if (name == "kafka-exactly-once")
+      cfg.kafka_exactly_once = false;
   if (cfg.partitions < 1 || cfg.partitions > 256)
     throw usage_error{"eventide.partitions must be between 1 and 256"};
   if (cfg.kafka_retention_ms < -1 || cfg.kafka_retention_ms == 0)

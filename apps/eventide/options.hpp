@@ -64,6 +64,7 @@ struct command_line {
   std::vector<std::string> positionals;
   std::vector<std::string> caf_args;
   std::string config_file;
+  std::vector<std::string> false_flags; // --NAME=false of flags that default to true
 };
 
 /// Starts logging at --log-level, or `default_level` when none is given (and to `file` too).
