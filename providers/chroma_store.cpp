@@ -35,16 +35,6 @@ std::string without_trailing_slash(std::string url) {
   return url;
 }
 
-// The start of a body for error messages: one line, at most 200 characters.
-std::string body_start(std::string_view body) {
-  std::string out;
-  for (char c : body.substr(0, 200))
-    out += (c == '\n' || c == '\r' || c == '\t') ? ' ' : c;
-  if (body.size() > 200)
-    out += "...";
-  return out;
-}
-
 bool alnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }

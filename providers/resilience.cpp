@@ -13,16 +13,6 @@ int64_t wall_clock_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-// The start of a body for error messages: one line, at most 200 characters.
-std::string body_start(const std::string& body) {
-  std::string out;
-  for (char c : body.substr(0, 200))
-    out += (c == '\n' || c == '\r' || c == '\t') ? ' ' : c;
-  if (body.size() > 200)
-    out += "...";
-  return out;
-}
-
 std::string status_failure(const http_request& request, const http_response& response) {
   std::string text = "HTTP " + std::to_string(response.status) + " from " + request.url;
   if (!response.body.empty())
@@ -190,6 +180,15 @@ std::map<std::string, endpoint_stats> resilient_http::all_stats() const {
     out[key] = ep.stats;
     out[key].breaker = core::to_string(ep.breaker.current(now));
   }
+  return out;
+}
+
+std::string body_start(std::string_view body) {
+  std::string out;
+  for (char c : body.substr(0, 200))
+    out += (c == '\n' || c == '\r' || c == '\t') ? ' ' : c;
+  if (body.size() > 200)
+    out += "...";
   return out;
 }
 

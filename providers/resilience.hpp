@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include "core/backoff.hpp"
 #include "core/outcome.hpp"
@@ -88,5 +89,8 @@ class resilient_http {
   std::map<std::string, endpoint> endpoints_;
   uint64_t call_counter_ = 0; // varies the jitter seed between calls
 };
+
+/// The start of an HTTP body for error messages: one line, at most 200 characters.
+std::string body_start(std::string_view body);
 
 } // namespace eventide::providers
