@@ -14,12 +14,12 @@ namespace eventide {
 class group_crash_guard;
 
 struct consumer_bridge_config {
-  std::shared_ptr<bridge::log> log;
+  std::shared_ptr<storage::log> log;
   std::string group;
   std::vector<std::string> topics;      // full names (prefix applied)
   std::string dead_letter_topic;
   std::string node_id;
-  bridge::offset_reset reset = bridge::offset_reset::earliest;
+  storage::offset_reset reset = storage::offset_reset::earliest;
   /// Kafka Streams style restore: on assignment, read each partition up to its high watermark
   /// in restore mode, then tell the role to go live.
   bool restore = false;
@@ -29,7 +29,7 @@ struct consumer_bridge_config {
   std::function<bool(int32_t partition)> store_covers;
   /// Records for which this returns true are acknowledged without decoding: they are addressed
   /// to another role that shares the topic (tool requests for another tool). Null: none.
-  std::function<bool(const bridge::record&)> skip;
+  std::function<bool(const storage::record&)> skip;
   /// The crash-loop guard of this group (actors/crash_guard.hpp): notes what is in flight before
   /// handing it out, dead-letters records that crashed the node `limit` times, and hands out
   /// suspects alone during a quarantine. Null: no guard.
@@ -37,13 +37,13 @@ struct consumer_bridge_config {
   /// A reason for which this role refuses a record that decoded, if it does: the record is
   /// dead-lettered with it like one that does not decode (and a replay below the committed
   /// offset does not letter it again). Null: none.
-  std::function<std::optional<std::string>(const bridge::record&, const events::event&)> refuse;
+  std::function<std::optional<std::string>(const storage::record&, const events::event&)> refuse;
   size_t max_in_flight = 256;  // records handed to the role and not yet acknowledged
   size_t max_batch = 128;      // records per poll
 };
 
 /// The node's producer bridge (detached unless the log delivers inline: serve() may block).
-producer_actor spawn_producer(caf::actor_system& sys, std::shared_ptr<bridge::log> log,
+producer_actor spawn_producer(caf::actor_system& sys, std::shared_ptr<storage::log> log,
                               std::string topic_prefix);
 
 /// A consumer bridge (detached: poll blocks) feeding `role`. Commits an offset only after the

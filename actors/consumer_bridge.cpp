@@ -14,7 +14,7 @@
 #include "actors/crash_guard.hpp"
 #include "actors/crash_point.hpp"
 #include "actors/logging.hpp"
-#include "bridge/dead_letter.hpp"
+#include "storage/dead_letter.hpp"
 #include "core/json.hpp"
 #include "core/text.hpp"
 
@@ -34,11 +34,11 @@ void commit_handled(consumer_state& st, bool wait = false);
 
 struct consumer_state {
   consumer_bridge_config cfg;
-  std::unique_ptr<bridge::consumer> consumer;
+  std::unique_ptr<storage::consumer> consumer;
   role_actor role;
   producer_actor producer;
-  std::map<bridge::topic_partition, partition_track> tracks;
-  std::map<bridge::topic_partition, int64_t> restore_targets; // high watermark at assignment
+  std::map<storage::topic_partition, partition_track> tracks;
+  std::map<storage::topic_partition, int64_t> restore_targets; // high watermark at assignment
   size_t in_flight = 0;
   bool polling = false;
   bool live = false;
@@ -52,9 +52,9 @@ struct consumer_state {
   // Crash-loop guard (null: off). During a quarantine records wait in `held` for their turn at
   // the node's gate; `alone` is the suspect out alone, `gated` what went out in a batch.
   std::shared_ptr<group_crash_guard> guard;
-  std::deque<bridge::record> held;
-  std::optional<std::pair<bridge::topic_partition, int64_t>> alone;
-  std::set<std::pair<bridge::topic_partition, int64_t>> gated;
+  std::deque<storage::record> held;
+  std::optional<std::pair<storage::topic_partition, int64_t>> alone;
+  std::set<std::pair<storage::topic_partition, int64_t>> gated;
   static inline constexpr const char* name = "consumer-bridge";
 
   ~consumer_state() {
@@ -87,7 +87,7 @@ void guard_error(consumer_state& st, const outcome<void>& r) {
 
 // The crash guard's part of an acknowledgement: the gate is released (the note cleared first,
 // so a crash after the release blames nobody) and strikes are settled.
-void settle_guarded(consumer_state& st, const bridge::topic_partition& tp, int64_t offset) {
+void settle_guarded(consumer_state& st, const storage::topic_partition& tp, int64_t offset) {
   auto& g = *st.guard;
   if (st.alone && st.alone->second == offset && st.alone->first == tp) {
     guard_error(st, g.clear_note());
@@ -102,7 +102,7 @@ void settle_guarded(consumer_state& st, const bridge::topic_partition& tp, int64
     g.passed(tp, offset);
 }
 
-void acknowledge(consumer_ptr self, const bridge::topic_partition& tp, int64_t offset) {
+void acknowledge(consumer_ptr self, const storage::topic_partition& tp, int64_t offset) {
   auto& st = self->state;
   if (st.guard)
     settle_guarded(st, tp, offset); // also for a partition revoked meanwhile: the gate counts it
@@ -159,7 +159,7 @@ void transaction_failed(consumer_state& st, const std::string& why) {
 void commit_transaction(consumer_state& st, bool force) {
   if (st.in_flight > 0 || st.going_live || st.rewind_needed)
     return;
-  std::vector<std::pair<bridge::topic_partition, int64_t>> offsets;
+  std::vector<std::pair<storage::topic_partition, int64_t>> offsets;
   for (auto& [tp, t] : st.tracks) {
     auto next = t.polled_upto;
     // Past the markers and aborted records after the last record (the end reported by poll),
@@ -217,7 +217,7 @@ void commit_handled(consumer_state& st, bool wait) {
 // transaction is in error (librdkafka refuses further records until it is aborted), and part
 // of the record's outputs may be in it: the record leaves the records in flight unacknowledged,
 // and once none is left the bridge aborts and rewinds (rewind()).
-void lost_output(consumer_ptr self, const bridge::topic_partition& tp, int64_t offset) {
+void lost_output(consumer_ptr self, const storage::topic_partition& tp, int64_t offset) {
   auto& st = self->state;
   st.rewind_needed = true;
   auto it = st.tracks.find(tp);
@@ -232,18 +232,18 @@ bool is_produce_failure(const caf::error& err) {
          && err.code() == static_cast<uint8_t>(ec::produce_failed);
 }
 
-void dead_letter(consumer_ptr self, const bridge::record& rec, const std::string& reason) {
+void dead_letter(consumer_ptr self, const storage::record& rec, const std::string& reason) {
   auto& st = self->state;
   EV_LOG(warning) << "dead-lettering record group=" << st.cfg.group << " topic=" << rec.topic
                   << " partition=" << rec.partition << " offset=" << rec.offset
                   << " key=" << core::shorten(core::escape(rec.key)) << ": " << reason;
   ++st.dead_lettered;
-  auto letter = bridge::make_dead_letter(rec, st.cfg.group, reason, st.cfg.node_id, now_ms());
-  bridge::topic_partition tp{rec.topic, rec.partition};
+  auto letter = storage::make_dead_letter(rec, st.cfg.group, reason, st.cfg.node_id, now_ms());
+  storage::topic_partition tp{rec.topic, rec.partition};
   auto offset = rec.offset;
   self->request(st.producer, caf::infinite, publish_atom::value, st.cfg.dead_letter_topic,
-                letter.key, bridge::encode_dead_letter(letter))
-    .then([self, tp, offset](const bridge::position&) { acknowledge(self, tp, offset); },
+                letter.key, storage::encode_dead_letter(letter))
+    .then([self, tp, offset](const storage::position&) { acknowledge(self, tp, offset); },
           [self, tp, offset](caf::error& err) {
             // Not acknowledged: the offset stays uncommitted and the record is re-read after a
             // restart, so nothing is lost.
@@ -297,8 +297,8 @@ void check_restored(consumer_ptr self) {
       });
 }
 
-void on_rebalance(consumer_ptr self, const std::vector<bridge::topic_partition>& revoked,
-                  const std::vector<bridge::topic_partition>& assigned) {
+void on_rebalance(consumer_ptr self, const std::vector<storage::topic_partition>& revoked,
+                  const std::vector<storage::topic_partition>& assigned) {
   auto& st = self->state;
   if (!revoked.empty()) {
     commit_handled(st, true); // hand over exactly what was handled
@@ -332,7 +332,7 @@ void on_rebalance(consumer_ptr self, const std::vector<bridge::topic_partition>&
         }
       }
       st.held.erase(std::remove_if(st.held.begin(), st.held.end(),
-                                   [&](const bridge::record& r) {
+                                   [&](const storage::record& r) {
                                      return r.partition == tp.partition && r.topic == tp.topic;
                                    }),
                     st.held.end());
@@ -410,7 +410,7 @@ void rewind(consumer_ptr self) {
     int64_t from = st.tracks[tp].committed;
     if (from < 0) {
       auto wm = st.cfg.log->query_watermarks(tp);
-      from = wm ? (st.cfg.reset == bridge::offset_reset::earliest ? wm->low : wm->high) : 0;
+      from = wm ? (st.cfg.reset == storage::offset_reset::earliest ? wm->low : wm->high) : 0;
     }
     if (auto r = st.consumer->seek(tp, from); !r)
       EV_LOG(error) << "rewind: seek failed group=" << st.cfg.group << " topic=" << tp.topic
@@ -419,7 +419,7 @@ void rewind(consumer_ptr self) {
 }
 
 // Polls one batch into `out`. False after a failed poll (a retry is scheduled).
-bool poll_into(consumer_ptr self, std::vector<bridge::record>& out) {
+bool poll_into(consumer_ptr self, std::vector<storage::record>& out) {
   auto& st = self->state;
   // Block while idle (poll wakes on new data); while records are in flight return soon so
   // their acknowledgements (and commits) are processed.
@@ -437,7 +437,7 @@ bool poll_into(consumer_ptr self, std::vector<bridge::record>& out) {
 }
 
 // A record joins the records in flight: its offset is not committed before it is acknowledged.
-void intake(consumer_state& st, const bridge::record& rec) {
+void intake(consumer_state& st, const storage::record& rec) {
   auto& t = st.tracks[{rec.topic, rec.partition}];
   t.polled_upto = rec.offset + 1;
   t.in_flight.insert(rec.offset);
@@ -454,9 +454,9 @@ void note_in_flight(consumer_state& st) {
 }
 
 // Hands one record in flight to the role, or passes over it, or dead-letters it.
-void hand_out(consumer_ptr self, bridge::record& rec) {
+void hand_out(consumer_ptr self, storage::record& rec) {
   auto& st = self->state;
-  bridge::topic_partition tp{rec.topic, rec.partition};
+  storage::topic_partition tp{rec.topic, rec.partition};
   if (st.guard && st.guard->has_strikes()) {
     if (auto n = st.guard->strikes_of(rec); n >= st.guard->limit()) {
       if (st.guard->dead_lettered(rec))
@@ -518,7 +518,7 @@ void quarantine_cycle(consumer_ptr self) {
   if (st.alone)
     return; // its acknowledgement polls again
   if (st.held.empty() && st.in_flight < st.cfg.max_in_flight && may_poll(st)) {
-    std::vector<bridge::record> batch;
+    std::vector<storage::record> batch;
     if (!poll_into(self, batch))
       return;
     for (auto& rec : batch)
@@ -536,7 +536,7 @@ void quarantine_cycle(consumer_ptr self) {
       auto rec = std::move(st.held.front());
       st.held.pop_front();
       intake(st, rec);
-      st.alone.emplace(bridge::topic_partition{rec.topic, rec.partition}, rec.offset);
+      st.alone.emplace(storage::topic_partition{rec.topic, rec.partition}, rec.offset);
       guard_error(st, g.note_alone(rec));
       EV_LOG(warning) << "crash guard: handing out alone group=" << st.cfg.group << " topic="
                       << rec.topic << " partition=" << rec.partition << " offset=" << rec.offset
@@ -552,12 +552,12 @@ void quarantine_cycle(consumer_ptr self) {
       waiting = true;
       break;
     }
-    std::vector<bridge::record> batch(std::make_move_iterator(st.held.begin()),
+    std::vector<storage::record> batch(std::make_move_iterator(st.held.begin()),
                                       std::make_move_iterator(st.held.begin() + n));
     st.held.erase(st.held.begin(), st.held.begin() + n);
     for (auto& rec : batch) {
       intake(st, rec);
-      st.gated.insert({bridge::topic_partition{rec.topic, rec.partition}, rec.offset});
+      st.gated.insert({storage::topic_partition{rec.topic, rec.partition}, rec.offset});
     }
     note_in_flight(st);
     for (auto& rec : batch)
@@ -605,7 +605,7 @@ caf::behavior consumer_bridge(consumer_ptr self, consumer_bridge_config cfg, rol
       commit_handled(st);
       if (st.in_flight >= st.cfg.max_in_flight || !may_poll(st))
         return; // back-pressure: acknowledge() resumes polling
-      std::vector<bridge::record> batch;
+      std::vector<storage::record> batch;
       if (!st.held.empty()) {
         // The quarantine just ended: what waited for the gate goes first.
         batch.assign(std::make_move_iterator(st.held.begin()),

@@ -54,11 +54,11 @@ outcome<void> replace_file(const std::string& path, const std::string& bytes) {
   return {};
 }
 
-core::partition_ref ref(const bridge::topic_partition& tp) {
+core::partition_ref ref(const storage::topic_partition& tp) {
   return {tp.topic, tp.partition};
 }
 
-core::partition_ref ref(const bridge::record& rec) {
+core::partition_ref ref(const storage::record& rec) {
   return {rec.topic, rec.partition};
 }
 
@@ -295,15 +295,15 @@ void group_crash_guard::close() {
   guard_->released();
 }
 
-uint32_t group_crash_guard::strikes_of(const bridge::record& rec) const {
+uint32_t group_crash_guard::strikes_of(const storage::record& rec) const {
   return strikes_.of(ref(rec), rec.offset);
 }
 
-bool group_crash_guard::dead_lettered(const bridge::record& rec) const {
+bool group_crash_guard::dead_lettered(const storage::record& rec) const {
   return strikes_.dead_lettered(ref(rec), rec.offset);
 }
 
-core::crash_verdict group_crash_guard::judge(const bridge::record& rec) const {
+core::crash_verdict group_crash_guard::judge(const storage::record& rec) const {
   return strikes_.judge(ref(rec), rec.offset, guard_->limit(), guard_->quarantine());
 }
 
@@ -335,7 +335,7 @@ outcome<void> group_crash_guard::finish_note() {
   return write_note(writer_.finish(guard_->run_));
 }
 
-outcome<void> group_crash_guard::note_alone(const bridge::record& rec) {
+outcome<void> group_crash_guard::note_alone(const storage::record& rec) {
   writer_.begin(true);
   writer_.add_run(rec.topic, rec.partition, rec.offset, rec.offset);
   noted_ = true;
@@ -362,7 +362,7 @@ void group_crash_guard::check_done() {
   }
 }
 
-void group_crash_guard::assigned(const bridge::topic_partition& tp, std::optional<int64_t> start,
+void group_crash_guard::assigned(const storage::topic_partition& tp, std::optional<int64_t> start,
                                  const std::function<std::optional<int64_t>()>& high) {
   auto at = ref(tp);
   if (!strikes_.has(at)) {
@@ -374,7 +374,7 @@ void group_crash_guard::assigned(const bridge::topic_partition& tp, std::optiona
   tracker_.assigned(at, strikes_.suspects(at));
 }
 
-void group_crash_guard::revoked(const bridge::topic_partition& tp) {
+void group_crash_guard::revoked(const storage::topic_partition& tp) {
   tracker_.revoked(ref(tp)); // done or not: decided when the next assignment is seen
 }
 
@@ -383,7 +383,7 @@ void group_crash_guard::assignment_seen() {
   check_done();
 }
 
-void group_crash_guard::passed(const bridge::topic_partition& tp, int64_t offset) {
+void group_crash_guard::passed(const storage::topic_partition& tp, int64_t offset) {
   auto at = ref(tp);
   if (!strikes_.empty() && strikes_.settle(at, offset, guard_->limit()))
     store_strikes();

@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-#include "bridge/log.hpp"
+#include "storage/log.hpp"
 #include "core/crash_guard.hpp"
 
 namespace eventide {
@@ -95,17 +95,17 @@ class group_crash_guard {
 
   /// Whether any record of this group has strikes (the bridge judges records only then).
   bool has_strikes() const { return !strikes_.empty(); }
-  uint32_t strikes_of(const bridge::record& rec) const;
+  uint32_t strikes_of(const storage::record& rec) const;
   /// Whether this group already wrote the dead letter for the record (a replay passes over it).
-  bool dead_lettered(const bridge::record& rec) const;
-  core::crash_verdict judge(const bridge::record& rec) const;
+  bool dead_lettered(const storage::record& rec) const;
+  core::crash_verdict judge(const storage::record& rec) const;
   /// Whether acknowledgements matter to the guard: strikes to forgive or suspects pending.
   bool watching() const { return !strikes_.empty() || !reported_done_; }
 
   /// Durably notes what the bridge has in flight, before it hands anything out. A failure is
   /// returned for the bridge to report; processing goes on (the guard is a safety net).
   outcome<void> note(const core::crash_note& note);
-  outcome<void> note_alone(const bridge::record& rec);
+  outcome<void> note_alone(const storage::record& rec);
   /// The same, built in place (no allocation per batch): start_note(), add what is in
   /// flight, finish_note().
   core::note_writer& start_note();
@@ -116,12 +116,12 @@ class group_crash_guard {
   /// Assignment changes, from the bridge's rebalance listener. `start` is where reading the
   /// partition starts (strikes below it are dropped), `high` its high watermark (asked only
   /// when the partition has strikes).
-  void assigned(const bridge::topic_partition& tp, std::optional<int64_t> start,
+  void assigned(const storage::topic_partition& tp, std::optional<int64_t> start,
                 const std::function<std::optional<int64_t>()>& high);
-  void revoked(const bridge::topic_partition& tp);
+  void revoked(const storage::topic_partition& tp);
   void assignment_seen();
   /// The record was acknowledged: handled without a crash, or dead-lettered.
-  void passed(const bridge::topic_partition& tp, int64_t offset);
+  void passed(const storage::topic_partition& tp, int64_t offset);
 
   /// Clears the note (a clean stop), leaves the quarantine and the gate, closes the file.
   void close();

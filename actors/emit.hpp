@@ -36,7 +36,7 @@ void publish_all(Self* self, const producer_actor& producer, std::vector<events:
                   << " id=" << e.id;
     self->request(producer, caf::infinite, publish_atom::value, std::move(e))
       .then(
-        [=](const bridge::position&) {
+        [=](const storage::position&) {
           if (--*remaining == 0 && !*failed)
             done(caf::error{});
         },

@@ -9,7 +9,7 @@
 
 #include <caf/all.hpp>
 
-#include "bridge/log.hpp"
+#include "storage/log.hpp"
 #include "schemas/events.hpp"
 
 namespace eventide {
@@ -40,7 +40,7 @@ std::string describe(const caf::error& err);
 // In-process only: nodes never send these over the network.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(eventide::inbound)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(eventide::events::event)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(eventide::bridge::position)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(eventide::storage::position)
 
 namespace eventide {
 
@@ -61,9 +61,9 @@ using health_atom = caf::atom_constant<caf::atom("health")>;
 /// The node's producer bridge: the only writer to the log.
 using producer_actor = caf::typed_actor<
   // Validates and encodes an event, appends it to its type's topic; replies when durable.
-  caf::replies_to<publish_atom, events::event>::with<bridge::position>,
+  caf::replies_to<publish_atom, events::event>::with<storage::position>,
   // Appends raw bytes to a topic (dead letters, redrive); replies when durable.
-  caf::replies_to<publish_atom, std::string, std::string, std::string>::with<bridge::position>,
+  caf::replies_to<publish_atom, std::string, std::string, std::string>::with<storage::position>,
   // Runs pending delivery callbacks of asynchronous backends.
   caf::reacts_to<serve_atom>,
   // JSON object: records produced, failed, pending, the last failure.

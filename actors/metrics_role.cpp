@@ -7,7 +7,7 @@
 #include "actors/bridges.hpp"
 #include "actors/fwd.hpp"
 #include "actors/logging.hpp"
-#include "bridge/dead_letter.hpp"
+#include "storage/dead_letter.hpp"
 #include "core/json.hpp"
 
 namespace eventide {
@@ -28,7 +28,7 @@ std::vector<consumer_group> pipeline_groups(const topics& t) {
   return groups;
 }
 
-std::map<std::string, int64_t> consumer_lag(bridge::log& log, const std::string& topic_prefix,
+std::map<std::string, int64_t> consumer_lag(storage::log& log, const std::string& topic_prefix,
                                             const std::vector<consumer_group>& groups,
                                             std::string* error) {
   auto note = [&](const std::string& what) {
@@ -36,7 +36,7 @@ std::map<std::string, int64_t> consumer_lag(bridge::log& log, const std::string&
       *error = what;
   };
   // Several groups read one topic: ask for each partition's watermarks once per call.
-  std::map<std::string, std::vector<std::pair<bridge::topic_partition, bridge::watermarks>>> marks;
+  std::map<std::string, std::vector<std::pair<storage::topic_partition, storage::watermarks>>> marks;
   auto partitions_of = [&](const std::string& topic) -> const auto& {
     auto [it, added] = marks.try_emplace(topic);
     if (!added)
@@ -47,7 +47,7 @@ std::map<std::string, int64_t> consumer_lag(bridge::log& log, const std::string&
       return it->second;
     }
     for (int32_t p = 0; p < *n; ++p) {
-      bridge::topic_partition tp{topic, p};
+      storage::topic_partition tp{topic, p};
       if (auto wm = log.query_watermarks(tp))
         it->second.emplace_back(tp, *wm);
       else
@@ -78,11 +78,11 @@ std::map<std::string, int64_t> consumer_lag(bridge::log& log, const std::string&
   return lag;
 }
 
-outcome<void> fold_record(core::metrics_fold& fold, const bridge::record& rec, const topics& t,
+outcome<void> fold_record(core::metrics_fold& fold, const storage::record& rec, const topics& t,
                           const std::string& topic_prefix, const outcome<events::event>* decoded) {
   auto topic = without_prefix(rec.topic, topic_prefix);
   if (rec.topic == t.dead_letters) {
-    auto letter = bridge::decode_dead_letter(rec.value);
+    auto letter = storage::decode_dead_letter(rec.value);
     if (letter) {
       fold.dead_letter(without_prefix(letter->consumer_group, topic_prefix));
       return {};
@@ -105,16 +105,16 @@ outcome<void> fold_record(core::metrics_fold& fold, const bridge::record& rec, c
   return {};
 }
 
-size_t fold_batch(core::metrics_fold& fold, const std::vector<bridge::record>& batch,
+size_t fold_batch(core::metrics_fold& fold, const std::vector<storage::record>& batch,
                   const topics& t, const std::string& topic_prefix,
-                  const std::function<void(const bridge::record&, const std::string&)>& on_undecodable) {
+                  const std::function<void(const storage::record&, const std::string&)>& on_undecodable) {
   struct item {
-    const bridge::record* rec;
+    const storage::record* rec;
     std::optional<outcome<events::event>> ev; // none for dead letters
     int64_t time;                             // event time; undecodable and letters go first
     size_t seq;                               // poll order, to break ties
   };
-  std::map<bridge::topic_partition, std::vector<item>> runs;
+  std::map<storage::topic_partition, std::vector<item>> runs;
   size_t seq = 0;
   for (auto& rec : batch) {
     item it{&rec, std::nullopt, std::numeric_limits<int64_t>::min(), seq++};
@@ -181,8 +181,8 @@ struct metrics_state {
   std::vector<consumer_group> groups;
   std::unique_ptr<core::metrics_fold> fold;
   core::rate_window rates;
-  std::unique_ptr<bridge::consumer> consumer;
-  std::map<bridge::topic_partition, int64_t> catch_up; // high watermark at start, until reached
+  std::unique_ptr<storage::consumer> consumer;
+  std::map<storage::topic_partition, int64_t> catch_up; // high watermark at start, until reached
   bool live = false;
   std::map<std::string, int64_t> lag;
   std::chrono::steady_clock::time_point next_refresh{}; // lag and rate sample due
@@ -208,8 +208,8 @@ void set_error(metrics_state& st, const std::string& what) {
 // a topic cannot be described, e.g. with the brokers down.
 bool open_consumer(metrics_state& st) {
   auto& t = *st.names;
-  std::vector<std::pair<bridge::topic_partition, int64_t>> start;
-  std::map<bridge::topic_partition, int64_t> targets;
+  std::vector<std::pair<storage::topic_partition, int64_t>> start;
+  std::map<storage::topic_partition, int64_t> targets;
   int64_t backlog = 0;
   for (auto& topic : {t.user_commands, t.conversation_events, t.tool_requests, t.dead_letters}) {
     auto n = st.cfg.log->partition_count(topic);
@@ -218,7 +218,7 @@ bool open_consumer(metrics_state& st) {
       return false;
     }
     for (int32_t p = 0; p < *n; ++p) {
-      bridge::topic_partition tp{topic, p};
+      storage::topic_partition tp{topic, p};
       auto wm = st.cfg.log->query_watermarks(tp);
       if (!wm) {
         set_error(st, "watermarks of " + topic + "/" + std::to_string(p) + ": " + wm.error());
@@ -296,7 +296,7 @@ metrics_actor::behavior_type metrics_role(metrics_ptr self, metrics_role_config 
       st.records += batch->size();
       st.undecodable += fold_batch(
         *st.fold, *batch, *st.names, st.cfg.topic_prefix,
-        [](const bridge::record& rec, const std::string& reason) {
+        [](const storage::record& rec, const std::string& reason) {
           // Debug only: the groups that read the record log its dead-lettering as a warning.
           EV_LOG(debug) << "metrics role: undecodable record topic=" << rec.topic
                         << " partition=" << rec.partition << " offset=" << rec.offset

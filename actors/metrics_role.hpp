@@ -34,7 +34,7 @@ std::vector<consumer_group> pipeline_groups(const topics& t);
 /// partitions (a partition it never committed counts from its low watermark). Groups that never
 /// committed anything are left out. Blocks on the log (on Kafka a request per partition and
 /// group). `error`, when given, receives the first failure; failed partitions are skipped.
-std::map<std::string, int64_t> consumer_lag(bridge::log& log, const std::string& topic_prefix,
+std::map<std::string, int64_t> consumer_lag(storage::log& log, const std::string& topic_prefix,
                                             const std::vector<consumer_group>& groups,
                                             std::string* error = nullptr);
 
@@ -42,7 +42,7 @@ std::map<std::string, int64_t> consumer_lag(bridge::log& log, const std::string&
 /// of the DLQ (counted by its group, prefix removed). A record that is neither is counted as
 /// undecodable and the reason returned; redrive markers on the DLQ are skipped. `decoded`: the
 /// record's events::decode result when the caller has it already.
-outcome<void> fold_record(core::metrics_fold& fold, const bridge::record& rec, const topics& t,
+outcome<void> fold_record(core::metrics_fold& fold, const storage::record& rec, const topics& t,
                           const std::string& topic_prefix,
                           const outcome<events::event>* decoded = nullptr);
 
@@ -51,12 +51,12 @@ outcome<void> fold_record(core::metrics_fold& fold, const bridge::record& rec, c
 /// returns partitions one after the other, so without this an effect often comes before its
 /// cause from another topic (and gives no per-role sample). Across batches nothing waits.
 /// Returns the number of undecodable records; `on_undecodable` gets each with its reason.
-size_t fold_batch(core::metrics_fold& fold, const std::vector<bridge::record>& batch,
+size_t fold_batch(core::metrics_fold& fold, const std::vector<storage::record>& batch,
                   const topics& t, const std::string& topic_prefix,
-                  const std::function<void(const bridge::record&, const std::string&)>& on_undecodable);
+                  const std::function<void(const storage::record&, const std::string&)>& on_undecodable);
 
 struct metrics_role_config {
-  std::shared_ptr<bridge::log> log;
+  std::shared_ptr<storage::log> log;
   std::string topic_prefix;
   size_t window = 1024;    // latency samples per series behind the percentiles
   size_t recent = 1 << 16; // event ids and unpaired entries remembered (core::metrics_fold)

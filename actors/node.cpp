@@ -19,7 +19,7 @@
 #include "actors/orchestrator.hpp"
 #include "actors/router.hpp"
 #include "actors/tool_worker.hpp"
-#include "bridge/kv_store.hpp"
+#include "storage/kv_store.hpp"
 #include "core/json.hpp"
 #include "core/text.hpp"
 #include "providers/llm_planner.hpp"
@@ -109,7 +109,7 @@ const std::vector<std::string>& optional_roles() {
 }
 
 std::optional<std::string> refusal(const role_spec& role, const std::string& topic_prefix,
-                                   const bridge::record& rec, const events::event& ev) {
+                                   const storage::record& rec, const events::event& ev) {
   std::string home = events::topic_of(ev.data);
   if (rec.topic != topic_prefix + home)
     return std::string(events::type_name(ev.data)) + " belongs on '" + home + "', not on '"
@@ -137,18 +137,18 @@ topics::topics(const std::string& prefix)
 
 struct node::impl {
   caf::actor_system& sys;
-  std::shared_ptr<bridge::log> log;
+  std::shared_ptr<storage::log> log;
   node_options opts;
   producer_actor producer;
   std::vector<caf::actor> bridges;
   std::vector<caf::actor> others; // role actors and runners, stopped after the bridges
-  std::shared_ptr<bridge::kv_store> ledger;
+  std::shared_ptr<storage::kv_store> ledger;
   std::shared_ptr<crash_guard> guard; // null: crash-loop guard off
   orchestrator_actor orchestrator;
   metrics_actor metrics;
   std::shared_ptr<std::atomic<bool>> orchestrator_live = std::make_shared<std::atomic<bool>>(false);
 
-  impl(caf::actor_system& s, std::shared_ptr<bridge::log> l, node_options o)
+  impl(caf::actor_system& s, std::shared_ptr<storage::log> l, node_options o)
     : sys(s), log(std::move(l)), opts(std::move(o)) {
   }
 
@@ -156,7 +156,7 @@ struct node::impl {
   // its own, "<prefix><group>@<node id>": its consumer bridge commits the role's outputs and
   // input offsets together. Otherwise the node's log and producer.
   struct role_io {
-    std::shared_ptr<bridge::log> log;
+    std::shared_ptr<storage::log> log;
     producer_actor producer;
   };
   std::map<std::string, role_io> ios; // by role name
@@ -179,7 +179,7 @@ struct node::impl {
   // A consumer bridge feeding `role`, with the group, topics and restore mode of its row.
   void add(const role_spec& spec, role_actor role,
            std::function<bool(int32_t)> store_covers = nullptr,
-           std::function<bool(const bridge::record&)> skip = nullptr) {
+           std::function<bool(const storage::record&)> skip = nullptr) {
     topics t(opts.topic_prefix);
     auto& io = ios.at(spec.name);
     consumer_bridge_config cfg;
@@ -193,7 +193,7 @@ struct node::impl {
     cfg.skip = std::move(skip);
     if (guard)
       cfg.guard = guard->take(cfg.group);
-    cfg.refuse = [spec, prefix = opts.topic_prefix](const bridge::record& rec,
+    cfg.refuse = [spec, prefix = opts.topic_prefix](const storage::record& rec,
                                                     const events::event& ev) {
       return refusal(spec, prefix, rec, ev);
     };
@@ -225,10 +225,10 @@ struct node::impl {
     });
     auto has = [&](const std::string& r) { return opts.roles.count(r) > 0; };
     if (has("router")) {
-      auto kv = bridge::kv_store::open(opts.data_dir + "/router-ledger");
+      auto kv = storage::kv_store::open(opts.data_dir + "/router-ledger");
       if (!kv)
         return fail(kv.error());
-      std::shared_ptr<bridge::kv_store> router_ledger = std::move(*kv);
+      std::shared_ptr<storage::kv_store> router_ledger = std::move(*kv);
       providers::planner_context ctx{providers::load_product_names(opts.resources + "/products")};
       auto io = io_for(role_spec_of("router"));
       if (!io)
@@ -249,10 +249,10 @@ struct node::impl {
       }
     }
     if (has("orchestrator")) {
-      auto store = bridge::kv_store::open(opts.data_dir + "/orchestrator-store");
+      auto store = storage::kv_store::open(opts.data_dir + "/orchestrator-store");
       if (!store)
         return fail(store.error());
-      std::shared_ptr<bridge::kv_store> shared = std::move(*store);
+      std::shared_ptr<storage::kv_store> shared = std::move(*store);
       auto parts = log->partition_count(t.conversation_events);
       if (!parts)
         return fail(parts.error());
@@ -263,7 +263,7 @@ struct node::impl {
       auto o = spawn_orchestrator(sys, opts.policy, io->producer, source_of(opts, "orchestrator"),
                                   shared,
                                   [n](const std::string& id) {
-                                    return bridge::partition_for_key(id, n);
+                                    return storage::partition_for_key(id, n);
                                   },
                                   orchestrator_live, opts.passivate_after_ms);
       orchestrator = o;
@@ -290,7 +290,7 @@ struct node::impl {
       if (!has(name))
         continue;
       if (!ledger) {
-        auto kv = bridge::kv_store::open(opts.data_dir + "/worker-ledger");
+        auto kv = storage::kv_store::open(opts.data_dir + "/worker-ledger");
         if (!kv)
           return fail(kv.error());
         ledger = std::move(*kv);
@@ -305,7 +305,7 @@ struct node::impl {
         return fail(w.error());
       // Skip the requests for other tools undecoded.
       add(role_spec_of(name), *w, nullptr,
-          [tool_name](const bridge::record& rec) {
+          [tool_name](const storage::record& rec) {
             auto named = events::peek_requested_tool(rec.value);
             return named && *named != tool_name;
           });
@@ -379,12 +379,12 @@ struct node::impl {
       guard.reset();
     }
     for (auto dir : {"/worker-ledger", "/orchestrator-store", "/router-ledger"})
-      if (!bridge::kv_store::wait_until_closed(opts.data_dir + dir, std::chrono::seconds(10)))
+      if (!storage::kv_store::wait_until_closed(opts.data_dir + dir, std::chrono::seconds(10)))
         EV_LOG(error) << "store " << opts.data_dir << dir << " still open after the node stopped";
   }
 };
 
-node::node(caf::actor_system& sys, std::shared_ptr<bridge::log> log, node_options opts)
+node::node(caf::actor_system& sys, std::shared_ptr<storage::log> log, node_options opts)
   : impl_(std::make_unique<impl>(sys, std::move(log), std::move(opts))) {
 }
 

@@ -10,7 +10,7 @@
 
 #include <caf/fwd.hpp>
 
-#include "bridge/log.hpp"
+#include "storage/log.hpp"
 #include "core/plan_state.hpp"
 #include "providers/provider_config.hpp"
 #include "schemas/events.hpp"
@@ -60,7 +60,7 @@ const std::vector<std::string>& worker_roles();
 /// orchestrator, a request for a tool no tool group of the role table serves ("no tool group
 /// serves tool 'teleport' ..."), which every tool group passes over and would otherwise vanish.
 std::optional<std::string> refusal(const role_spec& role, const std::string& topic_prefix,
-                                   const bridge::record& rec, const events::event& ev);
+                                   const storage::record& rec, const events::event& ev);
 
 struct node_options {
   std::set<std::string> roles;     // of known_roles() and optional_roles()
@@ -80,7 +80,7 @@ struct node_options {
 
 class node {
  public:
-  node(caf::actor_system& sys, std::shared_ptr<bridge::log> log, node_options opts);
+  node(caf::actor_system& sys, std::shared_ptr<storage::log> log, node_options opts);
   ~node();
   node(const node&) = delete;
   node& operator=(const node&) = delete;

@@ -131,7 +131,7 @@ void emit(conversation_ptr self, const std::string& causation, done_fn done) {
 
 conversation_actor::behavior_type
 conversation(conversation_ptr self, std::shared_ptr<core::conversation_state> fold,
-             std::shared_ptr<bridge::kv_store> store, producer_actor producer,
+             std::shared_ptr<storage::kv_store> store, producer_actor producer,
              caf::actor registry, std::string source, bool live, int64_t passivate_after_ms) {
   auto& st = self->state;
   st.fold = std::make_unique<core::conversation_state>(std::move(*fold));
@@ -256,7 +256,7 @@ void schedule_registry_tick(orchestrator_ptr self) {
 
 orchestrator_actor::behavior_type
 orchestrator(orchestrator_ptr self, core::orchestration_policy policy, producer_actor producer,
-             std::string source, std::shared_ptr<bridge::kv_store> store,
+             std::string source, std::shared_ptr<storage::kv_store> store,
              std::function<int32_t(const std::string&)> partition_of_key,
              std::shared_ptr<std::atomic<bool>> live_flag, int64_t passivate_after_ms) {
   self->state.store = std::move(store);
@@ -454,7 +454,7 @@ orchestrator(orchestrator_ptr self, core::orchestration_policy policy, producer_
 
 orchestrator_actor spawn_orchestrator(caf::actor_system& sys, core::orchestration_policy policy,
                                       producer_actor producer, std::string source,
-                                      std::shared_ptr<bridge::kv_store> store,
+                                      std::shared_ptr<storage::kv_store> store,
                                       std::function<int32_t(const std::string&)> partition_of_key,
                                       std::shared_ptr<std::atomic<bool>> live_flag,
                                       int64_t passivate_after_ms) {

@@ -13,14 +13,14 @@
 #include <vector>
 
 #include "actors/fwd.hpp"
-#include "bridge/kv_store.hpp"
+#include "storage/kv_store.hpp"
 #include "core/plan_state.hpp"
 
 namespace eventide {
 
 struct conversation_actor_state {
   std::unique_ptr<core::conversation_state> fold;
-  std::shared_ptr<bridge::kv_store> store; // snapshots; null = no store (state only in memory)
+  std::shared_ptr<storage::kv_store> store; // snapshots; null = no store (state only in memory)
   producer_actor producer;
   caf::actor registry;
   std::string source;
@@ -43,11 +43,11 @@ using conversation_ptr = conversation_actor::stateful_pointer<conversation_actor
 /// One conversation's actor, spawned by the registry with the fold it restored (or a new one).
 conversation_actor::behavior_type
 conversation(conversation_ptr self, std::shared_ptr<core::conversation_state> fold,
-             std::shared_ptr<bridge::kv_store> store, producer_actor producer,
+             std::shared_ptr<storage::kv_store> store, producer_actor producer,
              caf::actor registry, std::string source, bool live, int64_t passivate_after_ms);
 
 struct orchestrator_state {
-  std::shared_ptr<bridge::kv_store> store; // null: no snapshots, restore replays everything
+  std::shared_ptr<storage::kv_store> store; // null: no snapshots, restore replays everything
   std::function<int32_t(const std::string&)> partition_of_key; // conversation -> partition
   std::shared_ptr<std::atomic<bool>> live_flag; // observed by the node (benchmarks, health)
   std::unordered_map<std::string, conversation_actor> conversations;
@@ -78,7 +78,7 @@ using orchestrator_ptr = orchestrator_actor::stateful_pointer<orchestrator_state
 /// The registry's behavior (spawn it with spawn_orchestrator, which fills in the defaults).
 orchestrator_actor::behavior_type
 orchestrator(orchestrator_ptr self, core::orchestration_policy policy, producer_actor producer,
-             std::string source, std::shared_ptr<bridge::kv_store> store,
+             std::string source, std::shared_ptr<storage::kv_store> store,
              std::function<int32_t(const std::string&)> partition_of_key,
              std::shared_ptr<std::atomic<bool>> live_flag, int64_t passivate_after_ms);
 
@@ -89,7 +89,7 @@ orchestrator(orchestrator_ptr self, core::orchestration_policy policy, producer_
 /// partition.
 orchestrator_actor spawn_orchestrator(caf::actor_system& sys, core::orchestration_policy policy,
                                       producer_actor producer, std::string source,
-                                      std::shared_ptr<bridge::kv_store> store = nullptr,
+                                      std::shared_ptr<storage::kv_store> store = nullptr,
                                       std::function<int32_t(const std::string&)> partition_of_key = nullptr,
                                       std::shared_ptr<std::atomic<bool>> live_flag = nullptr,
                                       int64_t passivate_after_ms = 0);

@@ -24,14 +24,14 @@ namespace {
 struct pending_deliveries {
   std::mutex mu;
   uint64_t next = 0;
-  std::map<uint64_t, caf::typed_response_promise<bridge::position>> promises;
+  std::map<uint64_t, caf::typed_response_promise<storage::position>> promises;
   size_t pending = 0; // records whose delivery callback has not run yet
   uint64_t produced = 0, failed = 0;
   std::string last_error; // "<time ms> <reason>" of the last failed delivery
 };
 
 struct producer_state {
-  std::shared_ptr<bridge::log> log;
+  std::shared_ptr<storage::log> log;
   std::string prefix;
   std::shared_ptr<pending_deliveries> deliveries = std::make_shared<pending_deliveries>();
   bool serving = false;
@@ -40,13 +40,13 @@ struct producer_state {
 
 producer_actor::behavior_type
 producer(producer_actor::stateful_pointer<producer_state> self,
-         std::shared_ptr<bridge::log> log, std::string prefix) {
+         std::shared_ptr<storage::log> log, std::string prefix) {
   self->state.log = std::move(log);
   self->state.prefix = std::move(prefix);
   // Appends and answers `rp` from the delivery callback; asynchronous backends need serve().
   auto append = [self](const std::string& topic, const std::string& key, std::string value,
-                       const bridge::record_headers& headers,
-                       caf::typed_response_promise<bridge::position> rp) {
+                       const storage::record_headers& headers,
+                       caf::typed_response_promise<storage::position> rp) {
     auto& st = self->state;
     uint64_t id = 0;
     {
@@ -57,11 +57,11 @@ producer(producer_actor::stateful_pointer<producer_state> self,
     }
     std::weak_ptr<pending_deliveries> weak = st.deliveries;
     st.log->produce_with_headers(topic, key, std::move(value), headers,
-                    [weak, id, topic](outcome<bridge::position> r) {
+                    [weak, id, topic](outcome<storage::position> r) {
                       auto table = weak.lock();
                       if (!table)
                         return; // the producer is gone (its state with it)
-                      caf::typed_response_promise<bridge::position> rp;
+                      caf::typed_response_promise<storage::position> rp;
                       {
                         std::lock_guard<std::mutex> lk(table->mu);
                         auto it = table->promises.find(id);
@@ -96,21 +96,21 @@ producer(producer_actor::stateful_pointer<producer_state> self,
     }
   };
   return {
-    [self, append](publish_atom, const events::event& ev) -> caf::result<bridge::position> {
+    [self, append](publish_atom, const events::event& ev) -> caf::result<storage::position> {
       auto bytes = events::encode(ev);
       if (!bytes) {
         EV_LOG(error) << "refusing to produce invalid event conversationId=" << ev.subject
                       << " id=" << ev.id << ": " << bytes.error();
         return make_error(ec::invalid_event, bytes.error());
       }
-      auto rp = self->make_response_promise<bridge::position>();
+      auto rp = self->make_response_promise<storage::position>();
       append(self->state.prefix + events::topic_of(ev.data), ev.subject, std::move(*bytes),
              events::cloudevents_headers(ev), rp);
       return rp;
     },
     [self, append](publish_atom, const std::string& topic, const std::string& key,
-                   std::string& value) -> caf::result<bridge::position> {
-      auto rp = self->make_response_promise<bridge::position>();
+                   std::string& value) -> caf::result<storage::position> {
+      auto rp = self->make_response_promise<storage::position>();
       append(topic, key, std::move(value), {}, rp);
       return rp;
     },
@@ -147,7 +147,7 @@ producer(producer_actor::stateful_pointer<producer_state> self,
 
 } // namespace
 
-producer_actor spawn_producer(caf::actor_system& sys, std::shared_ptr<bridge::log> log,
+producer_actor spawn_producer(caf::actor_system& sys, std::shared_ptr<storage::log> log,
                               std::string topic_prefix) {
   // A log that delivers inline (the embedded one: a RocksDB write) never makes the producer
   // wait, so it runs on the scheduler and saves a thread wake-up per event.

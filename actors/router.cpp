@@ -11,7 +11,7 @@ using caf::ok_atom;
 
 role_actor::behavior_type router(role_actor::stateful_pointer<router_state> self,
                                  producer_actor producer, planner_fn planner,
-                                 std::string source, std::shared_ptr<bridge::kv_store> ledger) {
+                                 std::string source, std::shared_ptr<storage::kv_store> ledger) {
   self->state.producer = std::move(producer);
   self->state.planner = std::move(planner);
   self->state.source = std::move(source);
@@ -71,7 +71,7 @@ role_actor::behavior_type router(role_actor::stateful_pointer<router_state> self
 
 role_actor spawn_router(caf::actor_system& sys, producer_actor producer,
                         providers::planner_context ctx, std::string source,
-                        std::shared_ptr<bridge::kv_store> ledger) {
+                        std::shared_ptr<storage::kv_store> ledger) {
   auto planner = [ctx](const std::string& query,
                        std::vector<std::string>& errors) -> outcome<providers::planning_result> {
     auto started = std::chrono::steady_clock::now();

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "actors/fwd.hpp"
-#include "bridge/kv_store.hpp"
+#include "storage/kv_store.hpp"
 #include "core/outcome.hpp"
 #include "providers/llm_planner.hpp"
 #include "providers/planner.hpp"
@@ -24,18 +24,18 @@ struct router_state {
   std::string source;
   // "p/<query event id>" -> the record answering it. A query delivered again (a crash or a
   // rebalance before the commit) is answered with the same bytes, never planned anew.
-  std::shared_ptr<bridge::kv_store> ledger;
+  std::shared_ptr<storage::kv_store> ledger;
   static inline constexpr const char* name = "router";
 };
 
 /// The router's behavior. With an LLM planner (it blocks on HTTP) spawn it detached.
 role_actor::behavior_type router(role_actor::stateful_pointer<router_state> self,
                                  producer_actor producer, planner_fn planner,
-                                 std::string source, std::shared_ptr<bridge::kv_store> ledger);
+                                 std::string source, std::shared_ptr<storage::kv_store> ledger);
 
 /// The router with the offline rule-based planner.
 role_actor spawn_router(caf::actor_system& sys, producer_actor producer,
                         providers::planner_context ctx, std::string source,
-                        std::shared_ptr<bridge::kv_store> ledger);
+                        std::shared_ptr<storage::kv_store> ledger);
 
 } // namespace eventide

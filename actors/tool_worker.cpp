@@ -15,7 +15,7 @@ using caf::ok_atom;
 
 tool_runner_actor::behavior_type
 tool_runner(tool_runner_actor::stateful_pointer<tool_runner_state> self,
-            std::shared_ptr<providers::tool> tool_ptr, std::shared_ptr<bridge::kv_store> ledger,
+            std::shared_ptr<providers::tool> tool_ptr, std::shared_ptr<storage::kv_store> ledger,
             std::string source) {
   // Each runner owns its tool instance: tools need not be thread-safe.
   self->state.ledger = std::move(ledger);
@@ -112,7 +112,7 @@ role_actor::behavior_type worker(role_actor::stateful_pointer<worker_state> self
 
 outcome<role_actor> spawn_worker(caf::actor_system& sys, const std::string& tool,
                                  providers::tool_factory& tools, size_t concurrency,
-                                 std::shared_ptr<bridge::kv_store> ledger, std::string source,
+                                 std::shared_ptr<storage::kv_store> ledger, std::string source,
                                  producer_actor producer, std::vector<caf::actor>& spawned) {
   std::vector<tool_runner_actor> runners;
   for (size_t i = 0; i < std::max<size_t>(1, concurrency); ++i) {

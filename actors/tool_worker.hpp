@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "actors/fwd.hpp"
-#include "bridge/kv_store.hpp"
+#include "storage/kv_store.hpp"
 #include "core/outcome.hpp"
 #include "providers/tool.hpp"
 #include "providers/tool_factory.hpp"
@@ -17,7 +17,7 @@
 namespace eventide {
 
 struct tool_runner_state {
-  std::shared_ptr<bridge::kv_store> ledger;
+  std::shared_ptr<storage::kv_store> ledger;
   std::string source;
   static inline constexpr const char* name = "tool-runner";
 };
@@ -26,7 +26,7 @@ struct tool_runner_state {
 /// tool may block.
 tool_runner_actor::behavior_type
 tool_runner(tool_runner_actor::stateful_pointer<tool_runner_state> self,
-            std::shared_ptr<providers::tool> tool_ptr, std::shared_ptr<bridge::kv_store> ledger,
+            std::shared_ptr<providers::tool> tool_ptr, std::shared_ptr<storage::kv_store> ledger,
             std::string source);
 
 struct worker_state {
@@ -47,7 +47,7 @@ role_actor::behavior_type worker(role_actor::stateful_pointer<worker_state> self
 /// later tool cannot be built.
 outcome<role_actor> spawn_worker(caf::actor_system& sys, const std::string& tool,
                                  providers::tool_factory& tools, size_t concurrency,
-                                 std::shared_ptr<bridge::kv_store> ledger, std::string source,
+                                 std::shared_ptr<storage::kv_store> ledger, std::string source,
                                  producer_actor producer, std::vector<caf::actor>& spawned);
 
 } // namespace eventide

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "actors/logging.hpp"
-#include "bridge/kafka_log.hpp"
+#include "storage/kafka_log.hpp"
 #include "providers/offline_tools.hpp"
 #include "providers/planner.hpp"
 #include "tests/e2e/harness.hpp"
@@ -50,13 +50,13 @@ double ms_since(clock_type::time_point t0) {
 }
 
 // Reads every partition of `topic` from its current end.
-std::unique_ptr<bridge::consumer> tail(bridge::log& log, const std::string& topic) {
+std::unique_ptr<storage::consumer> tail(storage::log& log, const std::string& topic) {
   auto parts = log.partition_count(topic);
   if (!parts)
     die(parts.error());
-  std::vector<std::pair<bridge::topic_partition, int64_t>> start;
+  std::vector<std::pair<storage::topic_partition, int64_t>> start;
   for (int32_t p = 0; p < *parts; ++p) {
-    bridge::topic_partition tp{topic, p};
+    storage::topic_partition tp{topic, p};
     auto wm = log.query_watermarks(tp);
     if (!wm)
       die(wm.error());
@@ -70,7 +70,7 @@ std::unique_ptr<bridge::consumer> tail(bridge::log& log, const std::string& topi
 
 // One produce -> consume hop: the floor every pipeline hop pays on this log. The consumer
 // blocks in poll() on its own thread, as a consumer bridge does, so the hop includes waking it.
-stats one_hop(bridge::log& log, const std::string& topic, int n) {
+stats one_hop(storage::log& log, const std::string& topic, int n) {
   auto c = tail(log, topic);
   std::atomic<int64_t> consumed_ns{0};
   std::atomic<bool> stop{false};
@@ -90,7 +90,7 @@ stats one_hop(bridge::log& log, const std::string& topic, int n) {
   for (int i = 0; i < n + 20 && error.empty(); ++i) { // the first 20 warm up connections
     consumed_ns = 0;
     auto t0 = clock_type::now();
-    log.produce(topic, "k" + std::to_string(i % 7), "x", [](outcome<bridge::position> r) {
+    log.produce(topic, "k" + std::to_string(i % 7), "x", [](outcome<storage::position> r) {
       if (!r)
         die(r.error());
     });
@@ -144,7 +144,7 @@ class driver {
     auto bytes = events::encode(q);
     if (!bytes)
       die(bytes.error());
-    p_.log().produce(p_.names().user_commands, id, *bytes, [](outcome<bridge::position> r) {
+    p_.log().produce(p_.names().user_commands, id, *bytes, [](outcome<storage::position> r) {
       if (!r)
         die(r.error());
     });
@@ -177,7 +177,7 @@ class driver {
  private:
   pipeline& p_;
   std::string run_;
-  std::unique_ptr<bridge::consumer> follow_;
+  std::unique_ptr<storage::consumer> follow_;
   int n_ = 0;
 };
 
@@ -342,18 +342,18 @@ int main(int argc, char** argv) {
       pipeline p{dir.path};
       run(p, "Embedded log (RocksDB)", run_id, "", quick);
     } else {
-      bridge::kafka_options ko;
+      storage::kafka_options ko;
       ko.brokers = kafka;
       ko.broker_version_fallback = kafka_version;
       ko.partitions = 3;
       ko.session_timeout_ms = 6000;
       ko.exactly_once = exactly_once;
-      auto log = bridge::open_kafka_log(ko);
+      auto log = storage::open_kafka_log(ko);
       if (!log)
         die(log.error());
       node_options o;
       o.topic_prefix = run_id + "-"; // fresh topics: nothing to replay
-      pipeline p{dir.path, std::shared_ptr<bridge::log>(std::move(*log)), o};
+      pipeline p{dir.path, std::shared_ptr<storage::log>(std::move(*log)), o};
       // Wait until every group owns its partitions: the first questions would otherwise
       // measure the join.
       std::this_thread::sleep_for(std::chrono::seconds(8));

@@ -20,7 +20,7 @@
 #include "actors/bridges.hpp"
 #include "actors/logging.hpp"
 #include "actors/node.hpp"
-#include "bridge/embedded_log.hpp"
+#include "storage/embedded_log.hpp"
 #include "core/event_ids.hpp"
 #include "core/ids.hpp"
 #include "core/plan_state.hpp"
@@ -58,7 +58,7 @@ struct generated {
 
 // Writes conversations until `target` events are in the orchestrator's two topics.
 // Every `running_every`-th conversation is left waiting on its second step.
-generated generate(bridge::log& log, const topics& t, size_t target, size_t running_every = 10) {
+generated generate(storage::log& log, const topics& t, size_t target, size_t running_every = 10) {
   generated g;
   int64_t now = 1'700'000'000'000;
   auto put = [&](const std::string& conv, events::payload p) {
@@ -73,7 +73,7 @@ generated generate(bridge::log& log, const topics& t, size_t target, size_t runn
       throw std::runtime_error(bytes.error());
     auto topic = std::holds_alternative<events::tool_invocation_requested>(e.data)
                    ? t.tool_requests : t.conversation_events;
-    log.produce(topic, conv, *bytes, [](outcome<bridge::position>) {});
+    log.produce(topic, conv, *bytes, [](outcome<storage::position>) {});
     ++g.events;
     return e;
   };
@@ -109,12 +109,12 @@ generated generate(bridge::log& log, const topics& t, size_t target, size_t runn
 struct bench_log {
   testing::temp_dir tmp{"eventide-replay"};
   const std::string& dir = tmp.path;
-  std::shared_ptr<bridge::log> log;
+  std::shared_ptr<storage::log> log;
 
   bench_log() {
-    bridge::embedded_options eo;
+    storage::embedded_options eo;
     eo.dir = dir + "/log";
-    auto opened = bridge::open_embedded_log(eo);
+    auto opened = storage::open_embedded_log(eo);
     if (!opened)
       throw std::runtime_error(opened.error());
     log = std::move(*opened);
@@ -141,7 +141,7 @@ double start_until_live(node& n) {
   return std::chrono::duration<double>(clock_type::now() - t0).count();
 }
 
-double run_until_live(caf::actor_system& sys, std::shared_ptr<bridge::log> log,
+double run_until_live(caf::actor_system& sys, std::shared_ptr<storage::log> log,
                       const std::string& dir, long* rss_delta = nullptr) {
   auto before = rss_kib();
   node n{sys, log, orchestrator_only(dir)};

@@ -50,12 +50,12 @@ int run_ask(const options& cfg, const command_line& cl, caf::actor_system_config
   f.conversation = new_conversation_id();
   f.json = cfg.json;
   topics t(cfg.topic_prefix);
-  std::vector<std::pair<bridge::topic_partition, int64_t>> start;
+  std::vector<std::pair<storage::topic_partition, int64_t>> start;
   for (auto& topic : {t.conversation_events, t.tool_requests}) {
     auto parts = log->partition_count(topic);
     if (!parts)
       die(exit_failed, parts.error());
-    bridge::topic_partition tp{topic, bridge::partition_for_key(f.conversation, *parts)};
+    storage::topic_partition tp{topic, storage::partition_for_key(f.conversation, *parts)};
     auto wm = log->query_watermarks(tp);
     start.emplace_back(tp, wm ? wm->high : 0);
   }

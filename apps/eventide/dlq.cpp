@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "actors/node.hpp"
-#include "bridge/dead_letter.hpp"
+#include "storage/dead_letter.hpp"
 #include "commands.hpp"
 #include "core/json.hpp"
 #include "log_io.hpp"
@@ -46,21 +46,21 @@ dlq_address parse_dlq_address(const std::string& s) {
 
 // Dead letters in the DLQ topic, and which of them were redriven (markers in the same topic).
 struct dlq_contents {
-  std::vector<std::pair<dlq_address, bridge::dead_letter>> letters;
+  std::vector<std::pair<dlq_address, storage::dead_letter>> letters;
   std::map<std::string, std::string> redriven; // address -> where it went
   std::map<std::string, std::string> raw;      // address -> record value
 };
 
-dlq_contents read_dlq(bridge::log& log, const topics& t) {
+dlq_contents read_dlq(storage::log& log, const topics& t) {
   dlq_contents c;
-  read_to_end(log, {t.dead_letters}, [&](const bridge::record& rec) {
+  read_to_end(log, {t.dead_letters}, [&](const storage::record& rec) {
     dlq_address at{rec.partition, rec.offset};
     if (auto doc = json::parse(rec.value); doc && doc->IsObject() && doc->HasMember("redriveOf")) {
       c.redriven[json::get_string(*doc, "redriveOf").value_or("")] =
         json::get_string(*doc, "to").value_or("?");
       return;
     }
-    if (auto dl = bridge::decode_dead_letter(rec.value)) {
+    if (auto dl = storage::decode_dead_letter(rec.value)) {
       c.raw[at.text()] = rec.value;
       c.letters.emplace_back(at, std::move(*dl));
     }
@@ -143,7 +143,7 @@ int run_dlq(const options& cfg, const command_line& cl, caf::actor_system_config
     while (!value.empty() && (value.back() == '\n' || value.back() == '\r'))
       value.pop_back();
   } else {
-    auto original = bridge::original_value(letter);
+    auto original = storage::original_value(letter);
     if (!original)
       die(exit_failed, original.error() + " (pass a fixed value file)");
     value = std::move(*original);
@@ -158,7 +158,7 @@ int run_dlq(const options& cfg, const command_line& cl, caf::actor_system_config
       die(exit_failed, "redrive failed: " + r.error());
     return *r;
   };
-  auto key = bridge::original_key(letter);
+  auto key = storage::original_key(letter);
   if (!key)
     die(exit_failed, key.error());
   auto pos = produce(letter.source_topic, *key, value);

@@ -22,7 +22,7 @@ int run_dump(const options& cfg, const command_line& cl, caf::actor_system_confi
     names.push_back(cfg.topic_prefix + p);
   if (names.empty())
     names = {t.user_commands, t.conversation_events, t.tool_requests, t.dead_letters};
-  read_to_end(*log, names, [&](const bridge::record& rec) {
+  read_to_end(*log, names, [&](const storage::record& rec) {
     std::cout << rec.topic.substr(cfg.topic_prefix.size()) << '\t' << rec.partition << '\t'
               << rec.offset << '\t' << core::escape(rec.key) << '\t' << core::escape(rec.value)
               << '\n';

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "bridge/log.hpp"
+#include "storage/log.hpp"
 #include "schemas/events.hpp"
 
 namespace eventide::cli {
@@ -17,7 +17,7 @@ std::string summarize(const events::event& e);
 
 /// Follows one conversation's partitions and prints its events until the final answer.
 struct follower {
-  std::unique_ptr<bridge::consumer> consumer;
+  std::unique_ptr<storage::consumer> consumer;
   std::string conversation;
   bool json = false;
   int64_t started_ms = 0;

@@ -2,7 +2,7 @@
 #include <filesystem>
 #include <iostream>
 
-#include "bridge/kv_store.hpp"
+#include "storage/kv_store.hpp"
 #include "commands.hpp"
 #include "schemas/events.hpp"
 
@@ -17,7 +17,7 @@ int run_ledger(const options& cfg, const command_line& cl, caf::actor_system_con
   auto dir = cfg.data_dir + "/worker-ledger";
   if (!std::filesystem::exists(dir))
     die(exit_failed, "no worker ledger at " + dir);
-  auto kv = bridge::kv_store::open(dir);
+  auto kv = storage::kv_store::open(dir);
   if (!kv)
     die(exit_failed, kv.error());
   size_t n = 0;

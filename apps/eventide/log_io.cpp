@@ -5,14 +5,14 @@
 #include <map>
 #include <optional>
 
-#include "bridge/embedded_log.hpp"
-#include "bridge/kafka_log.hpp"
+#include "storage/embedded_log.hpp"
+#include "storage/kafka_log.hpp"
 
 namespace eventide::cli {
 
-std::shared_ptr<bridge::log> open_log(const options& cfg) {
+std::shared_ptr<storage::log> open_log(const options& cfg) {
   if (!cfg.brokers.empty()) {
-    bridge::kafka_options ko;
+    storage::kafka_options ko;
     ko.brokers = cfg.brokers;
     ko.broker_version_fallback = cfg.kafka_version;
     ko.partitions = cfg.partitions;
@@ -21,25 +21,25 @@ std::shared_ptr<bridge::log> open_log(const options& cfg) {
     ko.session_timeout_ms = cfg.session_timeout_ms;
     ko.exactly_once = cfg.kafka_exactly_once;
     ko.client_id = "eventide-" + cfg.node_id;
-    auto l = bridge::open_kafka_log(ko);
+    auto l = storage::open_kafka_log(ko);
     if (!l)
       die(exit_usage, l.error());
-    return std::shared_ptr<bridge::log>(std::move(*l));
+    return std::shared_ptr<storage::log>(std::move(*l));
   }
-  bridge::embedded_options eo;
+  storage::embedded_options eo;
   eo.dir = cfg.data_dir + "/log";
   eo.partitions = cfg.partitions;
-  auto l = bridge::open_embedded_log(eo);
+  auto l = storage::open_embedded_log(eo);
   if (!l)
     die(exit_usage, l.error());
-  return std::shared_ptr<bridge::log>(std::move(*l));
+  return std::shared_ptr<storage::log>(std::move(*l));
 }
 
-void read_to_end(bridge::log& log, const std::vector<std::string>& topic_names,
-                 const std::function<void(const bridge::record&)>& f,
+void read_to_end(storage::log& log, const std::vector<std::string>& topic_names,
+                 const std::function<void(const storage::record&)>& f,
                  const std::string& key) {
-  std::vector<std::pair<bridge::topic_partition, int64_t>> start;
-  std::map<bridge::topic_partition, int64_t> ends;
+  std::vector<std::pair<storage::topic_partition, int64_t>> start;
+  std::map<storage::topic_partition, int64_t> ends;
   // A topic or partition that cannot be looked up is an error, never skipped: a reader that
   // silently reads less would make a missing record look like none was written.
   for (auto& topic : topic_names) {
@@ -47,9 +47,9 @@ void read_to_end(bridge::log& log, const std::vector<std::string>& topic_names,
     if (!parts)
       die(exit_failed, "cannot read " + topic + ": " + parts.error());
     for (int32_t p = 0; p < *parts; ++p) {
-      if (!key.empty() && p != bridge::partition_for_key(key, *parts))
+      if (!key.empty() && p != storage::partition_for_key(key, *parts))
         continue;
-      bridge::topic_partition tp{topic, p};
+      storage::topic_partition tp{topic, p};
       auto wm = log.query_watermarks(tp);
       if (!wm)
         die(exit_failed, "cannot read " + topic + "/" + std::to_string(p) + ": " + wm.error());
@@ -80,12 +80,12 @@ void read_to_end(bridge::log& log, const std::vector<std::string>& topic_names,
   }
 }
 
-outcome<bridge::position> produce_one(bridge::log& log, const std::string& topic,
+outcome<storage::position> produce_one(storage::log& log, const std::string& topic,
                                       const std::string& key, const std::string& value,
-                                      const bridge::record_headers& headers) {
-  std::optional<outcome<bridge::position>> result;
+                                      const storage::record_headers& headers) {
+  std::optional<outcome<storage::position>> result;
   log.produce_with_headers(topic, key, value, headers,
-                           [&](outcome<bridge::position> r) { result = std::move(r); });
+                           [&](outcome<storage::position> r) { result = std::move(r); });
   if (auto fl = log.flush(std::chrono::seconds(10)); !fl)
     return fail(fl.error());
   if (!result)

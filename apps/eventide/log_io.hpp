@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "bridge/log.hpp"
+#include "storage/log.hpp"
 #include "options.hpp"
 
 namespace eventide {
@@ -22,19 +22,19 @@ namespace eventide::cli {
 
 /// The Kafka log with --brokers, else the embedded log in DATA_DIR/log; dies (exit_usage) when
 /// it cannot be opened.
-std::shared_ptr<bridge::log> open_log(const options& cfg);
+std::shared_ptr<storage::log> open_log(const options& cfg);
 
 /// Reads `topics` (all partitions, or only the one holding `key` when given) from their first
 /// stored offset up to the high watermark of now, calling f for each record. Dies
 /// (exit_failed) when a topic or partition cannot be read.
-void read_to_end(bridge::log& log, const std::vector<std::string>& topic_names,
-                 const std::function<void(const bridge::record&)>& f,
+void read_to_end(storage::log& log, const std::vector<std::string>& topic_names,
+                 const std::function<void(const storage::record&)>& f,
                  const std::string& key = "");
 
 /// Produces one record (with `headers` where the log has them) and waits (up to 10 s) for its
 /// delivery: where it was written, or why not.
-outcome<bridge::position> produce_one(bridge::log& log, const std::string& topic,
+outcome<storage::position> produce_one(storage::log& log, const std::string& topic,
                                       const std::string& key, const std::string& value,
-                                      const bridge::record_headers& headers = {});
+                                      const storage::record_headers& headers = {});
 
 } // namespace eventide::cli

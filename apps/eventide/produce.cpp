@@ -76,11 +76,11 @@ int produce_file(const options& cfg, const std::string& path) {
   }
   start_logging(cfg, "warning");
   auto log = open_log(cfg);
-  std::vector<std::optional<outcome<bridge::position>>> results(records.size());
+  std::vector<std::optional<outcome<storage::position>>> results(records.size());
   for (size_t i = 0; i < records.size(); ++i) {
     log->produce(cfg.topic_prefix + records[i].topic, records[i].key,
                  std::move(records[i].value),
-                 [&results, i](outcome<bridge::position> r) { results[i] = std::move(r); });
+                 [&results, i](outcome<storage::position> r) { results[i] = std::move(r); });
     if (i % 256 == 255)
       log->serve(std::chrono::milliseconds(0)); // delivery reports, so the queue stays short
   }

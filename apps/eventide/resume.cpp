@@ -17,9 +17,9 @@ namespace eventide::cli {
 namespace {
 
 // Conversations with a question and no final answer yet.
-std::set<std::string> unanswered(bridge::log& log, const topics& t) {
+std::set<std::string> unanswered(storage::log& log, const topics& t) {
   std::set<std::string> asked, answered;
-  read_to_end(log, {t.user_commands, t.conversation_events}, [&](const bridge::record& rec) {
+  read_to_end(log, {t.user_commands, t.conversation_events}, [&](const storage::record& rec) {
     auto ev = events::decode(rec.value);
     if (!ev)
       return;
@@ -58,9 +58,9 @@ int run_resume(const options& cfg, const command_line& cl,
             << (open.size() == 1 ? "" : "s") << std::endl;
   // Follow every partition from the start: the answers may predate this process.
   auto parts = log->partition_count(t.conversation_events);
-  std::vector<std::pair<bridge::topic_partition, int64_t>> start;
+  std::vector<std::pair<storage::topic_partition, int64_t>> start;
   for (int32_t p = 0; parts && p < *parts; ++p)
-    start.emplace_back(bridge::topic_partition{t.conversation_events, p}, 0);
+    start.emplace_back(storage::topic_partition{t.conversation_events, p}, 0);
   auto c = log->assign(start);
   if (!c)
     die(exit_failed, c.error());

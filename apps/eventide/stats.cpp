@@ -22,13 +22,13 @@ int run_stats(const options& cfg, const command_line& cl, caf::actor_system_conf
   topics t(cfg.topic_prefix);
   core::metrics_fold fold; // every latency sample: the log is read once
   // Folded in batches like the metrics role does (event-time order across partitions).
-  std::vector<bridge::record> batch;
+  std::vector<storage::record> batch;
   auto fold_pending = [&] {
-    fold_batch(fold, batch, t, cfg.topic_prefix, [](const bridge::record&, const std::string&) {});
+    fold_batch(fold, batch, t, cfg.topic_prefix, [](const storage::record&, const std::string&) {});
     batch.clear();
   };
   read_to_end(*log, {t.user_commands, t.conversation_events, t.tool_requests, t.dead_letters},
-              [&](const bridge::record& rec) {
+              [&](const storage::record& rec) {
                 batch.push_back(rec);
                 if (batch.size() == 1024)
                   fold_pending();

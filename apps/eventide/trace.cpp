@@ -32,7 +32,7 @@ int run_trace(const options& cfg, const command_line& cl, caf::actor_system_conf
   };
   std::vector<entry> entries;
   read_to_end(*log, {t.user_commands, t.conversation_events, t.tool_requests},
-              [&](const bridge::record& rec) {
+              [&](const storage::record& rec) {
                 if (auto ev = events::decode(rec.value))
                   entries.push_back({rec.topic + "/" + std::to_string(rec.partition) + "@"
                                        + std::to_string(rec.offset),

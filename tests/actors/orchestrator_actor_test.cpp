@@ -38,12 +38,12 @@ struct recorded {
 producer_actor::behavior_type fake_producer(producer_actor::pointer self,
                                             std::shared_ptr<recorded> rec) {
   return {
-    [rec](publish_atom, const events::event& e) -> bridge::position {
+    [rec](publish_atom, const events::event& e) -> storage::position {
       rec->events.push_back(e);
       return {0, static_cast<int64_t>(rec->events.size() - 1)};
     },
     [](publish_atom, const std::string&, const std::string&, const std::string&) {
-      return bridge::position{0, 0};
+      return storage::position{0, 0};
     },
     [](serve_atom) {},
     [](health_atom) { return std::string("{}"); },
@@ -52,23 +52,23 @@ producer_actor::behavior_type fake_producer(producer_actor::pointer self,
 
 // Publishes still in flight: the holding producer records each event and answers only when
 // the test sends it serve_atom (a slow broker).
-using held_publishes = std::vector<caf::typed_response_promise<bridge::position>>;
+using held_publishes = std::vector<caf::typed_response_promise<storage::position>>;
 
 producer_actor::behavior_type holding_producer(producer_actor::pointer self,
                                                std::shared_ptr<recorded> rec,
                                                std::shared_ptr<held_publishes> held) {
   return {
-    [self, rec, held](publish_atom, const events::event& e) -> caf::result<bridge::position> {
+    [self, rec, held](publish_atom, const events::event& e) -> caf::result<storage::position> {
       rec->events.push_back(e);
-      held->push_back(self->make_response_promise<bridge::position>());
+      held->push_back(self->make_response_promise<storage::position>());
       return held->back();
     },
     [](publish_atom, const std::string&, const std::string&, const std::string&) {
-      return bridge::position{0, 0};
+      return storage::position{0, 0};
     },
     [held](serve_atom) {
       for (auto& p : *held)
-        p.deliver(bridge::position{0, 0});
+        p.deliver(storage::position{0, 0});
       held->clear();
     },
     [](health_atom) { return std::string("{}"); },
@@ -138,7 +138,7 @@ struct store_fixture {
   std::unique_ptr<caf::actor_system> sys;
   caf::scheduler::test_coordinator* sched = nullptr;
   std::shared_ptr<recorded> rec = std::make_shared<recorded>();
-  std::shared_ptr<bridge::kv_store> store;
+  std::shared_ptr<storage::kv_store> store;
   producer_actor producer;
   orchestrator_actor orch;
 
@@ -148,7 +148,7 @@ struct store_fixture {
     cfg.set("scheduler.policy", caf::atom("testing"));
     sys = std::make_unique<caf::actor_system>(cfg);
     sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
-    auto opened = bridge::kv_store::open(dir.path + "/store");
+    auto opened = storage::kv_store::open(dir.path + "/store");
     REQUIRE(opened);
     store = std::move(*opened);
     producer = held ? sys->spawn(holding_producer, rec, held) : sys->spawn(fake_producer, rec);

@@ -15,7 +15,7 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include "actors/bridges.hpp"
-#include "bridge/kafka_log.hpp"
+#include "storage/kafka_log.hpp"
 
 using namespace eventide;
 using namespace std::chrono_literals;
@@ -34,12 +34,12 @@ TEST_CASE("actors: a record still in flight at shutdown does not hold the actor 
   rd_kafka_mock_cluster_t* cluster = rd_kafka_mock_cluster_new(host, 1);
   REQUIRE(cluster != nullptr);
   REQUIRE(rd_kafka_mock_topic_create(cluster, "t", 1, 1) == RD_KAFKA_RESP_ERR_NO_ERROR);
-  bridge::kafka_options options;
+  storage::kafka_options options;
   options.brokers = rd_kafka_mock_cluster_bootstraps(cluster);
   options.extra = {{"log_level", "2"}}; // the broker is down on purpose
-  auto opened = bridge::open_kafka_log(options);
+  auto opened = storage::open_kafka_log(options);
   REQUIRE(opened.ok());
-  std::shared_ptr<bridge::log> log = std::move(*opened);
+  std::shared_ptr<storage::log> log = std::move(*opened);
   REQUIRE(log->partition_count("t").ok());
   REQUIRE(rd_kafka_mock_broker_set_down(cluster, 1) == RD_KAFKA_RESP_ERR_NO_ERROR);
 

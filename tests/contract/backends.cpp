@@ -11,8 +11,8 @@
 #include <librdkafka/rdkafka_mock.h>
 #include <unistd.h>
 
-#include "bridge/embedded_log.hpp"
-#include "bridge/kafka_log.hpp"
+#include "storage/embedded_log.hpp"
+#include "storage/kafka_log.hpp"
 #include "tests/temp_dir.hpp"
 
 namespace contract {
@@ -51,10 +51,10 @@ std::string topic_name(const std::string& base) { return "ct-" + base + "-" + un
 class embedded_fixture final : public log_fixture {
  public:
   embedded_fixture() {
-    bridge::embedded_options options;
+    storage::embedded_options options;
     options.dir = dir_.path;
     options.partitions = default_partitions;
-    auto opened = bridge::open_embedded_log(options);
+    auto opened = storage::open_embedded_log(options);
     REQUIRE(opened.ok());
     log_ = std::move(opened).value();
   }
@@ -87,12 +87,12 @@ class mock_fixture final : public log_fixture {
     REQUIRE(host_ != nullptr);
     cluster_ = rd_kafka_mock_cluster_new(host_, 1);
     REQUIRE(cluster_ != nullptr);
-    bridge::kafka_options options;
+    storage::kafka_options options;
     options.brokers = rd_kafka_mock_cluster_bootstraps(cluster_);
     options.partitions = default_partitions;
     options.session_timeout_ms = 6000; // the mock waits this long on membership changes
     options.extra = {{"consumer.fetch.wait.max.ms", "1"}}; // the mock holds every fetch this long
-    auto opened = bridge::open_kafka_log(options);
+    auto opened = storage::open_kafka_log(options);
     INFO((opened.ok() ? "" : opened.error()));
     REQUIRE(opened.ok());
     log_ = std::move(opened).value();
@@ -122,9 +122,9 @@ class mock_fixture final : public log_fixture {
 class broker_fixture final : public log_fixture {
  public:
   broker_fixture() {
-    bridge::kafka_options options = broker_options();
+    storage::kafka_options options = broker_options();
     options.partitions = default_partitions; // used where the broker lets us create topics
-    auto opened = bridge::open_kafka_log(options);
+    auto opened = storage::open_kafka_log(options);
     INFO((opened.ok() ? "" : opened.error()));
     REQUIRE(opened.ok());
     log_ = std::move(opened).value();
@@ -148,7 +148,7 @@ void skip(const std::string& reason) {
   std::_Exit(77);
 }
 
-bridge::kafka_options broker_options() {
+storage::kafka_options broker_options() {
   const char* bootstrap = std::getenv("KAFKA_BOOTSTRAP");
   if (!bootstrap || !*bootstrap) {
     const char* required = std::getenv("EVENTIDE_REQUIRE_KAFKA");
@@ -157,7 +157,7 @@ bridge::kafka_options broker_options() {
            "(scripts/kafka-test-env.sh start) and export KAFKA_BOOTSTRAP");
     skip("KAFKA_BOOTSTRAP is not set (no real Kafka broker to test against)");
   }
-  bridge::kafka_options options;
+  storage::kafka_options options;
   options.brokers = bootstrap;
   const char* fallback = std::getenv("KAFKA_VERSION_FALLBACK");
   options.broker_version_fallback = fallback ? fallback : ""; // unset: a modern broker
@@ -181,21 +181,21 @@ std::unique_ptr<log_fixture> open_fixture(backend_kind kind) {
 }
 
 // Produces every record and waits for all acknowledgements; returns them in produce order.
-std::vector<eventide::bridge::position> produce_all(eventide::bridge::log& log,
+std::vector<eventide::storage::position> produce_all(eventide::storage::log& log,
                                                    const std::string& topic,
                                   const std::vector<key_value>& records,
                                   std::chrono::milliseconds timeout) {
-  std::vector<std::optional<eventide::outcome<eventide::bridge::position>>> acks(records.size());
+  std::vector<std::optional<eventide::outcome<eventide::storage::position>>> acks(records.size());
   for (size_t i = 0; i < records.size(); ++i)
     log.produce(topic, records[i].first, records[i].second,
-                [&acks, i](eventide::outcome<eventide::bridge::position> p) {
+                [&acks, i](eventide::outcome<eventide::storage::position> p) {
                   REQUIRE_FALSE(acks[i].has_value()); // exactly one acknowledgement
                   acks[i].emplace(std::move(p));
                 });
   auto flushed = log.flush(timeout);
   INFO((flushed.ok() ? "" : flushed.error()));
   REQUIRE(flushed.ok());
-  std::vector<eventide::bridge::position> out;
+  std::vector<eventide::storage::position> out;
   for (auto& a : acks) {
     REQUIRE(a.has_value());
     INFO((a->ok() ? "" : a->error()));

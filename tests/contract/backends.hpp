@@ -8,8 +8,8 @@
 #include <utility>
 #include <vector>
 
-#include "bridge/kafka_log.hpp"
-#include "bridge/log.hpp"
+#include "storage/kafka_log.hpp"
+#include "storage/log.hpp"
 
 struct rd_kafka_mock_cluster_s;
 
@@ -23,7 +23,7 @@ class log_fixture {
  public:
   virtual ~log_fixture() = default;
 
-  eventide::bridge::log& log() { return *log_; }
+  eventide::storage::log& log() { return *log_; }
 
   /// A topic no other test uses, created with the backend's default partition count (embedded
   /// and mock: 4; a real broker: whatever it gives). Tests read partition_count() and hold
@@ -45,7 +45,7 @@ class log_fixture {
   virtual rd_kafka_mock_cluster_s* mock_cluster() { return nullptr; }
 
  protected:
-  std::unique_ptr<eventide::bridge::log> log_;
+  std::unique_ptr<eventide::storage::log> log_;
 };
 
 /// Opens a fresh fixture. A real broker without KAFKA_BOOTSTRAP ends the process with exit code
@@ -55,7 +55,7 @@ std::unique_ptr<log_fixture> open_fixture(backend_kind kind);
 /// The real broker's connection options: KAFKA_BOOTSTRAP, and KAFKA_VERSION_FALLBACK (unset or
 /// empty: a modern broker; "0.9.0.1" for the 0.9 floor). Without KAFKA_BOOTSTRAP it ends the
 /// process as skipped, like open_fixture(kafka).
-eventide::bridge::kafka_options broker_options();
+eventide::storage::kafka_options broker_options();
 
 /// Whether the real broker is a modern one (API versions, admin API, idempotent producer).
 bool broker_is_modern();
@@ -70,7 +70,7 @@ using key_value = std::pair<std::string, std::string>;
 
 /// Produces every record and waits (up to `timeout`) for all acknowledgements, each exactly
 /// once; returns them in produce order.
-std::vector<eventide::bridge::position> produce_all(eventide::bridge::log& l,
+std::vector<eventide::storage::position> produce_all(eventide::storage::log& l,
                                                    const std::string& topic,
                                   const std::vector<key_value>& records,
                                   std::chrono::milliseconds timeout = std::chrono::seconds(30));

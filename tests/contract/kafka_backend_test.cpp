@@ -15,11 +15,11 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
-#include "bridge/kafka_log.hpp"
+#include "storage/kafka_log.hpp"
 #include "tests/contract/backends.hpp"
 
 using namespace eventide;
-using namespace eventide::bridge;
+using namespace eventide::storage;
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
 
@@ -138,7 +138,7 @@ class broker_probe {
 constexpr int16_t produce_api_key = 0; // Kafka protocol ApiKey of Produce
 
 // Produces `count` records under one key and returns their acknowledgements in order.
-std::vector<position> produce_sequence(bridge::log& log, const std::string& topic,
+std::vector<position> produce_sequence(storage::log& log, const std::string& topic,
                                        const std::string& key, int count) {
   std::vector<key_value> records;
   for (int i = 0; i < count; ++i)
@@ -147,7 +147,7 @@ std::vector<position> produce_sequence(bridge::log& log, const std::string& topi
 }
 
 // Reads a whole partition from offset 0 and checks it holds exactly key-0..key-(count-1).
-void expect_exactly_once_in_order(bridge::log& log, const topic_partition& tp,
+void expect_exactly_once_in_order(storage::log& log, const topic_partition& tp,
                                   const std::string& key, int count) {
   auto c = log.assign({{tp, 0}});
   REQUIRE(c.ok());
@@ -379,7 +379,7 @@ namespace {
 
 // Every record of partition 0 of `topic` that a read_committed reader gets, reading until its
 // position reaches the end (past transaction markers and aborted records).
-std::vector<std::string> committed_values(bridge::log& log, const std::string& topic) {
+std::vector<std::string> committed_values(storage::log& log, const std::string& topic) {
   topic_partition tp{topic, 0};
   auto end = log.query_watermarks(tp);
   REQUIRE(end.ok());
@@ -400,7 +400,7 @@ std::vector<std::string> committed_values(bridge::log& log, const std::string& t
 
 // committed_values() once `n` records are readable: a commit returns when the coordinator has
 // decided it, and the markers that make the records readable are written just after.
-std::vector<std::string> committed_values(bridge::log& log, const std::string& topic, size_t n) {
+std::vector<std::string> committed_values(storage::log& log, const std::string& topic, size_t n) {
   const auto deadline = steady::now() + 10s;
   auto got = committed_values(log, topic);
   while (got.size() < n && steady::now() < deadline) {

@@ -1,5 +1,5 @@
 // The log contract: every case runs against each backend (embedded, mock cluster, real Kafka)
-// through bridge::log only. Cases hold for any partition count >= 1.
+// through storage::log only. Cases hold for any partition count >= 1.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -14,7 +14,7 @@
 #include "tests/contract/backends.hpp"
 
 using namespace eventide;
-using namespace eventide::bridge;
+using namespace eventide::storage;
 using namespace std::chrono_literals;
 using contract::backend_kind;
 using contract::log_fixture;
@@ -66,7 +66,7 @@ std::vector<topic_partition> all_partitions(const std::string& topic, int32_t co
   return out;
 }
 
-int32_t partitions_of(bridge::log& log, const std::string& topic) {
+int32_t partitions_of(storage::log& log, const std::string& topic) {
   auto count = log.partition_count(topic);
   INFO((count.ok() ? "" : count.error()));
   REQUIRE(count.ok());

@@ -85,17 +85,17 @@ size_t effect_log::runs(const std::string& invocation_id) const {
 
 pipeline::pipeline(const std::string& data_dir, node_options opts)
   : data_dir_(data_dir), opts_(std::move(opts)), topics_(opts_.topic_prefix) {
-  bridge::embedded_options eo;
+  storage::embedded_options eo;
   eo.dir = data_dir + "/log";
   eo.partitions = 3;
-  auto l = bridge::open_embedded_log(eo);
+  auto l = storage::open_embedded_log(eo);
   if (!l)
     throw std::runtime_error(l.error());
   log_ = std::move(*l);
   init();
 }
 
-pipeline::pipeline(const std::string& data_dir, std::shared_ptr<bridge::log> log,
+pipeline::pipeline(const std::string& data_dir, std::shared_ptr<storage::log> log,
                    node_options opts)
   : data_dir_(data_dir), opts_(std::move(opts)), topics_(opts_.topic_prefix), log_(std::move(log)) {
   init();
@@ -140,7 +140,7 @@ void pipeline::stop() {
 void pipeline::produce_raw(const std::string& topic, const std::string& key,
                            const std::string& value) {
   bool ok = false;
-  log_->produce(topic, key, value, [&](outcome<bridge::position> r) { ok = r.ok(); });
+  log_->produce(topic, key, value, [&](outcome<storage::position> r) { ok = r.ok(); });
   (void) log_->flush(std::chrono::seconds(5));
   if (!ok)
     throw std::runtime_error("produce failed");
@@ -155,22 +155,22 @@ void pipeline::produce(const events::event& e) {
 
 namespace {
 
-std::vector<std::pair<bridge::topic_partition, int64_t>>
-partitions_of(bridge::log& log, const std::string& conversation,
+std::vector<std::pair<storage::topic_partition, int64_t>>
+partitions_of(storage::log& log, const std::string& conversation,
               const std::vector<std::string>& topics, bool from_start) {
-  std::vector<std::pair<bridge::topic_partition, int64_t>> start;
+  std::vector<std::pair<storage::topic_partition, int64_t>> start;
   for (auto& t : topics) {
     auto parts = log.partition_count(t);
     if (!parts)
       throw std::runtime_error(parts.error());
-    bridge::topic_partition tp{t, bridge::partition_for_key(conversation, *parts)};
+    storage::topic_partition tp{t, storage::partition_for_key(conversation, *parts)};
     auto wm = log.query_watermarks(tp);
     start.emplace_back(tp, from_start || !wm ? 0 : wm->high);
   }
   return start;
 }
 
-void collect(const bridge::record& rec, const std::string& conversation, const topics& names,
+void collect(const storage::record& rec, const std::string& conversation, const topics& names,
              conversation_trace& trace) {
   if (rec.key != conversation)
     return;
@@ -225,7 +225,7 @@ conversation_trace pipeline::read(const std::string& conversation) {
   trace.id = conversation;
   auto start = partitions_of(*log_, conversation,
                              {topics_.conversation_events, topics_.tool_requests}, true);
-  std::map<bridge::topic_partition, int64_t> ends;
+  std::map<storage::topic_partition, int64_t> ends;
   for (auto& [tp, off] : start)
     ends[tp] = log_->query_watermarks(tp)->high;
   auto c = log_->assign(start);

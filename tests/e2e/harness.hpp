@@ -13,7 +13,7 @@
 
 #include "actors/bridges.hpp"
 #include "actors/node.hpp"
-#include "bridge/embedded_log.hpp"
+#include "storage/embedded_log.hpp"
 #include "core/json.hpp"
 #include "providers/tool.hpp"
 #include "schemas/events.hpp"
@@ -64,7 +64,7 @@ class pipeline {
  public:
   explicit pipeline(const std::string& data_dir, node_options opts = {});
   /// Runs every role over `log` (e.g. a Kafka log) instead of a fresh embedded one.
-  pipeline(const std::string& data_dir, std::shared_ptr<bridge::log> log, node_options opts = {});
+  pipeline(const std::string& data_dir, std::shared_ptr<storage::log> log, node_options opts = {});
   ~pipeline();
 
   /// Starts all roles (again, after stop()).
@@ -87,14 +87,14 @@ class pipeline {
   /// Appends an event to its topic.
   void produce(const events::event& e);
 
-  bridge::log& log() { return *log_; }
+  storage::log& log() { return *log_; }
   const topics& names() const { return topics_; }
 
  private:
   std::string data_dir_;
   node_options opts_;
   topics topics_;
-  std::shared_ptr<bridge::log> log_;
+  std::shared_ptr<storage::log> log_;
   caf::actor_system_config cfg_;
   std::unique_ptr<caf::actor_system> sys_;
   std::unique_ptr<node> node_;

@@ -6,8 +6,8 @@
 #include <map>
 #include <thread>
 
-#include "bridge/dead_letter.hpp"
-#include "bridge/kv_store.hpp"
+#include "storage/dead_letter.hpp"
+#include "storage/kv_store.hpp"
 #include "tests/e2e/harness.hpp"
 
 using namespace eventide;
@@ -33,10 +33,10 @@ std::map<std::pair<std::string, std::string>, std::string> dead_letters(pipeline
   auto& topic = p.names().dead_letters;
   auto parts = p.log().partition_count(topic);
   REQUIRE(parts);
-  std::vector<std::pair<bridge::topic_partition, int64_t>> start;
-  std::map<bridge::topic_partition, int64_t> ends;
+  std::vector<std::pair<storage::topic_partition, int64_t>> start;
+  std::map<storage::topic_partition, int64_t> ends;
   for (int32_t i = 0; i < *parts; ++i) {
-    bridge::topic_partition tp{topic, i};
+    storage::topic_partition tp{topic, i};
     start.emplace_back(tp, 0);
     ends[tp] = p.log().query_watermarks(tp)->high;
   }
@@ -51,7 +51,7 @@ std::map<std::pair<std::string, std::string>, std::string> dead_letters(pipeline
     auto batch = (*c)->poll(256, std::chrono::milliseconds(20));
     REQUIRE(batch);
     for (auto& rec : *batch) {
-      auto dl = bridge::decode_dead_letter(rec.value);
+      auto dl = storage::decode_dead_letter(rec.value);
       REQUIRE(dl);
       out[{dl->key, dl->consumer_group}] = dl->reason;
     }
@@ -68,7 +68,7 @@ void wait_consumed(pipeline& p, const std::string& topic, const std::vector<std:
   for (;;) {
     bool done = true;
     for (int32_t i = 0; i < *parts; ++i) {
-      bridge::topic_partition tp{topic, i};
+      storage::topic_partition tp{topic, i};
       auto high = p.log().query_watermarks(tp)->high;
       for (auto& g : groups) {
         auto committed = p.log().committed(g, tp);
@@ -182,7 +182,7 @@ TEST_CASE("e2e: a ledger entry recorded for another conversation never answers a
   {
     // Filed under conv-b's invocation, recorded for conv-a (a ledger written before requests
     // were checked for their conversation, or a corrupt one): it decodes, but is not conv-b's.
-    auto ledger = bridge::kv_store::open(dir.path + "/worker-ledger");
+    auto ledger = storage::kv_store::open(dir.path + "/worker-ledger");
     REQUIRE(ledger);
     std::string recorded =
       R"({"specversion":"1.0","id":"conv-a/1/s1/result/1","type":"ToolInvocationResulted",)"
@@ -193,7 +193,7 @@ TEST_CASE("e2e: a ledger entry recorded for another conversation never answers a
     REQUIRE(events::decode(recorded));
     REQUIRE((*ledger)->put({{"r/conv-b/1/s1", recorded}}));
   }
-  REQUIRE(bridge::kv_store::wait_until_closed(dir.path + "/worker-ledger", std::chrono::seconds(5)));
+  REQUIRE(storage::kv_store::wait_until_closed(dir.path + "/worker-ledger", std::chrono::seconds(5)));
   p.start();
   auto t = p.ask("conv-b", "What is 6 times 7?", std::chrono::seconds(10));
   REQUIRE(t.answer() != nullptr);

@@ -7,8 +7,8 @@
 #include <set>
 #include <thread>
 
-#include "bridge/dead_letter.hpp"
-#include "bridge/kv_store.hpp"
+#include "storage/dead_letter.hpp"
+#include "storage/kv_store.hpp"
 #include "tests/e2e/harness.hpp"
 
 using namespace eventide;
@@ -344,9 +344,9 @@ TEST_CASE("e2e: poison records on every topic go to the DLQ while a conversation
   std::map<std::tuple<std::string, std::string, std::string>, std::string> letters;
   auto parts = p.log().partition_count(n.dead_letters);
   REQUIRE(parts);
-  std::vector<std::pair<bridge::topic_partition, int64_t>> start;
+  std::vector<std::pair<storage::topic_partition, int64_t>> start;
   for (int32_t i = 0; i < *parts; ++i)
-    start.emplace_back(bridge::topic_partition{n.dead_letters, i}, 0);
+    start.emplace_back(storage::topic_partition{n.dead_letters, i}, 0);
   auto c = p.log().assign(start);
   REQUIRE(c);
   size_t expected = 0;
@@ -357,7 +357,7 @@ TEST_CASE("e2e: poison records on every topic go to the DLQ while a conversation
     auto batch = (*c)->poll(256, std::chrono::milliseconds(50));
     REQUIRE(batch);
     for (auto& rec : *batch) {
-      auto dl = bridge::decode_dead_letter(rec.value);
+      auto dl = storage::decode_dead_letter(rec.value);
       REQUIRE(dl);
       letters[{dl->source_topic, dl->key, dl->consumer_group}] = dl->reason;
       CHECK(dl->offset >= 0);

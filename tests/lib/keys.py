@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Record keys by partition, as Kafka's Java client and Eventide (bridge/partitioner.cpp)
+"""Record keys by partition, as Kafka's Java client and Eventide (storage/partitioner.cpp)
 place them: toPositive(murmur2(key)) % partitions.
 
   keys.py partition KEY PARTITIONS          the partition of KEY

@@ -44,8 +44,8 @@ void spit(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
 }
 
-bridge::record rec(int32_t partition, int64_t offset) {
-  bridge::record r;
+storage::record rec(int32_t partition, int64_t offset) {
+  storage::record r;
   r.topic = "user-commands";
   r.partition = partition;
   r.offset = offset;

@@ -2,11 +2,11 @@
 
 #include <string>
 
-#include "bridge/dead_letter.hpp"
+#include "storage/dead_letter.hpp"
 #include "core/json.hpp"
 
 using namespace eventide;
-using namespace eventide::bridge;
+using namespace eventide::storage;
 
 namespace {
 

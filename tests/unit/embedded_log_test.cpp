@@ -13,13 +13,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "bridge/embedded_log.hpp"
+#include "storage/embedded_log.hpp"
 #include "tests/temp_dir.hpp"
 
 extern char** environ;
 
 using namespace eventide;
-using namespace eventide::bridge;
+using namespace eventide::storage;
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
 
@@ -27,7 +27,7 @@ namespace {
 
 using testing::temp_dir;
 
-std::unique_ptr<bridge::log> open_log(const std::string& dir, int32_t partitions = 3) {
+std::unique_ptr<storage::log> open_log(const std::string& dir, int32_t partitions = 3) {
   embedded_options options;
   options.dir = dir;
   options.partitions = partitions;
@@ -36,7 +36,7 @@ std::unique_ptr<bridge::log> open_log(const std::string& dir, int32_t partitions
   return std::move(opened).value();
 }
 
-position produce_sync(bridge::log& l, const std::string& topic, const std::string& key,
+position produce_sync(storage::log& l, const std::string& topic, const std::string& key,
                       const std::string& value) {
   std::optional<outcome<position>> delivered;
   l.produce(topic, key, value, [&](outcome<position> p) { delivered.emplace(std::move(p)); });

@@ -7,8 +7,8 @@
 #include <cstdlib>
 
 #include "actors/metrics_role.hpp"
-#include "bridge/dead_letter.hpp"
-#include "bridge/embedded_log.hpp"
+#include "storage/dead_letter.hpp"
+#include "storage/embedded_log.hpp"
 #include "core/event_ids.hpp"
 #include "tests/temp_dir.hpp"
 
@@ -31,7 +31,7 @@ events::event ev(events::payload p, int64_t t, const std::string& role,
   return e;
 }
 
-bridge::record rec(const std::string& topic, int64_t offset, const events::event& e) {
+storage::record rec(const std::string& topic, int64_t offset, const events::event& e) {
   auto bytes = events::encode(e);
   INFO(events::type_name(e.data));
   REQUIRE(bytes);
@@ -42,7 +42,7 @@ const char* plan = R"({"steps":[{"id":"s1","tool":"math","args":{"expression":"1
 
 // One conversation's records, grouped by partition as a poll returns them: the effects in
 // conversation-events first, then the requests, then the commands that caused most of them.
-std::vector<bridge::record> effects_first() {
+std::vector<storage::record> effects_first() {
   auto q = ev(events::user_query_received{"a", "u", "What is 1+1?", 1000}, 1000, "ingress");
   auto pg = ev(events::plan_generated{1, plan, "offline", "rule-based", 1}, 1004, "router", q.id);
   auto rq = ev(events::tool_invocation_requested{"a/1/s1", 1, "s1", "math",
@@ -64,7 +64,7 @@ std::vector<bridge::record> effects_first() {
           rec("user-commands", 0, q), rec("user-commands", 1, sq)};
 }
 
-void no_undecodable(const bridge::record& r, const std::string& reason) {
+void no_undecodable(const storage::record& r, const std::string& reason) {
   FAIL("undecodable " << r.topic << "@" << r.offset << ": " << reason);
 }
 
@@ -109,7 +109,7 @@ TEST_CASE("metrics batch: in the same millisecond a cause still goes first") {
   auto rq3 = ev(events::tool_invocation_requested{"a/1/s3", 1, "s3", "math", "{}", 99999}, 6,
                 "orchestrator", rs2.id);
   // The request's partition comes first in the poll, and its cause is second in its run.
-  std::vector<bridge::record> batch = {rec("tool-invocation-requests", 7, rq3),
+  std::vector<storage::record> batch = {rec("tool-invocation-requests", 7, rq3),
                                        rec("conversation-events", 7, done1),
                                        rec("conversation-events", 8, rs2)};
   core::metrics_fold m;
@@ -124,17 +124,17 @@ TEST_CASE("metrics batch: in the same millisecond a cause still goes first") {
 
 TEST_CASE("metrics batch: dead letters by group, undecodable records counted, never folded") {
   topics t("p-");
-  bridge::record poison{"p-conversation-events", 1, 3, "a", "{not json", 0, {}};
-  auto letter = bridge::make_dead_letter(poison, "p-orchestrator", "invalid JSON", "n1", 5);
-  std::vector<bridge::record> batch = {
+  storage::record poison{"p-conversation-events", 1, 3, "a", "{not json", 0, {}};
+  auto letter = storage::make_dead_letter(poison, "p-orchestrator", "invalid JSON", "n1", 5);
+  std::vector<storage::record> batch = {
     poison,
-    {"p-dead-letter-queue", 0, 0, "a", bridge::encode_dead_letter(letter), 0, {}},
+    {"p-dead-letter-queue", 0, 0, "a", storage::encode_dead_letter(letter), 0, {}},
     {"p-dead-letter-queue", 0, 1, "a", R"({"redriveOf":"0:0","to":"x","fixed":false,"at":1})", 0, {}},
     {"p-dead-letter-queue", 0, 2, "a", "\x01garbage", 0, {}},
     {"p-user-commands", 0, 0, "", "", 0, {}}};
   std::vector<std::string> seen;
   core::metrics_fold m;
-  auto bad = fold_batch(m, batch, t, "p-", [&](const bridge::record& r, const std::string&) {
+  auto bad = fold_batch(m, batch, t, "p-", [&](const storage::record& r, const std::string&) {
     seen.push_back(r.topic + "@" + std::to_string(r.offset));
   });
   CHECK(bad == 3);
@@ -167,18 +167,18 @@ TEST_CASE("the pipeline's consumer groups and their topics") {
 
 TEST_CASE("consumer lag: high watermark minus committed offset per group") {
   temp_dir dir;
-  bridge::embedded_options eo;
+  storage::embedded_options eo;
   eo.dir = dir.path + "/log";
   eo.partitions = 2;
-  auto opened = bridge::open_embedded_log(eo);
+  auto opened = storage::open_embedded_log(eo);
   REQUIRE(opened);
   auto& log = **opened;
   const std::string topic = "p-user-commands";
   for (int i = 0; i < 10; ++i)
-    log.produce(topic, "k" + std::to_string(i), "v", [](outcome<bridge::position> r) {
+    log.produce(topic, "k" + std::to_string(i), "v", [](outcome<storage::position> r) {
       REQUIRE(r);
     });
-  bridge::watermarks wm[2];
+  storage::watermarks wm[2];
   for (int32_t p = 0; p < 2; ++p) {
     auto w = log.query_watermarks({topic, p});
     REQUIRE(w);
@@ -191,7 +191,7 @@ TEST_CASE("consumer lag: high watermark minus committed offset per group") {
   CHECK(error.empty());
 
   // The router group handles partition 0 up to 1 record before its end; partition 1 never.
-  auto c = log.subscribe("p-router", {topic}, bridge::offset_reset::earliest);
+  auto c = log.subscribe("p-router", {topic}, storage::offset_reset::earliest);
   REQUIRE(c);
   for (int i = 0; i < 50 && (*c)->assignment().size() < 2; ++i)
     REQUIRE((*c)->poll(0, 10ms));

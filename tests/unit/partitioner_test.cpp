@@ -4,10 +4,10 @@
 #include <map>
 #include <string>
 
-#include "bridge/log.hpp"
+#include "storage/log.hpp"
 
-using eventide::bridge::murmur2;
-using eventide::bridge::partition_for_key;
+using eventide::storage::murmur2;
+using eventide::storage::partition_for_key;
 
 namespace {
 int32_t hash_of(const std::string& s) { return murmur2(s.data(), s.size()); }

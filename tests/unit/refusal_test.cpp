@@ -18,8 +18,8 @@ events::event event_of(events::payload p) {
   return e;
 }
 
-bridge::record on(const std::string& topic) {
-  bridge::record r;
+storage::record on(const std::string& topic) {
+  storage::record r;
   r.topic = topic;
   r.key = "c1";
   return r;

@@ -7,7 +7,7 @@
 // partition's start (committed offset, else the reset watermark) before calling the listener, so
 // position_of() is known right away and a seek from the listener simply replaces the start that
 // rd_kafka_assign() then uses.
-#include "bridge/kafka_log.hpp"
+#include "storage/kafka_log.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -22,7 +22,7 @@
 
 #include <librdkafka/rdkafka.h>
 
-namespace eventide::bridge {
+namespace eventide::storage {
 
 namespace {
 
@@ -1486,7 +1486,7 @@ outcome<std::unique_ptr<log>> open_kafka_log(const kafka_options& options) {
   auto log = std::make_unique<kafka_log>(options);
   if (auto ok = log->start(); !ok)
     return fail(ok.error());
-  return std::unique_ptr<bridge::log>(std::move(log));
+  return std::unique_ptr<storage::log>(std::move(log));
 }
 
-} // namespace eventide::bridge
+} // namespace eventide::storage

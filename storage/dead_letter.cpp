@@ -1,4 +1,4 @@
-#include "bridge/dead_letter.hpp"
+#include "storage/dead_letter.hpp"
 
 #include <array>
 
@@ -8,7 +8,7 @@
 #include "core/json.hpp"
 #include "core/text.hpp"
 
-namespace eventide::bridge {
+namespace eventide::storage {
 
 namespace {
 
@@ -331,4 +331,4 @@ outcome<std::string> original_key(const dead_letter& letter) {
   return letter.key;
 }
 
-} // namespace eventide::bridge
+} // namespace eventide::storage

@@ -12,10 +12,10 @@
 #include <string>
 #include <string_view>
 
-#include "bridge/log.hpp"
+#include "storage/log.hpp"
 #include "core/outcome.hpp"
 
-namespace eventide::bridge {
+namespace eventide::storage {
 
 inline constexpr const char* dead_letter_topic = "dead-letter-queue";
 
@@ -71,4 +71,4 @@ bool is_valid_utf8(std::string_view bytes);
 std::string base64_encode(std::string_view bytes);
 outcome<std::string> base64_decode(std::string_view text);
 
-} // namespace eventide::bridge
+} // namespace eventide::storage

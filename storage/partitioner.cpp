@@ -3,9 +3,9 @@
 #include <cstdint>
 #include <cstring>
 
-#include "bridge/log.hpp"
+#include "storage/log.hpp"
 
-namespace eventide::bridge {
+namespace eventide::storage {
 
 int32_t murmur2(const void* data, size_t len) {
   // Unsigned 32-bit arithmetic reproduces Java's wrapping int math; `>>` on uint32_t is Java's
@@ -59,4 +59,4 @@ int32_t partition_for_key(const std::string& key, int32_t partitions) {
   return positive % partitions;
 }
 
-} // namespace eventide::bridge
+} // namespace eventide::storage

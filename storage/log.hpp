@@ -13,7 +13,7 @@
 
 #include "core/outcome.hpp"
 
-namespace eventide::bridge {
+namespace eventide::storage {
 
 struct topic_partition {
   std::string topic;
@@ -197,4 +197,4 @@ int32_t partition_for_key(const std::string& key, int32_t partitions);
 /// Kafka's murmur2 hash (seed 0x9747b28c), as in org.apache.kafka.common.utils.Utils.
 int32_t murmur2(const void* data, size_t len);
 
-} // namespace eventide::bridge
+} // namespace eventide::storage

@@ -12,7 +12,7 @@
 
 #include "core/outcome.hpp"
 
-namespace eventide::bridge {
+namespace eventide::storage {
 
 class kv_store {
  public:
@@ -42,4 +42,4 @@ class kv_store {
   std::unique_ptr<impl> impl_;
 };
 
-} // namespace eventide::bridge
+} // namespace eventide::storage

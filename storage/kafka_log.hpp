@@ -9,9 +9,9 @@
 #include <utility>
 #include <vector>
 
-#include "bridge/log.hpp"
+#include "storage/log.hpp"
 
-namespace eventide::bridge {
+namespace eventide::storage {
 
 struct kafka_options {
   std::string brokers; // bootstrap list, "host:port[,host:port...]"
@@ -59,4 +59,4 @@ struct kafka_options {
 ///    listener, like the embedded log: commit before closing.
 outcome<std::unique_ptr<log>> open_kafka_log(const kafka_options& options);
 
-} // namespace eventide::bridge
+} // namespace eventide::storage

@@ -12,7 +12,7 @@
 // variable woke every consumer thread of the process on every record, a thundering herd that
 // cost more than the write itself on two cores). Appends are written while holding the mutex
 // so offsets become visible in order; reads use RocksDB iterators without it.
-#include "bridge/embedded_log.hpp"
+#include "storage/embedded_log.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -29,7 +29,7 @@
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
-namespace eventide::bridge {
+namespace eventide::storage {
 
 namespace {
 
@@ -780,4 +780,4 @@ outcome<std::unique_ptr<log>> open_embedded_log(const embedded_options& options)
   return std::unique_ptr<log>(std::make_unique<embedded_log>(std::move(core)));
 }
 
-} // namespace eventide::bridge
+} // namespace eventide::storage

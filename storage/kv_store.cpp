@@ -1,4 +1,4 @@
-#include "bridge/kv_store.hpp"
+#include "storage/kv_store.hpp"
 
 #include <condition_variable>
 #include <filesystem>
@@ -8,7 +8,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
-namespace eventide::bridge {
+namespace eventide::storage {
 
 struct kv_store::impl {
   std::unique_ptr<rocksdb::DB> db;
@@ -119,4 +119,4 @@ outcome<void> kv_store::scan(const std::string& prefix,
   return {};
 }
 
-} // namespace eventide::bridge
+} // namespace eventide::storage

@@ -6,9 +6,9 @@
 #include <memory>
 #include <string>
 
-#include "bridge/log.hpp"
+#include "storage/log.hpp"
 
-namespace eventide::bridge {
+namespace eventide::storage {
 
 struct embedded_options {
   std::string dir;            // created if missing
@@ -20,4 +20,4 @@ struct embedded_options {
 /// locked by another process.
 outcome<std::unique_ptr<log>> open_embedded_log(const embedded_options& options);
 
-} // namespace eventide::bridge
+} // namespace eventide::storage
