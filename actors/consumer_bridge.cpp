@@ -13,7 +13,9 @@
 
 #include "actors/crash_guard.hpp"
 #include "actors/crash_point.hpp"
+#include "actors/error.hpp"
 #include "actors/logging.hpp"
+#include "schemas/codec.hpp"
 #include "storage/dead_letter.hpp"
 #include "core/json.hpp"
 #include "core/text.hpp"

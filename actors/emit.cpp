@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "actors/bridges.hpp"
+#include "actors/error.hpp"
 #include "core/event_ids.hpp"
 
 namespace eventide {

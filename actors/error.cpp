@@ -1,7 +1,9 @@
-// The errors every role reports (actors/fwd.hpp): names, construction and the text of one.
-#include <caf/all.hpp>
+// The errors every role reports (actors/error.hpp): names, construction and the text of one.
+#include "actors/error.hpp"
 
-#include "actors/fwd.hpp"
+#include <caf/atom.hpp>
+#include <caf/make_message.hpp>
+#include <caf/message.hpp>
 
 namespace eventide {
 

@@ -7,10 +7,13 @@
 #include <memory>
 #include <string>
 
-#include <caf/all.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
 
+#include "model/events.hpp"
 #include "storage/log.hpp"
-#include "schemas/events.hpp"
 
 namespace eventide {
 
@@ -21,19 +24,6 @@ struct inbound {
   int32_t partition = 0;
   int64_t offset = 0;
 };
-
-/// Errors of the eventide category (the CLI registers the category with CAF for readable
-/// rendering).
-enum class ec : uint8_t {
-  invalid_event = 1, // a producer built an event its schema rejects (a bug at the source)
-  produce_failed,    // the log did not acknowledge a record
-  handler_failed,    // a role could not handle a record permanently (-> dead-letter queue)
-};
-
-const char* to_string(ec x);
-caf::error make_error(ec x, std::string context);
-/// The context string of an eventide error, or CAF's rendering of any other error.
-std::string describe(const caf::error& err);
 
 } // namespace eventide
 

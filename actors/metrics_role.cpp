@@ -7,6 +7,7 @@
 #include "actors/bridges.hpp"
 #include "actors/fwd.hpp"
 #include "actors/logging.hpp"
+#include "schemas/codec.hpp"
 #include "storage/dead_letter.hpp"
 #include "core/json.hpp"
 

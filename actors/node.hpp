@@ -13,7 +13,7 @@
 #include "storage/log.hpp"
 #include "core/plan_state.hpp"
 #include "providers/provider_config.hpp"
-#include "schemas/events.hpp"
+#include "model/events.hpp"
 
 namespace eventide {
 

@@ -12,7 +12,9 @@
 #include "actors/bridges.hpp"
 #include "actors/crash_point.hpp"
 #include "actors/emit.hpp"
+#include "actors/error.hpp"
 #include "actors/logging.hpp"
+#include "schemas/codec.hpp"
 
 namespace eventide {
 

@@ -7,8 +7,10 @@
 #include <mutex>
 
 #include "actors/crash_point.hpp"
+#include "actors/error.hpp"
 #include "actors/logging.hpp"
 #include "core/json.hpp"
+#include "schemas/codec.hpp"
 
 namespace eventide {
 

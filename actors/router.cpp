@@ -3,7 +3,9 @@
 #include <chrono>
 
 #include "actors/emit.hpp"
+#include "actors/error.hpp"
 #include "actors/logging.hpp"
+#include "schemas/codec.hpp"
 
 namespace eventide {
 

@@ -6,8 +6,10 @@
 
 #include "actors/crash_point.hpp"
 #include "actors/emit.hpp"
+#include "actors/error.hpp"
 #include "actors/logging.hpp"
 #include "core/answer_folds.hpp"
+#include "schemas/codec.hpp"
 
 namespace eventide {
 

@@ -12,7 +12,7 @@
 
 #include "core/event_ids.hpp"
 #include "core/json.hpp"
-#include "schemas/events.hpp"
+#include "schemas/codec.hpp"
 
 using namespace eventide;
 using clock_type = std::chrono::steady_clock;

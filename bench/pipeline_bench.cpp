@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "actors/logging.hpp"
+#include "schemas/codec.hpp"
 #include "storage/kafka_log.hpp"
 #include "providers/offline_tools.hpp"
 #include "providers/planner.hpp"

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "schemas/events.hpp"
+#include "model/events.hpp"
 
 namespace eventide::core {
 

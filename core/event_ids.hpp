@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "schemas/events.hpp"
+#include "model/events.hpp"
 
 namespace eventide::core {
 

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "core/json.hpp"
-#include "schemas/events.hpp"
+#include "model/events.hpp"
 
 namespace eventide::core {
 

@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "core/event_ids.hpp"
-#include "core/ids.hpp"
+#include "model/ids.hpp"
 #include "core/json.hpp"
 #include "core/placeholders.hpp"
 #include "core/text.hpp"

@@ -14,7 +14,7 @@
 
 #include "core/backoff.hpp"
 #include "core/plan.hpp"
-#include "schemas/events.hpp"
+#include "model/events.hpp"
 
 namespace eventide::core {
 

@@ -1,15 +1,15 @@
-// Encoding and decoding of the CloudEvents envelope and the typed payloads of events.hpp.
+// Encoding and decoding of the CloudEvents envelope and the typed payloads of model/events.hpp.
 // Data fields are camelCase (see the *.schema.json files); JSON-valued struct fields hold
 // compact JSON text and travel as JSON values, never as strings.
-#include <algorithm>
-#include "schemas/events.hpp"
+#include "schemas/codec.hpp"
 
+#include <algorithm>
 #include <iterator>
 #include <type_traits>
 
-#include "core/ids.hpp"
 #include "core/json.hpp"
 #include "core/text.hpp"
+#include "model/ids.hpp"
 #include "schemas/rfc3339.hpp"
 #include "schemas/validation.hpp"
 
@@ -18,32 +18,6 @@ namespace eventide::events {
 namespace {
 
 constexpr size_t max_record_bytes = 1 << 20; // 1 MiB, larger records go to the DLQ
-
-constexpr const char* user_commands = "user-commands";
-constexpr const char* conversation_events = "conversation-events";
-constexpr const char* tool_invocation_requests = "tool-invocation-requests";
-
-template <class T>
-struct traits;
-#define EVENTIDE_EVENT_TRAITS(type, type_name_text, topic_name)                                 \
-  template <>                                                                                   \
-  struct traits<type> {                                                                         \
-    static constexpr const char* name = type_name_text;                                         \
-    static constexpr const char* topic = topic_name;                                            \
-  };
-EVENTIDE_EVENT_TRAITS(user_query_received, "UserQueryReceived", user_commands)
-EVENTIDE_EVENT_TRAITS(plan_generated, "PlanGenerated", conversation_events)
-EVENTIDE_EVENT_TRAITS(planning_failed, "PlanningFailed", conversation_events)
-EVENTIDE_EVENT_TRAITS(tool_invocation_requested, "ToolInvocationRequested",
-                      tool_invocation_requests)
-EVENTIDE_EVENT_TRAITS(tool_invocation_resulted, "ToolInvocationResulted", conversation_events)
-EVENTIDE_EVENT_TRAITS(plan_step_completed, "PlanStepCompleted", conversation_events)
-EVENTIDE_EVENT_TRAITS(plan_completed, "PlanCompleted", conversation_events)
-EVENTIDE_EVENT_TRAITS(plan_failed, "PlanFailed", conversation_events)
-EVENTIDE_EVENT_TRAITS(synthesize_final_answer_requested, "SynthesizeFinalAnswerRequested",
-                      user_commands)
-EVENTIDE_EVENT_TRAITS(final_answer_synthesized, "FinalAnswerSynthesized", conversation_events)
-#undef EVENTIDE_EVENT_TRAITS
 
 // ---- writing data ------------------------------------------------------------------------------
 
@@ -307,7 +281,7 @@ payload read_as(const json::value& data) {
 
 template <class T>
 constexpr catalog_entry entry() {
-  return {traits<T>::name, &read_as<T>};
+  return {event_traits<T>::name, &read_as<T>};
 }
 
 // DESIGN §4 order.
@@ -421,24 +395,6 @@ outcome<std::string> build(const event& e, const char* type) {
 }
 
 } // namespace
-
-const char* type_name(const payload& p) {
-  return std::visit([](const auto& v) { return traits<std::decay_t<decltype(v)>>::name; }, p);
-}
-
-const std::vector<std::string>& type_names() {
-  static const std::vector<std::string> names = [] {
-    std::vector<std::string> out;
-    for (const auto& e : catalog)
-      out.emplace_back(e.name);
-    return out;
-  }();
-  return names;
-}
-
-const char* topic_of(const payload& p) {
-  return std::visit([](const auto& v) { return traits<std::decay_t<decltype(v)>>::topic; }, p);
-}
 
 std::vector<std::pair<std::string, std::string>> cloudevents_headers(const event& e) {
   const char* type = type_name(e.data);

@@ -13,6 +13,7 @@
 #include "follow.hpp"
 #include "log_io.hpp"
 #include "roles.hpp"
+#include "schemas/codec.hpp"
 
 namespace eventide::cli {
 

@@ -14,7 +14,7 @@
 #include "commands.hpp"
 #include "core/json.hpp"
 #include "log_io.hpp"
-#include "schemas/events.hpp"
+#include "schemas/codec.hpp"
 
 namespace eventide::cli {
 

@@ -8,6 +8,7 @@
 
 #include "core/json.hpp"
 #include "options.hpp"
+#include "schemas/codec.hpp"
 
 namespace eventide::cli {
 

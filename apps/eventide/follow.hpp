@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "storage/log.hpp"
-#include "schemas/events.hpp"
+#include "model/events.hpp"
 
 namespace eventide::cli {
 

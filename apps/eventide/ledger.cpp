@@ -4,7 +4,7 @@
 
 #include "storage/kv_store.hpp"
 #include "commands.hpp"
-#include "schemas/events.hpp"
+#include "schemas/codec.hpp"
 
 namespace eventide::cli {
 

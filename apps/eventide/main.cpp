@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "actors/crash_point.hpp"
-#include "actors/fwd.hpp"
+#include "actors/error.hpp"
 #include "actors/node.hpp"
 #include "commands.hpp"
 #include "config.hpp"

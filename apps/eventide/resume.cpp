@@ -10,7 +10,7 @@
 #include "commands.hpp"
 #include "log_io.hpp"
 #include "roles.hpp"
-#include "schemas/events.hpp"
+#include "schemas/codec.hpp"
 
 namespace eventide::cli {
 

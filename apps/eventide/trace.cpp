@@ -12,7 +12,7 @@
 #include "core/json.hpp"
 #include "core/plan.hpp"
 #include "log_io.hpp"
-#include "schemas/events.hpp"
+#include "schemas/codec.hpp"
 
 namespace eventide::cli {
 

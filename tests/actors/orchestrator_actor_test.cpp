@@ -12,7 +12,7 @@
 #include "actors/logging.hpp"
 #include "actors/orchestrator.hpp"
 #include "core/event_ids.hpp"
-#include "core/ids.hpp"
+#include "model/ids.hpp"
 #include "tests/temp_dir.hpp"
 
 using namespace eventide;

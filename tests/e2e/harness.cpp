@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "actors/logging.hpp"
+#include "schemas/codec.hpp"
 
 namespace eventide::testing {
 

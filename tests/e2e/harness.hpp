@@ -16,7 +16,7 @@
 #include "storage/embedded_log.hpp"
 #include "core/json.hpp"
 #include "providers/tool.hpp"
-#include "schemas/events.hpp"
+#include "model/events.hpp"
 #include "tests/temp_dir.hpp"
 
 namespace eventide::testing {

@@ -6,6 +6,7 @@
 #include <map>
 #include <thread>
 
+#include "schemas/codec.hpp"
 #include "storage/dead_letter.hpp"
 #include "storage/kv_store.hpp"
 #include "tests/e2e/harness.hpp"

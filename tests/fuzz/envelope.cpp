@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "schemas/events.hpp"
+#include "schemas/codec.hpp"
 #include "tests/fuzz/fuzz.hpp"
 
 using namespace eventide;

@@ -2,7 +2,7 @@
 
 #include "core/answer_folds.hpp"
 #include "core/event_ids.hpp"
-#include "core/ids.hpp"
+#include "model/ids.hpp"
 #include "core/plan_state.hpp"
 
 using namespace eventide;

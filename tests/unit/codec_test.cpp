@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "core/json.hpp"
-#include "schemas/events.hpp"
+#include "schemas/codec.hpp"
 #include "schemas/rfc3339.hpp"
 #include "schemas/validation.hpp"
 

@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "core/event_ids.hpp"
-#include "core/ids.hpp"
+#include "model/ids.hpp"
 
 using namespace eventide;
 

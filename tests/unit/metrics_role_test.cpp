@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "actors/metrics_role.hpp"
+#include "schemas/codec.hpp"
 #include "storage/dead_letter.hpp"
 #include "storage/embedded_log.hpp"
 #include "core/event_ids.hpp"

@@ -2,8 +2,9 @@
 #include <catch2/catch.hpp>
 
 #include "core/event_ids.hpp"
-#include "core/ids.hpp"
+#include "model/ids.hpp"
 #include "core/plan_state.hpp"
+#include "schemas/codec.hpp"
 
 using namespace eventide;
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "core/backoff.hpp"
-#include "core/ids.hpp"
+#include "model/ids.hpp"
 #include "core/plan_state.hpp"
 
 using namespace eventide;

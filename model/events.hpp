@@ -1,15 +1,14 @@
-// Typed events and commands of DESIGN §4 and the CloudEvents envelope that carries them.
+// The bottom layer (model/): the typed events and commands of DESIGN §4 and the CloudEvents
+// envelope that carries them, as plain values with their type names and topics. No JSON, no
+// I/O: core/ folds them, schemas/ encodes and validates them (schemas/codec.hpp).
 // JSON-valued fields (plans, args, results) are kept as compact JSON text so every struct is a
 // plain copyable value that can travel in an actor message; parse them where they are used.
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
-
-#include "core/outcome.hpp"
 
 namespace eventide::events {
 
@@ -117,6 +116,29 @@ struct event {
   payload data;
 };
 
+/// Per payload type: its CloudEvents `type` and the topic it belongs on (without prefix).
+template <class T>
+struct event_traits;
+#define EVENTIDE_EVENT_TRAITS(type, type_name_text, topic_name)                                 \
+  template <>                                                                                   \
+  struct event_traits<type> {                                                                   \
+    static constexpr const char* name = type_name_text;                                         \
+    static constexpr const char* topic = topic_name;                                            \
+  };
+EVENTIDE_EVENT_TRAITS(user_query_received, "UserQueryReceived", "user-commands")
+EVENTIDE_EVENT_TRAITS(plan_generated, "PlanGenerated", "conversation-events")
+EVENTIDE_EVENT_TRAITS(planning_failed, "PlanningFailed", "conversation-events")
+EVENTIDE_EVENT_TRAITS(tool_invocation_requested, "ToolInvocationRequested",
+                      "tool-invocation-requests")
+EVENTIDE_EVENT_TRAITS(tool_invocation_resulted, "ToolInvocationResulted", "conversation-events")
+EVENTIDE_EVENT_TRAITS(plan_step_completed, "PlanStepCompleted", "conversation-events")
+EVENTIDE_EVENT_TRAITS(plan_completed, "PlanCompleted", "conversation-events")
+EVENTIDE_EVENT_TRAITS(plan_failed, "PlanFailed", "conversation-events")
+EVENTIDE_EVENT_TRAITS(synthesize_final_answer_requested, "SynthesizeFinalAnswerRequested",
+                      "user-commands")
+EVENTIDE_EVENT_TRAITS(final_answer_synthesized, "FinalAnswerSynthesized", "conversation-events")
+#undef EVENTIDE_EVENT_TRAITS
+
 /// "PlanGenerated", "ToolInvocationRequested", ... (the CloudEvents `type`).
 const char* type_name(const payload& p);
 
@@ -126,35 +148,5 @@ const std::vector<std::string>& type_names();
 /// Topic a payload belongs on (without prefix): "user-commands", "conversation-events",
 /// "tool-invocation-requests".
 const char* topic_of(const payload& p);
-
-/// Builds the JSON text of an event and validates it against the envelope schema and the
-/// payload's schema; a failure means a producer bug and names the violated rule.
-outcome<std::string> encode(const event& e);
-
-/// The event's CloudEvents attributes as Kafka headers, binary-mode names (Kafka protocol
-/// binding): ce_specversion, ce_id, ce_source, ce_type, ce_time, ce_subject, ce_dataschema and
-/// the extensions ce_causationid and ce_traceparent when set, plus content-type
-/// "application/cloudevents+json; charset=UTF-8" because the value stays the structured event.
-/// Lets standard tooling route on the type without parsing the value.
-std::vector<std::pair<std::string, std::string>> cloudevents_headers(const event& e);
-
-/// Parses bytes, validates envelope and data against their schemas, and builds the typed event.
-/// The failure reason is suitable for the dead-letter queue ("invalid JSON at byte 3: ...",
-/// "unknown event type 'Foo'", "schema violation in data at /plan: required property ...").
-outcome<event> decode(std::string_view bytes);
-
-/// Whether every reference an event carries belongs to its conversation (the subject): the
-/// subject holds no '/', and the event id, the causation id and the invocation id of a request
-/// or result are derived from it ("<conv>/...", "<conv>/<planVersion>/<stepId>", see
-/// core/ids.hpp). A record written under conversation A that names B's invocation would
-/// otherwise run B's step and fill B's ledger entry with A's result. decode() and encode()
-/// refuse such events with this reason ("data.invocationId 'B/1/s1' does not belong to
-/// conversation 'A' (expected 'A/<planVersion>/s1')").
-outcome<void> check_ownership(const event& e);
-
-/// The tool a ToolInvocationRequested record names, read without validating it; nullopt when
-/// the bytes are not such a record with a string `data.tool`. Lets a tool's consumer group
-/// pass over requests for other tools cheaply (the addressed group validates them).
-std::optional<std::string> peek_requested_tool(std::string_view bytes);
 
 } // namespace eventide::events
