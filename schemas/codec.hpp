@@ -32,7 +32,7 @@ outcome<event> decode(std::string_view bytes);
 /// Whether every reference an event carries belongs to its conversation (the subject): the
 /// subject holds no '/', and the event id, the causation id and the invocation id of a request
 /// or result are derived from it ("<conv>/...", "<conv>/<planVersion>/<stepId>", see
-/// core/ids.hpp). A record written under conversation A that names B's invocation would
+/// model/ids.hpp). A record written under conversation A that names B's invocation would
 /// otherwise run B's step and fill B's ledger entry with A's result. decode() and encode()
 /// refuse such events with this reason ("data.invocationId 'B/1/s1' does not belong to
 /// conversation 'A' (expected 'A/<planVersion>/s1')").

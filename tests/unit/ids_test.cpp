@@ -1,4 +1,4 @@
-// Ownership of ids (core/ids.hpp): which conversation an event, causation or invocation id
+// Ownership of ids (model/ids.hpp): which conversation an event, causation or invocation id
 // belongs to.
 #include <catch2/catch.hpp>
 
