@@ -46,21 +46,34 @@ void tune_scheduler(caf::actor_system_config& cfg) {
   cfg.set("work-stealing.moderate-poll-attempts", size_t{0});
 }
 
+namespace {
+// Each spawns one role of the table on a starting node (defined below node_state).
+outcome<void> start_router(node_state& node, const role_spec& role);
+outcome<void> start_orchestrator(node_state& node, const role_spec& role);
+outcome<void> start_aggregator(node_state& node, const role_spec& role);
+outcome<void> start_synthesis(node_state& node, const role_spec& role);
+outcome<void> start_worker(node_state& node, const role_spec& role);
+outcome<void> start_metrics(node_state& node, const role_spec& role);
+} // namespace
+
 const std::vector<role_spec>& role_table() {
   static const std::vector<role_spec> table = [] {
     using T = topics;
     std::vector<role_spec> r = {
-      {"router", "router", {&T::user_commands}, false},
-      {"orchestrator", "orchestrator", {&T::conversation_events, &T::tool_requests}, true},
-      {"aggregator", "aggregator", {&T::user_commands, &T::conversation_events}, true},
-      {"synthesis", "synthesis", {&T::user_commands, &T::conversation_events}, true}};
+      {"router", "router", {&T::user_commands}, false, false, start_router},
+      {"orchestrator", "orchestrator", {&T::conversation_events, &T::tool_requests}, true, false,
+       start_orchestrator},
+      {"aggregator", "aggregator", {&T::user_commands, &T::conversation_events}, true, false,
+       start_aggregator},
+      {"synthesis", "synthesis", {&T::user_commands, &T::conversation_events}, true, false,
+       start_synthesis}};
     // Seven tool groups read every request; each decodes only its own tool's.
     for (auto tool : {"getProductInformation", "ragGeneration", "generalChat", "math", "weather",
                       "exchangeRate", "orchestrationSynthesis"})
       r.push_back({"worker-" + std::string(tool), "tool-" + std::string(tool), {&T::tool_requests},
-                   false});
+                   false, false, start_worker});
     // No consumer group: the metrics projection reads every partition itself.
-    r.push_back({"metrics", "", {}, false, true});
+    r.push_back({"metrics", "", {}, false, true, start_metrics});
     return r;
   }();
   return table;
@@ -137,20 +150,21 @@ topics::topics(const std::string& prefix)
     dead_letters(prefix + "dead-letter-queue") {
 }
 
-struct node::impl {
+struct node_state {
   caf::actor_system& sys;
   std::shared_ptr<storage::log> log;
   node_options opts;
   producer_actor producer;
   std::vector<caf::actor> bridges;
   std::vector<caf::actor> others; // role actors and runners, stopped after the bridges
-  std::shared_ptr<storage::kv_store> ledger;
+  std::shared_ptr<storage::kv_store> ledger;     // the workers' ledger
+  std::unique_ptr<providers::tool_factory> tools; // the workers' tools
   std::shared_ptr<crash_guard> guard; // null: crash-loop guard off
   orchestrator_actor orchestrator;
   metrics_actor metrics;
   std::shared_ptr<std::atomic<bool>> orchestrator_live = std::make_shared<std::atomic<bool>>(false);
 
-  impl(caf::actor_system& s, std::shared_ptr<storage::log> l, node_options o)
+  node_state(caf::actor_system& s, std::shared_ptr<storage::log> l, node_options o)
     : sys(s), log(std::move(l)), opts(std::move(o)) {
   }
 
@@ -205,8 +219,9 @@ struct node::impl {
   }
 
   std::shared_ptr<providers::provider_runtime> runtime;
+
+  // Starts every role the node hosts, in the role table's order (its row's start function).
   outcome<void> start() {
-    topics t(opts.topic_prefix);
     if (opts.crash_loop_limit > 0 && !opts.data_dir.empty()) {
       // Opened before any bridge exists: the notes a dead run left become strikes, and every
       // bridge knows from its first poll whether the node starts in quarantine.
@@ -225,118 +240,10 @@ struct node::impl {
     runtime = providers::make_provider_runtime(opts.providers, [](const std::string& m) {
       EV_LOG(info) << "providers: " << m;
     });
-    auto has = [&](const std::string& r) { return opts.roles.count(r) > 0; };
-    if (has("router")) {
-      auto kv = storage::kv_store::open(opts.data_dir + "/router-ledger");
-      if (!kv)
-        return fail(kv.error());
-      std::shared_ptr<storage::kv_store> router_ledger = std::move(*kv);
-      providers::planner_context ctx{providers::load_product_names(opts.resources + "/products")};
-      auto io = io_for(role_spec_of("router"));
-      if (!io)
-        return fail(io.error());
-      if (providers::offline_only(opts.providers.planning_chain)) {
-        auto r = spawn_router(sys, io->producer, std::move(ctx), source_of(opts, "router"),
-                              router_ledger);
-        add(role_spec_of("router"), r);
-      } else {
-        // LLM planning blocks on HTTP: the router runs detached, off the scheduler.
-        auto rt = runtime;
-        planner_fn planner = [rt, ctx](const std::string& query, std::vector<std::string>& errors) {
-          return providers::plan_with_chain(query, rt->planning(), ctx, {}, &errors);
-        };
-        auto r = sys.spawn<caf::detached>(router, io->producer, planner,
-                                          source_of(opts, "router"), router_ledger);
-        add(role_spec_of("router"), r);
-      }
-    }
-    if (has("orchestrator")) {
-      auto store = storage::kv_store::open(opts.data_dir + "/orchestrator-store");
-      if (!store)
-        return fail(store.error());
-      std::shared_ptr<storage::kv_store> shared = std::move(*store);
-      auto parts = log->partition_count(t.conversation_events);
-      if (!parts)
-        return fail(parts.error());
-      auto n = *parts;
-      auto io = io_for(role_spec_of("orchestrator"));
-      if (!io)
-        return fail(io.error());
-      auto o = spawn_orchestrator(sys, opts.policy, io->producer, source_of(opts, "orchestrator"),
-                                  shared,
-                                  [n](const std::string& id) {
-                                    return storage::partition_for_key(id, n);
-                                  },
-                                  orchestrator_live, opts.passivate_after_ms);
-      orchestrator = o;
-      // Read once per assignment, before any record of the partition flows. The marker is taken
-      // away at once: restore mode defers snapshots, so until the registry writes it back at
-      // go-live, a restart must replay the partition from offset 0.
-      add(role_spec_of("orchestrator"), o, [shared](int32_t p) {
-        auto c = shared->get(cover_key(p));
-        if (!c || !*c)
-          return false;
-        if (auto r = shared->write({}, {cover_key(p)}); !r) {
-          // The stale marker stays: a store that cannot take this write cannot take snapshots
-          // either, and must be deleted (the node rebuilds it from the log).
-          EV_LOG(error) << "cannot clear store coverage of partition " << p << ": " << r.error()
-                        << "; the orchestrator store is failing: stop the node and delete it";
-          return false;
-        }
-        return true;
-      });
-    }
-    providers::tool_factory tools(opts.resources, opts.data_dir, opts.providers, runtime,
-                                  [](const std::string& m) { EV_LOG(warning) << m; });
-    for (auto& name : worker_roles()) {
-      if (!has(name))
-        continue;
-      if (!ledger) {
-        auto kv = storage::kv_store::open(opts.data_dir + "/worker-ledger");
-        if (!kv)
-          return fail(kv.error());
-        ledger = std::move(*kv);
-      }
-      auto tool_name = name.substr(std::string("worker-").size());
-      auto io = io_for(role_spec_of(name));
-      if (!io)
-        return fail(io.error());
-      auto w = spawn_worker(sys, tool_name, tools, opts.tool_concurrency, ledger,
-                            source_of(opts, name.c_str()), io->producer, others);
-      if (!w)
-        return fail(w.error());
-      // Skip the requests for other tools undecoded.
-      add(role_spec_of(name), *w, nullptr,
-          [tool_name](const storage::record& rec) {
-            auto named = events::peek_requested_tool(rec.value);
-            return named && *named != tool_name;
-          });
-    }
-    if (has("aggregator")) {
-      auto io = io_for(role_spec_of("aggregator"));
-      if (!io)
-        return fail(io.error());
-      auto a = spawn_aggregator(sys, io->producer, source_of(opts, "aggregator"));
-      add(role_spec_of("aggregator"), a);
-    }
-    if (has("synthesis")) {
-      // With an LLM chain the synthesis role blocks on HTTP: it runs detached.
-      auto llm = !providers::offline_only(opts.providers.synthesis_chain);
-      auto io = io_for(role_spec_of("synthesis"));
-      if (!io)
-        return fail(io.error());
-      auto s = spawn_synthesis(sys, io->producer, source_of(opts, "synthesis"),
-                               llm ? runtime : nullptr);
-      add(role_spec_of("synthesis"), s);
-    }
-    if (has("metrics")) {
-      // No consumer bridge: the projection reads every partition itself, in no group.
-      metrics_role_config mc;
-      mc.log = log;
-      mc.topic_prefix = opts.topic_prefix;
-      metrics = caf::actor_cast<metrics_actor>(spawn_metrics_role(sys, std::move(mc)));
-      others.push_back(caf::actor_cast<caf::actor>(metrics));
-    }
+    for (auto& role : role_table())
+      if (opts.roles.count(role.name))
+        if (auto ok = role.start(*this, role); !ok)
+          return ok;
     if (guard)
       guard->drop_untaken();
     EV_LOG(info) << "node " << opts.node_id << " started " << bridges.size()
@@ -386,25 +293,151 @@ struct node::impl {
   }
 };
 
-node::node(caf::actor_system& sys, std::shared_ptr<storage::log> log, node_options opts)
-  : impl_(std::make_unique<impl>(sys, std::move(log), std::move(opts))) {
+namespace {
+
+outcome<void> start_router(node_state& node, const role_spec& role) {
+  auto& opts = node.opts;
+  auto kv = storage::kv_store::open(opts.data_dir + "/router-ledger");
+  if (!kv)
+    return fail(kv.error());
+  std::shared_ptr<storage::kv_store> router_ledger = std::move(*kv);
+  providers::planner_context ctx{providers::load_product_names(opts.resources + "/products")};
+  auto io = node.io_for(role);
+  if (!io)
+    return fail(io.error());
+  if (providers::offline_only(opts.providers.planning_chain)) {
+    node.add(role, spawn_router(node.sys, io->producer, std::move(ctx), source_of(opts, "router"),
+                                router_ledger));
+    return {};
+  }
+  // LLM planning blocks on HTTP: the router runs detached, off the scheduler.
+  auto rt = node.runtime;
+  planner_fn planner = [rt, ctx](const std::string& query, std::vector<std::string>& errors) {
+    return providers::plan_with_chain(query, rt->planning(), ctx, {}, &errors);
+  };
+  node.add(role, node.sys.spawn<caf::detached>(router, io->producer, planner,
+                                               source_of(opts, "router"), router_ledger));
+  return {};
+}
+
+outcome<void> start_orchestrator(node_state& node, const role_spec& role) {
+  auto& opts = node.opts;
+  auto store = storage::kv_store::open(opts.data_dir + "/orchestrator-store");
+  if (!store)
+    return fail(store.error());
+  std::shared_ptr<storage::kv_store> shared = std::move(*store);
+  auto parts = node.log->partition_count(topics(opts.topic_prefix).conversation_events);
+  if (!parts)
+    return fail(parts.error());
+  auto n = *parts;
+  auto io = node.io_for(role);
+  if (!io)
+    return fail(io.error());
+  auto o = spawn_orchestrator(node.sys, opts.policy, io->producer, source_of(opts, "orchestrator"),
+                              shared,
+                              [n](const std::string& id) {
+                                return storage::partition_for_key(id, n);
+                              },
+                              node.orchestrator_live, opts.passivate_after_ms);
+  node.orchestrator = o;
+  // Read once per assignment, before any record of the partition flows. The marker is taken
+  // away at once: restore mode defers snapshots, so until the registry writes it back at
+  // go-live, a restart must replay the partition from offset 0.
+  node.add(role, o, [shared](int32_t p) {
+    auto c = shared->get(cover_key(p));
+    if (!c || !*c)
+      return false;
+    if (auto r = shared->write({}, {cover_key(p)}); !r) {
+      // The stale marker stays: a store that cannot take this write cannot take snapshots
+      // either, and must be deleted (the node rebuilds it from the log).
+      EV_LOG(error) << "cannot clear store coverage of partition " << p << ": " << r.error()
+                    << "; the orchestrator store is failing: stop the node and delete it";
+      return false;
+    }
+    return true;
+  });
+  return {};
+}
+
+outcome<void> start_worker(node_state& node, const role_spec& role) {
+  auto& opts = node.opts;
+  if (!node.ledger) { // one ledger for every tool kind of the node
+    auto kv = storage::kv_store::open(opts.data_dir + "/worker-ledger");
+    if (!kv)
+      return fail(kv.error());
+    node.ledger = std::move(*kv);
+  }
+  if (!node.tools)
+    node.tools = std::make_unique<providers::tool_factory>(
+      opts.resources, opts.data_dir, opts.providers, node.runtime,
+      [](const std::string& m) { EV_LOG(warning) << m; });
+  auto tool_name = role.name.substr(std::string("worker-").size());
+  auto io = node.io_for(role);
+  if (!io)
+    return fail(io.error());
+  auto w = spawn_worker(node.sys, tool_name, *node.tools, opts.tool_concurrency, node.ledger,
+                        source_of(opts, role.name.c_str()), io->producer, node.others);
+  if (!w)
+    return fail(w.error());
+  // Skip the requests for other tools undecoded.
+  node.add(role, *w, nullptr, [tool_name](const storage::record& rec) {
+    auto named = events::peek_requested_tool(rec.value);
+    return named && *named != tool_name;
+  });
+  return {};
+}
+
+outcome<void> start_aggregator(node_state& node, const role_spec& role) {
+  auto io = node.io_for(role);
+  if (!io)
+    return fail(io.error());
+  node.add(role, spawn_aggregator(node.sys, io->producer, source_of(node.opts, "aggregator")));
+  return {};
+}
+
+outcome<void> start_synthesis(node_state& node, const role_spec& role) {
+  // With an LLM chain the synthesis role blocks on HTTP: it runs detached.
+  auto llm = !providers::offline_only(node.opts.providers.synthesis_chain);
+  auto io = node.io_for(role);
+  if (!io)
+    return fail(io.error());
+  node.add(role, spawn_synthesis(node.sys, io->producer, source_of(node.opts, "synthesis"),
+                                 llm ? node.runtime : nullptr));
+  return {};
+}
+
+outcome<void> start_metrics(node_state& node, const role_spec&) {
+  // No consumer bridge: the projection reads every partition itself, in no group.
+  metrics_role_config mc;
+  mc.log = node.log;
+  mc.topic_prefix = node.opts.topic_prefix;
+  node.metrics = caf::actor_cast<metrics_actor>(spawn_metrics_role(node.sys, std::move(mc)));
+  node.others.push_back(caf::actor_cast<caf::actor>(node.metrics));
+  return {};
+}
+
+} // namespace
+
+node::node(
+caf::actor_system& sys, std::shared_ptr<storage::log> log, node_options opts)
+  : state_(std::make_unique<node_state>(sys, std::move(log), std::move(opts))) {
 }
 
 node::~node() {
-  if (impl_)
-    impl_->stop();
+  if (state_)
+    state_->stop();
 }
 
 outcome<void> node::start() {
-  return impl_->start();
+  return state_->start();
 }
 
 void node::stop() {
-  impl_->stop();
+  state_->stop();
 }
 
 std::string node::health() {
-  auto& im = *impl_;
+  auto& im = *state_;
   caf::scoped_actor self{im.sys};
   json::document d;
   d.SetObject();
@@ -453,15 +486,15 @@ std::string node::health() {
 }
 
 bool node::orchestrator_live() const {
-  return impl_->orchestrator_live->load();
+  return state_->orchestrator_live->load();
 }
 
 outcome<std::string> node::orchestrator_digest() {
-  if (!impl_->orchestrator)
+  if (!state_->orchestrator)
     return fail("this node runs no orchestrator");
-  caf::scoped_actor self{impl_->sys};
+  caf::scoped_actor self{state_->sys};
   outcome<std::string> out = fail("no answer from the orchestrator");
-  self->request(impl_->orchestrator, std::chrono::seconds(10), digest_atom::value)
+  self->request(state_->orchestrator, std::chrono::seconds(10), digest_atom::value)
     .receive([&](const std::string& d) { out = d; },
              [&](caf::error& err) { out = fail(describe(err)); });
   return out;

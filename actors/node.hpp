@@ -27,7 +27,9 @@ struct topics {
   explicit topics(const std::string& prefix);
 };
 
-/// A role a node can host, as its consumer bridge sees it.
+struct node_state; // a node being started or running (actors/node.cpp)
+
+/// A role a node can host: its consumer bridge's settings and how to start it.
 struct role_spec {
   std::string name;                            // as in --roles: "router", "worker-math", ...
   std::string group;                           // consumer group without the topic prefix
@@ -35,13 +37,16 @@ struct role_spec {
   std::vector<std::string topics::*> reads;    // the topics the group subscribes
   bool restore = false;                        // rebuilt from the log on assignment
   bool optional = false;                       // hosted only when named, never by "all"
+  /// Spawns the role's actors and its consumer bridge on a starting node.
+  outcome<void> (*start)(node_state& node, const role_spec& role) = nullptr;
 
   /// The topics the role reads, with the prefix of `t`.
   std::vector<std::string> topics_in(const topics& t) const;
 };
 
 /// Every role, in the order of known_roles() followed by optional_roles(): the one list of role
-/// names, consumer groups and topics (node::start, pipeline_groups, `eventide roles`).
+/// names, consumer groups, topics and start functions (node::start, pipeline_groups,
+/// `eventide roles`). A node starts its roles in this order.
 const std::vector<role_spec>& role_table();
 /// The row of role `name`; throws std::out_of_range for an unknown name.
 const role_spec& role_spec_of(const std::string& name);
@@ -102,8 +107,7 @@ class node {
   outcome<std::string> orchestrator_digest();
 
  private:
-  struct impl;
-  std::unique_ptr<impl> impl_;
+  std::unique_ptr<node_state> state_;
 };
 
 } // namespace eventide
