@@ -30,7 +30,6 @@ role_actor::behavior_type fold_role(typename role_actor::stateful_pointer<fold_r
       evs.push_back(make_event(id, st.source, causation, std::move(p)));
     if (it->second.done()) {
       st.folds.erase(it);
-      st.partition_of.erase(id);
       st.done.insert(id);
     }
     publish_all(self, st.producer, std::move(evs), std::move(done));
@@ -47,7 +46,6 @@ role_actor::behavior_type fold_role(typename role_actor::stateful_pointer<fold_r
       if (!st.live) {
         if (fold.done()) {
           st.folds.erase(id);
-          st.partition_of.erase(id);
           st.done.insert(id);
         }
         return ok_atom::value;
@@ -84,7 +82,11 @@ role_actor::behavior_type fold_role(typename role_actor::stateful_pointer<fold_r
       std::unordered_set<int32_t> gone(parts.begin(), parts.end());
       for (auto it = st.partition_of.begin(); it != st.partition_of.end();) {
         if (gone.count(it->second)) {
+          // Done ones too: after an aborted transaction (exactly-once) the bridge revokes and
+          // replays the partitions, and an answer decided in that transaction must be decided
+          // again; the replay marks done again what the log shows answered.
           st.folds.erase(it->first);
+          st.done.erase(it->first);
           it = st.partition_of.erase(it);
         } else {
           ++it;
