@@ -71,11 +71,9 @@ role_actor::behavior_type router(role_actor::stateful_pointer<router_state> self
   };
 }
 
-role_actor spawn_router(caf::actor_system& sys, producer_actor producer,
-                        providers::planner_context ctx, std::string source,
-                        std::shared_ptr<storage::kv_store> ledger) {
-  auto planner = [ctx](const std::string& query,
-                       std::vector<std::string>& errors) -> outcome<providers::planning_result> {
+planner_fn offline_planner(providers::planner_context ctx) {
+  return [ctx = std::move(ctx)](const std::string& query, std::vector<std::string>& errors)
+           -> outcome<providers::planning_result> {
     auto started = std::chrono::steady_clock::now();
     auto plan = providers::plan_offline(query, ctx);
     if (!plan) {
@@ -90,8 +88,13 @@ role_actor spawn_router(caf::actor_system& sys, producer_actor producer,
              std::chrono::steady_clock::now() - started).count();
     return r;
   };
-  return sys.spawn(router, std::move(producer), planner_fn{planner}, std::move(source),
-                   std::move(ledger));
+}
+
+role_actor spawn_router(caf::actor_system& sys, producer_actor producer,
+                        providers::planner_context ctx, std::string source,
+                        std::shared_ptr<storage::kv_store> ledger) {
+  return sys.spawn(router, std::move(producer), offline_planner(std::move(ctx)),
+                   std::move(source), std::move(ledger));
 }
 
 } // namespace eventide

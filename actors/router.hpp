@@ -33,6 +33,9 @@ role_actor::behavior_type router(role_actor::stateful_pointer<router_state> self
                                  producer_actor producer, planner_fn planner,
                                  std::string source, std::shared_ptr<storage::kv_store> ledger);
 
+/// The offline rule-based planner as a planner_fn (provider "offline", model "rule-based").
+planner_fn offline_planner(providers::planner_context ctx);
+
 /// The router with the offline rule-based planner.
 role_actor spawn_router(caf::actor_system& sys, producer_actor producer,
                         providers::planner_context ctx, std::string source,

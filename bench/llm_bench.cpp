@@ -3,7 +3,7 @@
 //   planning   every question of a split of tests/fixtures/planner_labelled.json goes through
 //              plan_with_chain (prompts/router.md, JSON output, plan_from_reply, one repair
 //              round) with the chain [openai] alone, and the plan is scored with the rule of
-//              the offline planner's [quality] test (tests/unit/plan_match.hpp);
+//              the offline planner's [quality] test (tests/providers/plan_match.hpp);
 //   rag        (--rag) every question of tests/fixtures/rag_questions.json goes through
 //              getProductInformation then the LLM ragGeneration tool (chain [openai] alone),
 //              scored as rag_eval_test does: the answer contains the labelled catalog fact.
@@ -35,7 +35,7 @@
 #include "providers/llm_tools.hpp"
 #include "providers/offline_tools.hpp"
 #include "providers/provider_config.hpp"
-#include "tests/unit/plan_match.hpp"
+#include "tests/providers/plan_match.hpp"
 
 using namespace eventide;
 using clock_type = std::chrono::steady_clock;
@@ -303,7 +303,7 @@ void bench_planning(const bench_setup& b) {
             << (limit ? " (first " + std::to_string(limit) + ")" : "")
             << ", chain [openai] alone (no fallback), plan_with_chain with prompts/router.md and "
                "one repair round; scored by the offline planner's [quality] rule "
-               "(tests/unit/plan_match.hpp).\n\n";
+               "(tests/providers/plan_match.hpp).\n\n";
   std::cout << "| measure | value |\n|---|---|\n";
   std::cout << "| exact plans (the [quality] rule) | " << exact << "/" << n << " (" << unknown_refused
             << " of them among the " << unknown

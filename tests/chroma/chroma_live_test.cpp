@@ -34,7 +34,7 @@
 #include "tests/temp_dir.hpp"
 #include "tests/tools/http_test_server.hpp"
 #include "tests/tools/toy_embeddings.hpp"
-#include "tests/unit/quality_figures.hpp"
+#include "tests/providers/quality_figures.hpp"
 
 using namespace eventide;
 using namespace eventide::providers;

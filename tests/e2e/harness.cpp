@@ -68,22 +68,6 @@ void require_no_divergent_repeats(const conversation_trace& trace) {
 
 } // namespace
 
-effect_log::effect_log(const std::string& path) : path_(path) {
-  std::filesystem::remove(path_);
-  ::setenv("EVENTIDE_EFFECT_LOG", path_.c_str(), 1);
-}
-
-effect_log::~effect_log() { ::unsetenv("EVENTIDE_EFFECT_LOG"); }
-
-size_t effect_log::runs(const std::string& invocation_id) const {
-  std::ifstream in(path_);
-  std::string tool, id, attempt;
-  size_t n = 0;
-  while (in >> tool >> id >> attempt)
-    n += id == invocation_id;
-  return n;
-}
-
 pipeline::pipeline(const std::string& data_dir, node_options opts)
   : data_dir_(data_dir), opts_(std::move(opts)), topics_(opts_.topic_prefix) {
   storage::embedded_options eo;

@@ -17,6 +17,7 @@
 #include "core/json.hpp"
 #include "providers/tool.hpp"
 #include "model/events.hpp"
+#include "tests/effect_log.hpp"
 #include "tests/temp_dir.hpp"
 
 namespace eventide::testing {
@@ -45,19 +46,6 @@ struct conversation_trace {
   /// Event ids that repeat with bytes different from their first record: a decision made
   /// twice. A byte-identical repeat (a producer retry, a ledger replay) is not listed.
   std::vector<std::string> divergent_repeats() const;
-};
-
-/// Points EVENTIDE_EFFECT_LOG at a fresh file for its lifetime: every tool run of this process
-/// appends a line there (providers::tool::run), so tests count runs where they happen.
-class effect_log {
- public:
-  explicit effect_log(const std::string& path);
-  ~effect_log();
-  /// How often the tool of `invocation_id` ran (all attempts).
-  size_t runs(const std::string& invocation_id) const;
-
- private:
-  std::string path_;
 };
 
 class pipeline {

@@ -6,7 +6,7 @@
 Called by scripts/fuzz.sh before every run, so new fixtures become seeds without a commit here.
 Sources: tests/fixtures/events/** (every envelope, valid and invalid), the plans inside them,
 tests/fixtures/planner_labelled.json (math expressions), the math unit tests' expressions and
-the placeholder spellings of tests/unit/placeholders_test.cpp. Hand-written seeds live in
+the placeholder spellings of tests/core/placeholders_test.cpp. Hand-written seeds live in
 tests/fuzz/seeds/<target>/ and are passed to libFuzzer as they are.
 """
 import hashlib
@@ -91,7 +91,7 @@ def main():
         for step in item.get("plan", []) if isinstance(item, dict) else []:
             if isinstance(step, dict) and isinstance(step.get("expression"), str):
                 expressions.add(step["expression"])
-    math_test = (ROOT / "tests" / "unit" / "math_test.cpp").read_text(encoding="utf-8")
+    math_test = (ROOT / "tests" / "core" / "math_test.cpp").read_text(encoding="utf-8")
     for lit in re.findall(r'(?:value_of|error_of|evaluate)\("((?:[^"\\]|\\.)*)"\)', math_test):
         try:
             expressions.add(bytes(lit, "utf-8").decode("unicode_escape").encode("latin-1").decode("utf-8"))
@@ -103,7 +103,7 @@ def main():
     # Placeholders: every step's args against every results object (ids in plan order), plus
     # the spellings the unit tests use against the first results object.
     spellings = sorted(set(re.findall(r"\{\{[^{}\"]*\}\}",
-                                      (ROOT / "tests" / "unit" / "placeholders_test.cpp")
+                                      (ROOT / "tests" / "core" / "placeholders_test.cpp")
                                       .read_text(encoding="utf-8"))))
     results = results or [{}]
     for a in args:

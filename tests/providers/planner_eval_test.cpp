@@ -10,8 +10,8 @@
 
 #include "core/json.hpp"
 #include "providers/planner.hpp"
-#include "tests/unit/plan_match.hpp"
-#include "tests/unit/quality_figures.hpp"
+#include "tests/providers/plan_match.hpp"
+#include "tests/providers/quality_figures.hpp"
 
 using namespace eventide;
 

@@ -23,7 +23,7 @@ constexpr int rag_heldout_correct = 25;
 
 // Retrieval top-1 (best_product), tests/fixtures/retrieval_questions.json
 // ("best_product top-1 accuracy ...", product_tools_test.cpp; BM25 and hybrid in
-// provider_hybrid_test.cpp, hybrid with the test server's toy hashed embedder).
+// hybrid_retrieval_test.cpp, hybrid with the test server's toy hashed embedder).
 constexpr int retrieval_tune_total = 50;
 constexpr int retrieval_heldout_total = 36;
 constexpr int bm25_tune_top1 = 47;

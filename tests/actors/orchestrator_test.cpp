@@ -8,86 +8,22 @@
 
 #include <caf/all.hpp>
 
-#include "actors/bridges.hpp"
-#include "actors/logging.hpp"
 #include "actors/orchestrator.hpp"
-#include "core/event_ids.hpp"
 #include "model/ids.hpp"
+#include "tests/actors/role_fixture.hpp"
 #include "tests/temp_dir.hpp"
 
 using namespace eventide;
+using namespace eventide::testing;
 
 namespace {
 
-struct recorded {
-  std::vector<events::event> events;
-  std::vector<std::string> types() const {
-    std::vector<std::string> out;
-    for (auto& e : events) {
-      std::string s = events::type_name(e.data);
-      if (auto r = std::get_if<events::tool_invocation_requested>(&e.data))
-        s += ":" + r->step_id + ":" + std::to_string(r->attempt);
-      else if (auto c = std::get_if<events::plan_step_completed>(&e.data))
-        s += ":" + c->step_id;
-      out.push_back(s);
-    }
-    return out;
-  }
-};
-
-producer_actor::behavior_type fake_producer(producer_actor::pointer self,
-                                            std::shared_ptr<recorded> rec) {
-  return {
-    [rec](publish_atom, const events::event& e) -> storage::position {
-      rec->events.push_back(e);
-      return {0, static_cast<int64_t>(rec->events.size() - 1)};
-    },
-    [](publish_atom, const std::string&, const std::string&, const std::string&) {
-      return storage::position{0, 0};
-    },
-    [](serve_atom) {},
-    [](health_atom) { return std::string("{}"); },
-  };
-}
-
-// Publishes still in flight: the holding producer records each event and answers only when
-// the test sends it serve_atom (a slow broker).
-using held_publishes = std::vector<caf::typed_response_promise<storage::position>>;
-
-producer_actor::behavior_type holding_producer(producer_actor::pointer self,
-                                               std::shared_ptr<recorded> rec,
-                                               std::shared_ptr<held_publishes> held) {
-  return {
-    [self, rec, held](publish_atom, const events::event& e) -> caf::result<storage::position> {
-      rec->events.push_back(e);
-      held->push_back(self->make_response_promise<storage::position>());
-      return held->back();
-    },
-    [](publish_atom, const std::string&, const std::string&, const std::string&) {
-      return storage::position{0, 0};
-    },
-    [held](serve_atom) {
-      for (auto& p : *held)
-        p.deliver(storage::position{0, 0});
-      held->clear();
-    },
-    [](health_atom) { return std::string("{}"); },
-  };
-}
-
-struct fixture {
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  caf::scheduler::test_coordinator* sched = nullptr;
+struct fixture : test_system {
   std::shared_ptr<recorded> rec = std::make_shared<recorded>();
   orchestrator_actor orchestrator;
   int64_t offset = 0;
 
   fixture() {
-    init_logging("error");
-    cfg.set("scheduler.policy", caf::atom("testing"));
-    sys = std::make_unique<caf::actor_system>(cfg);
-    sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
     auto producer = sys->spawn(fake_producer, rec);
     core::orchestration_policy policy;
     policy.max_attempts = 2;
@@ -101,13 +37,8 @@ struct fixture {
   }
 
   void deliver(const std::string& conv, events::payload p, int64_t time_ms = 0) {
-    events::event e;
-    e.id = core::deterministic_id(conv, p);
-    e.source = "test";
-    e.time_ms = time_ms ? time_ms : now_ms();
-    e.subject = conv;
-    e.data = std::move(p);
-    caf::anon_send(orchestrator, inbound{std::move(e), "conversation-events", 0, offset++});
+    caf::anon_send(orchestrator, inbound{input_event(conv, std::move(p), time_ms),
+                                         "conversation-events", 0, offset++});
     sched->run();
   }
 
@@ -132,11 +63,8 @@ events::tool_invocation_resulted ok_result(const std::string& conv, const std::s
 }
 
 // An orchestrator with a snapshot store in a fresh directory, on the testing scheduler.
-struct store_fixture {
-  testing::temp_dir dir{"eventide-orchestrator"};
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  caf::scheduler::test_coordinator* sched = nullptr;
+struct store_fixture : test_system {
+  temp_dir dir{"eventide-orchestrator"};
   std::shared_ptr<recorded> rec = std::make_shared<recorded>();
   std::shared_ptr<storage::kv_store> store;
   producer_actor producer;
@@ -144,10 +72,6 @@ struct store_fixture {
 
   store_fixture(std::function<int32_t(const std::string&)> partition_of_key,
                 int64_t passivate_after_ms, std::shared_ptr<held_publishes> held = nullptr) {
-    init_logging("error");
-    cfg.set("scheduler.policy", caf::atom("testing"));
-    sys = std::make_unique<caf::actor_system>(cfg);
-    sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
     auto opened = storage::kv_store::open(dir.path + "/store");
     REQUIRE(opened);
     store = std::move(*opened);
@@ -167,13 +91,7 @@ struct store_fixture {
   }
 
   void deliver(const std::string& conv, events::payload p, int64_t offset) {
-    events::event e;
-    e.id = core::deterministic_id(conv, p);
-    e.source = "test";
-    e.time_ms = now_ms();
-    e.subject = conv;
-    e.data = std::move(p);
-    caf::anon_send(orch, inbound{std::move(e), "conversation-events", 0, offset});
+    caf::anon_send(orch, inbound{input_event(conv, std::move(p)), "conversation-events", 0, offset});
     sched->run();
   }
 

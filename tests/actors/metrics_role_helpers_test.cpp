@@ -1,6 +1,6 @@
 // The metrics role's CAF-free parts: folding polled batches (cause before effect across
-// partitions), dead letters and undecodable records, consumer lag per group. The role itself
-// runs end to end in tests/cli/metrics.sh.
+// partitions), dead letters and undecodable records, consumer lag per group. The role itself is
+// tested in metrics_role_test.cpp and end to end in tests/cli/metrics.sh.
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -11,6 +11,7 @@
 #include "storage/dead_letter.hpp"
 #include "storage/embedded_log.hpp"
 #include "core/event_ids.hpp"
+#include "tests/actors/metrics_records.hpp"
 #include "tests/temp_dir.hpp"
 
 using namespace eventide;
@@ -18,52 +19,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
+using testing::effects_first;
+using testing::metrics_event;
+using testing::metrics_record;
 using testing::temp_dir;
-
-events::event ev(events::payload p, int64_t t, const std::string& role,
-                 const std::string& cause = "") {
-  events::event e;
-  e.id = core::deterministic_id("a", p);
-  e.source = "eventide/" + role + "/n1";
-  e.time_ms = t;
-  e.subject = "a";
-  e.causation_id = cause;
-  e.data = std::move(p);
-  return e;
-}
-
-storage::record rec(const std::string& topic, int64_t offset, const events::event& e) {
-  auto bytes = events::encode(e);
-  INFO(events::type_name(e.data));
-  REQUIRE(bytes);
-  return {topic, 0, offset, "a", *bytes, 0, {}};
-}
-
-const char* plan = R"({"steps":[{"id":"s1","tool":"math","args":{"expression":"1+1"}}]})";
-
-// One conversation's records, grouped by partition as a poll returns them: the effects in
-// conversation-events first, then the requests, then the commands that caused most of them.
-std::vector<storage::record> effects_first() {
-  auto q = ev(events::user_query_received{"a", "u", "What is 1+1?", 1000}, 1000, "ingress");
-  auto pg = ev(events::plan_generated{1, plan, "offline", "rule-based", 1}, 1004, "router", q.id);
-  auto rq = ev(events::tool_invocation_requested{"a/1/s1", 1, "s1", "math",
-                                                 R"({"expression":"1+1"})", 99999},
-               1005, "orchestrator", pg.id);
-  auto rs = ev(events::tool_invocation_resulted{"a/1/s1", 1, "s1", "math", true,
-                                                R"({"value":2})", "", false, 0},
-               1010, "worker-math", rq.id);
-  auto done = ev(events::plan_step_completed{"s1", "ok", 1}, 1011, "orchestrator", rs.id);
-  auto pc = ev(events::plan_completed{1, R"({"s1":{"value":2}})"}, 1011, "orchestrator", rs.id);
-  auto sq = ev(events::synthesize_final_answer_requested{"What is 1+1?", 1, plan,
-                                                         R"({"s1":{"value":2}})", "", ""},
-               1020, "aggregator", pc.id);
-  auto fa = ev(events::final_answer_synthesized{"2", "offline", "template", {}, false}, 1025,
-               "synthesis", sq.id);
-  return {rec("conversation-events", 0, pg), rec("conversation-events", 1, rs),
-          rec("conversation-events", 2, done), rec("conversation-events", 3, pc),
-          rec("conversation-events", 4, fa), rec("tool-invocation-requests", 0, rq),
-          rec("user-commands", 0, q), rec("user-commands", 1, sq)};
-}
 
 void no_undecodable(const storage::record& r, const std::string& reason) {
   FAIL("undecodable " << r.topic << "@" << r.offset << ": " << reason);
@@ -103,16 +62,17 @@ TEST_CASE("metrics batch: effects come after their causes across partitions") {
 
 TEST_CASE("metrics batch: in the same millisecond a cause still goes first") {
   topics t("");
-  auto rs2 = ev(events::tool_invocation_resulted{"a/1/s2", 1, "s2", "math", true, "{}", "",
-                                                 false, 0},
-                6, "worker-math", "a/1/s2/request/1"); // its request is not in this batch
-  auto done1 = ev(events::plan_step_completed{"s1", "ok", 1}, 6, "orchestrator", "a/1/s1/result/1");
-  auto rq3 = ev(events::tool_invocation_requested{"a/1/s3", 1, "s3", "math", "{}", 99999}, 6,
-                "orchestrator", rs2.id);
+  auto rs2 = metrics_event(events::tool_invocation_resulted{"a/1/s2", 1, "s2", "math", true, "{}",
+                                                            "", false, 0},
+                           6, "worker-math", "a/1/s2/request/1"); // its request is not in this batch
+  auto done1 = metrics_event(events::plan_step_completed{"s1", "ok", 1}, 6, "orchestrator",
+                             "a/1/s1/result/1");
+  auto rq3 = metrics_event(events::tool_invocation_requested{"a/1/s3", 1, "s3", "math", "{}", 99999},
+                           6, "orchestrator", rs2.id);
   // The request's partition comes first in the poll, and its cause is second in its run.
-  std::vector<storage::record> batch = {rec("tool-invocation-requests", 7, rq3),
-                                       rec("conversation-events", 7, done1),
-                                       rec("conversation-events", 8, rs2)};
+  std::vector<storage::record> batch = {metrics_record("tool-invocation-requests", 7, rq3),
+                                       metrics_record("conversation-events", 7, done1),
+                                       metrics_record("conversation-events", 8, rs2)};
   core::metrics_fold m;
   CHECK(fold_batch(m, batch, t, "", no_undecodable) == 0);
   auto r = m.report();

@@ -1,4 +1,4 @@
-#include "tests/unit/plan_match.hpp"
+#include "tests/providers/plan_match.hpp"
 
 #include <algorithm>
 #include <cstdio>

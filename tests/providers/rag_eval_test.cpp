@@ -16,7 +16,7 @@
 #include "core/placeholders.hpp"
 #include "core/text.hpp"
 #include "providers/offline_tools.hpp"
-#include "tests/unit/quality_figures.hpp"
+#include "tests/providers/quality_figures.hpp"
 
 using namespace eventide;
 

@@ -10,7 +10,7 @@
 #include "core/json.hpp"
 #include "providers/catalog.hpp"
 #include "providers/offline_tools.hpp"
-#include "tests/unit/quality_figures.hpp"
+#include "tests/providers/quality_figures.hpp"
 
 using namespace eventide;
 using namespace eventide::providers;
