@@ -203,7 +203,7 @@ void on_rebalance(consumer_ptr self, const std::vector<storage::topic_partition>
       int64_t from = wm ? wm->low : 0;
       if (st.cfg.store_covers && covered(tp.partition) && t.committed > from)
         from = t.committed;
-      if (auto r = st.consumer->seek(tp, from); !r)
+      if (auto r = st.consumer->seek(tp, log_offset{from}); !r)
         EV_LOG(error) << "seek failed topic=" << tp.topic << " partition=" << tp.partition
                       << ": " << r.error();
       if (wm && wm->high > from)
@@ -211,7 +211,7 @@ void on_rebalance(consumer_ptr self, const std::vector<storage::topic_partition>
     }
     if (st.guard) {
       // Strikes below where reading starts or past the log's end are never read again.
-      auto start = st.consumer->position_of(tp);
+      std::optional<int64_t> start = st.consumer->position_of(tp);
       if (!start && t.committed >= 0)
         start = t.committed;
       st.guard->assigned(tp, start, [&]() -> std::optional<int64_t> {

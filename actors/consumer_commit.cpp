@@ -53,7 +53,7 @@ void transaction_failed(consumer_state& st, const std::string& why) {
 void commit_transaction(consumer_state& st, bool force) {
   if (st.in_flight > 0 || st.going_live || st.rewind_needed)
     return;
-  std::vector<std::pair<storage::topic_partition, int64_t>> offsets;
+  std::vector<std::pair<storage::topic_partition, log_offset>> offsets;
   for (auto& [tp, t] : st.tracks) {
     auto next = t.polled_upto;
     // Past the markers and aborted records after the last record (the end reported by poll),
@@ -96,7 +96,7 @@ void commit_handled(consumer_state& st, bool wait) {
     return;
   st.commit_pending = false;
   for (auto& [tp, t] : st.tracks) {
-    auto next = t.in_flight.empty() ? t.polled_upto : *t.in_flight.begin();
+    auto next = log_offset{t.in_flight.empty() ? t.polled_upto : *t.in_flight.begin()};
     if (next <= t.committed)
       continue;
     if (auto r = wait ? st.consumer->commit(tp, next) : st.consumer->commit_async(tp, next); !r) {
@@ -149,7 +149,7 @@ void rewind(consumer_ptr self) {
       auto wm = st.cfg.log->query_watermarks(tp);
       from = wm ? (st.cfg.reset == storage::offset_reset::earliest ? wm->low : wm->high) : 0;
     }
-    if (auto r = st.consumer->seek(tp, from); !r)
+    if (auto r = st.consumer->seek(tp, log_offset{from}); !r)
       EV_LOG(error) << "rewind: seek failed group=" << st.cfg.group << " topic=" << tp.topic
                     << " partition=" << tp.partition << ": " << r.error();
   }

@@ -209,7 +209,7 @@ void set_error(metrics_state& st, const std::string& what) {
 // a topic cannot be described, e.g. with the brokers down.
 bool open_consumer(metrics_state& st) {
   auto& t = *st.names;
-  std::vector<std::pair<storage::topic_partition, int64_t>> start;
+  std::vector<std::pair<storage::topic_partition, log_offset>> start;
   std::map<storage::topic_partition, int64_t> targets;
   int64_t backlog = 0;
   for (auto& topic : {t.user_commands, t.conversation_events, t.tool_requests, t.dead_letters}) {

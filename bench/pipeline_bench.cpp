@@ -55,7 +55,7 @@ std::unique_ptr<storage::consumer> tail(storage::log& log, const std::string& to
   auto parts = log.partition_count(topic);
   if (!parts)
     die(parts.error());
-  std::vector<std::pair<storage::topic_partition, int64_t>> start;
+  std::vector<std::pair<storage::topic_partition, log_offset>> start;
   for (int32_t p = 0; p < *parts; ++p) {
     storage::topic_partition tp{topic, p};
     auto wm = log.query_watermarks(tp);

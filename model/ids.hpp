@@ -1,5 +1,5 @@
 // Strong types for ids and offsets (Redpanda's named_type habit): a partition can't be passed
-// where an offset is expected, and a conversation id can't be mixed up with an event id.
+// where an offset is expected, and an invocation id is made one way only.
 #pragma once
 
 #include <cstdint>
@@ -26,10 +26,27 @@ class named_type {
   T v_{};
 };
 
-using conversation_id = named_type<std::string, struct conversation_id_tag>;
 using invocation_id = named_type<std::string, struct invocation_id_tag>;
-using partition_id = named_type<int32_t, struct partition_id_tag>;
-using log_offset = named_type<int64_t, struct log_offset_tag>;
+
+/// A number with a meaning: made from a raw number only explicitly, so that an offset is never
+/// passed where a partition (or a count) is expected; read back as the raw number anywhere
+/// (arithmetic, comparisons, containers, printing), which keeps offset arithmetic plain.
+template <class T, class Tag>
+class named_number {
+ public:
+  constexpr named_number() = default;
+  constexpr explicit named_number(T v) : v_(v) {}
+  constexpr operator T() const noexcept { return v_; }
+  constexpr T get() const noexcept { return v_; }
+
+ private:
+  T v_{};
+};
+
+/// A partition of a topic (Kafka's int32).
+using partition_id = named_number<int32_t, struct partition_id_tag>;
+/// An offset in a partition (Kafka's int64); a committed offset is the next one to read.
+using log_offset = named_number<int64_t, struct log_offset_tag>;
 
 /// The deterministic id of a tool invocation: conversationId/planVersion/stepId.
 inline invocation_id make_invocation_id(const std::string& conversation, int plan_version,
@@ -63,5 +80,9 @@ namespace std {
 template <class T, class Tag>
 struct hash<eventide::named_type<T, Tag>> {
   size_t operator()(const eventide::named_type<T, Tag>& x) const { return hash<T>{}(x.get()); }
+};
+template <class T, class Tag>
+struct hash<eventide::named_number<T, Tag>> {
+  size_t operator()(eventide::named_number<T, Tag> x) const { return hash<T>{}(x.get()); }
 };
 } // namespace std

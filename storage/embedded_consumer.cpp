@@ -227,7 +227,7 @@ outcome<std::vector<record>> embedded_consumer::poll(size_t max_records,
   }
 }
 
-outcome<void> embedded_consumer::commit(const topic_partition& tp, int64_t next_offset) {
+outcome<void> embedded_consumer::commit(const topic_partition& tp, log_offset next_offset) {
   if (state_.group.empty())
     return {}; // assign() consumers have no group to commit for
   std::lock_guard<std::mutex> lk(core_->mu);
@@ -249,7 +249,7 @@ outcome<void> embedded_consumer::commit(const topic_partition& tp, int64_t next_
   return {};
 }
 
-outcome<void> embedded_consumer::seek(const topic_partition& tp, int64_t offset) {
+outcome<void> embedded_consumer::seek(const topic_partition& tp, log_offset offset) {
   std::lock_guard<std::mutex> lk(core_->mu);
   if (!state_.owned.count(tp))
     return fail("embedded log: cannot seek " + tp_text(tp)
@@ -262,12 +262,12 @@ outcome<void> embedded_consumer::seek(const topic_partition& tp, int64_t offset)
   return {};
 }
 
-std::optional<int64_t> embedded_consumer::position_of(const topic_partition& tp) const {
+std::optional<log_offset> embedded_consumer::position_of(const topic_partition& tp) const {
   std::lock_guard<std::mutex> lk(core_->mu);
   auto it = state_.positions.find(tp);
   if (it == state_.positions.end())
     return std::nullopt;
-  return it->second;
+  return log_offset{it->second};
 }
 
 std::vector<topic_partition> embedded_consumer::assignment() const {

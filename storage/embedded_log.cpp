@@ -225,7 +225,7 @@ outcome<std::vector<record>> log_core::read(const std::vector<fetch>& plan) {
       record r;
       r.topic = f.tp.topic;
       r.partition = f.tp.partition;
-      r.offset = offset;
+      r.offset = log_offset{offset};
       r.timestamp_ms = static_cast<int64_t>(get_be64(v.data()));
       r.key.assign(v.data() + record_header_size, key_len);
       r.value.assign(v.data() + record_header_size + key_len,
@@ -265,7 +265,7 @@ outcome<position> log_core::append(const std::string& topic, const std::string& 
                 + " failed: " + s.ToString());
   ++ts.next_offset[static_cast<size_t>(partition)];
   notify_readers_locked({topic, partition});
-  return position{partition, offset};
+  return position{partition_id{partition}, log_offset{offset}};
 }
 
 namespace {
@@ -303,13 +303,14 @@ class embedded_log final : public log {
     auto high = core_->high_locked(tp);
     if (!high)
       return std::move(high).take_failure();
-    return watermarks{0, *high}; // nothing is ever deleted
+    return watermarks{log_offset{0}, log_offset{*high}}; // nothing is ever deleted
   }
 
-  outcome<std::optional<int64_t>> committed(const std::string& group,
+  outcome<std::optional<log_offset>> committed(const std::string& group,
                                             const topic_partition& tp) override {
     std::lock_guard<std::mutex> lk(core_->mu);
-    return core_->committed_locked(group, tp);
+    auto c = core_->committed_locked(group, tp);
+    return c ? std::optional<log_offset>{log_offset{*c}} : std::nullopt;
   }
 
   outcome<std::unique_ptr<consumer>> subscribe(const std::string& group,
@@ -341,7 +342,7 @@ class embedded_log final : public log {
   }
 
   outcome<std::unique_ptr<consumer>>
-  assign(const std::vector<std::pair<topic_partition, int64_t>>& start) override {
+  assign(const std::vector<std::pair<topic_partition, log_offset>>& start) override {
     auto c = std::make_unique<embedded_consumer>(core_);
     member_state& m = c->state();
     std::lock_guard<std::mutex> lk(core_->mu);

@@ -178,7 +178,7 @@ outcome<watermarks> fetch_watermarks(rd_kafka_t* rk, const topic_partition& tp,
     auto err = rd_kafka_query_watermark_offsets(rk, tp.topic.c_str(), tp.partition, &low, &high,
                                                 metadata_timeout_ms);
     if (!err)
-      return watermarks{low, high};
+      return watermarks{log_offset{low}, log_offset{high}};
     if (!leadership_moving(err))
       return fail("kafka: watermarks of " + tp_text(tp) + ": " + rd_kafka_err2str(err)
                   + diag.suffix());

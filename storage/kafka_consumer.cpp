@@ -55,7 +55,7 @@ void kafka_consumer::attach(rd_kafka_t* rk) {
 
 // For assign(): the partitions and where to start.
 outcome<void> kafka_consumer::start_assigned(
-  const std::vector<std::pair<topic_partition, int64_t>>& start) {
+  const std::vector<std::pair<topic_partition, log_offset>>& start) {
   partition_list parts(static_cast<int>(start.size()));
   for (const auto& [tp, offset] : start) {
     parts.add(tp, offset);
@@ -124,11 +124,11 @@ outcome<std::vector<record>> kafka_consumer::poll(size_t max_records,
   return out;
 }
 
-outcome<void> kafka_consumer::commit(const topic_partition& tp, int64_t next_offset) {
+outcome<void> kafka_consumer::commit(const topic_partition& tp, log_offset next_offset) {
   return commit_impl(tp, next_offset, false);
 }
 
-outcome<void> kafka_consumer::commit_async(const topic_partition& tp, int64_t next_offset) {
+outcome<void> kafka_consumer::commit_async(const topic_partition& tp, log_offset next_offset) {
   return commit_impl(tp, next_offset, true);
 }
 
@@ -216,7 +216,7 @@ void kafka_consumer::on_commit_done(rd_kafka_t*, rd_kafka_resp_err_t err,
   }
 }
 
-outcome<void> kafka_consumer::seek(const topic_partition& tp, int64_t offset) {
+outcome<void> kafka_consumer::seek(const topic_partition& tp, log_offset offset) {
   bool during_assign = false;
   {
     std::lock_guard<std::mutex> lk(mu_);
@@ -252,12 +252,12 @@ outcome<void> kafka_consumer::seek(const topic_partition& tp, int64_t offset) {
   return {};
 }
 
-std::optional<int64_t> kafka_consumer::position_of(const topic_partition& tp) const {
+std::optional<log_offset> kafka_consumer::position_of(const topic_partition& tp) const {
   std::lock_guard<std::mutex> lk(mu_);
   auto it = positions_.find(tp);
   if (it == positions_.end())
     return std::nullopt;
-  return it->second;
+  return log_offset{it->second};
 }
 
 std::vector<topic_partition> kafka_consumer::assignment() const {
@@ -500,7 +500,7 @@ void kafka_consumer::take(rd_kafka_message_t* m, std::vector<record>& out,
   record r;
   r.topic = tp.topic;
   r.partition = tp.partition;
-  r.offset = m->offset;
+  r.offset = log_offset{m->offset};
   if (m->key)
     r.key.assign(static_cast<const char*>(m->key), m->key_len);
   if (m->payload)

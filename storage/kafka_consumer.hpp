@@ -27,19 +27,19 @@ class kafka_consumer final : public consumer {
 
   void link(std::shared_ptr<group_link> l);
   void attach(rd_kafka_t* rk);
-  outcome<void> start_assigned(const std::vector<std::pair<topic_partition, int64_t>>& start);
+  outcome<void> start_assigned(const std::vector<std::pair<topic_partition, log_offset>>& start);
   outcome<void> start_subscription(const std::vector<std::string>& topics);
 
   outcome<std::vector<record>> poll(size_t max_records,
                                     std::chrono::milliseconds timeout) override;
-  outcome<void> commit(const topic_partition& tp, int64_t next_offset) override;
-  outcome<void> commit_async(const topic_partition& tp, int64_t next_offset) override;
+  outcome<void> commit(const topic_partition& tp, log_offset next_offset) override;
+  outcome<void> commit_async(const topic_partition& tp, log_offset next_offset) override;
   outcome<void> commit_impl(const topic_partition& tp, int64_t next_offset, bool may_defer);
   outcome<void> send_pending_commits_locked();
   static void on_commit_done(rd_kafka_t*, rd_kafka_resp_err_t err,
                              rd_kafka_topic_partition_list_t* offsets, void* opaque);
-  outcome<void> seek(const topic_partition& tp, int64_t offset) override;
-  std::optional<int64_t> position_of(const topic_partition& tp) const override;
+  outcome<void> seek(const topic_partition& tp, log_offset offset) override;
+  std::optional<log_offset> position_of(const topic_partition& tp) const override;
   std::vector<topic_partition> assignment() const override;
   void pause(const topic_partition& tp) override;
   void resume(const topic_partition& tp) override;

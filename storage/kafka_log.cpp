@@ -210,7 +210,7 @@ outcome<watermarks> kafka_log::query_watermarks(const topic_partition& tp) {
   return fetch_watermarks(producer_, tp, *context_.diag);
 }
 
-outcome<std::optional<int64_t>> kafka_log::committed(const std::string& group,
+outcome<std::optional<log_offset>> kafka_log::committed(const std::string& group,
                                                      const topic_partition& tp) {
   if (group.empty())
     return fail("kafka: committed offsets need a consumer group id");
@@ -228,8 +228,8 @@ outcome<std::optional<int64_t>> kafka_log::committed(const std::string& group,
     return fail("kafka: committed offset of group '" + group + "' for " + tp_text(tp) + ": "
                 + rd_kafka_err2str(err) + context_.diag->suffix());
   if (p->offset < 0) // RD_KAFKA_OFFSET_INVALID: never committed
-    return std::optional<int64_t>{};
-  return std::optional<int64_t>{p->offset};
+    return std::optional<log_offset>{};
+  return std::optional<log_offset>{log_offset{p->offset}};
 }
 
 outcome<std::unique_ptr<consumer>> kafka_log::subscribe(const std::string& group,
@@ -272,7 +272,7 @@ outcome<std::unique_ptr<consumer>> kafka_log::subscribe(const std::string& group
 }
 
 outcome<std::unique_ptr<consumer>>
-kafka_log::assign(const std::vector<std::pair<topic_partition, int64_t>>& start) {
+kafka_log::assign(const std::vector<std::pair<topic_partition, log_offset>>& start) {
   std::set<topic_partition> seen;
   for (const auto& [tp, offset] : start) {
     auto marks = query_watermarks(tp);
@@ -317,7 +317,8 @@ void kafka_log::on_delivery_report(rd_kafka_t* rk, const rd_kafka_message_t* m, 
                                       + " failed: " + rd_kafka_err2str(m->err)))
              // An idempotent producer's retry that the broker recognises as a duplicate of
              // a batch it already wrote is acknowledged without an offset: report -1.
-             : outcome<position>(position{m->partition, m->offset >= 0 ? m->offset : -1});
+             : outcome<position>(position{partition_id{m->partition},
+                                                     log_offset{m->offset >= 0 ? m->offset : -1}});
     // An exception must not unwind through librdkafka's C frames.
     try {
       (*callback)(std::move(result));

@@ -29,7 +29,7 @@ class kafka_log final : public log {
   uint64_t uncommitted() const override { return uncommitted_.load(); }
   bool fenced() const override { return fenced_.load(); }
   outcome<void> commit_transaction(
-    const std::vector<std::pair<topic_partition, int64_t>>& offsets) override;
+    const std::vector<std::pair<topic_partition, log_offset>>& offsets) override;
   outcome<void> abort_transaction() override;
   void produce(const std::string& topic, const std::string& key, std::string value,
                delivery_callback on_delivery) override;
@@ -40,13 +40,13 @@ class kafka_log final : public log {
   outcome<void> flush(std::chrono::milliseconds timeout) override;
   outcome<int32_t> partition_count(const std::string& topic) override;
   outcome<watermarks> query_watermarks(const topic_partition& tp) override;
-  outcome<std::optional<int64_t>> committed(const std::string& group,
+  outcome<std::optional<log_offset>> committed(const std::string& group,
                                             const topic_partition& tp) override;
   outcome<std::unique_ptr<consumer>> subscribe(const std::string& group,
                                                const std::vector<std::string>& topics,
                                                offset_reset reset) override;
   outcome<std::unique_ptr<consumer>>
-  assign(const std::vector<std::pair<topic_partition, int64_t>>& start) override;
+  assign(const std::vector<std::pair<topic_partition, log_offset>>& start) override;
 
   std::string describe() const override { return "kafka:" + options_.brokers; }
   std::string last_error() const override { return context_.diag ? context_.diag->last() : ""; }

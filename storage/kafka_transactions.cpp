@@ -20,7 +20,7 @@ outcome<std::shared_ptr<log>> kafka_log::open_transactional(const std::string& t
 }
 
 outcome<void> kafka_log::commit_transaction(
-  const std::vector<std::pair<topic_partition, int64_t>>& offsets) {
+  const std::vector<std::pair<topic_partition, log_offset>>& offsets) {
   if (!transactional())
     return fail("kafka: not a transactional handle");
   std::lock_guard<std::mutex> lk(txn_mu_);

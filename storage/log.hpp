@@ -1,6 +1,8 @@
 // The one interface every role uses for log I/O (DESIGN §7). Backends: embedded (RocksDB, one
 // process, no broker) and kafka (librdkafka). Offsets follow Kafka's convention: a committed
 // offset is the *next* offset to read, and the high watermark is the next offset to be written.
+// Partitions and offsets are partition_id and log_offset (model/ids.hpp): made from a raw
+// number only explicitly, read as one anywhere.
 #pragma once
 
 #include <chrono>
@@ -12,12 +14,17 @@
 #include <vector>
 
 #include "core/outcome.hpp"
+#include "model/ids.hpp"
 
 namespace eventide::storage {
 
 struct topic_partition {
   std::string topic;
-  int32_t partition = 0;
+  partition_id partition{0};
+  topic_partition() = default;
+  topic_partition(std::string t, partition_id p) : topic(std::move(t)), partition(p) {}
+  /// A literal partition number ({"t", 0} in a test, a loop index): explicit enough here.
+  topic_partition(std::string t, int p) : topic(std::move(t)), partition(p) {}
   friend bool operator==(const topic_partition& a, const topic_partition& b) {
     return a.partition == b.partition && a.topic == b.topic;
   }
@@ -31,8 +38,8 @@ using record_headers = std::vector<std::pair<std::string, std::string>>;
 
 struct record {
   std::string topic;
-  int32_t partition = 0;
-  int64_t offset = 0;
+  partition_id partition{0};
+  log_offset offset{0};
   std::string key;
   std::string value;
   int64_t timestamp_ms = 0; // append time (embedded) or broker/producer time (kafka), 0 if none
@@ -40,13 +47,13 @@ struct record {
 };
 
 struct position {
-  int32_t partition = 0;
-  int64_t offset = 0;
+  partition_id partition{0};
+  log_offset offset{0};
 };
 
 struct watermarks {
-  int64_t low = 0;  // first offset still stored
-  int64_t high = 0; // next offset to be written
+  log_offset low{0};  // first offset still stored
+  log_offset high{0}; // next offset to be written
 };
 
 enum class offset_reset { earliest, latest };
@@ -67,21 +74,21 @@ class consumer {
 
   /// Commits `next_offset` (the next offset to read) for the group; committed() shows it when
   /// this returns. No-op without a group.
-  virtual outcome<void> commit(const topic_partition& tp, int64_t next_offset) = 0;
+  virtual outcome<void> commit(const topic_partition& tp, log_offset next_offset) = 0;
 
   /// Like commit(), but may return before the broker confirmed it: a lost commit only means
   /// redelivery. Kafka sends one such commit at a time per consumer; offsets asked for
   /// meanwhile go with the next one (the latest per partition). Synchronous while the partition
   /// is being handed over, and close() confirms the latest commits. The default is commit().
-  virtual outcome<void> commit_async(const topic_partition& tp, int64_t next_offset) {
+  virtual outcome<void> commit_async(const topic_partition& tp, log_offset next_offset) {
     return commit(tp, next_offset);
   }
 
   /// Moves the read position of an assigned partition.
-  virtual outcome<void> seek(const topic_partition& tp, int64_t offset) = 0;
+  virtual outcome<void> seek(const topic_partition& tp, log_offset offset) = 0;
 
   /// Current read position of an assigned partition (next offset poll() returns).
-  virtual std::optional<int64_t> position_of(const topic_partition& tp) const = 0;
+  virtual std::optional<log_offset> position_of(const topic_partition& tp) const = 0;
 
   virtual std::vector<topic_partition> assignment() const = 0;
 
@@ -133,7 +140,7 @@ class log {
   virtual outcome<watermarks> query_watermarks(const topic_partition& tp) = 0;
 
   /// The group's committed offset for a partition, nullopt if it never committed.
-  virtual outcome<std::optional<int64_t>> committed(const std::string& group,
+  virtual outcome<std::optional<log_offset>> committed(const std::string& group,
                                                     const topic_partition& tp) = 0;
 
   /// Joins `group` and subscribes to `topics`. Partitions are spread over the group's live
@@ -144,7 +151,7 @@ class log {
 
   /// A consumer without a group reading exactly these partitions from these offsets.
   virtual outcome<std::unique_ptr<consumer>>
-  assign(const std::vector<std::pair<topic_partition, int64_t>>& start) = 0;
+  assign(const std::vector<std::pair<topic_partition, log_offset>>& start) = 0;
 
   /// Human-readable backend name for logs: "embedded:/path" or "kafka:host:port".
   virtual std::string describe() const = 0;
@@ -174,7 +181,7 @@ class log {
   /// or the handle fenced by a newer one with the same id (then the caller's state is ahead of
   /// the log and must be rebuilt from it).
   virtual outcome<void> commit_transaction(
-    const std::vector<std::pair<topic_partition, int64_t>>& offsets) {
+    const std::vector<std::pair<topic_partition, log_offset>>& offsets) {
     (void) offsets;
     return fail("this log has no transactions");
   }
@@ -192,7 +199,7 @@ class log {
 };
 
 /// Java-compatible murmur2 partitioner: toPositive(murmur2(key)) % partitions.
-int32_t partition_for_key(const std::string& key, int32_t partitions);
+partition_id partition_for_key(const std::string& key, int32_t partitions);
 
 /// Kafka's murmur2 hash (seed 0x9747b28c), as in org.apache.kafka.common.utils.Utils.
 int32_t murmur2(const void* data, size_t len);

@@ -51,12 +51,12 @@ int32_t murmur2(const void* data, size_t len) {
   return result;
 }
 
-int32_t partition_for_key(const std::string& key, int32_t partitions) {
+partition_id partition_for_key(const std::string& key, int32_t partitions) {
   if (partitions <= 0)
-    return 0; // no partitions to choose from; callers validate counts before producing
+    return partition_id{0}; // no partitions to choose from; callers validate counts first
   // Utils.toPositive: clear the sign bit (not abs(), which would overflow for INT_MIN).
   const int32_t positive = murmur2(key.data(), key.size()) & 0x7fffffff;
-  return positive % partitions;
+  return partition_id{positive % partitions};
 }
 
 } // namespace eventide::storage

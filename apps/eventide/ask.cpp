@@ -51,7 +51,7 @@ int run_ask(const options& cfg, const command_line& cl, caf::actor_system_config
   f.conversation = new_conversation_id();
   f.json = cfg.json;
   topics t(cfg.topic_prefix);
-  std::vector<std::pair<storage::topic_partition, int64_t>> start;
+  std::vector<std::pair<storage::topic_partition, log_offset>> start;
   for (auto& topic : {t.conversation_events, t.tool_requests}) {
     auto parts = log->partition_count(topic);
     if (!parts)

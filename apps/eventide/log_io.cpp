@@ -38,8 +38,8 @@ std::shared_ptr<storage::log> open_log(const options& cfg) {
 void read_to_end(storage::log& log, const std::vector<std::string>& topic_names,
                  const std::function<void(const storage::record&)>& f,
                  const std::string& key) {
-  std::vector<std::pair<storage::topic_partition, int64_t>> start;
-  std::map<storage::topic_partition, int64_t> ends;
+  std::vector<std::pair<storage::topic_partition, log_offset>> start;
+  std::map<storage::topic_partition, log_offset> ends;
   // A topic or partition that cannot be looked up is an error, never skipped: a reader that
   // silently reads less would make a missing record look like none was written.
   for (auto& topic : topic_names) {

@@ -58,7 +58,7 @@ int run_resume(const options& cfg, const command_line& cl,
             << (open.size() == 1 ? "" : "s") << std::endl;
   // Follow every partition from the start: the answers may predate this process.
   auto parts = log->partition_count(t.conversation_events);
-  std::vector<std::pair<storage::topic_partition, int64_t>> start;
+  std::vector<std::pair<storage::topic_partition, log_offset>> start;
   for (int32_t p = 0; parts && p < *parts; ++p)
     start.emplace_back(storage::topic_partition{t.conversation_events, p}, 0);
   auto c = log->assign(start);

@@ -31,8 +31,8 @@ void spit(const std::string& path, const std::string& bytes) {
 storage::record rec(int32_t partition, int64_t offset) {
   storage::record r;
   r.topic = "user-commands";
-  r.partition = partition;
-  r.offset = offset;
+  r.partition = partition_id{partition};
+  r.offset = log_offset{offset};
   return r;
 }
 

@@ -26,13 +26,20 @@ inline events::event metrics_event(events::payload p, int64_t t, const std::stri
   return e;
 }
 
+/// The record at `offset` of `partition` of `topic`, key "a" unless given.
+inline storage::record raw_record(const std::string& topic, int32_t partition, int64_t offset,
+                                  std::string value, std::string key = "a") {
+  return {topic, partition_id{partition}, log_offset{offset}, std::move(key), std::move(value),
+          0, {}};
+}
+
 /// `e` encoded as the record at `offset` of partition 0 of `topic`.
 inline storage::record metrics_record(const std::string& topic, int64_t offset,
                                       const events::event& e) {
   auto bytes = events::encode(e);
   INFO(events::type_name(e.data));
   REQUIRE(bytes);
-  return {topic, 0, offset, "a", *bytes, 0, {}};
+  return raw_record(topic, 0, offset, *bytes);
 }
 
 inline const char* metrics_plan = R"({"steps":[{"id":"s1","tool":"math","args":{"expression":"1+1"}}]})";

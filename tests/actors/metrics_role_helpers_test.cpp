@@ -22,6 +22,7 @@ namespace {
 using testing::effects_first;
 using testing::metrics_event;
 using testing::metrics_record;
+using testing::raw_record;
 using testing::temp_dir;
 
 void no_undecodable(const storage::record& r, const std::string& reason) {
@@ -85,14 +86,14 @@ TEST_CASE("metrics batch: in the same millisecond a cause still goes first") {
 
 TEST_CASE("metrics batch: dead letters by group, undecodable records counted, never folded") {
   topics t("p-");
-  storage::record poison{"p-conversation-events", 1, 3, "a", "{not json", 0, {}};
+  auto poison = raw_record("p-conversation-events", 1, 3, "{not json");
   auto letter = storage::make_dead_letter(poison, "p-orchestrator", "invalid JSON", "n1", 5);
   std::vector<storage::record> batch = {
     poison,
-    {"p-dead-letter-queue", 0, 0, "a", storage::encode_dead_letter(letter), 0, {}},
-    {"p-dead-letter-queue", 0, 1, "a", R"({"redriveOf":"0:0","to":"x","fixed":false,"at":1})", 0, {}},
-    {"p-dead-letter-queue", 0, 2, "a", "\x01garbage", 0, {}},
-    {"p-user-commands", 0, 0, "", "", 0, {}}};
+    raw_record("p-dead-letter-queue", 0, 0, storage::encode_dead_letter(letter)),
+    raw_record("p-dead-letter-queue", 0, 1, R"({"redriveOf":"0:0","to":"x","fixed":false,"at":1})"),
+    raw_record("p-dead-letter-queue", 0, 2, "\x01garbage"),
+    raw_record("p-user-commands", 0, 0, "", "")};
   std::vector<std::string> seen;
   core::metrics_fold m;
   auto bad = fold_batch(m, batch, t, "p-", [&](const storage::record& r, const std::string&) {
@@ -158,7 +159,7 @@ TEST_CASE("consumer lag: high watermark minus committed offset per group") {
     REQUIRE((*c)->poll(0, 10ms));
   REQUIRE((*c)->assignment().size() == 2);
   REQUIRE(wm[0].high >= 1);
-  REQUIRE((*c)->commit({topic, 0}, wm[0].high - 1));
+  REQUIRE((*c)->commit({topic, 0}, log_offset{wm[0].high - 1}));
   auto lag = consumer_lag(log, "p-", groups, &error);
   CHECK(error.empty());
   CHECK(lag == std::map<std::string, int64_t>{{"router", 1 + wm[1].high}});

@@ -63,14 +63,13 @@ struct metrics_fixture {
   void write_history() {
     for (auto& r : effects_first())
       write(r);
-    storage::record poison{"conversation-events", 0, 0, "a", "{not json", 0, {}};
+    auto poison = raw_record("conversation-events", 0, 0, "{not json");
     write(poison);
-    write({"dead-letter-queue", 0, 0, "a",
-           storage::encode_dead_letter(
-             storage::make_dead_letter(poison, "orchestrator", "invalid JSON", "n1", 5)),
-           0, {}});
-    write({"dead-letter-queue", 0, 0, "a", R"({"redriveOf":"0:0","to":"x","fixed":false,"at":1})",
-           0, {}});
+    write(raw_record("dead-letter-queue", 0, 0,
+                     storage::encode_dead_letter(storage::make_dead_letter(
+                       poison, "orchestrator", "invalid JSON", "n1", 5))));
+    write(raw_record("dead-letter-queue", 0, 0,
+                     R"({"redriveOf":"0:0","to":"x","fixed":false,"at":1})"));
   }
 
   metrics_actor start() {
@@ -123,7 +122,7 @@ struct metrics_fixture {
       REQUIRE((*c)->poll(0, 10ms));
     REQUIRE((*c)->assignment().size() == topics.size());
     for (auto& [topic, offset] : offsets)
-      REQUIRE((*c)->commit({topic, 0}, offset));
+      REQUIRE((*c)->commit({topic, 0}, log_offset{offset}));
     (*c)->close();
   }
 };
@@ -181,7 +180,7 @@ TEST_CASE_METHOD(metrics_fixture, "metrics role: projects the log from its first
   auto q = metrics_event(events::user_query_received{"b", "u", "What is 2+2?", 2000}, 2000, "ingress");
   q.subject = "b";
   q.id = "b/query";
-  write({"user-commands", 0, 0, "b", events::encode(q).value(), 0, {}});
+  write(raw_record("user-commands", 0, 0, events::encode(q).value(), "b"));
   d = health_when(role, live_with(12));
   REQUIRE(at(d, "records") == "12");
   CHECK(at(d, "conversations") == "2");
@@ -197,7 +196,7 @@ TEST_CASE_METHOD(metrics_fixture, "metrics role: a restarted role rebuilds the s
   auto first = start();
   REQUIRE(at(health_when(first, live_with(11)), "records") == "11");
   auto q = metrics_event(events::user_query_received{"a", "u", "What is 1+1?", 1000}, 1000, "ingress");
-  write({"user-commands", 0, 0, "a", events::encode(q).value(), 0, {}}); // redelivered question
+  write(raw_record("user-commands", 0, 0, events::encode(q).value())); // redelivered question
   auto before = health_when(first, live_with(12));
   REQUIRE(at(before, "records") == "12");
   CHECK(at(before, "duplicates") == "1");

@@ -55,10 +55,11 @@ inline producer_actor::behavior_type fake_producer(producer_actor::pointer,
       if (auto bytes = events::encode(e); !bytes)
         return make_error(ec::invalid_event, bytes.error());
       rec->events.push_back(e);
-      return storage::position{0, static_cast<int64_t>(rec->events.size() - 1)};
+      return storage::position{partition_id{0},
+                               log_offset{static_cast<int64_t>(rec->events.size() - 1)}};
     },
     [](publish_atom, const std::string&, const std::string&, const std::string&) {
-      return storage::position{0, 0};
+      return storage::position{partition_id{0}, log_offset{0}};
     },
     [](serve_atom) {},
     [](health_atom) { return std::string("{}"); },
@@ -81,11 +82,11 @@ inline producer_actor::behavior_type holding_producer(producer_actor::pointer se
       return held->back();
     },
     [](publish_atom, const std::string&, const std::string&, const std::string&) {
-      return storage::position{0, 0};
+      return storage::position{partition_id{0}, log_offset{0}};
     },
     [held](serve_atom) {
       for (auto& p : *held)
-        p.deliver(storage::position{0, 0});
+        p.deliver(storage::position{partition_id{0}, log_offset{0}});
       held->clear();
     },
     [](health_atom) { return std::string("{}"); },

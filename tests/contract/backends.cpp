@@ -64,7 +64,7 @@ class embedded_fixture final : public log_fixture {
   std::string make_topic(const std::string& base) override {
     std::string topic = topic_name(base);
     // The embedded log creates topics on first use; a throwaway assign() is such a use.
-    auto probe = log_->assign({{{topic, 0}, 0}});
+    auto probe = log_->assign({{{topic, 0}, log_offset{0}}});
     REQUIRE(probe.ok());
     return topic;
   }

@@ -149,7 +149,7 @@ std::vector<position> produce_sequence(storage::log& log, const std::string& top
 // Reads a whole partition from offset 0 and checks it holds exactly key-0..key-(count-1).
 void expect_exactly_once_in_order(storage::log& log, const topic_partition& tp,
                                   const std::string& key, int count) {
-  auto c = log.assign({{tp, 0}});
+  auto c = log.assign({{tp, log_offset{0}}});
   REQUIRE(c.ok());
   std::vector<record> got;
   const auto deadline = steady::now() + 30s;
@@ -383,12 +383,12 @@ std::vector<std::string> committed_values(storage::log& log, const std::string& 
   topic_partition tp{topic, 0};
   auto end = log.query_watermarks(tp);
   REQUIRE(end.ok());
-  auto reader = log.assign({{tp, 0}});
+  auto reader = log.assign({{tp, log_offset{0}}});
   REQUIRE(reader.ok());
   std::vector<std::string> out;
   const auto deadline = steady::now() + 20s;
-  while ((*reader)->position_of(tp).value_or(0) < end->high) {
-    INFO("position " << (*reader)->position_of(tp).value_or(-1) << " of " << end->high);
+  while ((*reader)->position_of(tp).value_or(log_offset{0}) < end->high) {
+    INFO("position " << (*reader)->position_of(tp).value_or(log_offset{-1}) << " of " << end->high);
     REQUIRE(steady::now() < deadline);
     auto batch = (*reader)->poll(100, 100ms);
     REQUIRE(batch.ok());
@@ -453,7 +453,7 @@ TEST_CASE("kafka: a transaction commits outputs with the input offsets, and an a
   CHECK_FALSE(log.committed(group, {in, 0}).value());
 
   // One commit: outputs and input offsets together.
-  auto committed = txn.commit_transaction({{{in, 0}, 3}});
+  auto committed = txn.commit_transaction({{{in, 0}, log_offset{3}}});
   INFO((committed.ok() ? "" : committed.error()));
   REQUIRE(committed.ok());
   CHECK(txn.uncommitted() == 0);
@@ -535,9 +535,9 @@ TEST_CASE("kafka: record headers are written where the broker has them, and left
   // (Kafka 0.9 makes the topic with its own partition count: read them all.)
   auto partitions = log.partition_count(topic);
   REQUIRE(partitions.ok());
-  std::vector<std::pair<topic_partition, int64_t>> all;
+  std::vector<std::pair<topic_partition, log_offset>> all;
   for (int32_t p = 0; p < *partitions; ++p)
-    all.push_back({{topic, p}, 0});
+    all.push_back({{topic, p}, log_offset{0}});
   auto reader = log.assign(all);
   REQUIRE(reader.ok());
   std::vector<record> got;

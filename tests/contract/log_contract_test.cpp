@@ -219,7 +219,7 @@ void group_commit_and_resume(log_fixture& f) {
     }
     REQUIRE(handled.size() == 20);
     for (const auto& [p, next] : next_of) {
-      auto ok = (*c)->commit({topic, p}, next);
+      auto ok = (*c)->commit({topic, p}, log_offset{next});
       INFO((ok.ok() ? "" : ok.error()));
       REQUIRE(ok.ok());
     }
@@ -308,7 +308,7 @@ void seek_back_and_reread(log_fixture& f) {
   REQUIRE(first.size() == 10);
   REQUIRE((*c)->position_of(tp) == std::optional<int64_t>(10));
 
-  auto sought = (*c)->seek(tp, 3);
+  auto sought = (*c)->seek(tp, log_offset{3});
   INFO((sought.ok() ? "" : sought.error()));
   REQUIRE(sought.ok());
   REQUIRE((*c)->position_of(tp) == std::optional<int64_t>(3));
@@ -321,11 +321,11 @@ void seek_back_and_reread(log_fixture& f) {
   }
   REQUIRE((*c)->position_of(tp) == std::optional<int64_t>(10));
 
-  REQUIRE((*c)->seek(tp, 10).ok()); // the end is a valid position
-  auto past_end = (*c)->seek(tp, 11);
+  REQUIRE((*c)->seek(tp, log_offset{10}).ok()); // the end is a valid position
+  auto past_end = (*c)->seek(tp, log_offset{11});
   REQUIRE_FALSE(past_end.ok());
   REQUIRE(past_end.error().find("11") != std::string::npos);
-  REQUIRE_FALSE((*c)->seek({topic + "-other", 0}, 0).ok()); // not assigned
+  REQUIRE_FALSE((*c)->seek({topic + "-other", 0}, log_offset{0}).ok()); // not assigned
 }
 
 void assign_from_offsets(log_fixture& f) {
@@ -338,7 +338,7 @@ void assign_from_offsets(log_fixture& f) {
   produce_all(log, topic, records);
   const topic_partition tp{topic, partition_for_key("a", partitions)};
 
-  auto c = log.assign({{tp, 4}});
+  auto c = log.assign({{tp, log_offset{4}}});
   INFO((c.ok() ? "" : c.error()));
   REQUIRE(c.ok());
   REQUIRE((*c)->assignment() == std::vector<topic_partition>{tp});
@@ -350,11 +350,12 @@ void assign_from_offsets(log_fixture& f) {
     REQUIRE(got[i].value == "a" + std::to_string(4 + i));
   }
   REQUIRE((*c)->position_of(tp) == std::optional<int64_t>(10));
-  REQUIRE((*c)->commit(tp, 10).ok()); // no group: accepted and ignored
+  REQUIRE((*c)->commit(tp, log_offset{10}).ok()); // no group: accepted and ignored
 
-  REQUIRE_FALSE(log.assign({{tp, 11}}).ok());           // beyond the high watermark
-  REQUIRE_FALSE(log.assign({{tp, 0}, {tp, 0}}).ok());   // the same partition twice
-  REQUIRE_FALSE(log.assign({{{topic, partitions}, 0}}).ok()); // no such partition
+  REQUIRE_FALSE(log.assign({{tp, log_offset{11}}}).ok());           // beyond the high watermark
+  // The same partition twice.
+  REQUIRE_FALSE(log.assign({{tp, log_offset{0}}, {tp, log_offset{0}}}).ok());
+  REQUIRE_FALSE(log.assign({{{topic, partitions}, log_offset{0}}}).ok()); // no such partition
 }
 
 void pause_and_resume(log_fixture& f) {
@@ -367,7 +368,7 @@ void pause_and_resume(log_fixture& f) {
   produce_all(log, topic, records);
   const topic_partition tp{topic, partition_for_key("p", partitions)};
 
-  auto c = log.assign({{tp, 0}});
+  auto c = log.assign({{tp, log_offset{0}}});
   REQUIRE(c.ok());
   (*c)->pause(tp);
   REQUIRE(consume(**c, 0, 0ms, 700ms).empty()); // paused: nothing comes
@@ -394,7 +395,7 @@ void pause_and_resume(log_fixture& f) {
 void wakeup_interrupts_poll(log_fixture& f) {
   auto& log = f.log();
   const std::string topic = f.make_topic("wake");
-  auto c = log.assign({{{topic, 0}, 0}});
+  auto c = log.assign({{{topic, 0}, log_offset{0}}});
   REQUIRE(c.ok());
   // Let a Kafka consumer settle its assignment so the only early return is the wakeup.
   REQUIRE(consume(**c, 0, 0ms, 500ms).empty());
@@ -442,7 +443,7 @@ void rebalance_between_members(log_fixture& f) {
         auto it = next.find(tp);
         if (it == next.end())
           continue;
-        auto ok = c->commit(tp, it->second);
+        auto ok = c->commit(tp, log_offset{it->second});
         INFO((ok.ok() ? "" : ok.error()));
         REQUIRE(ok.ok());
         next.erase(it);
@@ -563,7 +564,7 @@ void produce_to_consume_latency(log_fixture& f, const char* backend) {
   const int32_t partitions = partitions_of(log, topic);
   const topic_partition tp{topic, partition_for_key("lat", partitions)};
   produce_all(log, topic, {{"lat", "warm-up"}});
-  auto c = log.assign({{tp, 1}});
+  auto c = log.assign({{tp, log_offset{1}}});
   REQUIRE(c.ok());
   REQUIRE(consume(**c, 0, 0ms, 300ms).empty());
   std::vector<double> hops_ms;
@@ -617,7 +618,7 @@ void commit_flood_keeps_membership(log_fixture& f) {
   const auto until = steady::now() + std::max<std::chrono::milliseconds>(
                                        1s, f.session_timeout() + 2s);
   while (steady::now() < until) { // at most a thousand commits a second, one per poll
-    auto ok = (*c)->commit_async(tp, ++next);
+    auto ok = (*c)->commit_async(tp, log_offset{++next});
     INFO((ok.ok() ? "" : ok.error()));
     REQUIRE(ok.ok());
     auto batch = (*c)->poll(100, 0ms); // serves the group's events and commit results

@@ -140,10 +140,10 @@ void pipeline::produce(const events::event& e) {
 
 namespace {
 
-std::vector<std::pair<storage::topic_partition, int64_t>>
+std::vector<std::pair<storage::topic_partition, log_offset>>
 partitions_of(storage::log& log, const std::string& conversation,
               const std::vector<std::string>& topics, bool from_start) {
-  std::vector<std::pair<storage::topic_partition, int64_t>> start;
+  std::vector<std::pair<storage::topic_partition, log_offset>> start;
   for (auto& t : topics) {
     auto parts = log.partition_count(t);
     if (!parts)
@@ -219,7 +219,7 @@ conversation_trace pipeline::read(const std::string& conversation) {
   while (true) {
     bool done = true;
     for (auto& [tp, end] : ends)
-      if ((*c)->position_of(tp).value_or(end) < end)
+      if ((*c)->position_of(tp).value_or(log_offset{end}) < end)
         done = false;
     if (done)
       break;

@@ -34,7 +34,7 @@ std::map<std::pair<std::string, std::string>, std::string> dead_letters(pipeline
   auto& topic = p.names().dead_letters;
   auto parts = p.log().partition_count(topic);
   REQUIRE(parts);
-  std::vector<std::pair<storage::topic_partition, int64_t>> start;
+  std::vector<std::pair<storage::topic_partition, log_offset>> start;
   std::map<storage::topic_partition, int64_t> ends;
   for (int32_t i = 0; i < *parts; ++i) {
     storage::topic_partition tp{topic, i};
@@ -46,7 +46,7 @@ std::map<std::pair<std::string, std::string>, std::string> dead_letters(pipeline
   for (;;) {
     bool done = true;
     for (auto& [tp, end] : ends)
-      done = done && (*c)->position_of(tp).value_or(end) >= end;
+      done = done && (*c)->position_of(tp).value_or(log_offset{end}) >= end;
     if (done)
       break;
     auto batch = (*c)->poll(256, std::chrono::milliseconds(20));

@@ -344,7 +344,7 @@ TEST_CASE("e2e: poison records on every topic go to the DLQ while a conversation
   std::map<std::tuple<std::string, std::string, std::string>, std::string> letters;
   auto parts = p.log().partition_count(n.dead_letters);
   REQUIRE(parts);
-  std::vector<std::pair<storage::topic_partition, int64_t>> start;
+  std::vector<std::pair<storage::topic_partition, log_offset>> start;
   for (int32_t i = 0; i < *parts; ++i)
     start.emplace_back(storage::topic_partition{n.dead_letters, i}, 0);
   auto c = p.log().assign(start);

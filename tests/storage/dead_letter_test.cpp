@@ -13,8 +13,8 @@ namespace {
 record sample_record(std::string value, std::string key = "conv-42") {
   record r;
   r.topic = "conversation-events";
-  r.partition = 4;
-  r.offset = 1234;
+  r.partition = partition_id{4};
+  r.offset = log_offset{1234};
   r.key = std::move(key);
   r.value = std::move(value);
   return r;

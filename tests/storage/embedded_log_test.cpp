@@ -186,7 +186,9 @@ TEST_CASE("embedded log poll shares a batch fairly between partitions", "[embedd
   for (int32_t p = 0; p < 3; ++p)
     for (int i = 0; i < 10; ++i)
       produce_sync(*l, "events", key_for_partition(p, 3), "p" + std::to_string(p));
-  auto c = l->assign({{{"events", 0}, 0}, {{"events", 1}, 0}, {{"events", 2}, 0}});
+  auto c = l->assign({{{"events", 0}, log_offset{0}},
+                      {{"events", 1}, log_offset{0}},
+                      {{"events", 2}, log_offset{0}}});
   REQUIRE(c.ok());
   for (int round = 0; round < 3; ++round) {
     auto batch = c.value()->poll(6, 100ms);
@@ -219,7 +221,7 @@ TEST_CASE("embedded log survives close and reopen", "[embedded]") {
     REQUIRE(c.ok());
     auto got = poll_n(*c.value(), 20);
     REQUIRE(got.size() == 20);
-    REQUIRE(c.value()->commit({"events", 1}, 2).ok());
+    REQUIRE(c.value()->commit({"events", 1}, log_offset{2}).ok());
     c.value()->close();
   }
   // Reopen with a different default: existing topics keep their partition count.
@@ -246,7 +248,7 @@ TEST_CASE("embedded log survives close and reopen", "[embedded]") {
   auto next = produce_sync(*l, "events", "k0", "again");
   CHECK(next.offset == high[next.partition]);
 
-  auto c = l->assign({{{"events", next.partition}, 0}});
+  auto c = l->assign({{{"events", next.partition}, log_offset{0}}});
   REQUIRE(c.ok());
   auto records = poll_n(*c.value(), static_cast<size_t>(high[next.partition] + 1));
   REQUIRE(records.size() == static_cast<size_t>(high[next.partition] + 1));
@@ -266,7 +268,7 @@ TEST_CASE("embedded log group resumes from its committed offset", "[embedded]") 
     auto got = poll_n(*c.value(), 4);
     REQUIRE(got.size() == 4);
     CHECK(got.front().value == "0");
-    REQUIRE(c.value()->commit({"events", 0}, 4).ok());
+    REQUIRE(c.value()->commit({"events", 0}, log_offset{4}).ok());
     // Read further without committing: those must be read again after a restart.
     REQUIRE(poll_n(*c.value(), 3).size() == 3);
   }
@@ -310,21 +312,21 @@ TEST_CASE("embedded log seek moves the read position", "[embedded]") {
   auto l = open_log(dir.path, 1);
   for (int i = 0; i < 5; ++i)
     produce_sync(*l, "events", "k", std::to_string(i));
-  auto c = l->assign({{{"events", 0}, 0}});
+  auto c = l->assign({{{"events", 0}, log_offset{0}}});
   REQUIRE(c.ok());
   REQUIRE(poll_n(*c.value(), 5).size() == 5);
   CHECK(c.value()->position_of({"events", 0}) == std::optional<int64_t>(5));
 
-  REQUIRE(c.value()->seek({"events", 0}, 2).ok());
+  REQUIRE(c.value()->seek({"events", 0}, log_offset{2}).ok());
   CHECK(c.value()->position_of({"events", 0}) == std::optional<int64_t>(2));
   auto again = poll_n(*c.value(), 3);
   REQUIRE(again.size() == 3);
   CHECK(again[0].value == "2");
   CHECK(again[2].value == "4");
 
-  CHECK_FALSE(c.value()->seek({"events", 0}, 6).ok()); // past the high watermark
-  CHECK_FALSE(c.value()->seek({"events", 0}, -1).ok());
-  CHECK_FALSE(c.value()->seek({"other", 0}, 0).ok()); // not assigned
+  CHECK_FALSE(c.value()->seek({"events", 0}, log_offset{6}).ok()); // past the high watermark
+  CHECK_FALSE(c.value()->seek({"events", 0}, log_offset{-1}).ok());
+  CHECK_FALSE(c.value()->seek({"other", 0}, log_offset{0}).ok()); // not assigned
   CHECK_FALSE(c.value()->position_of({"other", 0}).has_value());
 }
 
@@ -397,7 +399,7 @@ TEST_CASE("embedded log pause and resume a partition", "[embedded]") {
     produce_sync(*l, "events", k0, "zero");
     produce_sync(*l, "events", k1, "one");
   }
-  auto c = l->assign({{{"events", 0}, 0}, {{"events", 1}, 0}});
+  auto c = l->assign({{{"events", 0}, log_offset{0}}, {{"events", 1}, log_offset{0}}});
   REQUIRE(c.ok());
   c.value()->pause({"events", 0});
   auto got = poll_n(*c.value(), 3);
@@ -542,13 +544,14 @@ TEST_CASE("embedded log rejects commits for partitions a member does not own", "
   auto l = open_log(dir.path, 2);
   auto c = l->subscribe("g", {"events"}, offset_reset::earliest);
   REQUIRE(c.ok());
-  auto early = c.value()->commit({"events", 0}, 1); // assignment not yet taken in poll()
+  // The assignment is not yet taken in poll().
+  auto early = c.value()->commit({"events", 0}, log_offset{1});
   REQUIRE_FALSE(early.ok());
   CHECK(early.error().find("not assigned to this member") != std::string::npos);
   REQUIRE(c.value()->poll(1, 0ms).ok());
-  CHECK(c.value()->commit({"events", 0}, 1).ok());
-  CHECK_FALSE(c.value()->commit({"events", 0}, -1).ok());
-  CHECK_FALSE(c.value()->commit({"other", 0}, 1).ok());
+  CHECK(c.value()->commit({"events", 0}, log_offset{1}).ok());
+  CHECK_FALSE(c.value()->commit({"events", 0}, log_offset{-1}).ok());
+  CHECK_FALSE(c.value()->commit({"other", 0}, log_offset{1}).ok());
 }
 
 TEST_CASE("embedded log assign() reads fixed partitions without a group", "[embedded]") {
@@ -559,21 +562,22 @@ TEST_CASE("embedded log assign() reads fixed partitions without a group", "[embe
     produce_sync(*l, "events", k1, std::to_string(i));
   produce_sync(*l, "events", key_for_partition(0, 2), "elsewhere");
 
-  auto c = l->assign({{{"events", 1}, 3}});
+  auto c = l->assign({{{"events", 1}, log_offset{3}}});
   REQUIRE(c.ok());
   CHECK(c.value()->assignment() == std::vector<topic_partition>{{"events", 1}});
   auto got = poll_n(*c.value(), 2);
   REQUIRE(got.size() == 2);
   CHECK(got[0].offset == 3);
   CHECK(got[1].value == "4");
-  CHECK(c.value()->commit({"events", 1}, 5).ok()); // no group: nothing to commit
+  CHECK(c.value()->commit({"events", 1}, log_offset{5}).ok()); // no group: nothing to commit
   auto nothing = c.value()->poll(10, 20ms);
   REQUIRE(nothing.ok());
   CHECK(nothing.value().empty()); // partition 0 is not assigned
 
-  CHECK_FALSE(l->assign({{{"events", 1}, 6}}).ok()); // beyond the high watermark
-  CHECK_FALSE(l->assign({{{"events", 2}, 0}}).ok()); // no such partition
-  CHECK_FALSE(l->assign({{{"events", 1}, 0}, {{"events", 1}, 1}}).ok()); // twice
+  CHECK_FALSE(l->assign({{{"events", 1}, log_offset{6}}}).ok()); // beyond the high watermark
+  CHECK_FALSE(l->assign({{{"events", 2}, log_offset{0}}}).ok()); // no such partition
+  // twice
+  CHECK_FALSE(l->assign({{{"events", 1}, log_offset{0}}, {{"events", 1}, log_offset{1}}}).ok());
 }
 
 TEST_CASE("embedded log delivers every record once with concurrent producers", "[embedded]") {
@@ -660,7 +664,7 @@ TEST_CASE("embedded_log_child_writer", "[.]") {
     l.value()->produce("crash", "k" + std::to_string(i % 7), std::to_string(i), nullptr);
   auto member = l.value()->subscribe("g", {"crash"}, offset_reset::earliest);
   if (!member.ok() || !member.value()->poll(1, 0ms).ok()
-      || !member.value()->commit({"crash", 0}, 1).ok())
+      || !member.value()->commit({"crash", 0}, log_offset{1}).ok())
     _exit(3);
   if (write(3, "r", 1) != 1)
     _exit(4);
