@@ -3,8 +3,17 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace eventide::core {
+
+/// The items with `sep` between them.
+inline std::string join(const std::vector<std::string>& items, const std::string& sep) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size(); ++i)
+    out += (i ? sep : "") + items[i];
+  return out;
+}
 
 /// `s` without leading and trailing characters from `blanks`.
 inline std::string trim(std::string_view s, std::string_view blanks = " \t\r\n") {

@@ -8,6 +8,7 @@
 
 #include "core/json.hpp"
 #include "providers/catalog.hpp"
+#include "providers/http.hpp"
 #include "providers/llm.hpp"
 
 namespace eventide::providers {
@@ -27,12 +28,6 @@ std::string fnv1a_hex(const std::string& data) {
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016" PRIx64, h);
   return buf;
-}
-
-std::string without_trailing_slash(std::string url) {
-  while (!url.empty() && url.back() == '/')
-    url.pop_back();
-  return url;
 }
 
 bool alnum(char c) {
@@ -82,11 +77,6 @@ json::value vector_json(const std::vector<float>& v, json::allocator& a) {
   for (float x : v)
     out.PushBack(static_cast<double>(x), a);
   return out;
-}
-
-int64_t steady_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
 }
 
 } // namespace

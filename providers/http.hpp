@@ -2,6 +2,8 @@
 // the CAF scheduler. Retries, deadlines and circuit breaking live in resilience.hpp.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -46,5 +48,18 @@ std::string url_host(std::string_view url);
 
 /// Percent-encodes a query parameter value (RFC 3986 unreserved characters stay as they are).
 std::string url_encode(std::string_view text);
+
+/// Milliseconds of a monotonic clock, for the durations calls report.
+inline int64_t steady_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+/// A base URL without the slashes it ends with, so that paths can be appended ("…/v1" + "/x").
+inline std::string without_trailing_slash(std::string url) {
+  while (!url.empty() && url.back() == '/')
+    url.pop_back();
+  return url;
+}
 
 } // namespace eventide::providers

@@ -1,5 +1,6 @@
 #include "providers/http_tools.hpp"
 #include "core/text.hpp"
+#include "providers/http.hpp"
 #include "providers/numbers.hpp"
 #include "providers/tool_args.hpp"
 
@@ -40,12 +41,6 @@ std::string upper(std::string s) {
   for (auto& c : s)
     c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return s;
-}
-
-std::string without_trailing_slash(std::string url) {
-  while (!url.empty() && url.back() == '/')
-    url.pop_back();
-  return url;
 }
 
 std::string fixed2(double d) {

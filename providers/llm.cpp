@@ -5,17 +5,12 @@
 #include <sstream>
 
 #include "core/json.hpp"
+#include "providers/http.hpp"
 #include "providers/tool.hpp"
 
 namespace eventide::providers {
 
 namespace {
-
-std::string without_trailing_slash(std::string url) {
-  while (!url.empty() && url.back() == '/')
-    url.pop_back();
-  return url;
-}
 
 // Whole numbers as integers ("temperature":0), so request bodies read like hand-written ones.
 json::value number(double d) {

@@ -4,23 +4,13 @@
 
 #include "core/json.hpp"
 #include "core/plan.hpp"
+#include "core/text.hpp"
+#include "providers/http.hpp"
 #include "schemas/validation.hpp"
 
 namespace eventide::providers {
 
 namespace {
-
-int64_t steady_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
-}
-
-std::string join(const std::vector<std::string>& items, const std::string& sep) {
-  std::string out;
-  for (std::size_t i = 0; i < items.size(); ++i)
-    out += (i ? sep : "") + items[i];
-  return out;
-}
 
 // Adds a round's token count to a total where -1 means "nothing reported yet".
 void add_tokens(int& total, int round) {
@@ -70,7 +60,7 @@ outcome<llm_attempt> plan_with_llm(llm_client& client, const std::string& query,
   auto templ = load_prompt("router.md", options.prompts_dir);
   if (!templ)
     return fail(describe(client) + ": " + templ.error());
-  std::string names = join(ctx.product_names, ", ");
+  std::string names = core::join(ctx.product_names, ", ");
   chat_request request;
   request.json_output = true;
   request.messages = {
@@ -168,7 +158,7 @@ outcome<planning_result> plan_with_chain(const std::string& query, const llm_cha
     *provider_errors = errors;
   if (errors.empty())
     return fail("every planner failed: the planning chain is empty");
-  return fail("every planner failed: " + join(errors, "; "));
+  return fail("every planner failed: " + core::join(errors, "; "));
 }
 
 } // namespace eventide::providers

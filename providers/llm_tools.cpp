@@ -18,13 +18,6 @@ namespace {
 constexpr const char* no_answer_sentence = "does not answer this question";
 constexpr std::size_t rag_retrieved_chunks = 4;
 
-std::string join(const std::vector<std::string>& items, const std::string& sep) {
-  std::string out;
-  for (std::size_t i = 0; i < items.size(); ++i)
-    out += (i ? sep : "") + items[i];
-  return out;
-}
-
 void add_string_list(json::document& d, const char* key, const std::vector<std::string>& items) {
   auto& a = d.GetAllocator();
   json::value list(rapidjson::kArrayType);
@@ -65,7 +58,7 @@ tool_output label_offline(tool_output out, const std::string& model,
 // Every link failed: transient, so the orchestrator retries later (a provider may recover).
 tool_output chain_failed(const std::string& tool, const std::vector<std::string>& errors) {
   return tool_output::transient_error(tool + ": every provider failed: "
-                                      + (errors.empty() ? "the chain is empty" : join(errors, "; ")));
+                                      + (errors.empty() ? "the chain is empty" : core::join(errors, "; ")));
 }
 
 // --- generalChat ----------------------------------------------------------------------------
@@ -73,7 +66,7 @@ tool_output chain_failed(const std::string& tool, const std::vector<std::string>
 class llm_chat_tool final : public tool {
  public:
   llm_chat_tool(llm_chain chain, std::vector<std::string> product_names, llm_tool_options options)
-      : chain_(std::move(chain)), product_names_(join(product_names, ", ")),
+      : chain_(std::move(chain)), product_names_(core::join(product_names, ", ")),
         options_(std::move(options)), offline_(make_offline_chat_tool()) {}
 
   std::string name() const override { return "generalChat"; }
@@ -264,7 +257,7 @@ class llm_rag_tool final : public tool {
       blocks.push_back("[" + p.source + "]\n" + trim(p.text));
     chat_request request;
     request.messages = {{"user", render_prompt(*templ, {{"query", query},
-                                                        {"context", join(blocks, "\n\n")}})}};
+                                                        {"context", core::join(blocks, "\n\n")}})}};
     auto reply = client.chat(request);
     if (!reply)
       return fail(reply.error());

@@ -83,7 +83,7 @@ bool read_digits(std::string_view text, size_t pos, size_t count, int& out) {
   return true;
 }
 
-std::string quoted(std::string_view text) {
+std::string quoted_excerpt(std::string_view text) {
   constexpr size_t shown = 40;
   if (text.size() <= shown)
     return "'" + std::string(text) + "'";
@@ -108,7 +108,7 @@ std::string format_time(int64_t ms_since_epoch) {
 
 outcome<int64_t> parse_time(std::string_view text) {
   auto bad = [&](const std::string& why) {
-    return fail("invalid time " + quoted(text) + ": " + why);
+    return fail("invalid time " + quoted_excerpt(text) + ": " + why);
   };
   const std::string shape = "expected YYYY-MM-DDTHH:MM:SS[.fff](Z|+hh:mm)";
   int year, month, day, hour, minute, second;

@@ -234,16 +234,16 @@ outcome<void> embedded_consumer::commit(const topic_partition& tp, log_offset ne
   if (state_.closed)
     return fail("embedded log: commit on a closed consumer");
   if (!state_.owned.count(tp) && !state_.releasing.count(tp))
-    return fail("embedded log: cannot commit " + tp_text(tp) + " for group '" + state_.group
+    return fail("embedded log: cannot commit " + to_string(tp) + " for group '" + state_.group
                 + "': the partition is not assigned to this member");
   if (next_offset < 0)
     return fail("embedded log: cannot commit negative offset " + std::to_string(next_offset)
-                + " for " + tp_text(tp));
+                + " for " + to_string(tp));
   std::string value;
   put_be64(value, static_cast<uint64_t>(next_offset));
   auto s = core_->db->Put(core_->write_options, commit_key(state_.group, tp), value);
   if (!s.ok())
-    return fail("embedded log: commit " + tp_text(tp) + " for group '" + state_.group
+    return fail("embedded log: commit " + to_string(tp) + " for group '" + state_.group
                 + "' failed: " + s.ToString());
   core_->commits[{state_.group, tp}] = next_offset;
   return {};
@@ -252,11 +252,11 @@ outcome<void> embedded_consumer::commit(const topic_partition& tp, log_offset ne
 outcome<void> embedded_consumer::seek(const topic_partition& tp, log_offset offset) {
   std::lock_guard<std::mutex> lk(core_->mu);
   if (!state_.owned.count(tp))
-    return fail("embedded log: cannot seek " + tp_text(tp)
+    return fail("embedded log: cannot seek " + to_string(tp)
                 + ": the partition is not assigned to this consumer");
   int64_t high = core_->high_or_zero_locked(tp);
   if (offset < 0 || offset > high)
-    return fail("embedded log: cannot seek " + tp_text(tp) + " to " + std::to_string(offset)
+    return fail("embedded log: cannot seek " + to_string(tp) + " to " + std::to_string(offset)
                 + ": valid offsets are 0.." + std::to_string(high));
   state_.positions[tp] = offset;
   return {};

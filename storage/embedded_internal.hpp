@@ -24,16 +24,6 @@ namespace eventide::storage {
 void put_be64(std::string& out, uint64_t v);
 std::string commit_key(const std::string& group, const topic_partition& tp);
 
-namespace {
-
-// In an unnamed namespace as before the split: the Kafka log has its own tp_text
-// (kafka_client.hpp).
-inline std::string tp_text(const topic_partition& tp) {
-  return tp.topic + "/" + std::to_string(tp.partition);
-}
-
-} // namespace
-
 // One consumer's view; guarded by log_core::mu.
 struct member_state {
   std::string group; // empty for assign() consumers

@@ -73,23 +73,6 @@ bool starts_with(const rocksdb::Slice& s, const std::string& prefix) {
   return s.size() >= prefix.size() && std::memcmp(s.data(), prefix.data(), prefix.size()) == 0;
 }
 
-// Kafka's topic name rule; it also keeps '/' out of names, which the key layout relies on.
-outcome<void> check_topic_name(const std::string& topic) {
-  if (topic.empty())
-    return fail("topic name is empty");
-  if (topic.size() > 249)
-    return fail("topic name '" + topic + "' is longer than 249 characters");
-  if (topic == "." || topic == "..")
-    return fail("topic name '" + topic + "' is not allowed");
-  for (char c : topic) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-              || c == '.' || c == '_' || c == '-';
-    if (!ok)
-      return fail("topic name '" + topic + "' may only contain letters, digits, '.', '_' and '-'");
-  }
-  return {};
-}
-
 int64_t now_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
@@ -213,14 +196,14 @@ outcome<std::vector<record>> log_core::read(const std::vector<fetch>& plan) {
         break;
       int64_t offset = static_cast<int64_t>(get_be64(k.data() + prefix.size()));
       if (offset != f.start + i)
-        return fail("embedded log: " + tp_text(f.tp) + " is missing offset "
+        return fail("embedded log: " + to_string(f.tp) + " is missing offset "
                     + std::to_string(f.start + i));
       if (v.size() < record_header_size)
-        return fail("embedded log: corrupt record at " + tp_text(f.tp) + "@"
+        return fail("embedded log: corrupt record at " + to_string(f.tp) + "@"
                     + std::to_string(offset));
       size_t key_len = get_be32(v.data() + 8);
       if (v.size() < record_header_size + key_len)
-        return fail("embedded log: corrupt record at " + tp_text(f.tp) + "@"
+        return fail("embedded log: corrupt record at " + to_string(f.tp) + "@"
                     + std::to_string(offset));
       record r;
       r.topic = f.tp.topic;
@@ -233,7 +216,7 @@ outcome<std::vector<record>> log_core::read(const std::vector<fetch>& plan) {
       out.push_back(std::move(r));
     }
     if (!it->status().ok())
-      return fail("embedded log: read " + tp_text(f.tp) + ": " + it->status().ToString());
+      return fail("embedded log: read " + to_string(f.tp) + ": " + it->status().ToString());
   }
   return out;
 }
@@ -354,10 +337,10 @@ class embedded_log final : public log {
       if (!high)
         return std::move(high).take_failure();
       if (offset < 0 || offset > *high)
-        return fail("embedded log: cannot start " + tp_text(tp) + " at "
+        return fail("embedded log: cannot start " + to_string(tp) + " at "
                     + std::to_string(offset) + ": valid offsets are 0.." + std::to_string(*high));
       if (!m.owned.insert(tp).second)
-        return fail("embedded log: " + tp_text(tp) + " is assigned twice");
+        return fail("embedded log: " + to_string(tp) + " is assigned twice");
       m.positions[tp] = offset;
     }
     return std::unique_ptr<consumer>(std::move(c));

@@ -180,10 +180,10 @@ outcome<watermarks> fetch_watermarks(rd_kafka_t* rk, const topic_partition& tp,
     if (!err)
       return watermarks{log_offset{low}, log_offset{high}};
     if (!leadership_moving(err))
-      return fail("kafka: watermarks of " + tp_text(tp) + ": " + rd_kafka_err2str(err)
+      return fail("kafka: watermarks of " + to_string(tp) + ": " + rd_kafka_err2str(err)
                   + diag.suffix());
     if (steady::now() >= deadline)
-      return fail("kafka: watermarks of " + tp_text(tp) + ": " + rd_kafka_err2str(err)
+      return fail("kafka: watermarks of " + to_string(tp) + ": " + rd_kafka_err2str(err)
                   + " for " + std::to_string(leader_wait_ms / 1000) + " s" + diag.suffix());
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }

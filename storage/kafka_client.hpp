@@ -26,16 +26,6 @@ constexpr int legacy_autocreate_ms = 5000; // until a 0.9 broker's auto-created 
 constexpr int queue_full_retries = 100;    // x 10 ms polling before produce gives up
 constexpr int shutdown_flush_ms = 10000;
 
-namespace {
-
-// In an unnamed namespace as before the split: the embedded log has its own tp_text
-// (embedded_internal.hpp).
-inline std::string tp_text(const topic_partition& tp) {
-  return tp.topic + "/" + std::to_string(tp.partition);
-}
-
-} // namespace
-
 // Broker features by version: API version requests came with 0.10, CreateTopics with 0.10.1,
 // the idempotent producer and transactions with 0.11. An empty fallback means "modern, ask
 // the broker".

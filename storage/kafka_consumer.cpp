@@ -141,12 +141,12 @@ outcome<void> kafka_consumer::commit_impl(const topic_partition& tp, int64_t nex
   {
     std::lock_guard<std::mutex> lk(mu_);
     if (!owned_.count(tp) && !releasing_.count(tp))
-      return fail("kafka: cannot commit " + tp_text(tp) + " for group '" + group_
+      return fail("kafka: cannot commit " + to_string(tp) + " for group '" + group_
                   + "': the partition is not assigned to this member");
   }
   if (next_offset < 0)
     return fail("kafka: cannot commit negative offset " + std::to_string(next_offset) + " for "
-                + tp_text(tp));
+                + to_string(tp));
   bool handing_over = false;
   {
     std::lock_guard<std::mutex> lk(mu_);
@@ -171,7 +171,7 @@ outcome<void> kafka_consumer::commit_impl(const topic_partition& tp, int64_t nex
   if (!err)
     err = p->err;
   if (err)
-    return fail("kafka: commit " + tp_text(tp) + "=" + std::to_string(next_offset)
+    return fail("kafka: commit " + to_string(tp) + "=" + std::to_string(next_offset)
                 + " for group '" + group_ + "' failed: " + rd_kafka_err2str(err)
                 + context_.diag->suffix());
   return {};
@@ -221,7 +221,7 @@ outcome<void> kafka_consumer::seek(const topic_partition& tp, log_offset offset)
   {
     std::lock_guard<std::mutex> lk(mu_);
     if (!owned_.count(tp))
-      return fail("kafka: cannot seek " + tp_text(tp)
+      return fail("kafka: cannot seek " + to_string(tp)
                   + ": the partition is not assigned to this consumer");
     during_assign = assigning_;
   }
@@ -229,7 +229,7 @@ outcome<void> kafka_consumer::seek(const topic_partition& tp, log_offset offset)
   if (!marks)
     return std::move(marks).take_failure();
   if (offset < marks->low || offset > marks->high)
-    return fail("kafka: cannot seek " + tp_text(tp) + " to " + std::to_string(offset)
+    return fail("kafka: cannot seek " + to_string(tp) + " to " + std::to_string(offset)
                 + ": valid offsets are " + std::to_string(marks->low) + ".."
                 + std::to_string(marks->high));
   if (!during_assign) {
@@ -240,10 +240,10 @@ outcome<void> kafka_consumer::seek(const topic_partition& tp, log_offset offset)
     if (error) {
       std::string text = rd_kafka_error_string(error);
       rd_kafka_error_destroy(error);
-      return fail("kafka: seek " + tp_text(tp) + " to " + std::to_string(offset) + ": " + text);
+      return fail("kafka: seek " + to_string(tp) + " to " + std::to_string(offset) + ": " + text);
     }
     if (p->err)
-      return fail("kafka: seek " + tp_text(tp) + " to " + std::to_string(offset) + ": "
+      return fail("kafka: seek " + to_string(tp) + " to " + std::to_string(offset) + ": "
                   + rd_kafka_err2str(p->err));
   } // else rd_kafka_assign() starts there once the listener returns
   std::lock_guard<std::mutex> lk(mu_);
@@ -293,7 +293,7 @@ void kafka_consumer::resume(const topic_partition& tp) {
     partition_list target;
     target.add(tp, *refetch_from);
     if (rd_kafka_error_t* error = rd_kafka_seek_partitions(rk_, target.list, metadata_timeout_ms)) {
-      context_.diag->note("re-seek after resume of " + tp_text(tp) + ": "
+      context_.diag->note("re-seek after resume of " + to_string(tp) + ": "
                           + rd_kafka_error_string(error));
       rd_kafka_error_destroy(error);
     }

@@ -19,25 +19,6 @@ namespace eventide::storage {
 
 namespace {
 
-// Kafka's topic name rule, checked here so a bad name fails at once with a clear reason instead
-// of as a broker error (or an auto-created oddity) later.
-outcome<void> check_topic_name(const std::string& topic) {
-  if (topic.empty())
-    return fail("kafka: topic name is empty");
-  if (topic.size() > 249)
-    return fail("kafka: topic name '" + topic + "' is longer than 249 characters");
-  if (topic == "." || topic == "..")
-    return fail("kafka: topic name '" + topic + "' is not allowed");
-  for (char c : topic) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-              || c == '.' || c == '_' || c == '-';
-    if (!ok)
-      return fail("kafka: topic name '" + topic
-                  + "' may only contain letters, digits, '.', '_' and '-'");
-  }
-  return {};
-}
-
 std::string random_hex() {
   static std::mutex mu;
   static std::mt19937_64 rng{std::random_device{}()};
@@ -190,7 +171,7 @@ outcome<int32_t> kafka_log::partition_count(const std::string& topic) {
       return it->second;
   }
   if (auto ok = check_topic_name(topic); !ok)
-    return fail(ok.error());
+    return fail("kafka: " + ok.error());
   std::lock_guard<std::mutex> lookup(lookup_mu_); // one metadata walk at a time
   auto count = discover_topic(topic);
   if (count) {
@@ -225,7 +206,7 @@ outcome<std::optional<log_offset>> kafka_log::committed(const std::string& group
   if (!err)
     err = p->err;
   if (err)
-    return fail("kafka: committed offset of group '" + group + "' for " + tp_text(tp) + ": "
+    return fail("kafka: committed offset of group '" + group + "' for " + to_string(tp) + ": "
                 + rd_kafka_err2str(err) + context_.diag->suffix());
   if (p->offset < 0) // RD_KAFKA_OFFSET_INVALID: never committed
     return std::optional<log_offset>{};
@@ -279,11 +260,11 @@ kafka_log::assign(const std::vector<std::pair<topic_partition, log_offset>>& sta
     if (!marks)
       return std::move(marks).take_failure();
     if (offset < marks->low || offset > marks->high)
-      return fail("kafka: cannot start " + tp_text(tp) + " at " + std::to_string(offset)
+      return fail("kafka: cannot start " + to_string(tp) + " at " + std::to_string(offset)
                   + ": valid offsets are " + std::to_string(marks->low) + ".."
                   + std::to_string(marks->high));
     if (!seen.insert(tp).second)
-      return fail("kafka: " + tp_text(tp) + " is assigned twice");
+      return fail("kafka: " + to_string(tp) + " is assigned twice");
   }
   // rd_kafka_assign() needs a group id; this one is never joined nor committed to.
   auto c = std::make_unique<kafka_consumer>(context_.diag, "", false, offset_reset::earliest);

@@ -33,6 +33,15 @@ struct topic_partition {
   }
 };
 
+/// "topic/partition", for logs and error texts.
+inline std::string to_string(const topic_partition& tp) {
+  return tp.topic + "/" + std::to_string(tp.partition);
+}
+
+/// Kafka's topic name rule (1-249 of letters, digits, '.', '_', '-'; not "." or ".."), which
+/// every backend enforces so a bad name fails at once with a clear reason.
+outcome<void> check_topic_name(const std::string& topic);
+
 /// Kafka record headers, in order (names may repeat).
 using record_headers = std::vector<std::pair<std::string, std::string>>;
 

@@ -1,5 +1,6 @@
 // Kafka's default partitioner, byte for byte: records keyed the same way land in the same
 // partition whether a Java client, librdkafka (murmur2_random) or the embedded log wrote them.
+// Also Kafka's topic name rule, which both backends enforce.
 #include <cstdint>
 #include <cstring>
 
@@ -57,6 +58,23 @@ partition_id partition_for_key(const std::string& key, int32_t partitions) {
   // Utils.toPositive: clear the sign bit (not abs(), which would overflow for INT_MIN).
   const int32_t positive = murmur2(key.data(), key.size()) & 0x7fffffff;
   return partition_id{positive % partitions};
+}
+
+outcome<void> check_topic_name(const std::string& topic) {
+  // (It also keeps '/' out of names, which the embedded log's key layout relies on.)
+  if (topic.empty())
+    return fail("topic name is empty");
+  if (topic.size() > 249)
+    return fail("topic name '" + topic + "' is longer than 249 characters");
+  if (topic == "." || topic == "..")
+    return fail("topic name '" + topic + "' is not allowed");
+  for (char c : topic) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+              || c == '.' || c == '_' || c == '-';
+    if (!ok)
+      return fail("topic name '" + topic + "' may only contain letters, digits, '.', '_' and '-'");
+  }
+  return {};
 }
 
 } // namespace eventide::storage
