@@ -64,7 +64,7 @@ inline bool owned_by(std::string_view id, std::string_view conversation) {
 
 /// Whether `invocation` is an id make_invocation_id gives step `step` of `conversation`:
 /// "<conversation>/<plan>/<step>" with a non-empty <plan> part. Keep it in step with
-/// make_invocation_id's spelling (tests/core/ids_test.cpp checks the two agree).
+/// make_invocation_id's spelling (tests/model/ids_test.cpp checks the two agree).
 inline bool is_invocation_of(std::string_view invocation, std::string_view conversation,
                              std::string_view step) {
   if (!owned_by(invocation, conversation) || step.empty())
