@@ -1,5 +1,6 @@
 // The log contract: every case runs against each backend (embedded, mock cluster, real Kafka)
-// through storage::log only. Cases hold for any partition count >= 1.
+// through storage::log only. Cases hold for any partition count >= 1. Consumer groups with
+// several members are in group_contract_test.cpp.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -12,69 +13,15 @@
 #include <thread>
 
 #include "tests/contract/backends.hpp"
+#include "tests/contract/contract.hpp"
 
 using namespace eventide;
 using namespace eventide::storage;
 using namespace std::chrono_literals;
-using contract::backend_kind;
-using contract::log_fixture;
+using namespace contract;
 using steady = std::chrono::steady_clock;
 
 namespace {
-
-using contract::key_value;
-using contract::produce_all;
-
-
-// Polls until `count` records arrived (or the deadline), then checks nothing more comes.
-std::vector<record> consume(consumer& c, size_t count, std::chrono::milliseconds within = 30s,
-                            std::chrono::milliseconds quiet = 300ms) {
-  std::vector<record> out;
-  const auto deadline = steady::now() + within;
-  while (out.size() < count && steady::now() < deadline) {
-    auto batch = c.poll(100, 100ms);
-    INFO((batch.ok() ? "" : batch.error()));
-    REQUIRE(batch.ok());
-    out.insert(out.end(), batch->begin(), batch->end());
-  }
-  const auto quiet_end = steady::now() + quiet;
-  while (steady::now() < quiet_end) {
-    auto batch = c.poll(100, 50ms);
-    REQUIRE(batch.ok());
-    out.insert(out.end(), batch->begin(), batch->end());
-  }
-  return out;
-}
-
-// Polls until the consumer owns every partition of the topic (a fresh group's join).
-void wait_for_assignment(consumer& c, size_t partitions, std::chrono::milliseconds within,
-                         std::vector<record>* seen = nullptr) {
-  const auto deadline = steady::now() + within;
-  while (c.assignment().size() < partitions && steady::now() < deadline) {
-    auto batch = c.poll(100, 100ms);
-    REQUIRE(batch.ok());
-    if (seen)
-      seen->insert(seen->end(), batch->begin(), batch->end());
-  }
-  REQUIRE(c.assignment().size() == partitions);
-}
-
-std::vector<topic_partition> all_partitions(const std::string& topic, int32_t count) {
-  std::vector<topic_partition> out;
-  for (int32_t p = 0; p < count; ++p)
-    out.push_back({topic, p});
-  return out;
-}
-
-int32_t partitions_of(storage::log& log, const std::string& topic) {
-  auto count = log.partition_count(topic);
-  INFO((count.ok() ? "" : count.error()));
-  REQUIRE(count.ok());
-  REQUIRE(*count >= 1);
-  return *count;
-}
-
-std::string group_name(const std::string& base) { return "cg-" + base + "-" + contract::unique_suffix(); }
 
 // ---- cases ------------------------------------------------------------------------------
 
@@ -421,142 +368,6 @@ void wakeup_interrupts_poll(log_fixture& f) {
   REQUIRE(steady::now() - again < 3s);
 }
 
-// Two members of one group: disjoint assignments covering all partitions; when one leaves the
-// other takes over. Each commits what it handled in its revocation listener (and before
-// closing), so nothing is lost or read twice across handovers. Where the backend refuses commits
-// during a rebalance (the mock), members also commit after every batch, as the consumer bridge
-// does, and records are produced only while the group is stable.
-void rebalance_between_members(log_fixture& f) {
-  auto& log = f.log();
-  const std::string topic = f.make_topic("rebalance");
-  const int32_t partitions = partitions_of(log, topic);
-  const auto every = all_partitions(topic, partitions);
-  const std::set<topic_partition> everything(every.begin(), every.end());
-  const std::string group = group_name("rebalance");
-  const bool commit_each_batch = !f.commits_during_rebalance();
-
-  struct member {
-    std::unique_ptr<consumer> c;
-    std::map<topic_partition, int64_t> next; // handled but not yet committed
-    void commit_handled(const std::vector<topic_partition>& tps) {
-      for (const auto& tp : tps) {
-        auto it = next.find(tp);
-        if (it == next.end())
-          continue;
-        auto ok = c->commit(tp, log_offset{it->second});
-        INFO((ok.ok() ? "" : ok.error()));
-        REQUIRE(ok.ok());
-        next.erase(it);
-      }
-    }
-    void commit_all_handled() {
-      std::vector<topic_partition> tps;
-      for (const auto& [tp, offset] : next)
-        tps.push_back(tp);
-      commit_handled(tps);
-    }
-  };
-  std::map<std::pair<int32_t, int64_t>, std::string> handled; // each record once
-  std::vector<std::string> duplicates;
-  auto open_member = [&](member& m) {
-    auto c = log.subscribe(group, {topic}, offset_reset::earliest);
-    REQUIRE(c.ok());
-    m.c = std::move(c).value();
-    m.c->set_rebalance_listener(
-      [&m](const std::vector<topic_partition>& revoked, const std::vector<topic_partition>&) {
-        m.commit_handled(revoked);
-      });
-  };
-  auto poll_member = [&](member& m) {
-    auto batch = m.c->poll(50, 50ms);
-    INFO((batch.ok() ? "" : batch.error()));
-    REQUIRE(batch.ok());
-    for (const auto& r : *batch) {
-      if (!handled.emplace(std::make_pair(r.partition, r.offset), r.value).second)
-        duplicates.push_back(r.value);
-      m.next[{r.topic, r.partition}] = r.offset + 1;
-    }
-    if (commit_each_batch)
-      m.commit_all_handled();
-  };
-  auto assigned = [](member& m) {
-    auto a = m.c->assignment();
-    return std::set<topic_partition>(a.begin(), a.end());
-  };
-  auto produce_batch = [&](const std::string& tag) {
-    std::vector<key_value> records;
-    for (int i = 0; i < 60; ++i)
-      records.push_back({"m" + std::to_string(i % 12), tag + "-" + std::to_string(i)});
-    produce_all(log, topic, records);
-  };
-
-  member a, b;
-  // Where commits are refused during a rebalance, the first records come only once the group
-  // is stable: a member that read them while the second one joined could not commit them, and
-  // the new owner would read them again. (Under load the join takes long enough for that.)
-  bool produced_b1 = !commit_each_batch;
-  if (produced_b1)
-    produce_batch("b1");
-  open_member(a);
-  open_member(b);
-
-  // Phase 1: both joined; the split is disjoint and covers everything.
-  auto deadline = steady::now() + 2 * f.rebalance_wait();
-  bool split = false;
-  while (steady::now() < deadline) {
-    poll_member(a);
-    poll_member(b);
-    auto in_a = assigned(a), in_b = assigned(b);
-    for (const auto& tp : in_a)
-      REQUIRE_FALSE(in_b.count(tp)); // never two owners
-    std::set<topic_partition> both(in_a);
-    both.insert(in_b.begin(), in_b.end());
-    const bool shared = partitions < 2 || (!in_a.empty() && !in_b.empty());
-    if (both == everything && shared && handled.size() >= 60) {
-      split = true;
-      break;
-    }
-    if (both == everything && shared && !produced_b1) {
-      produce_batch("b1");
-      produced_b1 = true;
-    }
-  }
-  REQUIRE(split);
-
-  // Phase 2: more records flow to both members.
-  produce_batch("b2");
-  deadline = steady::now() + f.rebalance_wait();
-  while (handled.size() < 120 && steady::now() < deadline) {
-    poll_member(a);
-    poll_member(b);
-  }
-  REQUIRE(handled.size() == 120);
-
-  // Phase 3: the member holding partitions (a, when both do) leaves; the other takes all.
-  member& leaving = assigned(a).empty() ? b : a;
-  member& staying = &leaving == &a ? b : a;
-  leaving.commit_all_handled(); // what a clean shutdown does
-  leaving.c->close();
-  deadline = steady::now() + 2 * f.rebalance_wait();
-  while (assigned(staying) != everything && steady::now() < deadline)
-    poll_member(staying);
-  REQUIRE(assigned(staying) == everything);
-  produce_batch("b3");
-  deadline = steady::now() + f.rebalance_wait();
-  while (handled.size() < 180 && steady::now() < deadline)
-    poll_member(staying);
-  auto tail = consume(*staying.c, 0, 0ms, 500ms);
-  REQUIRE(tail.empty());
-
-  INFO("duplicates: " << duplicates.size());
-  REQUIRE(duplicates.empty());
-  REQUIRE(handled.size() == 180);
-  std::set<std::string> values;
-  for (const auto& [where, value] : handled)
-    values.insert(value);
-  REQUIRE(values.size() == 180);
-}
-
 // Not a contract, a measurement: one produce -> consume hop, reported with WARN.
 void produce_to_consume_latency(log_fixture& f, const char* backend) {
   auto& log = f.log();
@@ -590,71 +401,9 @@ void produce_to_consume_latency(log_fixture& f, const char* backend) {
   REQUIRE(p50 < 250.0);
 }
 
-// A member that commits asynchronously after every record, faster than the group coordinator
-// answers, keeps its membership, and its latest commit lands soon after it stops. On Kafka 4
-// every OffsetCommit waits for the coordinator's batched append (group.coordinator.append.
-// linger.ms, 5 ms) and a connection's requests are answered in order, so a commit per record
-// queued up seconds of commits in front of the heartbeats: the session timed out and the
-// group rebalanced over and over (found by the pipeline benchmark at 100 concurrent
-// conversations).
-void commit_flood_keeps_membership(log_fixture& f) {
-  auto& log = f.log();
-  const std::string topic = f.make_topic("flood");
-  const int32_t partitions = partitions_of(log, topic);
-  const std::string group = group_name("flood");
-  auto c = log.subscribe(group, {topic}, offset_reset::earliest);
-  REQUIRE(c.ok());
-  int revocations = 0;
-  (*c)->set_rebalance_listener(
-    [&](const std::vector<topic_partition>& revoked, const std::vector<topic_partition>&) {
-      revocations += static_cast<int>(revoked.size());
-    });
-  wait_for_assignment(**c, static_cast<size_t>(partitions), f.rebalance_wait());
-  const topic_partition tp{topic, 0};
-  // Longer than the backend's session timeout (6 s on Kafka and the mock; the embedded log has
-  // no sessions: 1 s). Offsets beyond the end are fine: a commit only records where the group
-  // would resume.
-  int64_t next = 0;
-  const auto until = steady::now() + std::max<std::chrono::milliseconds>(
-                                       1s, f.session_timeout() + 2s);
-  while (steady::now() < until) { // at most a thousand commits a second, one per poll
-    auto ok = (*c)->commit_async(tp, log_offset{++next});
-    INFO((ok.ok() ? "" : ok.error()));
-    REQUIRE(ok.ok());
-    auto batch = (*c)->poll(100, 0ms); // serves the group's events and commit results
-    REQUIRE(batch.ok());
-    std::this_thread::sleep_for(1ms);
-  }
-  REQUIRE(revocations == 0);
-  REQUIRE((*c)->assignment().size() == static_cast<size_t>(partitions));
-  // The latest commit reaches the group within a few seconds (not after a long queue).
-  const auto landed_by = steady::now() + 3s;
-  std::optional<int64_t> seen;
-  while (steady::now() < landed_by) {
-    auto got = log.committed(group, tp);
-    REQUIRE(got.ok());
-    seen = *got;
-    if (seen == next)
-      break;
-    REQUIRE((*c)->poll(100, 50ms).ok());
-  }
-  INFO("committed " << (seen ? std::to_string(*seen) : "nothing") << ", last asked "
-       << next);
-  REQUIRE(seen == next);
-}
-
-void run(backend_kind kind, const std::function<void(log_fixture&)>& body) {
-  auto fixture = contract::open_fixture(kind); // exits as skipped if the backend is missing
-  REQUIRE(fixture);
-  body(*fixture);
-}
 
 } // namespace
 
-#define LOG_CONTRACT(title, body)                                                               \
-  TEST_CASE("embedded: " title, "[contract][embedded]") { run(backend_kind::embedded, body); }  \
-  TEST_CASE("mock: " title, "[contract][mock]") { run(backend_kind::mock, body); }              \
-  TEST_CASE("kafka: " title, "[contract][kafka]") { run(backend_kind::kafka, body); }
 
 LOG_CONTRACT("records of a key keep their order in one partition", ordering_per_key)
 LOG_CONTRACT("every produce is acknowledged once with a distinct offset", delivery_acknowledgement)
@@ -665,10 +414,6 @@ LOG_CONTRACT("seek moves back and records are read again", seek_back_and_reread)
 LOG_CONTRACT("assign reads given partitions from given offsets", assign_from_offsets)
 LOG_CONTRACT("pause holds a partition back and resume continues it", pause_and_resume)
 LOG_CONTRACT("wakeup makes a blocked poll return", wakeup_interrupts_poll)
-LOG_CONTRACT("two members split a group and hand over without loss or duplicates",
-             rebalance_between_members)
-LOG_CONTRACT("a member committing after every record keeps its membership",
-             commit_flood_keeps_membership)
 
 TEST_CASE("embedded: produce->consume latency", "[contract][embedded][latency]") {
   run(backend_kind::embedded, [](log_fixture& f) { produce_to_consume_latency(f, "embedded"); });

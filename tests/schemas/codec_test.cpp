@@ -1,6 +1,6 @@
-// Event codec and schema tests. Fixture documents live in tests/fixtures/events/<Schema>/:
-// valid-*.json must pass, invalid-*.json must fail with exactly the reason in the matching
-// invalid-*.reason file. Adding a fixture adds a case.
+// The event codec (schemas/codec.cpp): encode, decode, the catalog, ownership, headers and the
+// records a reader must refuse. The schema fixtures are in validation_test.cpp, times in
+// rfc3339_test.cpp.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -13,45 +13,18 @@
 
 #include "core/json.hpp"
 #include "schemas/codec.hpp"
-#include "schemas/rfc3339.hpp"
 #include "schemas/validation.hpp"
+#include "tests/schemas/event_fixtures.hpp"
 
 namespace fs = std::filesystem;
 using namespace eventide;
 using namespace eventide::events;
+using namespace eventide::testing;
 
 namespace {
 
-const fs::path fixtures_root = fs::path(EVENTIDE_FIXTURES) / "events";
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string trimmed(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r'))
-    s.pop_back();
-  return s;
-}
-
 bool starts_with(const std::string& s, const std::string& prefix) {
   return s.compare(0, prefix.size(), prefix) == 0;
-}
-
-std::vector<fs::path> fixtures(const fs::path& dir, const std::string& prefix) {
-  std::vector<fs::path> out;
-  if (!fs::is_directory(dir))
-    return out;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    std::string name = entry.path().filename().string();
-    if (starts_with(name, prefix) && entry.path().extension() == ".json")
-      out.push_back(entry.path());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
 }
 
 event make_event(payload p) {
@@ -100,88 +73,6 @@ std::vector<payload> samples() {
 }
 
 } // namespace
-
-// ---- fixtures ------------------------------------------------------------------------------
-
-TEST_CASE("every embedded schema has valid and invalid fixtures", "[codec][schema]") {
-  auto names = schema_names();
-  REQUIRE(names.size() == type_names().size() + 2); // + envelope, plan
-  CHECK(has_schema("envelope"));
-  CHECK(has_schema("plan"));
-  for (const auto& type : type_names())
-    CHECK(has_schema(type));
-  for (const auto& name : names) {
-    INFO("schema " << name);
-    CHECK(fixtures(fixtures_root / name, "valid-").size() >= 1);
-    CHECK(fixtures(fixtures_root / name, "invalid-").size() >= 4);
-  }
-}
-
-TEST_CASE("valid fixtures pass and survive a re-encode", "[codec][schema]") {
-  size_t checked = 0;
-  for (const auto& name : schema_names()) {
-    for (const auto& path : fixtures(fixtures_root / name, "valid-")) {
-      INFO("fixture " << path.string());
-      std::string text = read_file(path);
-      ++checked;
-      if (name == "plan") {
-        auto doc = json::parse(text);
-        REQUIRE(doc.ok());
-        auto valid = validate("plan", doc.value());
-        CHECK(valid.ok());
-        if (!valid)
-          FAIL_CHECK(valid.error());
-        continue;
-      }
-      auto decoded = decode(text);
-      if (!decoded) {
-        FAIL_CHECK(decoded.error());
-        continue;
-      }
-      if (name != "envelope")
-        CHECK(type_name(decoded->data) == name);
-      auto encoded = encode(decoded.value());
-      if (!encoded)
-        FAIL(encoded.error());
-      auto again = decode(encoded.value());
-      REQUIRE(again.ok());
-      auto encoded_again = encode(again.value());
-      REQUIRE(encoded_again.ok());
-      CHECK(encoded_again.value() == encoded.value());
-    }
-  }
-  CHECK(checked >= 2 * schema_names().size());
-}
-
-TEST_CASE("invalid fixtures fail with the expected reason", "[codec][schema]") {
-  size_t checked = 0;
-  for (const auto& name : schema_names()) {
-    for (const auto& path : fixtures(fixtures_root / name, "invalid-")) {
-      INFO("fixture " << path.string());
-      fs::path reason_file = path;
-      reason_file.replace_extension(".reason");
-      REQUIRE(fs::exists(reason_file));
-      const std::string expected = trimmed(read_file(reason_file));
-      const std::string text = read_file(path);
-      ++checked;
-      // CHECK, not REQUIRE: one broken fixture should not hide the others.
-      if (name == "plan") {
-        auto doc = json::parse(text);
-        REQUIRE(doc.ok());
-        auto valid = validate("plan", doc.value());
-        CHECK_FALSE(valid.ok());
-        if (!valid)
-          CHECK(valid.error() == expected);
-      } else {
-        auto decoded = decode(text);
-        CHECK_FALSE(decoded.ok());
-        if (!decoded)
-          CHECK(decoded.error() == expected);
-      }
-    }
-  }
-  CHECK(checked >= 4 * schema_names().size());
-}
 
 // ---- catalog -------------------------------------------------------------------------------
 
@@ -489,96 +380,6 @@ TEST_CASE("decode rejects malformed records with a DLQ-ready reason", "[codec]")
   }
 }
 
-// ---- time ----------------------------------------------------------------------------------
-
-TEST_CASE("times format as RFC 3339 UTC with milliseconds", "[codec][time]") {
-  CHECK(format_time(0) == "1970-01-01T00:00:00.000Z");
-  CHECK(format_time(1795168800123) == "2026-11-20T10:00:00.123Z");
-  CHECK(format_time(-1) == "1969-12-31T23:59:59.999Z");
-  CHECK(format_time(1709208000000) == "2024-02-29T12:00:00.000Z");
-  CHECK(format_time(951868800000) == "2000-03-01T00:00:00.000Z");
-  CHECK(format_time(-2203891200000) == "1900-03-01T00:00:00.000Z");
-  CHECK(format_time(253402300799999) == "9999-12-31T23:59:59.999Z");
-  CHECK(format_time(-62167219200000) == "0000-01-01T00:00:00.000Z");
-}
-
-TEST_CASE("times parse with offsets and optional fractions", "[codec][time]") {
-  auto ms = [](const char* text) {
-    auto r = parse_time(text);
-    if (!r)
-      FAIL(r.error());
-    return r.value();
-  };
-  CHECK(ms("2026-11-20T10:00:00.123Z") == 1795168800123);
-  CHECK(ms("2026-11-20T10:00:00Z") == 1795168800000);
-  CHECK(ms("2026-11-20t10:00:00.1z") == 1795168800100);
-  CHECK(ms("2026-11-20T10:00:00.123987Z") == 1795168800123); // truncated, not rounded
-  CHECK(ms("2026-11-20T11:00:00.5+01:00") == 1795168800500);
-  CHECK(ms("2026-11-20T04:30:00-05:30") == 1795168800000);
-  CHECK(ms("2026-11-21T00:30:00+14:30") == 1795168800000);
-  CHECK(ms("1969-12-31T23:59:59.999Z") == -1);
-  CHECK(ms("2024-02-29T12:00:00Z") == 1709208000000);
-  CHECK(ms("2016-12-31T23:59:60Z") == ms("2017-01-01T00:00:00Z")); // leap second rolls over
-
-  // Formatting and parsing are inverses across centuries and leap years.
-  for (int64_t t = -2208988800000; t < 4102444800000; t += 7777777777 + 123)
-    CHECK(ms(format_time(t).c_str()) == t);
-}
-
-TEST_CASE("malformed times are rejected with the rule they break", "[codec][time]") {
-  auto reason = [](const char* text) {
-    auto r = parse_time(text);
-    REQUIRE_FALSE(r.ok());
-    return r.error();
-  };
-  const std::string shape = ": expected YYYY-MM-DDTHH:MM:SS[.fff](Z|+hh:mm)";
-  CHECK(reason("") == "invalid time ''" + shape);
-  CHECK(reason("2026-11-20 10:00:00Z") == "invalid time '2026-11-20 10:00:00Z'" + shape);
-  CHECK(reason("26-11-20T10:00:00Z") == "invalid time '26-11-20T10:00:00Z'" + shape);
-  CHECK(reason("2026-11-20T10:00:00") ==
-        "invalid time '2026-11-20T10:00:00': missing time zone (Z or +hh:mm)");
-  CHECK(reason("2026-11-20T10:00:00.Z") ==
-        "invalid time '2026-11-20T10:00:00.Z': fraction without digits");
-  CHECK(reason("2026-11-20T10:00:00+1:00") ==
-        "invalid time '2026-11-20T10:00:00+1:00': offset must be Z or +hh:mm / -hh:mm");
-  CHECK(reason("2026-11-20T10:00:00+24:00") ==
-        "invalid time '2026-11-20T10:00:00+24:00': offset out of range");
-  CHECK(reason("2026-11-20T10:00:00Zjunk") ==
-        "invalid time '2026-11-20T10:00:00Zjunk': unexpected text after the time zone");
-  CHECK(reason("2026-00-20T10:00:00Z") == "invalid time '2026-00-20T10:00:00Z': month 0 out of range");
-  CHECK(reason("2026-02-29T10:00:00Z") ==
-        "invalid time '2026-02-29T10:00:00Z': day 29 out of range for the month");
-  CHECK(reason("2026-11-20T24:00:00Z") ==
-        "invalid time '2026-11-20T24:00:00Z': time of day out of range");
-  CHECK(reason("2026-11-20T10:60:00Z") ==
-        "invalid time '2026-11-20T10:60:00Z': time of day out of range");
-}
-
-// ---- concurrency ---------------------------------------------------------------------------
-
-TEST_CASE("schemas are shared safely by concurrent decoders", "[codec][schema]") {
-  const std::string good = read_file(fixtures_root / "PlanGenerated" / "valid-design-plan.json");
-  const std::string bad =
-      read_file(fixtures_root / "PlanGenerated" / "invalid-step-id-pattern.json");
-  const std::string bad_reason =
-      trimmed(read_file(fixtures_root / "PlanGenerated" / "invalid-step-id-pattern.reason"));
-  std::atomic<int> wrong{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t)
-    threads.emplace_back([&] {
-      for (int i = 0; i < 300; ++i) {
-        if (!decode(good).ok())
-          ++wrong;
-        auto r = decode(bad);
-        if (r.ok() || r.error() != bad_reason)
-          ++wrong;
-      }
-    });
-  for (auto& t : threads)
-    t.join();
-  CHECK(wrong == 0);
-}
-
 // ---- peeking at the addressed tool -----------------------------------------------------------
 
 TEST_CASE("peek_requested_tool names the tool of a request without validating it", "[codec]") {
@@ -666,35 +467,6 @@ TEST_CASE("a pattern-checked string of 200000 characters is refused by its lengt
   auto v = validate("plan", plan.value());
   REQUIRE_FALSE(v);
   CHECK(v.error() == "schema violation at /steps/0/dependsOn/0: string length 200000 is above maxLength 64");
-}
-
-TEST_CASE("every schema pattern is bounded by a maxLength", "[codec][schema]") {
-  // Guards the fix above for schemas added later: an unbounded pattern is a poison record.
-  std::function<void(const json::value&, const std::string&)> walk =
-      [&](const json::value& v, const std::string& where) {
-        if (v.IsObject()) {
-          if (v.HasMember("pattern")) {
-            INFO(where);
-            REQUIRE(v.HasMember("maxLength"));
-            CHECK(v["maxLength"].GetInt() <= 256);
-          }
-          for (const auto& m : v.GetObject())
-            walk(m.value, where + "/" + m.name.GetString());
-        } else if (v.IsArray()) {
-          for (rapidjson::SizeType i = 0; i < v.Size(); ++i)
-            walk(v[i], where + "/" + std::to_string(i));
-        }
-      };
-  int files = 0;
-  for (const auto& entry : fs::directory_iterator(fs::path(EVENTIDE_SOURCE_DIR) / "schemas")) {
-    if (entry.path().string().find(".schema.json") == std::string::npos)
-      continue;
-    auto doc = json::parse(read_file(entry.path()));
-    REQUIRE(doc.ok());
-    walk(doc.value(), entry.path().filename().string());
-    ++files;
-  }
-  CHECK(files == static_cast<int>(schema_names().size()));
 }
 
 // Found with the envelope fuzz target: each record decoded, but the event it gave could not be
