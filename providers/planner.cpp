@@ -1121,6 +1121,32 @@ outcome<std::string> plan_offline(const std::string& query, const planner_contex
   }
 }
 
+question_entities find_entities(const std::string& query, const planner_context& ctx) {
+  question_entities out;
+  if (trim(query).size() > max_parsed_chars)
+    return out;
+  facts f = analyze(query, ctx);
+  if (f.cities.empty()) {
+    // A follow-up names a place without a weather word ("and in Rome?").
+    coverage cov(f.low.size());
+    for (auto& m : f.products)
+      cov.take(m.begin, m.end);
+    for (auto& m : f.currencies)
+      cov.take(m.begin, m.end);
+    f.cities = find_phrases(f.low, city_phrases(), cov);
+    for (auto& m : find_named_places(f, cov))
+      f.cities.push_back(m);
+  }
+  for (auto& m : f.products)
+    out.products.push_back(m.value);
+  for (auto& m : f.cities)
+    if (std::find(out.cities.begin(), out.cities.end(), m.value) == out.cities.end())
+      out.cities.push_back(m.value);
+  for (auto& m : f.currencies)
+    out.currencies.push_back(m.value);
+  return out;
+}
+
 std::vector<std::string> load_product_names(const std::string& products_dir) {
   namespace fs = std::filesystem;
   std::vector<std::string> names;

@@ -16,6 +16,16 @@ struct planner_context {
 /// Plan JSON text (validated by core::parse_plan), or why the question can't be planned.
 outcome<std::string> plan_offline(const std::string& query, const planner_context& ctx);
 
+/// The entities a question names, each in the order written: catalog products (and names the
+/// catalog lacks, as written), cities (with or without a weather word), currencies (ISO codes,
+/// unknown ones as written). Follow-up questions are resolved from them.
+struct question_entities {
+  std::vector<std::string> products;
+  std::vector<std::string> cities;
+  std::vector<std::string> currencies;
+};
+question_entities find_entities(const std::string& query, const planner_context& ctx);
+
 /// Reads products/ and returns the names of the catalog's products.
 std::vector<std::string> load_product_names(const std::string& products_dir);
 
