@@ -21,13 +21,17 @@ role_actor::behavior_type fold_role(typename role_actor::stateful_pointer<fold_r
                                     producer_actor producer, std::string source, Decide decide) {
   self->state.producer = std::move(producer);
   self->state.source = std::move(source);
-  // Emits what conversation `id` implies; forgets it once done (its output is in the log).
+  // Emits what turn `id` (a turn_scope) implies; forgets it once done (its output is in the
+  // log).
   auto step = [self, decide](const std::string& id, const std::string& causation, done_fn done) {
     auto& st = self->state;
     auto it = st.folds.find(id);
+    auto [conversation, turn] = split_turn_scope(id);
     std::vector<events::event> evs;
-    for (auto& p : decide(it->second))
-      evs.push_back(make_event(id, st.source, causation, std::move(p)));
+    for (auto& p : decide(it->second)) {
+      std::visit([turn = turn](auto& d) { d.turn = turn; }, p);
+      evs.push_back(make_event(conversation, st.source, causation, std::move(p)));
+    }
     if (it->second.done()) {
       st.folds.erase(it);
       st.done.insert(id);
@@ -37,7 +41,8 @@ role_actor::behavior_type fold_role(typename role_actor::stateful_pointer<fold_r
   return {
     [self, step](inbound& in) -> caf::result<ok_atom> {
       auto& st = self->state;
-      const auto& id = in.ev.subject;
+      // One fold per turn of a conversation.
+      const auto id = turn_scope(in.ev.subject, events::turn_of(in.ev.data));
       if (st.done.count(id))
         return ok_atom::value;
       auto& fold = st.folds[id];

@@ -16,7 +16,7 @@ namespace eventide {
 
 template <class Fold>
 struct fold_role_state {
-  std::unordered_map<std::string, Fold> folds;
+  std::unordered_map<std::string, Fold> folds;            // by turn_scope(conversation, turn)
   std::unordered_map<std::string, int32_t> partition_of; // of conversations in both sets
   std::unordered_set<std::string> done;                  // answered: later records are stale
   producer_actor producer;

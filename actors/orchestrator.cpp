@@ -33,7 +33,7 @@ void maybe_passivate(conversation_ptr self) {
   if (st.fold->settled() && st.publishing == 0 && !st.passivated) {
     st.passivated = true;
     self->send(caf::actor_cast<orchestrator_actor>(st.registry), passivate_atom::value,
-               st.fold->conversation_id(), int64_t{-1}, st.records);
+               st.fold->scope(), int64_t{-1}, st.records);
   }
 }
 
@@ -58,7 +58,7 @@ outcome<void> persist(conversation_ptr self) {
   auto& st = self->state;
   if (!st.store)
     return {};
-  const auto& id = st.fold->conversation_id();
+  const auto& id = st.fold->scope();
   auto written = st.fold->settled() ? st.store->write({{"f/" + id, ""}}, {"s/" + id})
                                      : st.store->put({{"s/" + id, st.fold->snapshot(encode_or_empty)}});
   if (written)
@@ -198,7 +198,7 @@ conversation(conversation_ptr self, std::shared_ptr<core::conversation_state> fo
       // Only a request: the registry may refuse (a record is queued); the next idle check asks
       // again.
       self->send(caf::actor_cast<orchestrator_actor>(st.registry), passivate_atom::value,
-                 st.fold->conversation_id(), st.fold->next_wakeup().value_or(0), st.records);
+                 st.fold->scope(), st.fold->next_wakeup().value_or(0), st.records);
     },
     [self](digest_atom) { return self->state.fold->digest(); },
   };
@@ -206,16 +206,17 @@ conversation(conversation_ptr self, std::shared_ptr<core::conversation_state> fo
 
 namespace {
 
-// The conversation's actor: in memory, else restored from its snapshot, else new. Returns
-// nullptr for a finished (compacted) conversation.
+// The actor of one turn of a conversation (`id` is its turn_scope): in memory, else restored
+// from its snapshot, else new. Returns nullptr for a finished (compacted) turn.
 conversation_actor* conversation_for(orchestrator_ptr self, const std::string& id,
                                      int32_t partition) {
   auto& st = self->state;
+  auto [conversation_id, turn] = split_turn_scope(id);
   if (st.finished.count(id))
     return nullptr;
   if (auto it = st.conversations.find(id); it != st.conversations.end())
     return &it->second;
-  auto fold = std::make_shared<core::conversation_state>(id, st.policy, st.session);
+  auto fold = std::make_shared<core::conversation_state>(conversation_id, st.policy, st.session, turn);
   if (st.store) {
     if (auto f = st.store->get("f/" + id); f && *f) {
       st.finished.insert(id);
@@ -223,8 +224,8 @@ conversation_actor* conversation_for(orchestrator_ptr self, const std::string& i
     }
     if (auto snap = st.store->get("s/" + id); snap && *snap) {
       auto restored = core::conversation_state::restore(
-        id, st.policy, **snap, [](std::string_view b) { return events::decode(b); },
-        st.session);
+        conversation_id, st.policy, **snap, [](std::string_view b) { return events::decode(b); },
+        st.session, turn);
       if (restored)
         *fold = std::move(*restored);
       else // the log still has everything: a replay from 0 would rebuild it
@@ -239,6 +240,11 @@ conversation_actor* conversation_for(orchestrator_ptr self, const std::string& i
                        st.store ? st.passivate_after_ms : int64_t{0});
   st.partition_of[id] = partition;
   return &st.conversations.emplace(id, a).first->second;
+}
+
+// The partition of a turn's conversation (records are keyed by conversation id).
+int32_t partition_of_scope(orchestrator_ptr self, const std::string& scope) {
+  return self->state.partition_of_key(split_turn_scope(scope).first);
 }
 
 // Wakes passivated conversations whose retry or deadline is due.
@@ -271,10 +277,13 @@ orchestrator(orchestrator_ptr self, core::orchestration_policy policy, producer_
   self->state.session = boost::uuids::to_string(boost::uuids::random_generator()());
   return {
     [self](inbound& in) -> caf::result<ok_atom> {
-      auto* a = conversation_for(self, in.ev.subject, in.partition);
+      // One actor per turn: each turn runs its own plan (the router starts turn n+1 only
+      // after turn n ended).
+      auto key = turn_scope(in.ev.subject, events::turn_of(in.ev.data));
+      auto* a = conversation_for(self, key, in.partition);
       if (!a)
         return ok_atom::value; // finished: a late duplicate
-      ++self->state.delegated[in.ev.subject];
+      ++self->state.delegated[key];
       return self->delegate(*a, std::move(in));
     },
     [self](restore_atom) {
@@ -308,11 +317,11 @@ orchestrator(orchestrator_ptr self, core::orchestration_policy policy, producer_
         std::vector<std::string> stored;
         (void) st.store->scan("s/", [&](const std::string& k, const std::string&) {
           auto id = k.substr(2);
-          if (!st.conversations.count(id) && owned.count(st.partition_of_key(id)))
+          if (!st.conversations.count(id) && owned.count(partition_of_scope(self, id)))
             stored.push_back(id);
         });
         for (auto& id : stored)
-          conversation_for(self, id, st.partition_of_key(id));
+          conversation_for(self, id, partition_of_scope(self, id));
       }
       st.assigned = assigned;
       EV_LOG(info) << "orchestrator live on " << assigned.size() << " partitions with "
@@ -385,7 +394,7 @@ orchestrator(orchestrator_ptr self, core::orchestration_policy policy, producer_
         st.sleeping.erase(st.sleeping.begin());
         if (!st.live)
           continue; // going live restores every running conversation anyway
-        if (auto* a = conversation_for(self, id, st.partition_of_key(id)))
+        if (auto* a = conversation_for(self, id, partition_of_scope(self, id)))
           self->send(*a, tick_atom::value);
       }
       schedule_registry_tick(self);
@@ -435,14 +444,15 @@ orchestrator(orchestrator_ptr self, core::orchestration_policy policy, producer_
         it = st.partition_of.erase(it);
       }
       for (auto it = st.sleeping.begin(); it != st.sleeping.end();)
-        it = gone.count(st.partition_of_key(it->second)) ? st.sleeping.erase(it) : std::next(it);
+        it = gone.count(partition_of_scope(self, it->second)) ? st.sleeping.erase(it)
+                                                                : std::next(it);
       if (st.store) {
         // Another member owns them now: this store stops reflecting them.
         std::vector<std::string> stale;
         for (auto p : parts)
           stale.push_back(cover_key(p));
         (void) st.store->scan("s/", [&](const std::string& k, const std::string&) {
-          if (gone.count(st.partition_of_key(k.substr(2))))
+          if (gone.count(partition_of_scope(self, k.substr(2))))
             stale.push_back(k);
         });
         if (auto r = st.store->write({}, stale); !r)

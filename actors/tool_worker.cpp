@@ -60,7 +60,8 @@ tool_runner(tool_runner_actor::stateful_pointer<tool_runner_state> self,
       auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                   std::chrono::steady_clock::now() - started).count();
       events::tool_invocation_resulted res{req.invocation_id, req.attempt, req.step_id, req.tool,
-                                           out.ok, out.result_json, out.error, out.retryable, ms};
+                                           out.ok, out.result_json, out.error, out.retryable, ms,
+                                           req.turn};
       auto ev = make_event(req_ev.subject, st.source, req_ev.id, res);
       auto bytes = events::encode(ev);
       if (!bytes) {

@@ -2,9 +2,12 @@
 
 #include <type_traits>
 
+#include "model/ids.hpp"
+
 namespace eventide::core {
 
-std::string deterministic_id(const std::string& conv, const events::payload& p) {
+std::string deterministic_id(const std::string& conversation, const events::payload& p) {
+  const std::string conv = turn_scope(conversation, events::turn_of(p));
   return std::visit(
     [&](const auto& d) -> std::string {
       using T = std::decay_t<decltype(d)>;

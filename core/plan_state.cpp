@@ -48,8 +48,9 @@ const char* to_string(plan_status s) {
 }
 
 conversation_state::conversation_state(std::string conversation_id, orchestration_policy policy,
-                                       std::string session)
-    : conversation_id_(std::move(conversation_id)), policy_(policy), session_(std::move(session)) {}
+                                       std::string session, int turn)
+    : conversation_id_(std::move(conversation_id)), turn_(turn),
+      scope_(turn_scope(conversation_id_, turn)), policy_(policy), session_(std::move(session)) {}
 
 std::vector<std::string> conversation_state::unlogged_ids() const {
   std::vector<std::string> ids;
@@ -89,7 +90,7 @@ std::string results_object(const std::vector<step_state>& steps) {
 } // namespace
 
 void conversation_state::apply(const events::event& e) {
-  if (!e.subject.empty() && e.subject != conversation_id_)
+  if ((!e.subject.empty() && e.subject != conversation_id_) || events::turn_of(e.data) != turn_)
     return;
   if (!unlogged_.empty()) {
     auto logged = std::find_if(unlogged_.begin(), unlogged_.end(),
@@ -122,7 +123,7 @@ void conversation_state::apply_one(const events::event& e) {
                          const std::string& invocation) -> step_state* {
     if (status_ == plan_status::pending)
       return nullptr;
-    if (invocation != make_invocation_id(conversation_id_, plan_version_, step_id).get())
+    if (invocation != make_invocation_id(scope_, plan_version_, step_id).get())
       return nullptr; // another plan version or conversation
     return find_step(steps_, step_id);
   };
@@ -265,8 +266,10 @@ std::vector<events::payload> conversation_state::decide(int64_t now_ms) {
   }
   const size_t repeated = out.size();
   decide_new(now_ms, out);
-  for (size_t i = repeated; i < out.size(); ++i)
+  for (size_t i = repeated; i < out.size(); ++i) {
+    std::visit([&](auto& p) { p.turn = turn_; }, out[i]);
     unlogged_.emplace_back(deterministic_id(conversation_id_, out[i]), out[i]);
+  }
   return out;
 }
 
@@ -290,7 +293,7 @@ void conversation_state::decide_new(int64_t now_ms, std::vector<events::payload>
     for (auto& s : steps_) {
       if (blocked)
         break;
-      const auto invocation = make_invocation_id(conversation_id_, plan_version_, s.step.id).get();
+      const auto invocation = make_invocation_id(scope_, plan_version_, s.step.id).get();
       if (s.status == step_status::pending && now_ms >= s.not_before
           && std::all_of(s.step.depends_on.begin(), s.step.depends_on.end(), succeeded)) {
         auto args = resolve_placeholders(s.step.args_json, results, ids);
@@ -408,8 +411,10 @@ std::optional<int64_t> conversation_state::next_wakeup() const {
 
 std::string conversation_state::digest() const {
   std::ostringstream d;
-  d << "conversation " << quote(conversation_id_) << "\n"
-    << "status " << to_string(status_) << "\n"
+  d << "conversation " << quote(conversation_id_) << "\n";
+  if (turn_ != 1)
+    d << "turn " << turn_ << "\n";
+  d << "status " << to_string(status_) << "\n"
     << "plan_version " << plan_version_ << "\n"
     << "plan " << quote(plan_json_) << "\n"
     << "failure_reason " << quote(failure_reason_) << "\n"
@@ -447,6 +452,7 @@ std::string conversation_state::snapshot(
   d.SetObject();
   auto& a = d.GetAllocator();
   d.AddMember("v", 1, a);
+  d.AddMember("turn", turn_, a);
   d.AddMember("status", json::str(to_string(status_), a), a);
   d.AddMember("planVersion", plan_version_, a);
   d.AddMember("plan", json::str(plan_json_, a), a);
@@ -492,7 +498,7 @@ outcome<conversation_state>
 conversation_state::restore(std::string conversation_id, orchestration_policy policy,
                             std::string_view text,
                             const std::function<outcome<events::event>(std::string_view)>& decode,
-                            std::string session) {
+                            std::string session, int turn) {
   auto doc = json::parse(text);
   if (!doc)
     return fail("snapshot of " + conversation_id + ": " + doc.error());
@@ -502,7 +508,10 @@ conversation_state::restore(std::string conversation_id, orchestration_policy po
   };
   if (!d.IsObject() || json::get_int(d, "v").value_or(0) != 1)
     return bad("version");
-  conversation_state s(conversation_id, policy, std::move(session));
+  // Absent in snapshots written before turns: turn 1.
+  if (json::get_int(d, "turn").value_or(1) != turn)
+    return bad("turn");
+  conversation_state s(conversation_id, policy, std::move(session), turn);
   auto status = parse_enum(json::get_string(d, "status").value_or(""),
                            {plan_status::pending, plan_status::running, plan_status::completed,
                             plan_status::failed});

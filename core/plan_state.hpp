@@ -48,8 +48,10 @@ class conversation_state {
  public:
   /// `session`: this orchestrator process's id, written into snapshots. Decisions a snapshot
   /// of another session holds and the log does not (see decide()) are made again.
+  /// The fold of one turn (DESIGN §13) of the conversation: events of other turns are ignored
+  /// and every decision carries `turn`.
   conversation_state(std::string conversation_id, orchestration_policy policy = {},
-                     std::string session = {});
+                     std::string session = {}, int turn = 1);
 
   /// Folds one event of this conversation. Events of other types are ignored. Idempotent:
   /// a duplicate (same request/result/completion again) changes nothing. Requests (from
@@ -73,6 +75,9 @@ class conversation_state {
   std::optional<int64_t> next_wakeup() const;
 
   const std::string& conversation_id() const { return conversation_id_; }
+  int turn() const { return turn_; }
+  /// turn_scope(conversation, turn): the prefix of this turn's ids and its key in stores.
+  const std::string& scope() const { return scope_; }
   plan_status status() const { return status_; }
   int plan_version() const { return plan_version_; }
   /// The plan's end (PlanCompleted or PlanFailed) is in the log or decided. Not the status: an
@@ -98,10 +103,12 @@ class conversation_state {
   static outcome<conversation_state>
   restore(std::string conversation_id, orchestration_policy policy, std::string_view snapshot,
           const std::function<outcome<events::event>(std::string_view)>& decode,
-          std::string session = {});
+          std::string session = {}, int turn = 1);
 
  private:
   std::string conversation_id_;
+  int turn_ = 1;
+  std::string scope_; // turn_scope(conversation_id_, turn_)
   orchestration_policy policy_;
   plan_status status_ = plan_status::pending;
   int plan_version_ = 0;

@@ -27,6 +27,10 @@ const std::vector<std::string>& type_names() {
   return names;
 }
 
+int turn_of(const payload& p) {
+  return std::visit([](const auto& v) { return v.turn; }, p);
+}
+
 const char* topic_of(const payload& p) {
   return std::visit([](const auto& v) { return event_traits<std::decay_t<decltype(v)>>::topic; },
                     p);

@@ -19,6 +19,7 @@ struct user_query_received {
   std::string user_id;
   std::string query;
   int64_t received_at = 0; // ms since epoch
+  int turn = 1; // the turn of the conversation (DESIGN §13); absent in the JSON = 1
 };
 
 struct synthesize_final_answer_requested {
@@ -28,6 +29,7 @@ struct synthesize_final_answer_requested {
   std::string results_json;   // object: stepId -> result (completed steps only)
   std::string failure;        // empty when the plan completed; else why it failed
   std::string failed_step;    // empty unless a step failed
+  int turn = 1; // the turn of the conversation (DESIGN §13); absent in the JSON = 1
 };
 
 // ---- conversation-events ---------------------------------------------------------------------
@@ -40,11 +42,13 @@ struct plan_generated {
   int64_t planning_ms = 0;
   int prompt_tokens = -1;     // LLM usage when reported; -1 = none (optional "tokens")
   int completion_tokens = -1;
+  int turn = 1; // the turn of the conversation (DESIGN §13); absent in the JSON = 1
 };
 
 struct planning_failed {
   std::string reason;
   std::vector<std::string> provider_errors;
+  int turn = 1; // the turn of the conversation (DESIGN §13); absent in the JSON = 1
 };
 
 struct tool_invocation_resulted {
@@ -57,17 +61,20 @@ struct tool_invocation_resulted {
   std::string error;       // empty when ok
   bool retryable = false;
   int64_t worker_ms = 0;
+  int turn = 1; // the turn of the conversation (DESIGN §13); absent in the JSON = 1
 };
 
 struct plan_step_completed {
   std::string step_id;
   std::string status; // "ok" | "error"
   int attempts = 1;
+  int turn = 1; // the turn of the conversation (DESIGN §13); absent in the JSON = 1
 };
 
 struct plan_completed {
   int plan_version = 1;
   std::string results_json; // object: stepId -> result
+  int turn = 1; // the turn of the conversation (DESIGN §13); absent in the JSON = 1
 };
 
 struct plan_failed {
@@ -76,6 +83,7 @@ struct plan_failed {
   std::string reason;
   std::string partial_results_json; // object: stepId -> result
   bool compensation_done = true;   // no tool has compensable effects yet
+  int turn = 1; // the turn of the conversation (DESIGN §13); absent in the JSON = 1
 };
 
 struct final_answer_synthesized {
@@ -86,6 +94,7 @@ struct final_answer_synthesized {
   bool failed = false; // the answer explains a failed plan
   int prompt_tokens = -1;     // LLM usage when reported; -1 = none (optional "tokens")
   int completion_tokens = -1;
+  int turn = 1; // the turn of the conversation (DESIGN §13); absent in the JSON = 1
 };
 
 // ---- tool-invocation-requests ----------------------------------------------------------------
@@ -97,6 +106,7 @@ struct tool_invocation_requested {
   std::string tool;
   std::string args_json; // placeholders already resolved
   int64_t deadline = 0;  // ms since epoch; the orchestrator re-requests after it
+  int turn = 1; // the turn of the conversation (DESIGN §13); absent in the JSON = 1
 };
 
 using payload = std::variant<user_query_received, synthesize_final_answer_requested,
@@ -138,6 +148,10 @@ EVENTIDE_EVENT_TRAITS(synthesize_final_answer_requested, "SynthesizeFinalAnswerR
                       "user-commands")
 EVENTIDE_EVENT_TRAITS(final_answer_synthesized, "FinalAnswerSynthesized", "conversation-events")
 #undef EVENTIDE_EVENT_TRAITS
+
+/// The conversation turn an event belongs to (every payload has one; 1 in logs written before
+/// turns).
+int turn_of(const payload& p);
 
 /// "PlanGenerated", "ToolInvocationRequested", ... (the CloudEvents `type`).
 const char* type_name(const payload& p);

@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <functional>
 #include <ostream>
+#include <cstdlib>
 #include <string>
+#include <utility>
 #include <string_view>
 
 namespace eventide {
@@ -48,10 +50,26 @@ using partition_id = named_number<int32_t, struct partition_id_tag>;
 /// An offset in a partition (Kafka's int64); a committed offset is the next one to read.
 using log_offset = named_number<int64_t, struct log_offset_tag>;
 
-/// The deterministic id of a tool invocation: conversationId/planVersion/stepId.
-inline invocation_id make_invocation_id(const std::string& conversation, int plan_version,
+/// The prefix of every deterministic id of one turn of a conversation (DESIGN §13): the
+/// conversation id for turn 1 (the spelling of logs written before turns), "<conversation>/t<n>"
+/// for turn n > 1. Ids of a turn are "<scope>/query", "<scope>/plan/1", "<scope>/answer", ...
+inline std::string turn_scope(const std::string& conversation, int turn) {
+  return turn <= 1 ? conversation : conversation + "/t" + std::to_string(turn);
+}
+
+/// The conversation and turn of a turn_scope() text (a conversation id holds no '/').
+inline std::pair<std::string, int> split_turn_scope(const std::string& scope) {
+  auto slash = scope.find("/t");
+  if (slash == std::string::npos)
+    return {scope, 1};
+  return {scope.substr(0, slash), std::atoi(scope.c_str() + slash + 2)};
+}
+
+/// The deterministic id of a tool invocation: <turn scope>/planVersion/stepId (`scope` is
+/// turn_scope(conversation, turn)).
+inline invocation_id make_invocation_id(const std::string& scope, int plan_version,
                                         const std::string& step) {
-  return invocation_id{conversation + "/" + std::to_string(plan_version) + "/" + step};
+  return invocation_id{scope + "/" + std::to_string(plan_version) + "/" + step};
 }
 
 /// Whether `id` (an event id, a causation id, an invocation id) was derived from conversation
@@ -63,15 +81,19 @@ inline bool owned_by(std::string_view id, std::string_view conversation) {
 }
 
 /// Whether `invocation` is an id make_invocation_id gives step `step` of `conversation`:
-/// "<conversation>/<plan>/<step>" with a non-empty <plan> part. Keep it in step with
+/// "<conversation>/<plan>/<step>" with a non-empty, all-digit <plan> part. Keep it in step with
 /// make_invocation_id's spelling (tests/model/ids_test.cpp checks the two agree).
 inline bool is_invocation_of(std::string_view invocation, std::string_view conversation,
                              std::string_view step) {
   if (!owned_by(invocation, conversation) || step.empty())
     return false;
   auto rest = invocation.substr(conversation.size() + 1); // "<plan>/<step>"
-  return rest.size() > step.size() + 1 && rest.substr(rest.size() - step.size()) == step
-         && rest[rest.size() - step.size() - 1] == '/';
+  if (rest.size() <= step.size() + 1 || rest.substr(rest.size() - step.size()) != step
+      || rest[rest.size() - step.size() - 1] != '/')
+    return false;
+  // <plan> is the plan version's digits: "c/t2/1/s1" is turn 2's, not turn 1's ("c").
+  auto plan = rest.substr(0, rest.size() - step.size() - 1);
+  return plan.find_first_not_of("0123456789") == std::string_view::npos;
 }
 
 } // namespace eventide

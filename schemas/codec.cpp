@@ -344,8 +344,9 @@ outcome<void> check_ownership(const event& e) {
     return foreign("id", e.id, conv + "/...");
   if (!e.causation_id.empty() && !owned_by(e.causation_id, conv))
     return foreign("causationid", e.causation_id, conv + "/...");
-  if (auto inv = invocation_of(e.data); inv && !is_invocation_of(*inv->id, conv, *inv->step))
-    return foreign("data.invocationId", *inv->id, conv + "/<planVersion>/" + *inv->step);
+  const auto scope = turn_scope(conv, turn_of(e.data));
+  if (auto inv = invocation_of(e.data); inv && !is_invocation_of(*inv->id, scope, *inv->step))
+    return foreign("data.invocationId", *inv->id, scope + "/<planVersion>/" + *inv->step);
   return {};
 }
 
@@ -369,6 +370,8 @@ outcome<std::string> build(const event& e, const char* type) {
 
   data_writer writer(alloc);
   std::visit([&](const auto& p) { write(p, writer); }, e.data);
+  if (auto turn = turn_of(e.data); turn != 1)
+    writer.integer("turn", turn); // absent = 1: turn-1 records read as before turns existed
   auto data = writer.finish();
   if (!data)
     return fail(data.error());
@@ -481,6 +484,8 @@ outcome<event> decode(std::string_view bytes) {
   if (auto same = check_subject(e.subject, data); !same)
     return fail(same.error());
   e.data = known->read(data);
+  if (auto turn = data.FindMember("turn"); turn != data.MemberEnd())
+    std::visit([&](auto& p) { p.turn = turn->value.GetInt(); }, e.data);
   if (auto owned = check_ownership(e); !owned)
     return fail(owned.error());
   return e;

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "core/backoff.hpp"
+#include "core/event_ids.hpp"
 #include "core/plan_state.hpp"
 #include "model/ids.hpp"
 #include "tests/core/plan_state_fixture.hpp"
@@ -282,4 +283,42 @@ TEST_CASE("plan state: full replay of a busy run reaches the same digest", "[pla
     restored.apply(e);
   CHECK(restored.decide(now + 5000).empty());
   CHECK(restored.digest().find("status completed") != std::string::npos);
+}
+
+TEST_CASE("plan state: a later turn's fold uses its own ids and ignores other turns", "[plan_state][turns]") {
+  conversation_state t2(conv, {}, {}, 2);
+  CHECK(t2.turn() == 2);
+  CHECK(t2.scope() == "c1/t2");
+  auto wrap = [](events::payload p) {
+    auto id = core::deterministic_id(conv, p);
+    return events::event{id, "eventide/test/n1", 0, conv, "", "", std::move(p)};
+  };
+  events::plan_generated turn1;
+  turn1.plan_version = 1;
+  turn1.plan_json = design_plan;
+  t2.apply(wrap(turn1)); // turn 1's plan: not this fold's
+  CHECK(t2.status() == plan_status::pending);
+  CHECK(t2.decide(1000).empty());
+
+  events::plan_generated g = turn1;
+  g.turn = 2;
+  t2.apply(wrap(g));
+  REQUIRE(t2.status() == plan_status::running);
+  auto out = t2.decide(1000);
+  REQUIRE(out.size() == 2); // s1 and s3 have no dependencies
+  const auto& r1 = as<events::tool_invocation_requested>(out[0]);
+  CHECK(r1.invocation_id == "c1/t2/1/s1");
+  CHECK(r1.turn == 2);
+  CHECK(core::deterministic_id(conv, out[0]) == "c1/t2/1/s1/request/1");
+
+  for (auto& p : out) // back from the log: nothing left unlogged for the snapshot to hold
+    t2.apply(wrap(p));
+  // A snapshot keeps the turn; restoring it as another turn is refused.
+  auto snap = t2.snapshot([](const events::event&) { return std::string(); });
+  auto decode = [](std::string_view) -> outcome<events::event> { return fail("unused"); };
+  auto same = conversation_state::restore(conv, {}, snap, decode, {}, 2);
+  INFO((same ? std::string() : same.error()));
+  REQUIRE(same);
+  CHECK(same->digest() == t2.digest());
+  CHECK_FALSE(conversation_state::restore(conv, {}, snap, decode, {}, 3));
 }

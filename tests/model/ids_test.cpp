@@ -51,3 +51,21 @@ TEST_CASE("ids: every id the runtime derives belongs to its conversation", "[ids
     CHECK(owned_by(core::deterministic_id("c", p), "c"));
   }
 }
+
+TEST_CASE("turn scopes: turn 1 keeps the pre-turn spelling, later turns add /t<n>", "[ids][turns]") {
+  CHECK(turn_scope("c9", 1) == "c9");
+  CHECK(turn_scope("c9", 2) == "c9/t2");
+  CHECK(turn_scope("c9", 41) == "c9/t41");
+  CHECK(split_turn_scope("c9") == std::pair<std::string, int>{"c9", 1});
+  CHECK(split_turn_scope("c9/t2") == std::pair<std::string, int>{"c9", 2});
+  CHECK(split_turn_scope("c9/t41") == std::pair<std::string, int>{"c9", 41});
+  CHECK(make_invocation_id(turn_scope("c9", 3), 2, "s1").get() == "c9/t3/2/s1");
+  // Ids of every turn still belong to the conversation (ownership checks stay one prefix).
+  CHECK(owned_by("c9/t3/2/s1", "c9"));
+  CHECK(is_invocation_of("c9/t3/2/s1", "c9/t3", "s1"));
+  CHECK_FALSE(is_invocation_of("c9/t3/2/s1", "c9", "s1"));
+  events::user_query_received q;
+  q.turn = 3;
+  CHECK(core::deterministic_id("c9", q) == "c9/t3/query");
+  CHECK(core::deterministic_id("c9", events::user_query_received{}) == "c9/query");
+}

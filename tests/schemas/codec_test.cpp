@@ -546,6 +546,42 @@ TEST_CASE("decode and encode refuse references to another conversation", "[codec
         == "id '" + std::string(128, 'z') + "...' does not belong to conversation 'c42' (expected 'c42/...')");
 }
 
+TEST_CASE("turn: written only when not 1, absent reads as 1, invocation ids per turn", "[codec][turns]") {
+  // Turn 1 is spelled as before turns existed: old logs and new turn-1 records are the same.
+  event first = make_event(user_query_received{"c42", "u1", "hello", 1795168800123});
+  auto bytes1 = encode(first);
+  REQUIRE(bytes1);
+  CHECK(bytes1->find("\"turn\"") == std::string::npos);
+  auto back1 = decode(*bytes1);
+  REQUIRE(back1);
+  CHECK(turn_of(back1->data) == 1);
+
+  user_query_received q{"c42", "u1", "and in GBP?", 1795168800123};
+  q.turn = 3;
+  auto bytes3 = encode(make_event(q));
+  REQUIRE(bytes3);
+  CHECK(bytes3->find("\"turn\":3") != std::string::npos);
+  auto back3 = decode(*bytes3);
+  REQUIRE(back3);
+  CHECK(turn_of(back3->data) == 3);
+  CHECK(*encode(*back3) == *bytes3);
+
+  // A request of turn 2 must carry turn 2's invocation id: turn 1's would be another step.
+  tool_invocation_requested req{"c42/t2/1/s1", 1, "s1", "math", R"({"expression":"1+1"})",
+                                1795168830123};
+  req.turn = 2;
+  CHECK(encode(make_event(req)));
+  req.invocation_id = "c42/1/s1";
+  CHECK(check_ownership(make_event(req)).error()
+        == "data.invocationId 'c42/1/s1' does not belong to conversation 'c42' (expected "
+           "'c42/t2/<planVersion>/s1')");
+
+  // The schema bounds the turn.
+  std::string zero = *bytes3;
+  zero.replace(zero.find("\"turn\":3"), 8, "\"turn\":0");
+  CHECK_FALSE(decode(zero));
+}
+
 TEST_CASE("encode refuses a record its readers would refuse for its depth", "[codec]") {
   // A tool result may be within the bound on its own and not inside its record (data.result
   // is two levels down): the worker reports such a result as an invalid result instead.
