@@ -1176,4 +1176,8 @@ std::vector<std::string> load_product_names(const std::string& products_dir) {
   return names;
 }
 
+planner_context load_planner_context(const std::string& products_dir) {
+  return planner_context{load_product_names(products_dir)};
+}
+
 } // namespace eventide::providers

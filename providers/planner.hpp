@@ -29,4 +29,7 @@ question_entities find_entities(const std::string& query, const planner_context&
 /// Reads products/ and returns the names of the catalog's products.
 std::vector<std::string> load_product_names(const std::string& products_dir);
 
+/// The planner's vocabulary from the catalog in `products_dir` (empty when it cannot be read).
+planner_context load_planner_context(const std::string& products_dir);
+
 } // namespace eventide::providers
