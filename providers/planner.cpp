@@ -22,6 +22,7 @@
 #include "core/entity_names.hpp"
 #include "core/json.hpp"
 #include "core/plan.hpp"
+#include "providers/catalog.hpp"
 
 namespace eventide::providers {
 
@@ -218,7 +219,8 @@ const word_list& exchange_words() {
 const word_list& price_words() {
   static const word_list list{{
       "price", "prices", "priced", "pricing", "cost", "costs", "costing", "expensive", "cheap",
-      "cheaper", "pricier", "pay", "msrp", "afford"}};
+      "cheaper", "pricier", "pay", "msrp", "afford", "sell for", "sells for", "selling for",
+      "retail"}};
   return list;
 }
 
@@ -245,16 +247,55 @@ const word_list& comparison_words() {
   return list;
 }
 
-// Questions about the catalog that name no product: answered by retrieval over all products.
-const word_list& catalog_words() {
+// Shop language that is about a catalog whatever it sells ("do you sell e-bikes?"). The
+// catalog's own words come from the planner_context (see catalog_evidence).
+const word_list& shop_words() {
   static const word_list list{{
-      "laptop", "laptops", "notebook", "notebooks", "phone", "phones", "smartphone",
-      "smartphones", "tablet", "tablets", "headphone", "headphones", "earbud", "earbuds",
-      "camera", "cameras", "speaker", "speakers", "monitor", "monitors", "product", "products",
-      "device", "devices", "gadget", "gadgets", "model", "models", "watches", "smartwatch",
-      "smartwatches", "catalog", "catalogue", "battery", "warranty", "warranties", "sell",
-      "offer"}};
+      "product", "products", "catalog", "catalogue", "sell", "stock", "offer", "gear",
+      "recommend", "recommendation", "suggest"}};
   return list;
+}
+
+// A need phrased without naming a product ("what should I take camping", "I need a ..."): one
+// catalog word after it is enough.
+const word_list& need_words() {
+  static const word_list list{{
+      "need", "take", "bring", "pack", "looking for", "want", "should i", "do you have",
+      "good for", "best for"}};
+  return list;
+}
+
+// Arithmetic in words: never a description of a product ("6 times 7").
+const word_list& math_words() {
+  static const word_list list{{
+      "plus", "minus", "times", "multiplied", "divided", "over", "squared", "cubed", "root",
+      "sum", "difference", "power", "raised", "percent", "modulo", "mod", "calculate",
+      "compute", "evaluate", "solve", "sqrt", "log", "logarithm", "half", "double", "total"}};
+  return list;
+}
+
+// Words that say nothing about what a question is about: function words, pronouns, question
+// words, politeness and vague adjectives. They never count as catalog words, even when a
+// product description uses them.
+const std::set<std::string>& topicless_words() {
+  static const std::set<std::string> words = {
+      "a", "about", "after", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be",
+      "because", "been", "before", "being", "best", "better", "both", "but", "by", "can", "come",
+      "comes", "could", "day", "did", "do", "does", "doing", "done", "each", "even", "every",
+      "few", "for", "from", "get", "gets", "give", "go", "goes", "going", "good", "great", "had",
+      "has", "have", "having", "he", "her", "here", "him", "his", "how", "i", "if", "in", "into",
+      "is", "it", "its", "just", "keep", "keeps", "kind", "know", "let", "lets", "like", "little",
+      "look", "lot", "lots", "made", "make", "makes", "many", "may", "me", "might", "more",
+      "most", "much", "must", "my", "need", "new", "nice", "no", "not", "now", "of", "off", "on",
+      "one", "only", "or", "other", "our", "out", "over", "own", "people", "please", "put",
+      "really", "right", "same", "say", "see", "she", "should", "show", "so", "some",
+      "something", "such", "take", "takes", "tell", "than", "thank", "thanks", "that", "the",
+      "their", "them", "then", "there", "these", "they", "thing", "things", "think", "this",
+      "those", "through", "to", "too", "two", "up", "us", "use", "used", "very", "want", "was",
+      "way", "we", "well", "were", "what", "whats", "when", "where", "which", "while", "who",
+      "whole", "why", "will", "with", "without", "work", "works", "would", "yes", "yet", "you",
+      "your", "yours"};
+  return words;
 }
 
 // Words that carry no topic when a comparison query is narrowed to one product.
@@ -507,6 +548,23 @@ std::vector<clause> split_clauses(const std::string& low) {
 
 // --- question analysis ---------------------------------------------------------------------
 
+// Words of the loaded catalog in a question that names no product: categories and brands
+// ("e-bike", "Voltway"), words of the product descriptions ("folding", "camping"), shop
+// language ("do you sell") and needs ("what should I take").
+struct catalog_evidence {
+  int named = 0;     // category and brand mentions
+  int described = 0; // distinct description words
+  bool shop = false;
+  bool need = false;
+  size_t first = std::string::npos; // where the first catalog word is written
+  std::string descriptor;           // the catalog words in order: "folding e-bike"
+
+  // One description word alone is too weak ("the meaning of life" meets "battery life").
+  bool about_catalog() const { return named > 0 || shop || described >= 2 || (need && described >= 1); }
+  // Enough to look up the product a price question describes ("the folding e-bike").
+  bool describes_product() const { return named > 0 || described >= 1; }
+};
+
 struct facts {
   std::string text; // trimmed original
   std::string low;
@@ -514,6 +572,7 @@ struct facts {
   std::vector<mention> products;
   std::vector<mention> currencies;
   std::vector<mention> cities;
+  catalog_evidence catalog; // what the question says about the catalog without naming a product
 };
 
 std::vector<mention> find_products(const std::string& text, const std::string& low,
@@ -711,6 +770,97 @@ std::vector<mention> find_unknown_currencies(const facts& f, coverage& cov) {
   return out;
 }
 
+// Lower-case words of `text` ([a-z] with inner hyphens, "e-bike"), with their offsets.
+std::vector<std::pair<size_t, std::string>> words_of(const std::string& low) {
+  std::vector<std::pair<size_t, std::string>> out;
+  for (size_t i = 0; i < low.size();) {
+    if (!std::islower(static_cast<unsigned char>(low[i]))) {
+      ++i;
+      continue;
+    }
+    size_t b = i;
+    while (i < low.size() && (std::islower(static_cast<unsigned char>(low[i]))
+                              || (low[i] == '-' && i + 1 < low.size()
+                                  && std::islower(static_cast<unsigned char>(low[i + 1])))))
+      ++i;
+    bool in_token = (b > 0 && std::isdigit(static_cast<unsigned char>(low[b - 1])))
+                    || (i < low.size() && std::isdigit(static_cast<unsigned char>(low[i])));
+    if (!in_token) // "x1", "4k" are model names or units, not words
+      out.emplace_back(b, low.substr(b, i - b));
+  }
+  return out;
+}
+
+// The catalog's form of a word: plurals folded ("tents", "e-bikes" -> "tent", "e-bike").
+std::string word_stem(const std::string& w) {
+  std::string st = core::stem(w);
+  if (st == w && w.find('-') != std::string::npos && w.size() > 3 && w.back() == 's' && w[w.size() - 2] != 's')
+    st.pop_back();
+  return st;
+}
+
+// Words that ask for another tool (weather, prices, rates, comparisons, summaries): they say
+// what to do, not which product, even when a description uses them ("wet weather").
+bool is_cue_word(const std::string& w) {
+  static const std::set<std::string> cues = [] {
+    std::set<std::string> out;
+    for (const word_list* list : {&weather_words(), &price_words(), &exchange_words(),
+                                  &comparison_words(), &summary_words(), &shop_words(), &need_words(),
+                                  &math_words()})
+      for (auto& word : list->words)
+        out.insert(word);
+    return out;
+  }();
+  return cues.count(w) > 0;
+}
+
+catalog_evidence find_catalog_evidence(const facts& f, const planner_context& ctx) {
+  catalog_evidence e;
+  // What is already a product, currency or city is not evidence of anything else.
+  std::string text = f.low;
+  for (const auto* mentions : {&f.products, &f.currencies, &f.cities})
+    for (auto& m : *mentions)
+      std::fill(text.begin() + m.begin, text.begin() + m.end, ' ');
+  coverage cov(text.size());
+  std::vector<phrase> named;
+  for (auto& c : ctx.categories) {
+    std::string l = lower(trim(c));
+    if (l.empty())
+      continue;
+    named.push_back({l, l});
+    named.push_back({l + "s", l});
+    named.push_back({l + "es", l});
+    if (l.size() > 3 && l.back() == 's') // "headphones" -> "headphone"
+      named.push_back({l.substr(0, l.size() - 1), l});
+  }
+  for (auto& b : ctx.brands)
+    if (!trim(b).empty())
+      named.push_back({lower(trim(b)), lower(trim(b))});
+  std::vector<mention> found = find_phrases(text, named, cov);
+  e.named = static_cast<int>(found.size());
+  for (auto& m : found)
+    m.value = text.substr(m.begin, m.end - m.begin);
+  std::set<std::string> seen;
+  for (auto& [at, w] : words_of(text)) {
+    if (!cov.free(at, at + w.size()) || w.size() < 3 || topicless_words().count(w) || is_cue_word(w))
+      continue;
+    std::string st = word_stem(w);
+    if (!std::binary_search(ctx.description_words.begin(), ctx.description_words.end(), st))
+      continue;
+    if (seen.insert(st).second)
+      ++e.described;
+    found.push_back({at, at + w.size(), w});
+  }
+  e.shop = matches(text, shop_words());
+  e.need = matches(text, need_words());
+  std::sort(found.begin(), found.end(), [](const mention& a, const mention& b) { return a.begin < b.begin; });
+  for (auto& m : found)
+    e.descriptor += (e.descriptor.empty() ? "" : " ") + m.value;
+  if (!found.empty())
+    e.first = found.front().begin;
+  return e;
+}
+
 facts analyze(const std::string& query, const planner_context& ctx) {
   facts f;
   f.text = trim(query);
@@ -741,6 +891,8 @@ facts analyze(const std::string& query, const planner_context& ctx) {
     std::sort(f.currencies.begin(), f.currencies.end(),
               [](const mention& a, const mention& b) { return a.begin < b.begin; });
   }
+  if (f.products.empty())
+    f.catalog = find_catalog_evidence(f, ctx);
   return f;
 }
 
@@ -877,12 +1029,26 @@ std::optional<std::string> weather_date(const facts& f) {
 
 constexpr int comparison_chunks = 3;
 
+// A price asked in words: a price word, "how much" (not "how much does it weigh") or a currency
+// to convert into. Quantities alone do not make a price question ("6 times 7").
+bool names_price(const facts& f) {
+  bool how_much = contains_word(f.low, "how much") && !matches(f.masked, non_price_amounts());
+  return matches(f.masked, price_words()) || how_much || !target_currencies(f).empty();
+}
+
+// Whether the question asks what something costs: a price word, "how much" (not "how much
+// does it weigh"), a currency to convert into, or a quantity, discount or tax.
+bool asks_price(const facts& f) {
+  bool how_much = contains_word(f.low, "how much") && !matches(f.masked, non_price_amounts());
+  return matches(f.masked, price_words()) || how_much || !target_currencies(f).empty()
+         || !price_modifiers(f).empty();
+}
+
 void add_product_groups(const facts& f, std::vector<group>& groups) {
   const std::string& q = f.text;
   auto targets = target_currencies(f);
   std::string mods = price_modifiers(f);
-  bool how_much = contains_word(f.low, "how much") && !matches(f.masked, non_price_amounts());
-  bool price_intent = matches(f.masked, price_words()) || how_much || !targets.empty() || !mods.empty();
+  bool price_intent = asks_price(f);
   std::vector<std::string> names;
   for (auto& p : f.products)
     names.push_back(p.value);
@@ -893,20 +1059,28 @@ void add_product_groups(const facts& f, std::vector<group>& groups) {
     // identity conversion when they already match) or both into the requested currency.
     std::string a = names[0], b = names[1];
     std::string target = targets.empty() ? std::string() : targets.front();
-    groups.push_back({at, [a, b, target](plan_builder& p) {
+    // "How much cheaper is A than B": B - A, so that the answer is positive when A is the
+    // cheaper one; "more expensive", "which is cheaper" and the rest: A - B.
+    bool cheaper_than = contains_word(f.masked, "than")
+                        && (contains_word(f.masked, "cheaper") || contains_word(f.masked, "less"));
+    groups.push_back({at, [a, b, target, cheaper_than](plan_builder& p) {
       auto sa = p.add("getProductInformation", {{"query", a + " price"}});
       auto sb = p.add("getProductInformation", {{"query", b + " price"}});
+      std::string first, second; // the two prices in one currency
       if (!target.empty()) {
         auto ea = p.add("exchangeRate", {{"from", ref(sa, "currency")}, {"to", target},
                                          {"amount", ref(sa, "price")}});
         auto eb = p.add("exchangeRate", {{"from", ref(sb, "currency")}, {"to", target},
                                          {"amount", ref(sb, "price")}});
-        p.add("math", {{"expression", ref(ea, "converted") + " - " + ref(eb, "converted")}});
+        first = ref(ea, "converted");
+        second = ref(eb, "converted");
       } else {
         auto eb = p.add("exchangeRate", {{"from", ref(sb, "currency")}, {"to", ref(sa, "currency")},
                                          {"amount", ref(sb, "price")}});
-        p.add("math", {{"expression", ref(sa, "price") + " - " + ref(eb, "converted")}});
+        first = ref(sa, "price");
+        second = ref(eb, "converted");
       }
+      p.add("math", {{"expression", cheaper_than ? second + " - " + first : first + " - " + second}});
     }});
     return;
   }
@@ -1055,10 +1229,19 @@ outcome<std::string> plan_rules(const std::string& query, const planner_context&
       }});
     }
   }
-  if (!f.products.empty())
+  // A product described by catalog words ("the folding e-bike") is looked up by that
+  // description; the product tool picks the catalog product it fits best.
+  bool described_price = f.products.empty() && f.catalog.describes_product() && names_price(f)
+                         && !as_expression(f.low);
+  if (!f.products.empty()) {
     add_product_groups(f, groups);
-  else if (wants_exchange(f))
+  } else if (described_price) {
+    facts described = f;
+    described.products = {{f.catalog.first, f.catalog.first, f.catalog.descriptor}};
+    add_product_groups(described, groups);
+  } else if (wants_exchange(f)) {
     add_exchange_groups(f, groups);
+  }
 
   if (groups.empty()) {
     // Arithmetic: the whole question first ("sum of 3 and 4"), else its clauses.
@@ -1070,13 +1253,13 @@ outcome<std::string> plan_rules(const std::string& query, const planner_context&
     } else {
       add_math_clause_groups(f, groups);
     }
-  } else if (f.products.empty()) {
+  } else if (f.products.empty() && !described_price) {
     add_math_clause_groups(f, groups); // "weather in Berlin and what is 2+2"
   }
 
   std::string q = f.text;
   if (groups.empty()) {
-    if (matches(f.low, catalog_words())) {
+    if (f.catalog.about_catalog()) {
       // A catalog question without a product name: retrieve across all products, then answer.
       groups.push_back({0, [q](plan_builder& p) {
         auto s = p.add("getProductInformation", {{"query", q}, {"topK", 5.0}});
@@ -1177,7 +1360,35 @@ std::vector<std::string> load_product_names(const std::string& products_dir) {
 }
 
 planner_context load_planner_context(const std::string& products_dir) {
-  return planner_context{load_product_names(products_dir)};
+  planner_context ctx;
+  auto catalog = load_catalog(products_dir);
+  if (!catalog) { // the product tools will say why; the planner still knows the names
+    ctx.product_names = load_product_names(products_dir);
+    return ctx;
+  }
+  std::set<std::string> brands, categories, words;
+  auto add_words = [&](const std::string& text) {
+    for (auto& [at, w] : words_of(lower(text)))
+      if (w.size() >= 3 && !topicless_words().count(w))
+        words.insert(word_stem(w));
+  };
+  for (const auto& p : *catalog) {
+    ctx.product_names.push_back(p.name);
+    if (!trim(p.category).empty())
+      categories.insert(lower(trim(p.category)));
+    for (const auto& [key, value] : p.facts) {
+      if (key == "brand" && !trim(value).empty())
+        brands.insert(trim(value));
+      add_words(value);
+    }
+    add_words(p.category);
+    add_words(p.body);
+  }
+  std::sort(ctx.product_names.begin(), ctx.product_names.end());
+  ctx.brands.assign(brands.begin(), brands.end());
+  ctx.categories.assign(categories.begin(), categories.end());
+  ctx.description_words.assign(words.begin(), words.end()); // sorted: binary_search
+  return ctx;
 }
 
 } // namespace eventide::providers
