@@ -1,8 +1,10 @@
-// The offline rule-based planner. It finds the entities of a question (catalog products,
-// currencies, cities, arithmetic) with word-bounded phrase matching and a few regular
-// expressions, turns each into a group of steps (price -> conversion -> math, weather per city,
-// conversions, retrieval -> RAG, ...) and orders the groups as they appear in the question.
-// Independent groups have no dependencies, so they run in parallel.
+// The offline rule-based planner: a small grammar of intents and slots. It finds the slots of a
+// question (catalog products, or products described in the catalog's own words; currencies and
+// amounts; cities and dates; quantities, discounts and taxes; arithmetic) with word-bounded
+// phrase matching and a few regular expressions, reads them as intents (see "the grammar"
+// below), and turns each intent into steps in the order the question states them. Independent
+// intents have no dependencies, so they run in parallel. The catalog vocabulary comes from the
+// planner_context (load_planner_context), never from lists written for one catalog.
 #include "providers/planner.hpp"
 #include "core/text.hpp"
 
@@ -12,7 +14,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <map>
 #include <optional>
 #include <regex>
@@ -369,12 +370,6 @@ class plan_builder {
 std::string ref(const std::string& id, const std::string& path = {}) {
   return "{{steps." + id + ".result" + (path.empty() ? "" : "." + path) + "}}";
 }
-
-// A part of the answer: steps that belong together, placed where the question mentions them.
-struct group {
-  size_t position;
-  std::function<void(plan_builder&)> emit;
-};
 
 // --- arithmetic -----------------------------------------------------------------------------
 
@@ -1025,9 +1020,50 @@ std::optional<std::string> weather_date(const facts& f) {
   return std::nullopt;
 }
 
-// --- groups -------------------------------------------------------------------------------
+// --- the grammar: intents and their slots ----------------------------------------------------
+//
+// A question is read as a sequence of intents, each filled from the slots found above
+// (products named or described by catalog words, cities, currencies with their amounts,
+// quantities, discounts and taxes, dates) and run in the order the question states them:
+//
+//   price       product+ and a price cue (a price word, "how much", a currency to convert
+//               into, a quantity, discount or tax)   lookup [-> exchangeRate per currency] [-> math]
+//   price_gap   two products and a comparative price cue ("cheaper", "price difference")
+//                                                    lookup || lookup -> exchangeRate -> math
+//   comparison  two or more products, a comparison cue or no price cue
+//                                                    lookups -> ragGeneration
+//   grounded    one product, anything else            lookup -> ragGeneration
+//   catalog     catalog words and no product          search -> ragGeneration
+//   weather     a city (with a weather cue) [date]    weather per city
+//   exchange    two currencies, or one with an amount or a rate cue
+//                                                    exchangeRate per pair
+//   math        arithmetic, the whole question or a clause of it
+//   chat        nothing of the above                  generalChat
+//
+// A summary cue adds an orchestrationSynthesis step over every result.
 
 constexpr int comparison_chunks = 3;
+
+enum class intent_kind { price, price_gap, comparison, grounded, catalog, weather, exchange, math, chat };
+
+struct intent {
+  intent_kind kind = intent_kind::chat;
+  size_t position = 0;                 // where the question states it
+  std::vector<std::string> products;   // catalog names, or a description ("folding e-bike")
+  std::vector<std::string> currencies; // price: targets; price_gap: at most one; exchange: from, to
+  std::string text;                    // the question, an expression or a city
+  std::optional<std::string> date;     // weather
+  double amount = 1;                   // exchange
+  std::string modifiers;               // price: quantity, discount and tax as " * 3 * 0.9"
+  bool second_minus_first = false;     // price_gap: "how much cheaper is A than B" is B - A
+};
+
+intent make_intent(intent_kind kind, size_t position) {
+  intent i;
+  i.kind = kind;
+  i.position = position;
+  return i;
+}
 
 // A price asked in words: a price word, "how much" (not "how much does it weigh") or a currency
 // to convert into. Quantities alone do not make a price question ("6 times 7").
@@ -1036,128 +1072,82 @@ bool names_price(const facts& f) {
   return matches(f.masked, price_words()) || how_much || !target_currencies(f).empty();
 }
 
-// Whether the question asks what something costs: a price word, "how much" (not "how much
-// does it weigh"), a currency to convert into, or a quantity, discount or tax.
-bool asks_price(const facts& f) {
-  bool how_much = contains_word(f.low, "how much") && !matches(f.masked, non_price_amounts());
-  return matches(f.masked, price_words()) || how_much || !target_currencies(f).empty()
-         || !price_modifiers(f).empty();
-}
+// A price asked in any way: in words, or by a quantity, discount or tax on a product.
+bool asks_price(const facts& f) { return names_price(f) || !price_modifiers(f).empty(); }
 
-void add_product_groups(const facts& f, std::vector<group>& groups) {
-  const std::string& q = f.text;
-  auto targets = target_currencies(f);
-  std::string mods = price_modifiers(f);
-  bool price_intent = asks_price(f);
+// price_gap, comparison, price or grounded: what the question asks about its products.
+void product_intents(const facts& f, const std::vector<mention>& products, std::vector<intent>& out) {
   std::vector<std::string> names;
-  for (auto& p : f.products)
+  for (auto& p : products)
     names.push_back(p.value);
-  size_t at = f.products.front().begin;
+  size_t at = products.front().begin;
+  auto targets = target_currencies(f);
 
   if (names.size() >= 2 && matches(f.masked, price_comparison_words())) {
-    // Difference of two prices, in one currency: the second converted into the first's (an
-    // identity conversion when they already match) or both into the requested currency.
-    std::string a = names[0], b = names[1];
-    std::string target = targets.empty() ? std::string() : targets.front();
-    // "How much cheaper is A than B": B - A, so that the answer is positive when A is the
-    // cheaper one; "more expensive", "which is cheaper" and the rest: A - B.
-    bool cheaper_than = contains_word(f.masked, "than")
-                        && (contains_word(f.masked, "cheaper") || contains_word(f.masked, "less"));
-    groups.push_back({at, [a, b, target, cheaper_than](plan_builder& p) {
-      auto sa = p.add("getProductInformation", {{"query", a + " price"}});
-      auto sb = p.add("getProductInformation", {{"query", b + " price"}});
-      std::string first, second; // the two prices in one currency
-      if (!target.empty()) {
-        auto ea = p.add("exchangeRate", {{"from", ref(sa, "currency")}, {"to", target},
-                                         {"amount", ref(sa, "price")}});
-        auto eb = p.add("exchangeRate", {{"from", ref(sb, "currency")}, {"to", target},
-                                         {"amount", ref(sb, "price")}});
-        first = ref(ea, "converted");
-        second = ref(eb, "converted");
-      } else {
-        auto eb = p.add("exchangeRate", {{"from", ref(sb, "currency")}, {"to", ref(sa, "currency")},
-                                         {"amount", ref(sb, "price")}});
-        first = ref(sa, "price");
-        second = ref(eb, "converted");
-      }
-      p.add("math", {{"expression", cheaper_than ? second + " - " + first : first + " - " + second}});
-    }});
+    intent gap = make_intent(intent_kind::price_gap, at);
+    gap.products = {names[0], names[1]};
+    if (!targets.empty())
+      gap.currencies = {targets.front()};
+    // B - A, so that the answer is positive when A is the cheaper one; "more expensive",
+    // "which is cheaper" and the rest: A - B.
+    gap.second_minus_first = contains_word(f.masked, "than")
+                             && (contains_word(f.masked, "cheaper") || contains_word(f.masked, "less"));
+    out.push_back(gap);
     return;
   }
-
-  bool compare = names.size() >= 2 && (matches(f.masked, comparison_words()) || !price_intent);
-  if (compare) {
-    std::vector<std::string> queries;
+  bool price = asks_price(f);
+  if (names.size() >= 2 && (matches(f.masked, comparison_words()) || !price)) {
+    intent compare = make_intent(intent_kind::comparison, at);
     for (auto& n : names)
-      queries.push_back(comparison_query(f, n));
-    // The RAG context must be one flat list of chunk objects, so it names each product's
-    // chunks one by one. Every catalog product has at least 4 chunks that contain its name,
-    // so a named query with topK 3 always returns chunks 0..2.
-    groups.push_back({at, [queries, q](plan_builder& p) {
-      std::vector<std::string> context;
-      for (auto& pq : queries) {
-        auto s = p.add("getProductInformation", {{"query", pq}, {"topK", double(comparison_chunks)}});
-        for (int i = 0; i < comparison_chunks; ++i)
-          context.push_back(ref(s, "chunks[" + std::to_string(i) + "]"));
-      }
-      p.add("ragGeneration", {{"query", q}, {"context", context}});
-    }});
+      compare.products.push_back(comparison_query(f, n));
+    compare.text = f.text;
+    out.push_back(compare);
     return;
   }
-
-  if (price_intent) {
-    // Each product's price, converted into every requested currency, then adjusted.
-    for (auto& m : f.products) {
-      std::string name = m.value;
-      groups.push_back({m.begin, [name, targets, mods](plan_builder& p) {
-        auto s = p.add("getProductInformation", {{"query", name + " price"}});
-        if (targets.empty() && !mods.empty())
-          p.add("math", {{"expression", ref(s, "price") + mods}});
-        for (auto& t : targets) {
-          auto e = p.add("exchangeRate", {{"from", ref(s, "currency")}, {"to", t},
-                                          {"amount", ref(s, "price")}});
-          if (!mods.empty())
-            p.add("math", {{"expression", ref(e, "converted") + mods}});
-        }
-      }});
+  if (price) {
+    std::string modifiers = price_modifiers(f);
+    for (auto& m : products) {
+      intent each = make_intent(intent_kind::price, m.begin);
+      each.products = {m.value};
+      each.currencies = targets;
+      each.modifiers = modifiers;
+      out.push_back(each);
     }
     return;
   }
-
-  // Anything else about one product: retrieve, then answer from the retrieved chunks.
-  groups.push_back({at, [q](plan_builder& p) {
-    auto s = p.add("getProductInformation", {{"query", q}});
-    p.add("ragGeneration", {{"query", q}, {"context", ref(s, "chunks")}});
-  }});
+  intent grounded = make_intent(intent_kind::grounded, at);
+  grounded.text = f.text;
+  out.push_back(grounded);
 }
 
-void add_exchange_groups(const facts& f, std::vector<group>& groups) {
+bool wants_exchange(const facts& f) {
+  if (f.currencies.size() >= 2)
+    return true;
+  return f.currencies.size() == 1
+         && (amount_near(f, f.currencies[0]) || matches(f.low, exchange_words()));
+}
+
+void exchange_intents(const facts& f, std::vector<intent>& out) {
   auto& cs = f.currencies;
-  if (cs.empty())
-    return;
+  auto add_pair = [&](size_t position, const std::string& from, const std::string& to, double amount) {
+    // The same conversion asked twice is looked up once.
+    for (auto& i : out)
+      if (i.kind == intent_kind::exchange && i.currencies == std::vector<std::string>{from, to}
+          && json::format_number(i.amount) == json::format_number(amount))
+        return;
+    intent x = make_intent(intent_kind::exchange, position);
+    x.currencies = {from, to};
+    x.amount = amount;
+    out.push_back(x);
+  };
   if (cs.size() == 1) {
-    // One currency: convert it to dollars (or dollars to euros) when a conversion is asked for.
-    auto amount = amount_near(f, cs[0]);
-    if (!amount && !matches(f.low, exchange_words()))
-      return;
+    // One currency: convert it to dollars (or dollars to euros).
     std::string from = cs[0].value;
-    std::string to = from == "USD" ? "EUR" : "USD";
-    double value = amount.value_or(1);
-    groups.push_back({cs[0].begin, [from, to, value](plan_builder& p) {
-      p.add("exchangeRate", {{"from", from}, {"to", to}, {"amount", value}});
-    }});
+    add_pair(cs[0].begin, from, from == "USD" ? "EUR" : "USD", amount_near(f, cs[0]).value_or(1));
     return;
   }
   // Pairs in order ("250 GBP to USD"); a currency without an amount after a complete pair is
   // one more target for the same amount ("100 USD to EUR and GBP").
-  std::set<std::string> planned; // the same conversion asked twice is looked up once
-  auto add_pair = [&](size_t position, const std::string& fc, const std::string& tc, double value) {
-    if (!planned.insert(fc + "|" + tc + "|" + json::format_number(value)).second)
-      return;
-    groups.push_back({position, [fc, tc, value](plan_builder& p) {
-      p.add("exchangeRate", {{"from", fc}, {"to", tc}, {"amount", value}});
-    }});
-  };
   std::optional<mention> from;
   std::optional<double> amount;
   for (size_t i = 0; i < cs.size();) {
@@ -1185,21 +1175,139 @@ void add_exchange_groups(const facts& f, std::vector<group>& groups) {
   }
 }
 
-bool wants_exchange(const facts& f) {
-  if (f.currencies.size() >= 2)
-    return true;
-  return f.currencies.size() == 1
-         && (amount_near(f, f.currencies[0]) || matches(f.low, exchange_words()));
-}
-
-void add_math_clause_groups(const facts& f, std::vector<group>& groups) {
+void math_clause_intents(const facts& f, std::vector<intent>& out) {
   for (auto& c : split_clauses(f.low))
     if (auto e = as_expression(c.text)) {
-      std::string expression = *e;
-      groups.push_back({c.position, [expression](plan_builder& p) {
-        p.add("math", {{"expression", expression}});
-      }});
+      intent m = make_intent(intent_kind::math, c.position);
+      m.text = *e;
+      out.push_back(m);
     }
+}
+
+// The intents of a question, in the order it states them.
+std::vector<intent> parse_intents(const facts& f) {
+  std::vector<intent> out;
+  auto date = weather_date(f);
+  for (auto& c : f.cities) {
+    intent w = make_intent(intent_kind::weather, c.begin);
+    w.text = c.value;
+    w.date = date;
+    out.push_back(w);
+  }
+  // A product described by catalog words ("the folding e-bike") is looked up by that
+  // description; the product tool picks the catalog product it fits best.
+  bool described_price = f.products.empty() && f.catalog.describes_product() && names_price(f)
+                         && !as_expression(f.low);
+  if (!f.products.empty())
+    product_intents(f, f.products, out);
+  else if (described_price)
+    product_intents(f, {{f.catalog.first, f.catalog.first, f.catalog.descriptor}}, out);
+  else if (wants_exchange(f))
+    exchange_intents(f, out);
+
+  if (out.empty()) {
+    // Arithmetic: the whole question first ("sum of 3 and 4"), else its clauses.
+    if (auto e = as_expression(f.low)) {
+      intent m = make_intent(intent_kind::math, 0);
+      m.text = *e;
+      out.push_back(m);
+    } else {
+      math_clause_intents(f, out);
+    }
+  } else if (f.products.empty() && !described_price) {
+    math_clause_intents(f, out); // "weather in Berlin and what is 2+2"
+  }
+
+  if (out.empty()) {
+    intent rest = make_intent(f.catalog.about_catalog() ? intent_kind::catalog : intent_kind::chat, 0);
+    rest.text = f.text;
+    out.push_back(rest);
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const intent& a, const intent& b) { return a.position < b.position; });
+  return out;
+}
+
+// The steps of one intent.
+void emit(const intent& i, plan_builder& p) {
+  switch (i.kind) {
+    case intent_kind::price:
+      for (auto& name : i.products) {
+        auto s = p.add("getProductInformation", {{"query", name + " price"}});
+        if (i.currencies.empty() && !i.modifiers.empty())
+          p.add("math", {{"expression", ref(s, "price") + i.modifiers}});
+        for (auto& t : i.currencies) {
+          auto e = p.add("exchangeRate", {{"from", ref(s, "currency")}, {"to", t},
+                                          {"amount", ref(s, "price")}});
+          if (!i.modifiers.empty())
+            p.add("math", {{"expression", ref(e, "converted") + i.modifiers}});
+        }
+      }
+      return;
+    case intent_kind::price_gap: {
+      // Both prices in one currency: the second converted into the first's (an identity
+      // conversion when they already match) or both into the requested currency.
+      auto sa = p.add("getProductInformation", {{"query", i.products[0] + " price"}});
+      auto sb = p.add("getProductInformation", {{"query", i.products[1] + " price"}});
+      std::string first, second;
+      if (!i.currencies.empty()) {
+        const std::string& target = i.currencies.front();
+        auto ea = p.add("exchangeRate", {{"from", ref(sa, "currency")}, {"to", target},
+                                         {"amount", ref(sa, "price")}});
+        auto eb = p.add("exchangeRate", {{"from", ref(sb, "currency")}, {"to", target},
+                                         {"amount", ref(sb, "price")}});
+        first = ref(ea, "converted");
+        second = ref(eb, "converted");
+      } else {
+        auto eb = p.add("exchangeRate", {{"from", ref(sb, "currency")}, {"to", ref(sa, "currency")},
+                                         {"amount", ref(sb, "price")}});
+        first = ref(sa, "price");
+        second = ref(eb, "converted");
+      }
+      p.add("math", {{"expression", i.second_minus_first ? second + " - " + first : first + " - " + second}});
+      return;
+    }
+    case intent_kind::comparison: {
+      // The RAG context must be one flat list of chunk objects, so it names each product's
+      // chunks one by one. Every catalog product has at least 4 chunks that contain its name,
+      // so a named query with topK 3 always returns chunks 0..2.
+      std::vector<std::string> context;
+      for (auto& query : i.products) {
+        auto s = p.add("getProductInformation", {{"query", query}, {"topK", double(comparison_chunks)}});
+        for (int k = 0; k < comparison_chunks; ++k)
+          context.push_back(ref(s, "chunks[" + std::to_string(k) + "]"));
+      }
+      p.add("ragGeneration", {{"query", i.text}, {"context", context}});
+      return;
+    }
+    case intent_kind::grounded: {
+      auto s = p.add("getProductInformation", {{"query", i.text}});
+      p.add("ragGeneration", {{"query", i.text}, {"context", ref(s, "chunks")}});
+      return;
+    }
+    case intent_kind::catalog: {
+      // No product named: retrieve across the whole catalog, then answer.
+      auto s = p.add("getProductInformation", {{"query", i.text}, {"topK", 5.0}});
+      p.add("ragGeneration", {{"query", i.text}, {"context", ref(s, "chunks")}});
+      return;
+    }
+    case intent_kind::weather: {
+      args_list args = {{"city", i.text}};
+      if (i.date)
+        args.emplace_back("date", *i.date);
+      p.add("weather", args);
+      return;
+    }
+    case intent_kind::exchange:
+      p.add("exchangeRate", {{"from", i.currencies[0]}, {"to", i.currencies[1]}, {"amount", i.amount}});
+      return;
+    case intent_kind::math:
+      p.add("math", {{"expression", i.text}});
+      return;
+    case intent_kind::chat:
+      p.add("generalChat", {{"message", i.text}});
+      return;
+  }
 }
 
 // Longer questions are not parsed by rules (std::regex recurses per character); they go to
@@ -1215,66 +1323,9 @@ outcome<std::string> plan_rules(const std::string& query, const planner_context&
     return builder.text();
   }
   facts f = analyze(query, ctx);
-
-  std::vector<group> groups;
-  if (!f.cities.empty()) {
-    auto date = weather_date(f);
-    for (auto& c : f.cities) {
-      std::string city = c.value;
-      groups.push_back({c.begin, [city, date](plan_builder& p) {
-        args_list args = {{"city", city}};
-        if (date)
-          args.emplace_back("date", *date);
-        p.add("weather", args);
-      }});
-    }
-  }
-  // A product described by catalog words ("the folding e-bike") is looked up by that
-  // description; the product tool picks the catalog product it fits best.
-  bool described_price = f.products.empty() && f.catalog.describes_product() && names_price(f)
-                         && !as_expression(f.low);
-  if (!f.products.empty()) {
-    add_product_groups(f, groups);
-  } else if (described_price) {
-    facts described = f;
-    described.products = {{f.catalog.first, f.catalog.first, f.catalog.descriptor}};
-    add_product_groups(described, groups);
-  } else if (wants_exchange(f)) {
-    add_exchange_groups(f, groups);
-  }
-
-  if (groups.empty()) {
-    // Arithmetic: the whole question first ("sum of 3 and 4"), else its clauses.
-    if (auto e = as_expression(f.low)) {
-      std::string expression = *e;
-      groups.push_back({0, [expression](plan_builder& p) {
-        p.add("math", {{"expression", expression}});
-      }});
-    } else {
-      add_math_clause_groups(f, groups);
-    }
-  } else if (f.products.empty() && !described_price) {
-    add_math_clause_groups(f, groups); // "weather in Berlin and what is 2+2"
-  }
-
-  std::string q = f.text;
-  if (groups.empty()) {
-    if (f.catalog.about_catalog()) {
-      // A catalog question without a product name: retrieve across all products, then answer.
-      groups.push_back({0, [q](plan_builder& p) {
-        auto s = p.add("getProductInformation", {{"query", q}, {"topK", 5.0}});
-        p.add("ragGeneration", {{"query", q}, {"context", ref(s, "chunks")}});
-      }});
-    } else {
-      groups.push_back({0, [q](plan_builder& p) { p.add("generalChat", {{"message", q}}); }});
-    }
-  }
-
-  std::stable_sort(groups.begin(), groups.end(),
-                   [](const group& a, const group& b) { return a.position < b.position; });
   plan_builder builder;
-  for (auto& g : groups)
-    g.emit(builder);
+  for (auto& i : parse_intents(f))
+    emit(i, builder);
 
   // "Give me a summary of ...": one more step that states every result together, unless the
   // plan already ends in a written answer.
@@ -1283,7 +1334,7 @@ outcome<std::string> plan_rules(const std::string& query, const planner_context&
     std::vector<std::string> results;
     for (auto& id : builder.ids())
       results.push_back(ref(id));
-    builder.add("orchestrationSynthesis", {{"query", q}, {"results", results}});
+    builder.add("orchestrationSynthesis", {{"query", f.text}, {"results", results}});
   }
   return builder.text();
 }
