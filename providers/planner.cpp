@@ -568,7 +568,14 @@ struct facts {
   std::vector<mention> currencies;
   std::vector<mention> cities;
   catalog_evidence catalog; // what the question says about the catalog without naming a product
+  bool names_attribute = false; // "how much range ...": a fact of the catalog, not a price
 };
+
+// "How much" about something measurable ("how much does it weigh", "how much range") rather
+// than money.
+bool asks_amount_of_something(const facts& f) {
+  return matches(f.masked, non_price_amounts()) || f.names_attribute;
+}
 
 std::vector<mention> find_products(const std::string& text, const std::string& low,
                                    const std::vector<std::string>& names, coverage& cov) {
@@ -729,7 +736,7 @@ std::vector<mention> find_unknown_currencies(const facts& f, coverage& cov) {
     // "What does the Aurora X1 cost in doubloons?": a plural word closing a price question
     // ("how much storage ... in gigabytes" asks no price).
     bool price_question = matches(f.masked, price_words())
-                          || (contains_word(f.low, "how much") && !matches(f.masked, non_price_amounts()));
+                          || (contains_word(f.low, "how much") && !asks_amount_of_something(f));
     static const std::regex closing_plural("\\b(?:in|into)\\s+([a-z]{3,}s)\\s*[?.!]*\\s*$");
     std::smatch m;
     if (price_question && std::regex_search(f.low, m, closing_plural)
@@ -865,6 +872,8 @@ facts analyze(const std::string& query, const planner_context& ctx) {
   f.masked = f.low;
   for (auto& p : f.products)
     std::fill(f.masked.begin() + p.begin, f.masked.begin() + p.end, '#');
+  for (auto& a : ctx.attributes)
+    f.names_attribute = f.names_attribute || contains_word(f.masked, a) || contains_word(f.masked, a + "s");
   f.currencies = find_phrases(f.low, currency_phrases(), cov);
   if (matches(f.low, weather_words())) {
     f.cities = find_phrases(f.low, city_phrases(), cov);
@@ -1068,7 +1077,7 @@ intent make_intent(intent_kind kind, size_t position) {
 // A price asked in words: a price word, "how much" (not "how much does it weigh") or a currency
 // to convert into. Quantities alone do not make a price question ("6 times 7").
 bool names_price(const facts& f) {
-  bool how_much = contains_word(f.low, "how much") && !matches(f.masked, non_price_amounts());
+  bool how_much = contains_word(f.low, "how much") && !asks_amount_of_something(f);
   return matches(f.masked, price_words()) || how_much || !target_currencies(f).empty();
 }
 
@@ -1417,7 +1426,7 @@ planner_context load_planner_context(const std::string& products_dir) {
     ctx.product_names = load_product_names(products_dir);
     return ctx;
   }
-  std::set<std::string> brands, categories, words;
+  std::set<std::string> brands, categories, words, attributes;
   auto add_words = [&](const std::string& text) {
     for (auto& [at, w] : words_of(lower(text)))
       if (w.size() >= 3 && !topicless_words().count(w))
@@ -1430,6 +1439,8 @@ planner_context load_planner_context(const std::string& products_dir) {
     for (const auto& [key, value] : p.facts) {
       if (key == "brand" && !trim(value).empty())
         brands.insert(trim(value));
+      else if (key != "brand")
+        attributes.insert(lower(key.find('_') == std::string::npos ? key : key.substr(key.rfind('_') + 1)));
       add_words(value);
     }
     add_words(p.category);
@@ -1439,6 +1450,7 @@ planner_context load_planner_context(const std::string& products_dir) {
   ctx.brands.assign(brands.begin(), brands.end());
   ctx.categories.assign(categories.begin(), categories.end());
   ctx.description_words.assign(words.begin(), words.end()); // sorted: binary_search
+  ctx.attributes.assign(attributes.begin(), attributes.end());
   return ctx;
 }
 

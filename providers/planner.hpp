@@ -21,6 +21,7 @@ struct planner_context {
   std::vector<std::string> brands;        // "Voltway"
   std::vector<std::string> categories;    // "e-bike", "rain jacket"
   std::vector<std::string> description_words; // stems of the words of the product files
+  std::vector<std::string> attributes;    // facts the products state: "battery", "range"
 };
 
 /// Plan JSON text (validated by core::parse_plan), or why the question can't be planned.

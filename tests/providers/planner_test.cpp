@@ -356,6 +356,7 @@ TEST_CASE("load_planner_context: the vocabulary is the catalog's, not the bundle
   CHECK(has(outdoor.categories, "rain jacket"));
   CHECK(has(outdoor.brands, "Voltway"));
   CHECK(has(outdoor.description_words, "camping"));
+  CHECK(has(outdoor.attributes, "range"));
   CHECK(std::is_sorted(outdoor.description_words.begin(), outdoor.description_words.end()));
   CHECK_FALSE(has(outdoor.categories, "laptop"));
   CHECK(load_planner_context("/nonexistent/products").product_names.empty());
@@ -371,6 +372,13 @@ TEST_CASE("load_planner_context: the vocabulary is the catalog's, not the bundle
   CHECK(*need == plan_of(R"({"id":"s1","tool":"getProductInformation","args":{"query":")" + camping
                          + R"(","topK":5}},{"id":"s2","tool":"ragGeneration","args":{"query":")"
                          + camping + R"(","context":"{{steps.s1.result.chunks}}"}})"));
+  // "How much" about a fact the catalog states is not a price.
+  std::string range = "How much range does the Voltway Fold have?";
+  auto fact = plan_offline(range, outdoor);
+  REQUIRE(fact.ok());
+  CHECK(*fact == plan_of(R"({"id":"s1","tool":"getProductInformation","args":{"query":")" + range
+                         + R"("}},{"id":"s2","tool":"ragGeneration","args":{"query":")" + range
+                         + R"(","context":"{{steps.s1.result.chunks}}"}})"));
   // The bundled catalog sells no bikes: the same price question is small talk there.
   auto bundled = plan_offline("what does the folding e-bike cost?", catalog());
   REQUIRE(bundled.ok());
