@@ -553,11 +553,16 @@ struct catalog_evidence {
   bool need = false;
   size_t first = std::string::npos; // where the first catalog word is written
   std::string descriptor;           // the catalog words in order: "folding e-bike"
+  bool foreign_name = false;        // a proper name the catalog lacks ("the Galaxy Buds")
 
-  // One description word alone is too weak ("the meaning of life" meets "battery life").
-  bool about_catalog() const { return named > 0 || shop || described >= 2 || (need && described >= 1); }
+  // One description word alone is too weak ("the meaning of life" meets "battery life"). A
+  // name the catalog lacks is never looked up by its other words: the catalog's nearest product
+  // would silently stand in for it.
+  bool about_catalog() const {
+    return !foreign_name && (named > 0 || shop || described >= 2 || (need && described >= 1));
+  }
   // Enough to look up the product a price question describes ("the folding e-bike").
-  bool describes_product() const { return named > 0 || described >= 1; }
+  bool describes_product() const { return !foreign_name && (named > 0 || described >= 1); }
 };
 
 struct facts {
@@ -816,6 +821,33 @@ bool is_cue_word(const std::string& w) {
   return cues.count(w) > 0;
 }
 
+// Whether the question names something with a capitalized word the catalog does not know
+// ("Galaxy Buds", "a Brompton e-bike"): not at the start of a sentence, not "I", not a brand or
+// category of the catalog, not a place after "in", "to", "at" ... ("take to Oslo"). `text` is
+// the lower-case question with products, currencies and cities blanked.
+bool names_something_else(const facts& f, const std::string& text, const planner_context& ctx) {
+  static const std::set<std::string> place_lead_ins = {"in", "to", "at", "from", "near", "around", "for"};
+  std::set<std::string> known;
+  for (auto& b : ctx.brands)
+    known.insert(lower(trim(b)));
+  for (auto& c : ctx.categories)
+    for (auto& [at, w] : words_of(lower(c)))
+      known.insert(w);
+  for (auto& [at, w] : words_of(text)) {
+    if (!std::isupper(static_cast<unsigned char>(f.text[at])) || w == "i" || known.count(w)
+        || known.count(word_stem(w)))
+      continue;
+    size_t before = at;
+    while (before > 0 && f.text[before - 1] == ' ')
+      --before;
+    bool sentence_start = before == 0 || std::string(".!?:;\"(").find(f.text[before - 1]) != std::string::npos;
+    if (sentence_start || place_lead_ins.count(word_before(f.low, at)))
+      continue;
+    return true;
+  }
+  return false;
+}
+
 catalog_evidence find_catalog_evidence(const facts& f, const planner_context& ctx) {
   catalog_evidence e;
   // What is already a product, currency or city is not evidence of anything else.
@@ -855,6 +887,7 @@ catalog_evidence find_catalog_evidence(const facts& f, const planner_context& ct
   }
   e.shop = matches(text, shop_words());
   e.need = matches(text, need_words());
+  e.foreign_name = names_something_else(f, text, ctx);
   std::sort(found.begin(), found.end(), [](const mention& a, const mention& b) { return a.begin < b.begin; });
   for (auto& m : found)
     e.descriptor += (e.descriptor.empty() ? "" : " ") + m.value;
