@@ -823,7 +823,7 @@ bool is_cue_word(const std::string& w) {
 
 // Whether the question names something with a capitalized word the catalog does not know
 // ("Galaxy Buds", "a Brompton e-bike"): not at the start of a sentence, not "I", not a brand or
-// category of the catalog, not a place after "in", "to", "at" ... ("take to Oslo"). `text` is
+// category word of the catalog, not a place after "in", "to", "at" ... ("take to Oslo"). `text` is
 // the lower-case question with products, currencies and cities blanked.
 bool names_something_else(const facts& f, const std::string& text, const planner_context& ctx) {
   static const std::set<std::string> place_lead_ins = {"in", "to", "at", "from", "near", "around", "for"};
@@ -833,10 +833,13 @@ bool names_something_else(const facts& f, const std::string& text, const planner
   for (auto& c : ctx.categories)
     for (auto& [at, w] : words_of(lower(c)))
       known.insert(w);
+  // A question in capitals tells no names apart.
+  if (std::none_of(f.text.begin(), f.text.end(), [](char c) { return std::islower(static_cast<unsigned char>(c)); }))
+    return false;
   for (auto& [at, w] : words_of(text)) {
     if (!std::isupper(static_cast<unsigned char>(f.text[at])) || w == "i" || known.count(w)
         || known.count(word_stem(w)))
-      continue;
+      continue; // description words do not count: "Pixel" is one, "the Pixel Tablet" is no product
     size_t before = at;
     while (before > 0 && f.text[before - 1] == ' ')
       --before;

@@ -1,8 +1,8 @@
 // The offline rule-based planner: exact plans (compared as JSON) for each supported phrasing,
 // all of which must pass core::parse_plan.
 // Every check_plan case here (56 calls plus 18 from the weather-sample loop: 74) is mirrored in
-// the "tune" split of tests/fixtures/planner_labelled.json, which planner_eval_test.cpp scores;
-// add or remove a case in both places.
+// the first 74 "tune" items of tests/fixtures/planner_labelled.json, which planner_eval_test.cpp
+// scores; add or remove a case in both places.
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -379,6 +379,14 @@ TEST_CASE("load_planner_context: the vocabulary is the catalog's, not the bundle
   CHECK(*fact == plan_of(R"({"id":"s1","tool":"getProductInformation","args":{"query":")" + range
                          + R"("}},{"id":"s2","tool":"ragGeneration","args":{"query":")" + range
                          + R"(","context":"{{steps.s1.result.chunks}}"}})"));
+  // A capitalized name the catalog lacks is never looked up by its other words; a question in
+  // capitals tells no names apart.
+  auto foreign = plan_offline("What does the Brompton e-bike cost?", outdoor);
+  REQUIRE(foreign.ok());
+  CHECK(foreign->find("generalChat") != std::string::npos);
+  auto shouted = plan_offline("WHAT DOES THE FOLDING E-BIKE COST?", outdoor);
+  REQUIRE(shouted.ok());
+  CHECK(shouted->find("getProductInformation") != std::string::npos);
   // The bundled catalog sells no bikes: the same price question is small talk there.
   auto bundled = plan_offline("what does the folding e-bike cost?", catalog());
   REQUIRE(bundled.ok());
