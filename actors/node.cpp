@@ -301,7 +301,8 @@ outcome<void> start_router(node_state& node, const role_spec& role) {
   if (!kv)
     return fail(kv.error());
   std::shared_ptr<storage::kv_store> router_ledger = std::move(*kv);
-  providers::planner_context ctx{providers::load_product_names(opts.resources + "/products")};
+  // The planner knows the loaded catalog: names, brands, categories, description words.
+  auto ctx = providers::load_planner_context(opts.resources + "/products");
   auto io = node.io_for(role);
   if (!io)
     return fail(io.error());

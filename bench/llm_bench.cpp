@@ -249,7 +249,7 @@ void bench_planning(const bench_setup& b) {
   const auto& cap = b.cap;
   const auto& verbose = b.verbose;
   const auto& warmup = b.warmup;
-  const providers::planner_context ctx{matcher.product_names()};
+  const providers::planner_context ctx{matcher.product_names()};  // the LLM prompt lists names
   auto items = json::parse(read(fixtures + "/planner_labelled.json"));
   if (!items)
     throw std::runtime_error(items.error());
@@ -266,6 +266,8 @@ void bench_planning(const bench_setup& b) {
   int unknown = 0, unknown_refused = 0;
   for (const auto& item : items->GetArray()) {
     if (split != "all" && split != item["split"].GetString())
+      continue;
+    if (item.HasMember("catalog")) // about another catalog than the one the prompt lists
       continue;
     if (limit > 0 && static_cast<int>(plans.size()) >= limit)
       break;

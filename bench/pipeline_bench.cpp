@@ -256,7 +256,7 @@ void components(bool quick) {
     std::printf("| %s | %s | %.3f | %.0f |\n", what, provider, ms, 1000.0 / ms);
   };
   auto root = providers::resource_root();
-  providers::planner_context ctx{providers::load_product_names(root + "/products")};
+  auto ctx = providers::load_planner_context(root + "/products");
   auto product = providers::make_product_info_tool(root + "/products");
   auto rag = providers::make_offline_rag_tool(root + "/products");
   auto math = providers::make_math_tool();

@@ -1,8 +1,10 @@
-// The offline rule-based planner. It finds the entities of a question (catalog products,
-// currencies, cities, arithmetic) with word-bounded phrase matching and a few regular
-// expressions, turns each into a group of steps (price -> conversion -> math, weather per city,
-// conversions, retrieval -> RAG, ...) and orders the groups as they appear in the question.
-// Independent groups have no dependencies, so they run in parallel.
+// The offline rule-based planner: a small grammar of intents and slots. It finds the slots of a
+// question (catalog products, or products described in the catalog's own words; currencies and
+// amounts; cities and dates; quantities, discounts and taxes; arithmetic) with word-bounded
+// phrase matching and a few regular expressions, reads them as intents (see "the grammar"
+// below), and turns each intent into steps in the order the question states them. Independent
+// intents have no dependencies, so they run in parallel. The catalog vocabulary comes from the
+// planner_context (load_planner_context), never from lists written for one catalog.
 #include "providers/planner.hpp"
 #include "core/text.hpp"
 
@@ -12,7 +14,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <map>
 #include <optional>
 #include <regex>
@@ -22,6 +23,7 @@
 #include "core/entity_names.hpp"
 #include "core/json.hpp"
 #include "core/plan.hpp"
+#include "providers/catalog.hpp"
 
 namespace eventide::providers {
 
@@ -218,7 +220,8 @@ const word_list& exchange_words() {
 const word_list& price_words() {
   static const word_list list{{
       "price", "prices", "priced", "pricing", "cost", "costs", "costing", "expensive", "cheap",
-      "cheaper", "pricier", "pay", "msrp", "afford"}};
+      "cheaper", "pricier", "pay", "msrp", "afford", "sell for", "sells for", "selling for",
+      "retail"}};
   return list;
 }
 
@@ -245,16 +248,55 @@ const word_list& comparison_words() {
   return list;
 }
 
-// Questions about the catalog that name no product: answered by retrieval over all products.
-const word_list& catalog_words() {
+// Shop language that is about a catalog whatever it sells ("do you sell e-bikes?"). The
+// catalog's own words come from the planner_context (see catalog_evidence).
+const word_list& shop_words() {
   static const word_list list{{
-      "laptop", "laptops", "notebook", "notebooks", "phone", "phones", "smartphone",
-      "smartphones", "tablet", "tablets", "headphone", "headphones", "earbud", "earbuds",
-      "camera", "cameras", "speaker", "speakers", "monitor", "monitors", "product", "products",
-      "device", "devices", "gadget", "gadgets", "model", "models", "watches", "smartwatch",
-      "smartwatches", "catalog", "catalogue", "battery", "warranty", "warranties", "sell",
-      "offer"}};
+      "product", "products", "catalog", "catalogue", "sell", "stock", "offer", "gear",
+      "recommend", "recommendation", "suggest"}};
   return list;
+}
+
+// A need phrased without naming a product ("what should I take camping", "I need a ..."): one
+// catalog word after it is enough.
+const word_list& need_words() {
+  static const word_list list{{
+      "need", "take", "bring", "pack", "looking for", "want", "should i", "do you have",
+      "good for", "best for"}};
+  return list;
+}
+
+// Arithmetic in words: never a description of a product ("6 times 7").
+const word_list& math_words() {
+  static const word_list list{{
+      "plus", "minus", "times", "multiplied", "divided", "over", "squared", "cubed", "root",
+      "sum", "difference", "power", "raised", "percent", "modulo", "mod", "calculate",
+      "compute", "evaluate", "solve", "sqrt", "log", "logarithm", "half", "double", "total"}};
+  return list;
+}
+
+// Words that say nothing about what a question is about: function words, pronouns, question
+// words, politeness and vague adjectives. They never count as catalog words, even when a
+// product description uses them.
+const std::set<std::string>& topicless_words() {
+  static const std::set<std::string> words = {
+      "a", "about", "after", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be",
+      "because", "been", "before", "being", "best", "better", "both", "but", "by", "can", "come",
+      "comes", "could", "day", "did", "do", "does", "doing", "done", "each", "even", "every",
+      "few", "for", "from", "get", "gets", "give", "go", "goes", "going", "good", "great", "had",
+      "has", "have", "having", "he", "her", "here", "him", "his", "how", "i", "if", "in", "into",
+      "is", "it", "its", "just", "keep", "keeps", "kind", "know", "let", "lets", "like", "little",
+      "look", "lot", "lots", "made", "make", "makes", "many", "may", "me", "might", "more",
+      "most", "much", "must", "my", "need", "new", "nice", "no", "not", "now", "of", "off", "on",
+      "one", "only", "or", "other", "our", "out", "over", "own", "people", "please", "put",
+      "really", "right", "same", "say", "see", "she", "should", "show", "so", "some",
+      "something", "such", "take", "takes", "tell", "than", "thank", "thanks", "that", "the",
+      "their", "them", "then", "there", "these", "they", "thing", "things", "think", "this",
+      "those", "through", "to", "too", "two", "up", "us", "use", "used", "very", "want", "was",
+      "way", "we", "well", "were", "what", "whats", "when", "where", "which", "while", "who",
+      "whole", "why", "will", "with", "without", "work", "works", "would", "yes", "yet", "you",
+      "your", "yours"};
+  return words;
 }
 
 // Words that carry no topic when a comparison query is narrowed to one product.
@@ -328,12 +370,6 @@ class plan_builder {
 std::string ref(const std::string& id, const std::string& path = {}) {
   return "{{steps." + id + ".result" + (path.empty() ? "" : "." + path) + "}}";
 }
-
-// A part of the answer: steps that belong together, placed where the question mentions them.
-struct group {
-  size_t position;
-  std::function<void(plan_builder&)> emit;
-};
 
 // --- arithmetic -----------------------------------------------------------------------------
 
@@ -507,6 +543,28 @@ std::vector<clause> split_clauses(const std::string& low) {
 
 // --- question analysis ---------------------------------------------------------------------
 
+// Words of the loaded catalog in a question that names no product: categories and brands
+// ("e-bike", "Voltway"), words of the product descriptions ("folding", "camping"), shop
+// language ("do you sell") and needs ("what should I take").
+struct catalog_evidence {
+  int named = 0;     // category and brand mentions
+  int described = 0; // distinct description words
+  bool shop = false;
+  bool need = false;
+  size_t first = std::string::npos; // where the first catalog word is written
+  std::string descriptor;           // the catalog words in order: "folding e-bike"
+  bool foreign_name = false;        // a proper name the catalog lacks ("the Galaxy Buds")
+
+  // One description word alone is too weak ("the meaning of life" meets "battery life"). A
+  // name the catalog lacks is never looked up by its other words: the catalog's nearest product
+  // would silently stand in for it.
+  bool about_catalog() const {
+    return !foreign_name && (named > 0 || shop || described >= 2 || (need && described >= 1));
+  }
+  // Enough to look up the product a price question describes ("the folding e-bike").
+  bool describes_product() const { return !foreign_name && (named > 0 || described >= 1); }
+};
+
 struct facts {
   std::string text; // trimmed original
   std::string low;
@@ -514,7 +572,15 @@ struct facts {
   std::vector<mention> products;
   std::vector<mention> currencies;
   std::vector<mention> cities;
+  catalog_evidence catalog; // what the question says about the catalog without naming a product
+  bool names_attribute = false; // "how much range ...": a fact of the catalog, not a price
 };
+
+// "How much" about something measurable ("how much does it weigh", "how much range") rather
+// than money.
+bool asks_amount_of_something(const facts& f) {
+  return matches(f.masked, non_price_amounts()) || f.names_attribute;
+}
 
 std::vector<mention> find_products(const std::string& text, const std::string& low,
                                    const std::vector<std::string>& names, coverage& cov) {
@@ -675,7 +741,7 @@ std::vector<mention> find_unknown_currencies(const facts& f, coverage& cov) {
     // "What does the Aurora X1 cost in doubloons?": a plural word closing a price question
     // ("how much storage ... in gigabytes" asks no price).
     bool price_question = matches(f.masked, price_words())
-                          || (contains_word(f.low, "how much") && !matches(f.masked, non_price_amounts()));
+                          || (contains_word(f.low, "how much") && !asks_amount_of_something(f));
     static const std::regex closing_plural("\\b(?:in|into)\\s+([a-z]{3,}s)\\s*[?.!]*\\s*$");
     std::smatch m;
     if (price_question && std::regex_search(f.low, m, closing_plural)
@@ -711,6 +777,128 @@ std::vector<mention> find_unknown_currencies(const facts& f, coverage& cov) {
   return out;
 }
 
+// Lower-case words of `text` ([a-z] with inner hyphens, "e-bike"), with their offsets.
+std::vector<std::pair<size_t, std::string>> words_of(const std::string& low) {
+  std::vector<std::pair<size_t, std::string>> out;
+  for (size_t i = 0; i < low.size();) {
+    if (!std::islower(static_cast<unsigned char>(low[i]))) {
+      ++i;
+      continue;
+    }
+    size_t b = i;
+    while (i < low.size() && (std::islower(static_cast<unsigned char>(low[i]))
+                              || (low[i] == '-' && i + 1 < low.size()
+                                  && std::islower(static_cast<unsigned char>(low[i + 1])))))
+      ++i;
+    bool in_token = (b > 0 && std::isdigit(static_cast<unsigned char>(low[b - 1])))
+                    || (i < low.size() && std::isdigit(static_cast<unsigned char>(low[i])));
+    if (!in_token) // "x1", "4k" are model names or units, not words
+      out.emplace_back(b, low.substr(b, i - b));
+  }
+  return out;
+}
+
+// The catalog's form of a word: plurals folded ("tents", "e-bikes" -> "tent", "e-bike").
+std::string word_stem(const std::string& w) {
+  std::string st = core::stem(w);
+  if (st == w && w.find('-') != std::string::npos && w.size() > 3 && w.back() == 's' && w[w.size() - 2] != 's')
+    st.pop_back();
+  return st;
+}
+
+// Words that ask for another tool (weather, prices, rates, comparisons, summaries): they say
+// what to do, not which product, even when a description uses them ("wet weather").
+bool is_cue_word(const std::string& w) {
+  static const std::set<std::string> cues = [] {
+    std::set<std::string> out;
+    for (const word_list* list : {&weather_words(), &price_words(), &exchange_words(),
+                                  &comparison_words(), &summary_words(), &shop_words(), &need_words(),
+                                  &math_words()})
+      for (auto& word : list->words)
+        out.insert(word);
+    return out;
+  }();
+  return cues.count(w) > 0;
+}
+
+// Whether the question names something with a capitalized word the catalog does not know
+// ("Galaxy Buds", "a Brompton e-bike"): not at the start of a sentence, not "I", not a brand or
+// category word of the catalog, not a place after "in", "to", "at" ... ("take to Oslo"). `text` is
+// the lower-case question with products, currencies and cities blanked.
+bool names_something_else(const facts& f, const std::string& text, const planner_context& ctx) {
+  static const std::set<std::string> place_lead_ins = {"in", "to", "at", "from", "near", "around", "for"};
+  std::set<std::string> known;
+  for (auto& b : ctx.brands)
+    known.insert(lower(trim(b)));
+  for (auto& c : ctx.categories)
+    for (auto& [at, w] : words_of(lower(c)))
+      known.insert(w);
+  // A question in capitals tells no names apart.
+  if (std::none_of(f.text.begin(), f.text.end(), [](char c) { return std::islower(static_cast<unsigned char>(c)); }))
+    return false;
+  for (auto& [at, w] : words_of(text)) {
+    if (!std::isupper(static_cast<unsigned char>(f.text[at])) || w == "i" || known.count(w)
+        || known.count(word_stem(w)))
+      continue; // description words do not count: "Pixel" is one, "the Pixel Tablet" is no product
+    size_t before = at;
+    while (before > 0 && f.text[before - 1] == ' ')
+      --before;
+    bool sentence_start = before == 0 || std::string(".!?:;\"(").find(f.text[before - 1]) != std::string::npos;
+    if (sentence_start || place_lead_ins.count(word_before(f.low, at)))
+      continue;
+    return true;
+  }
+  return false;
+}
+
+catalog_evidence find_catalog_evidence(const facts& f, const planner_context& ctx) {
+  catalog_evidence e;
+  // What is already a product, currency or city is not evidence of anything else.
+  std::string text = f.low;
+  for (const auto* mentions : {&f.products, &f.currencies, &f.cities})
+    for (auto& m : *mentions)
+      std::fill(text.begin() + m.begin, text.begin() + m.end, ' ');
+  coverage cov(text.size());
+  std::vector<phrase> named;
+  for (auto& c : ctx.categories) {
+    std::string l = lower(trim(c));
+    if (l.empty())
+      continue;
+    named.push_back({l, l});
+    named.push_back({l + "s", l});
+    named.push_back({l + "es", l});
+    if (l.size() > 3 && l.back() == 's') // "headphones" -> "headphone"
+      named.push_back({l.substr(0, l.size() - 1), l});
+  }
+  for (auto& b : ctx.brands)
+    if (!trim(b).empty())
+      named.push_back({lower(trim(b)), lower(trim(b))});
+  std::vector<mention> found = find_phrases(text, named, cov);
+  e.named = static_cast<int>(found.size());
+  for (auto& m : found)
+    m.value = text.substr(m.begin, m.end - m.begin);
+  std::set<std::string> seen;
+  for (auto& [at, w] : words_of(text)) {
+    if (!cov.free(at, at + w.size()) || w.size() < 3 || topicless_words().count(w) || is_cue_word(w))
+      continue;
+    std::string st = word_stem(w);
+    if (!std::binary_search(ctx.description_words.begin(), ctx.description_words.end(), st))
+      continue;
+    if (seen.insert(st).second)
+      ++e.described;
+    found.push_back({at, at + w.size(), w});
+  }
+  e.shop = matches(text, shop_words());
+  e.need = matches(text, need_words());
+  e.foreign_name = names_something_else(f, text, ctx);
+  std::sort(found.begin(), found.end(), [](const mention& a, const mention& b) { return a.begin < b.begin; });
+  for (auto& m : found)
+    e.descriptor += (e.descriptor.empty() ? "" : " ") + m.value;
+  if (!found.empty())
+    e.first = found.front().begin;
+  return e;
+}
+
 facts analyze(const std::string& query, const planner_context& ctx) {
   facts f;
   f.text = trim(query);
@@ -720,6 +908,8 @@ facts analyze(const std::string& query, const planner_context& ctx) {
   f.masked = f.low;
   for (auto& p : f.products)
     std::fill(f.masked.begin() + p.begin, f.masked.begin() + p.end, '#');
+  for (auto& a : ctx.attributes)
+    f.names_attribute = f.names_attribute || contains_word(f.masked, a) || contains_word(f.masked, a + "s");
   f.currencies = find_phrases(f.low, currency_phrases(), cov);
   if (matches(f.low, weather_words())) {
     f.cities = find_phrases(f.low, city_phrases(), cov);
@@ -741,6 +931,8 @@ facts analyze(const std::string& query, const planner_context& ctx) {
     std::sort(f.currencies.begin(), f.currencies.end(),
               [](const mention& a, const mention& b) { return a.begin < b.begin; });
   }
+  if (f.products.empty())
+    f.catalog = find_catalog_evidence(f, ctx);
   return f;
 }
 
@@ -873,117 +1065,134 @@ std::optional<std::string> weather_date(const facts& f) {
   return std::nullopt;
 }
 
-// --- groups -------------------------------------------------------------------------------
+// --- the grammar: intents and their slots ----------------------------------------------------
+//
+// A question is read as a sequence of intents, each filled from the slots found above
+// (products named or described by catalog words, cities, currencies with their amounts,
+// quantities, discounts and taxes, dates) and run in the order the question states them:
+//
+//   price       product+ and a price cue (a price word, "how much", a currency to convert
+//               into, a quantity, discount or tax)   lookup [-> exchangeRate per currency] [-> math]
+//   price_gap   two products and a comparative price cue ("cheaper", "price difference")
+//                                                    lookup || lookup -> exchangeRate -> math
+//   comparison  two or more products, a comparison cue or no price cue
+//                                                    lookups -> ragGeneration
+//   grounded    one product, anything else            lookup -> ragGeneration
+//   catalog     catalog words and no product          search -> ragGeneration
+//   weather     a city (with a weather cue) [date]    weather per city
+//   exchange    two currencies, or one with an amount or a rate cue
+//                                                    exchangeRate per pair
+//   math        arithmetic, the whole question or a clause of it
+//   chat        nothing of the above                  generalChat
+//
+// A summary cue adds an orchestrationSynthesis step over every result.
 
 constexpr int comparison_chunks = 3;
 
-void add_product_groups(const facts& f, std::vector<group>& groups) {
-  const std::string& q = f.text;
-  auto targets = target_currencies(f);
-  std::string mods = price_modifiers(f);
-  bool how_much = contains_word(f.low, "how much") && !matches(f.masked, non_price_amounts());
-  bool price_intent = matches(f.masked, price_words()) || how_much || !targets.empty() || !mods.empty();
+enum class intent_kind { price, price_gap, comparison, grounded, catalog, weather, exchange, math, chat };
+
+struct intent {
+  intent_kind kind = intent_kind::chat;
+  size_t position = 0;                 // where the question states it
+  std::vector<std::string> products;   // catalog names, or a description ("folding e-bike")
+  std::vector<std::string> currencies; // price: targets; price_gap: at most one; exchange: from, to
+  std::string text;                    // the question, an expression or a city
+  std::optional<std::string> date;     // weather
+  double amount = 1;                   // exchange
+  std::string modifiers;               // price: quantity, discount and tax as " * 3 * 0.9"
+  bool second_minus_first = false;     // price_gap: "how much cheaper is A than B" is B - A
+};
+
+intent make_intent(intent_kind kind, size_t position) {
+  intent i;
+  i.kind = kind;
+  i.position = position;
+  return i;
+}
+
+// A price asked in words: a price word, "how much" (not "how much does it weigh") or a currency
+// to convert into. Quantities alone do not make a price question ("6 times 7").
+bool names_price(const facts& f) {
+  bool how_much = contains_word(f.low, "how much") && !asks_amount_of_something(f);
+  return matches(f.masked, price_words()) || how_much || !target_currencies(f).empty();
+}
+
+// A price asked in any way: in words, or by a quantity, discount or tax on a product.
+bool asks_price(const facts& f) { return names_price(f) || !price_modifiers(f).empty(); }
+
+// price_gap, comparison, price or grounded: what the question asks about its products.
+void product_intents(const facts& f, const std::vector<mention>& products, std::vector<intent>& out) {
   std::vector<std::string> names;
-  for (auto& p : f.products)
+  for (auto& p : products)
     names.push_back(p.value);
-  size_t at = f.products.front().begin;
+  size_t at = products.front().begin;
+  auto targets = target_currencies(f);
 
   if (names.size() >= 2 && matches(f.masked, price_comparison_words())) {
-    // Difference of two prices, in one currency: the second converted into the first's (an
-    // identity conversion when they already match) or both into the requested currency.
-    std::string a = names[0], b = names[1];
-    std::string target = targets.empty() ? std::string() : targets.front();
-    groups.push_back({at, [a, b, target](plan_builder& p) {
-      auto sa = p.add("getProductInformation", {{"query", a + " price"}});
-      auto sb = p.add("getProductInformation", {{"query", b + " price"}});
-      if (!target.empty()) {
-        auto ea = p.add("exchangeRate", {{"from", ref(sa, "currency")}, {"to", target},
-                                         {"amount", ref(sa, "price")}});
-        auto eb = p.add("exchangeRate", {{"from", ref(sb, "currency")}, {"to", target},
-                                         {"amount", ref(sb, "price")}});
-        p.add("math", {{"expression", ref(ea, "converted") + " - " + ref(eb, "converted")}});
-      } else {
-        auto eb = p.add("exchangeRate", {{"from", ref(sb, "currency")}, {"to", ref(sa, "currency")},
-                                         {"amount", ref(sb, "price")}});
-        p.add("math", {{"expression", ref(sa, "price") + " - " + ref(eb, "converted")}});
-      }
-    }});
+    intent gap = make_intent(intent_kind::price_gap, at);
+    gap.products = {names[0], names[1]};
+    if (!targets.empty())
+      gap.currencies = {targets.front()};
+    // B - A, so that the answer is positive when A is the cheaper one; "more expensive",
+    // "which is cheaper" and the rest: A - B.
+    gap.second_minus_first = contains_word(f.masked, "than")
+                             && (contains_word(f.masked, "cheaper") || contains_word(f.masked, "less"));
+    out.push_back(gap);
     return;
   }
-
-  bool compare = names.size() >= 2 && (matches(f.masked, comparison_words()) || !price_intent);
-  if (compare) {
-    std::vector<std::string> queries;
+  bool price = asks_price(f);
+  if (names.size() >= 2 && (matches(f.masked, comparison_words()) || !price)) {
+    intent compare = make_intent(intent_kind::comparison, at);
     for (auto& n : names)
-      queries.push_back(comparison_query(f, n));
-    // The RAG context must be one flat list of chunk objects, so it names each product's
-    // chunks one by one. Every catalog product has at least 4 chunks that contain its name,
-    // so a named query with topK 3 always returns chunks 0..2.
-    groups.push_back({at, [queries, q](plan_builder& p) {
-      std::vector<std::string> context;
-      for (auto& pq : queries) {
-        auto s = p.add("getProductInformation", {{"query", pq}, {"topK", double(comparison_chunks)}});
-        for (int i = 0; i < comparison_chunks; ++i)
-          context.push_back(ref(s, "chunks[" + std::to_string(i) + "]"));
-      }
-      p.add("ragGeneration", {{"query", q}, {"context", context}});
-    }});
+      compare.products.push_back(comparison_query(f, n));
+    compare.text = f.text;
+    out.push_back(compare);
     return;
   }
-
-  if (price_intent) {
-    // Each product's price, converted into every requested currency, then adjusted.
-    for (auto& m : f.products) {
-      std::string name = m.value;
-      groups.push_back({m.begin, [name, targets, mods](plan_builder& p) {
-        auto s = p.add("getProductInformation", {{"query", name + " price"}});
-        if (targets.empty() && !mods.empty())
-          p.add("math", {{"expression", ref(s, "price") + mods}});
-        for (auto& t : targets) {
-          auto e = p.add("exchangeRate", {{"from", ref(s, "currency")}, {"to", t},
-                                          {"amount", ref(s, "price")}});
-          if (!mods.empty())
-            p.add("math", {{"expression", ref(e, "converted") + mods}});
-        }
-      }});
+  if (price) {
+    std::string modifiers = price_modifiers(f);
+    for (auto& m : products) {
+      intent each = make_intent(intent_kind::price, m.begin);
+      each.products = {m.value};
+      each.currencies = targets;
+      each.modifiers = modifiers;
+      out.push_back(each);
     }
     return;
   }
-
-  // Anything else about one product: retrieve, then answer from the retrieved chunks.
-  groups.push_back({at, [q](plan_builder& p) {
-    auto s = p.add("getProductInformation", {{"query", q}});
-    p.add("ragGeneration", {{"query", q}, {"context", ref(s, "chunks")}});
-  }});
+  intent grounded = make_intent(intent_kind::grounded, at);
+  grounded.text = f.text;
+  out.push_back(grounded);
 }
 
-void add_exchange_groups(const facts& f, std::vector<group>& groups) {
+bool wants_exchange(const facts& f) {
+  if (f.currencies.size() >= 2)
+    return true;
+  return f.currencies.size() == 1
+         && (amount_near(f, f.currencies[0]) || matches(f.low, exchange_words()));
+}
+
+void exchange_intents(const facts& f, std::vector<intent>& out) {
   auto& cs = f.currencies;
-  if (cs.empty())
-    return;
+  auto add_pair = [&](size_t position, const std::string& from, const std::string& to, double amount) {
+    // The same conversion asked twice is looked up once.
+    for (auto& i : out)
+      if (i.kind == intent_kind::exchange && i.currencies == std::vector<std::string>{from, to}
+          && json::format_number(i.amount) == json::format_number(amount))
+        return;
+    intent x = make_intent(intent_kind::exchange, position);
+    x.currencies = {from, to};
+    x.amount = amount;
+    out.push_back(x);
+  };
   if (cs.size() == 1) {
-    // One currency: convert it to dollars (or dollars to euros) when a conversion is asked for.
-    auto amount = amount_near(f, cs[0]);
-    if (!amount && !matches(f.low, exchange_words()))
-      return;
+    // One currency: convert it to dollars (or dollars to euros).
     std::string from = cs[0].value;
-    std::string to = from == "USD" ? "EUR" : "USD";
-    double value = amount.value_or(1);
-    groups.push_back({cs[0].begin, [from, to, value](plan_builder& p) {
-      p.add("exchangeRate", {{"from", from}, {"to", to}, {"amount", value}});
-    }});
+    add_pair(cs[0].begin, from, from == "USD" ? "EUR" : "USD", amount_near(f, cs[0]).value_or(1));
     return;
   }
   // Pairs in order ("250 GBP to USD"); a currency without an amount after a complete pair is
   // one more target for the same amount ("100 USD to EUR and GBP").
-  std::set<std::string> planned; // the same conversion asked twice is looked up once
-  auto add_pair = [&](size_t position, const std::string& fc, const std::string& tc, double value) {
-    if (!planned.insert(fc + "|" + tc + "|" + json::format_number(value)).second)
-      return;
-    groups.push_back({position, [fc, tc, value](plan_builder& p) {
-      p.add("exchangeRate", {{"from", fc}, {"to", tc}, {"amount", value}});
-    }});
-  };
   std::optional<mention> from;
   std::optional<double> amount;
   for (size_t i = 0; i < cs.size();) {
@@ -1011,21 +1220,139 @@ void add_exchange_groups(const facts& f, std::vector<group>& groups) {
   }
 }
 
-bool wants_exchange(const facts& f) {
-  if (f.currencies.size() >= 2)
-    return true;
-  return f.currencies.size() == 1
-         && (amount_near(f, f.currencies[0]) || matches(f.low, exchange_words()));
-}
-
-void add_math_clause_groups(const facts& f, std::vector<group>& groups) {
+void math_clause_intents(const facts& f, std::vector<intent>& out) {
   for (auto& c : split_clauses(f.low))
     if (auto e = as_expression(c.text)) {
-      std::string expression = *e;
-      groups.push_back({c.position, [expression](plan_builder& p) {
-        p.add("math", {{"expression", expression}});
-      }});
+      intent m = make_intent(intent_kind::math, c.position);
+      m.text = *e;
+      out.push_back(m);
     }
+}
+
+// The intents of a question, in the order it states them.
+std::vector<intent> parse_intents(const facts& f) {
+  std::vector<intent> out;
+  auto date = weather_date(f);
+  for (auto& c : f.cities) {
+    intent w = make_intent(intent_kind::weather, c.begin);
+    w.text = c.value;
+    w.date = date;
+    out.push_back(w);
+  }
+  // A product described by catalog words ("the folding e-bike") is looked up by that
+  // description; the product tool picks the catalog product it fits best.
+  bool described_price = f.products.empty() && f.catalog.describes_product() && names_price(f)
+                         && !as_expression(f.low);
+  if (!f.products.empty())
+    product_intents(f, f.products, out);
+  else if (described_price)
+    product_intents(f, {{f.catalog.first, f.catalog.first, f.catalog.descriptor}}, out);
+  else if (wants_exchange(f))
+    exchange_intents(f, out);
+
+  if (out.empty()) {
+    // Arithmetic: the whole question first ("sum of 3 and 4"), else its clauses.
+    if (auto e = as_expression(f.low)) {
+      intent m = make_intent(intent_kind::math, 0);
+      m.text = *e;
+      out.push_back(m);
+    } else {
+      math_clause_intents(f, out);
+    }
+  } else if (f.products.empty() && !described_price) {
+    math_clause_intents(f, out); // "weather in Berlin and what is 2+2"
+  }
+
+  if (out.empty()) {
+    intent rest = make_intent(f.catalog.about_catalog() ? intent_kind::catalog : intent_kind::chat, 0);
+    rest.text = f.text;
+    out.push_back(rest);
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const intent& a, const intent& b) { return a.position < b.position; });
+  return out;
+}
+
+// The steps of one intent.
+void emit(const intent& i, plan_builder& p) {
+  switch (i.kind) {
+    case intent_kind::price:
+      for (auto& name : i.products) {
+        auto s = p.add("getProductInformation", {{"query", name + " price"}});
+        if (i.currencies.empty() && !i.modifiers.empty())
+          p.add("math", {{"expression", ref(s, "price") + i.modifiers}});
+        for (auto& t : i.currencies) {
+          auto e = p.add("exchangeRate", {{"from", ref(s, "currency")}, {"to", t},
+                                          {"amount", ref(s, "price")}});
+          if (!i.modifiers.empty())
+            p.add("math", {{"expression", ref(e, "converted") + i.modifiers}});
+        }
+      }
+      return;
+    case intent_kind::price_gap: {
+      // Both prices in one currency: the second converted into the first's (an identity
+      // conversion when they already match) or both into the requested currency.
+      auto sa = p.add("getProductInformation", {{"query", i.products[0] + " price"}});
+      auto sb = p.add("getProductInformation", {{"query", i.products[1] + " price"}});
+      std::string first, second;
+      if (!i.currencies.empty()) {
+        const std::string& target = i.currencies.front();
+        auto ea = p.add("exchangeRate", {{"from", ref(sa, "currency")}, {"to", target},
+                                         {"amount", ref(sa, "price")}});
+        auto eb = p.add("exchangeRate", {{"from", ref(sb, "currency")}, {"to", target},
+                                         {"amount", ref(sb, "price")}});
+        first = ref(ea, "converted");
+        second = ref(eb, "converted");
+      } else {
+        auto eb = p.add("exchangeRate", {{"from", ref(sb, "currency")}, {"to", ref(sa, "currency")},
+                                         {"amount", ref(sb, "price")}});
+        first = ref(sa, "price");
+        second = ref(eb, "converted");
+      }
+      p.add("math", {{"expression", i.second_minus_first ? second + " - " + first : first + " - " + second}});
+      return;
+    }
+    case intent_kind::comparison: {
+      // The RAG context must be one flat list of chunk objects, so it names each product's
+      // chunks one by one. Every catalog product has at least 4 chunks that contain its name,
+      // so a named query with topK 3 always returns chunks 0..2.
+      std::vector<std::string> context;
+      for (auto& query : i.products) {
+        auto s = p.add("getProductInformation", {{"query", query}, {"topK", double(comparison_chunks)}});
+        for (int k = 0; k < comparison_chunks; ++k)
+          context.push_back(ref(s, "chunks[" + std::to_string(k) + "]"));
+      }
+      p.add("ragGeneration", {{"query", i.text}, {"context", context}});
+      return;
+    }
+    case intent_kind::grounded: {
+      auto s = p.add("getProductInformation", {{"query", i.text}});
+      p.add("ragGeneration", {{"query", i.text}, {"context", ref(s, "chunks")}});
+      return;
+    }
+    case intent_kind::catalog: {
+      // No product named: retrieve across the whole catalog, then answer.
+      auto s = p.add("getProductInformation", {{"query", i.text}, {"topK", 5.0}});
+      p.add("ragGeneration", {{"query", i.text}, {"context", ref(s, "chunks")}});
+      return;
+    }
+    case intent_kind::weather: {
+      args_list args = {{"city", i.text}};
+      if (i.date)
+        args.emplace_back("date", *i.date);
+      p.add("weather", args);
+      return;
+    }
+    case intent_kind::exchange:
+      p.add("exchangeRate", {{"from", i.currencies[0]}, {"to", i.currencies[1]}, {"amount", i.amount}});
+      return;
+    case intent_kind::math:
+      p.add("math", {{"expression", i.text}});
+      return;
+    case intent_kind::chat:
+      p.add("generalChat", {{"message", i.text}});
+      return;
+  }
 }
 
 // Longer questions are not parsed by rules (std::regex recurses per character); they go to
@@ -1041,57 +1368,9 @@ outcome<std::string> plan_rules(const std::string& query, const planner_context&
     return builder.text();
   }
   facts f = analyze(query, ctx);
-
-  std::vector<group> groups;
-  if (!f.cities.empty()) {
-    auto date = weather_date(f);
-    for (auto& c : f.cities) {
-      std::string city = c.value;
-      groups.push_back({c.begin, [city, date](plan_builder& p) {
-        args_list args = {{"city", city}};
-        if (date)
-          args.emplace_back("date", *date);
-        p.add("weather", args);
-      }});
-    }
-  }
-  if (!f.products.empty())
-    add_product_groups(f, groups);
-  else if (wants_exchange(f))
-    add_exchange_groups(f, groups);
-
-  if (groups.empty()) {
-    // Arithmetic: the whole question first ("sum of 3 and 4"), else its clauses.
-    if (auto e = as_expression(f.low)) {
-      std::string expression = *e;
-      groups.push_back({0, [expression](plan_builder& p) {
-        p.add("math", {{"expression", expression}});
-      }});
-    } else {
-      add_math_clause_groups(f, groups);
-    }
-  } else if (f.products.empty()) {
-    add_math_clause_groups(f, groups); // "weather in Berlin and what is 2+2"
-  }
-
-  std::string q = f.text;
-  if (groups.empty()) {
-    if (matches(f.low, catalog_words())) {
-      // A catalog question without a product name: retrieve across all products, then answer.
-      groups.push_back({0, [q](plan_builder& p) {
-        auto s = p.add("getProductInformation", {{"query", q}, {"topK", 5.0}});
-        p.add("ragGeneration", {{"query", q}, {"context", ref(s, "chunks")}});
-      }});
-    } else {
-      groups.push_back({0, [q](plan_builder& p) { p.add("generalChat", {{"message", q}}); }});
-    }
-  }
-
-  std::stable_sort(groups.begin(), groups.end(),
-                   [](const group& a, const group& b) { return a.position < b.position; });
   plan_builder builder;
-  for (auto& g : groups)
-    g.emit(builder);
+  for (auto& i : parse_intents(f))
+    emit(i, builder);
 
   // "Give me a summary of ...": one more step that states every result together, unless the
   // plan already ends in a written answer.
@@ -1100,7 +1379,7 @@ outcome<std::string> plan_rules(const std::string& query, const planner_context&
     std::vector<std::string> results;
     for (auto& id : builder.ids())
       results.push_back(ref(id));
-    builder.add("orchestrationSynthesis", {{"query", q}, {"results", results}});
+    builder.add("orchestrationSynthesis", {{"query", f.text}, {"results", results}});
   }
   return builder.text();
 }
@@ -1174,6 +1453,41 @@ std::vector<std::string> load_product_names(const std::string& products_dir) {
   std::sort(names.begin(), names.end());
   names.erase(std::unique(names.begin(), names.end()), names.end());
   return names;
+}
+
+planner_context load_planner_context(const std::string& products_dir) {
+  planner_context ctx;
+  auto catalog = load_catalog(products_dir);
+  if (!catalog) { // the product tools will say why; the planner still knows the names
+    ctx.product_names = load_product_names(products_dir);
+    return ctx;
+  }
+  std::set<std::string> brands, categories, words, attributes;
+  auto add_words = [&](const std::string& text) {
+    for (auto& [at, w] : words_of(lower(text)))
+      if (w.size() >= 3 && !topicless_words().count(w))
+        words.insert(word_stem(w));
+  };
+  for (const auto& p : *catalog) {
+    ctx.product_names.push_back(p.name);
+    if (!trim(p.category).empty())
+      categories.insert(lower(trim(p.category)));
+    for (const auto& [key, value] : p.facts) {
+      if (key == "brand" && !trim(value).empty())
+        brands.insert(trim(value));
+      else if (key != "brand")
+        attributes.insert(lower(key.find('_') == std::string::npos ? key : key.substr(key.rfind('_') + 1)));
+      add_words(value);
+    }
+    add_words(p.category);
+    add_words(p.body);
+  }
+  std::sort(ctx.product_names.begin(), ctx.product_names.end());
+  ctx.brands.assign(brands.begin(), brands.end());
+  ctx.categories.assign(categories.begin(), categories.end());
+  ctx.description_words.assign(words.begin(), words.end()); // sorted: binary_search
+  ctx.attributes.assign(attributes.begin(), attributes.end());
+  return ctx;
 }
 
 } // namespace eventide::providers

@@ -3,14 +3,25 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/outcome.hpp"
 
 namespace eventide::providers {
 
+// What the planner knows of the catalog it plans for. Only product_names is needed; the rest
+// lets questions that name no product ("what does the folding e-bike cost?") reach the catalog.
 struct planner_context {
+  planner_context() = default;
+  // Names alone: the planner then knows no categories, brands or description words.
+  planner_context(std::vector<std::string> names) : product_names(std::move(names)) {}
+
   std::vector<std::string> product_names; // catalog names, matched case-insensitively
+  std::vector<std::string> brands;        // "Voltway"
+  std::vector<std::string> categories;    // "e-bike", "rain jacket"
+  std::vector<std::string> description_words; // stems of the words of the product files
+  std::vector<std::string> attributes;    // facts the products state: "battery", "range"
 };
 
 /// Plan JSON text (validated by core::parse_plan), or why the question can't be planned.
@@ -28,5 +39,10 @@ question_entities find_entities(const std::string& query, const planner_context&
 
 /// Reads products/ and returns the names of the catalog's products.
 std::vector<std::string> load_product_names(const std::string& products_dir);
+
+/// The planner's vocabulary from the catalog in `products_dir`: product names, brands,
+/// categories and the words of their descriptions (names only when the catalog does not load,
+/// nothing when the folder cannot be read).
+planner_context load_planner_context(const std::string& products_dir);
 
 } // namespace eventide::providers

@@ -227,6 +227,17 @@ std::vector<sentence> split_sentences(const passage& p) {
   return out;
 }
 
+// The sentence as quoted, led by the name of the product it is about when it does not say it
+// ("Storage: 128 GB." -> "Kestrel S5: Storage: 128 GB."): an answer that quotes several
+// products, or one the question only described, must say which one each fact belongs to.
+std::string naming_product(const sentence& s) {
+  auto dash = s.title.find(" — ");
+  std::string name = dash == std::string::npos ? std::string() : trim(s.title.substr(0, dash));
+  if (name.empty() || core::lower(s.text).find(core::lower(name)) != std::string::npos)
+    return s.text;
+  return name + ": " + s.text;
+}
+
 // Reads the optional "context": chunk objects, strings, a getProductInformation result (its
 // "chunks"), or one string. Fails, naming the offending item, on any other shape.
 outcome<std::vector<passage>> context_passages(const json::value& context) {
@@ -360,7 +371,7 @@ class rag_tool final : public catalog_tool {
       if (!used_texts.insert(s.text).second)
         continue; // the same sentence from two copies of a chunk
       std::string cite = s.source.empty() ? "context" : s.source;
-      answer += (answer.empty() ? "" : " ") + s.text + " [" + cite + "]";
+      answer += (answer.empty() ? "" : " ") + naming_product(s) + " [" + cite + "]";
       if (std::find(citations.begin(), citations.end(), cite) == citations.end())
         citations.push_back(cite);
       ++taken;

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <optional>
+#include <regex>
 
 #include "core/json.hpp"
 #include "core/plan.hpp"
@@ -155,6 +156,7 @@ struct step_view {
   kind k = kind::other;
   std::vector<std::string> depends_on;
   const json::value* result = nullptr; // null when the step produced nothing
+  std::string args_json;               // as planned, placeholders unresolved ("" when unknown)
 };
 
 struct view {
@@ -196,6 +198,39 @@ struct view {
   }
 };
 
+// A price gap ("{{steps.a.result.price}} - {{steps.b.result.converted}}", each side a product's
+// price, converted or not) answered by saying which product costs more, or nullopt for other
+// math: "The Nimbus Pro costs 550 USD more than the Aurora X1 (1849 - 1299)."
+std::optional<std::string> price_gap_answer(const view& v, const step_view& s) {
+  auto args = json::parse(s.args_json);
+  if (!args || !args->IsObject())
+    return std::nullopt;
+  static const std::regex gap(
+      R"(^\s*\{\{\s*steps\.([A-Za-z0-9_-]+)\.result\.[A-Za-z]+\s*\}\}\s*-\s*)"
+      R"(\{\{\s*steps\.([A-Za-z0-9_-]+)\.result\.[A-Za-z]+\s*\}\}\s*$)");
+  std::smatch m;
+  std::string expression = text_of(*args, "expression");
+  if (!std::regex_match(expression, m, gap))
+    return std::nullopt;
+  auto product_of = [&](const std::string& id) -> std::string {
+    const step_view* d = v.find(id);
+    if (d && d->result && d->k == kind::exchange)
+      d = v.product_source(*d);
+    return d && d->result && d->k == kind::product ? text_of(*d->result, "name") : std::string();
+  };
+  std::string first = product_of(m.str(1)), second = product_of(m.str(2));
+  std::string currency = v.currency_of_inputs(s);
+  auto value = number_of(*s.result, "value");
+  if (first.empty() || second.empty() || first == second || currency.empty() || !value)
+    return std::nullopt;
+  std::string how = " (" + text_of(*s.result, "expression") + ").";
+  if (*value == 0)
+    return "The " + first + " and the " + second + " cost the same" + how;
+  // In the order of the expression, which is the order of the question.
+  return "The " + first + " costs " + money(std::fabs(*value)) + " " + currency
+         + (*value > 0 ? " more" : " less") + " than the " + second + how;
+}
+
 // The direct answer a step's result gives, as one sentence.
 std::string direct_answer(const view& v, const step_view& s) {
   const json::value& r = *s.result;
@@ -212,6 +247,8 @@ std::string direct_answer(const view& v, const step_view& s) {
       return original + " = " + converted + " (rate " + text_of(r, "rate") + ").";
     }
     case kind::math: {
+      if (auto gap = price_gap_answer(v, s))
+        return *gap;
       std::string currency = v.currency_of_inputs(s);
       std::string value = currency.empty() ? text_of(r, "value")
                                            : money_of(r, "value") + " " + currency;
@@ -302,7 +339,7 @@ synthesis_output synthesize_offline(const synthesis_input& in) {
   if (auto p = core::parse_plan(in.plan_json); p) {
     have_plan = true;
     for (auto& ps : p->steps) {
-      step_view s{ps.id, ps.tool, kind_of_tool(ps.tool), ps.depends_on, result_of(ps.id)};
+      step_view s{ps.id, ps.tool, kind_of_tool(ps.tool), ps.depends_on, result_of(ps.id), ps.args_json};
       if (s.k == kind::other && s.result)
         s.k = kind_of_result(*s.result);
       v.steps.push_back(std::move(s));
@@ -313,7 +350,7 @@ synthesis_output synthesize_offline(const synthesis_input& in) {
     if (v.find(id) || m.value.IsNull())
       continue;
     kind k = kind_of_result(m.value);
-    v.steps.push_back({id, default_tool_name(k), k, {}, &m.value});
+    v.steps.push_back({id, default_tool_name(k), k, {}, &m.value, ""});
   }
 
   // The direct answer comes from the final results: those no other result builds on.

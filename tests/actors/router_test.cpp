@@ -20,7 +20,7 @@ namespace {
 const char* source = "eventide/router/test";
 
 providers::planner_context catalog() {
-  return {providers::load_product_names(std::string(EVENTIDE_SOURCE_DIR) + "/products")};
+  return providers::load_planner_context(std::string(EVENTIDE_SOURCE_DIR) + "/products");
 }
 
 // The offline planner as spawn_router wires it, counting its runs: a plan is made where this

@@ -1,8 +1,8 @@
 // The offline rule-based planner: exact plans (compared as JSON) for each supported phrasing,
 // all of which must pass core::parse_plan.
 // Every check_plan case here (56 calls plus 18 from the weather-sample loop: 74) is mirrored in
-// the "tune" split of tests/fixtures/planner_labelled.json, which planner_eval_test.cpp scores;
-// add or remove a case in both places.
+// the first 74 "tune" items of tests/fixtures/planner_labelled.json, which planner_eval_test.cpp
+// scores; add or remove a case in both places.
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -17,9 +17,10 @@ using namespace eventide::providers;
 
 namespace {
 
+// The bundled catalog's vocabulary (names, brands, categories, description words), as the
+// router loads it.
 const planner_context& catalog() {
-  static const planner_context ctx{
-      {"Aurora X1", "Nimbus Pro", "Inkwell Paper", "Kestrel S5", "Zephyr Phone 8", "Tidal Buds"}};
+  static const planner_context ctx = load_planner_context(std::string(EVENTIDE_SOURCE_DIR) + "/products");
   return ctx;
 }
 
@@ -343,4 +344,51 @@ TEST_CASE("planner: repeated entities are looked up once, oversized plans are re
   // Beyond the rule parser's length limit a question goes to chat unchanged.
   std::string long_question(1001, 'a');
   check_plan(long_question, chat(long_question));
+}
+
+TEST_CASE("load_planner_context: the vocabulary is the catalog's, not the bundled one", "[planner]") {
+  auto outdoor = load_planner_context(std::string(EVENTIDE_FIXTURES) + "/catalogs/outdoor");
+  CHECK(outdoor.product_names.size() == 10);
+  auto has = [](const std::vector<std::string>& list, const std::string& x) {
+    return std::find(list.begin(), list.end(), x) != list.end();
+  };
+  CHECK(has(outdoor.categories, "e-bike"));
+  CHECK(has(outdoor.categories, "rain jacket"));
+  CHECK(has(outdoor.brands, "Voltway"));
+  CHECK(has(outdoor.description_words, "camping"));
+  CHECK(has(outdoor.attributes, "range"));
+  CHECK(std::is_sorted(outdoor.description_words.begin(), outdoor.description_words.end()));
+  CHECK_FALSE(has(outdoor.categories, "laptop"));
+  CHECK(load_planner_context("/nonexistent/products").product_names.empty());
+
+  // A product described, not named: looked up by its description.
+  auto described = plan_offline("what does the folding e-bike cost?", outdoor);
+  REQUIRE(described.ok());
+  CHECK(*described == plan_of(R"({"id":"s1","tool":"getProductInformation","args":{"query":"folding e-bike price"}})"));
+  // A need in the catalog's words: a search over the catalog, then a grounded answer.
+  std::string camping = "what should I take camping in the rain?";
+  auto need = plan_offline(camping, outdoor);
+  REQUIRE(need.ok());
+  CHECK(*need == plan_of(R"({"id":"s1","tool":"getProductInformation","args":{"query":")" + camping
+                         + R"(","topK":5}},{"id":"s2","tool":"ragGeneration","args":{"query":")"
+                         + camping + R"(","context":"{{steps.s1.result.chunks}}"}})"));
+  // "How much" about a fact the catalog states is not a price.
+  std::string range = "How much range does the Voltway Fold have?";
+  auto fact = plan_offline(range, outdoor);
+  REQUIRE(fact.ok());
+  CHECK(*fact == plan_of(R"({"id":"s1","tool":"getProductInformation","args":{"query":")" + range
+                         + R"("}},{"id":"s2","tool":"ragGeneration","args":{"query":")" + range
+                         + R"(","context":"{{steps.s1.result.chunks}}"}})"));
+  // A capitalized name the catalog lacks is never looked up by its other words; a question in
+  // capitals tells no names apart.
+  auto foreign = plan_offline("What does the Brompton e-bike cost?", outdoor);
+  REQUIRE(foreign.ok());
+  CHECK(foreign->find("generalChat") != std::string::npos);
+  auto shouted = plan_offline("WHAT DOES THE FOLDING E-BIKE COST?", outdoor);
+  REQUIRE(shouted.ok());
+  CHECK(shouted->find("getProductInformation") != std::string::npos);
+  // The bundled catalog sells no bikes: the same price question is small talk there.
+  auto bundled = plan_offline("what does the folding e-bike cost?", catalog());
+  REQUIRE(bundled.ok());
+  CHECK(bundled->find("generalChat") != std::string::npos);
 }

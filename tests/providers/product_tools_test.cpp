@@ -386,6 +386,12 @@ TEST_CASE("ragGeneration answers extractively with citations", "[tools]") {
         == "The Clarity 27Q has a 3-year warranty with a zero dead pixel guarantee. "
            "[products/clarity-27q.md]");
 
+  // A quoted sentence that does not name its product is led by the product's name.
+  auto storage = parse_ok(rag->invoke(R"({"query":"Can I expand the storage on the Kestrel S5?"})"));
+  CHECK(text_at(storage, "answer")
+        == "Kestrel S5: Storage: 128 GB. [products/kestrel-s5.md] Kestrel S5: Storage: 128 GB, "
+           "expandable with microSD up to 1 TB. [products/kestrel-s5.md]");
+
   // Same input, same bytes.
   auto again = rag->invoke(R"({"query":"What is the battery life of the Aurora X1?"})");
   CHECK(again.result_json == json::dump(doc));

@@ -9,12 +9,17 @@
 
 namespace eventide::quality {
 
-// Planner exact plans, tests/fixtures/planner_labelled.json
-// ("planner_eval: exact-plan accuracy per split", planner_eval_test.cpp).
-constexpr int planner_tune_total = 74;
-constexpr int planner_tune_exact = 74;
-constexpr int planner_heldout_total = 54;
-constexpr int planner_heldout_exact = 50;
+// Planner exact plans, tests/fixtures/planner_labelled.json, per catalog: products/ ("bundled")
+// and tests/fixtures/catalogs/outdoor ("outdoor", items with "catalog": "outdoor")
+// ("planner_eval: exact-plan accuracy per catalog and split", planner_eval_test.cpp).
+constexpr int planner_bundled_tune_total = 147;
+constexpr int planner_bundled_tune_exact = 147;
+constexpr int planner_bundled_heldout_total = 106;
+constexpr int planner_bundled_heldout_exact = 101;
+constexpr int planner_outdoor_tune_total = 22;
+constexpr int planner_outdoor_tune_exact = 22;
+constexpr int planner_outdoor_heldout_total = 20;
+constexpr int planner_outdoor_heldout_exact = 20;
 
 // ragGeneration answers that contain the labelled fact, tests/fixtures/rag_questions.json
 // ("rag_eval: ...", rag_eval_test.cpp). Every item is held out.

@@ -203,3 +203,36 @@ TEST_CASE("synthesis: deterministic", "[synthesis]") {
   // s1 feeds s2, which has no result yet: the last available result still answers.
   CHECK(a.answer.substr(0, a.answer.find('\n')) == "The Aurora X1 costs 1299 USD.");
 }
+
+TEST_CASE("synthesis: a price gap says which product costs more", "[synthesis]") {
+  const std::string plan =
+      R"({"steps":[{"id":"s1","tool":"getProductInformation","args":{"query":"Nimbus Pro price"}},)"
+      R"({"id":"s2","tool":"getProductInformation","args":{"query":"Aurora X1 price"}},)"
+      R"({"id":"s3","tool":"exchangeRate","args":{"from":"{{steps.s2.result.currency}}",)"
+      R"("to":"{{steps.s1.result.currency}}","amount":"{{steps.s2.result.price}}"}},)"
+      R"({"id":"s4","tool":"math","args":{"expression":"EXPRESSION"}}]})";
+  const std::string nimbus =
+      R"({"query":"Nimbus Pro price","name":"Nimbus Pro","price":1849,"currency":"USD",)"
+      R"("source":"products/nimbus-pro.md","chunks":[],"offline":true})";
+  const std::string identity =
+      R"({"from":"USD","to":"USD","amount":1299,"rate":1,"converted":1299,"offline":true})";
+  auto answer_for = [&](const std::string& expression, const std::string& math_result) {
+    synthesis_input in;
+    in.query = "Which is cheaper?";
+    in.plan_json = plan;
+    in.plan_json.replace(in.plan_json.find("EXPRESSION"), 10, expression);
+    in.results_json = R"({"s1":)" + nimbus + R"(,"s2":)" + aurora_result + R"(,"s3":)" + identity
+                      + R"(,"s4":)" + math_result + "}";
+    auto out = synthesize_offline(in);
+    return out.answer.substr(0, out.answer.find('\n'));
+  };
+  CHECK(answer_for("{{steps.s1.result.price}} - {{steps.s3.result.converted}}",
+                   R"({"expression":"1849 - 1299","value":550})")
+        == "The Nimbus Pro costs 550 USD more than the Aurora X1 (1849 - 1299).");
+  CHECK(answer_for("{{steps.s3.result.converted}} - {{steps.s1.result.price}}",
+                   R"({"expression":"1299 - 1849","value":-550})")
+        == "The Aurora X1 costs 550 USD less than the Nimbus Pro (1299 - 1849).");
+  // Other arithmetic on prices keeps the plain answer (s3, now unused, is a final result too).
+  CHECK(answer_for("{{steps.s1.result.price}} * 2", R"({"expression":"1849 * 2","value":3698})")
+        == "The Aurora X1 costs 1299 USD (1299 USD at 1). The answer is 3698 USD (1849 * 2).");
+}
