@@ -9,12 +9,17 @@ void aggregation_fold::apply(const events::event& e) {
     [&](const auto& d) {
       using T = std::decay_t<decltype(d)>;
       if constexpr (std::is_same_v<T, events::user_query_received>) {
-        query_ = d.query;
+        if (!query_)
+          query_ = d.query;
       } else if constexpr (std::is_same_v<T, events::plan_generated>) {
         if (d.plan_version > plan_version_) {
           plan_version_ = d.plan_version;
           plan_json_ = d.plan_json;
         }
+        // A follow-up is answered as the question it stands for ("and in GBP?" -> "What does
+        // the Aurora X1 cost in GBP?"), whichever of the two records is read first.
+        if (!d.resolved_query.empty())
+          query_ = d.resolved_query;
       } else if constexpr (std::is_same_v<T, events::plan_completed>) {
         if (!terminal_) {
           events::synthesize_final_answer_requested r;

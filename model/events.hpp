@@ -42,6 +42,9 @@ struct plan_generated {
   int64_t planning_ms = 0;
   int prompt_tokens = -1;     // LLM usage when reported; -1 = none (optional "tokens")
   int completion_tokens = -1;
+  // A follow-up resolved into a standalone question from the conversation's memory ("and in
+  // GBP?" -> "What does the Aurora X1 cost in GBP?"); empty: the question as asked.
+  std::string resolved_query;
   int turn = 1; // the turn of the conversation (DESIGN §13); absent in the JSON = 1
 };
 

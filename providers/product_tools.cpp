@@ -173,7 +173,7 @@ class product_info_tool final : public catalog_tool {
 };
 
 // One passage given to the extractive answerer: a chunk's text and where it came from.
-struct passage {
+struct rag_passage {
   std::string text;
   std::string source; // empty when the caller gave bare text
 };
@@ -186,7 +186,7 @@ struct sentence {
 
 // Chunk texts start with a "<name> — <heading>" line (see chunk_product); that line tells
 // which product a sentence is about but is not itself quoted.
-std::vector<sentence> split_sentences(const passage& p) {
+std::vector<sentence> split_sentences(const rag_passage& p) {
   std::vector<sentence> out;
   std::vector<std::string> lines;
   std::size_t start = 0;
@@ -240,17 +240,17 @@ std::string naming_product(const sentence& s) {
 
 // Reads the optional "context": chunk objects, strings, a getProductInformation result (its
 // "chunks"), or one string. Fails, naming the offending item, on any other shape.
-outcome<std::vector<passage>> context_passages(const json::value& context) {
-  std::vector<passage> out;
+outcome<std::vector<rag_passage>> rag_context_passages(const json::value& context) {
+  std::vector<rag_passage> out;
   auto from_item = [&](const json::value& item, const std::string& where) -> outcome<void> {
     if (item.IsString()) {
-      out.push_back(passage{std::string(item.GetString(), item.GetStringLength()), ""});
+      out.push_back(rag_passage{std::string(item.GetString(), item.GetStringLength()), ""});
       return {};
     }
     auto text = json::get_string(item, "text");
     if (!text)
       return fail(where + " must be a chunk object with a 'text' string, or a string");
-    out.push_back(passage{*text, json::get_string(item, "source").value_or("")});
+    out.push_back(rag_passage{*text, json::get_string(item, "source").value_or("")});
     return {};
   };
 
@@ -269,7 +269,7 @@ outcome<std::vector<passage>> context_passages(const json::value& context) {
   }
   // Blank text carries nothing; all-blank context means "retrieve it yourself".
   out.erase(std::remove_if(out.begin(), out.end(),
-                           [](const passage& p) { return trim(p.text).empty(); }),
+                           [](const rag_passage& p) { return trim(p.text).empty(); }),
             out.end());
   return out;
 }
@@ -292,16 +292,16 @@ class rag_tool final : public catalog_tool {
     if (auto unknown = unknown_product(retriever, args->query))
       return tool_output::permanent_error(*unknown);
 
-    std::vector<passage> passages;
+    std::vector<rag_passage> passages;
     if (auto it = args->doc.FindMember("context"); it != args->doc.MemberEnd()) {
-      auto given = context_passages(it->value);
+      auto given = rag_context_passages(it->value);
       if (!given)
         return tool_output::permanent_error(given.error());
       passages = std::move(given.value());
     }
     if (passages.empty())
       for (const auto& hit : retriever.search(args->query, retrieved_chunks))
-        passages.push_back(passage{hit.passage.text, hit.passage.source});
+        passages.push_back(rag_passage{hit.passage.text, hit.passage.source});
 
     std::vector<sentence> sentences;
     for (const auto& p : passages)

@@ -117,6 +117,8 @@ void write(const plan_generated& p, data_writer& w) {
       .object("planner", planner)
       .integer("planningMs", p.planning_ms);
   write_tokens(p.prompt_tokens, p.completion_tokens, w);
+  if (!p.resolved_query.empty())
+    w.text("resolvedQuery", p.resolved_query);
 }
 
 void write(const planning_failed& p, data_writer& w) {
@@ -209,6 +211,8 @@ void read(const json::value& d, plan_generated& p) {
   p.planner_model = text(d["planner"], "model");
   p.planning_ms = int64(d, "planningMs");
   read_tokens(d, p.prompt_tokens, p.completion_tokens);
+  if (d.HasMember("resolvedQuery"))
+    p.resolved_query = text(d, "resolvedQuery");
 }
 
 void read(const json::value& d, planning_failed& p) {

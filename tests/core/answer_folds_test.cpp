@@ -125,3 +125,26 @@ TEST_CASE("plan fold keeps requests and results replayed before their plan") {
   CHECK(replayed.digest() == live.digest());
   CHECK(replayed.decide(2300).empty()); // nothing is requested twice
 }
+
+TEST_CASE("aggregation fold answers a follow-up as the question it stands for, in either order", "[turns]") {
+  for (bool question_first : {true, false}) {
+    core::aggregation_fold f;
+    events::user_query_received q{"c", "u", "and in GBP?", 1};
+    q.turn = 2;
+    events::plan_generated g{1, R"({"steps":[]})", "offline", "rule-based", 0};
+    g.resolved_query = "What does the Aurora X1 cost in GBP?";
+    g.turn = 2;
+    if (question_first)
+      f.apply(ev("c", q));
+    f.apply(ev("c", g));
+    if (!question_first)
+      f.apply(ev("c", q));
+    events::plan_completed done{1, R"({"s1":1})"};
+    done.turn = 2;
+    f.apply(ev("c", done));
+    auto p = f.decide();
+    REQUIRE(p);
+    CHECK(std::get<events::synthesize_final_answer_requested>(*p).query
+          == "What does the Aurora X1 cost in GBP?");
+  }
+}

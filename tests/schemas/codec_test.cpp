@@ -582,6 +582,24 @@ TEST_CASE("turn: written only when not 1, absent reads as 1, invocation ids per 
   CHECK_FALSE(decode(zero));
 }
 
+TEST_CASE("PlanGenerated carries a follow-up's resolved question only when there is one", "[codec][turns]") {
+  plan_generated g{1, R"({"steps":[{"id":"s1","tool":"math","args":{"expression":"1+1"}}]})", "offline", "rule-based", 3};
+  auto plain = encode(make_event(g));
+  REQUIRE(plain);
+  CHECK(plain->find("resolvedQuery") == std::string::npos);
+  g.resolved_query = "What does the Aurora X1 cost in GBP?";
+  g.turn = 2;
+  auto bytes = encode(make_event(g));
+  REQUIRE(bytes);
+  CHECK(bytes->find(R"("resolvedQuery":"What does the Aurora X1 cost in GBP?")") != std::string::npos);
+  auto back = decode(*bytes);
+  REQUIRE(back);
+  CHECK(std::get<plan_generated>(back->data).resolved_query == g.resolved_query);
+  std::string empty = *bytes;
+  empty.replace(empty.find(g.resolved_query), g.resolved_query.size(), "");
+  CHECK_FALSE(decode(empty)); // minLength 1: absent means "as asked"
+}
+
 TEST_CASE("encode refuses a record its readers would refuse for its depth", "[codec]") {
   // A tool result may be within the bound on its own and not inside its record (data.result
   // is two levels down): the worker reports such a result as an invalid result instead.
