@@ -116,9 +116,7 @@ std::vector<const turn_memory*> conversation_memory::history_before(int turn) co
   return out;
 }
 
-namespace {
-
-const char* status_name(turn_status s) {
+const char* to_string(turn_status s) {
   switch (s) {
     case turn_status::asked: return "asked";
     case turn_status::planned: return "planned";
@@ -127,13 +125,11 @@ const char* status_name(turn_status s) {
   return "?";
 }
 
-} // namespace
-
 std::string conversation_memory::digest() const {
   std::string out = "memory " + conversation_id_ + " lastAsked=" + std::to_string(last_asked_)
                     + " answeredThrough=" + std::to_string(answered_through_) + "\n";
   for (auto& [n, t] : turns_)
-    out += "turn " + std::to_string(n) + " " + status_name(t.status) + (t.failed ? " failed" : "")
+    out += "turn " + std::to_string(n) + " " + to_string(t.status) + (t.failed ? " failed" : "")
            + " q=" + json::quote(t.question) + " id=" + json::quote(t.query_id)
            + " resolved=" + json::quote(t.resolved) + " plan=" + json::quote(t.plan_json)
            + " results=" + json::quote(t.results_json) + " answer=" + json::quote(t.answer) + "\n";
@@ -151,7 +147,7 @@ std::string conversation_memory::snapshot() const {
   for (auto& [n, t] : turns_) {
     json::value o(rapidjson::kObjectType);
     o.AddMember("turn", n, a);
-    o.AddMember("status", json::str(status_name(t.status), a), a);
+    o.AddMember("status", json::str(to_string(t.status), a), a);
     o.AddMember("failed", t.failed, a);
     o.AddMember("question", json::str(t.question, a), a);
     o.AddMember("queryId", json::str(t.query_id, a), a);
@@ -202,14 +198,11 @@ outcome<conversation_memory> conversation_memory::restore(std::string conversati
       return bad("turn fields");
     turn_memory t;
     t.turn = static_cast<int>(*n);
-    if (*status == "asked")
-      t.status = turn_status::asked;
-    else if (*status == "planned")
-      t.status = turn_status::planned;
-    else if (*status == "answered")
-      t.status = turn_status::answered;
-    else
+    auto parsed = parse_enum(*status, {turn_status::asked, turn_status::planned,
+                                       turn_status::answered});
+    if (!parsed)
       return bad("turn status");
+    t.status = *parsed;
     t.failed = *failed;
     t.question = *question;
     t.query_id = *query_id;

@@ -18,6 +18,7 @@
 namespace eventide::core {
 
 enum class turn_status { asked, planned, answered };
+const char* to_string(turn_status s);
 
 struct turn_memory {
   int turn = 0;

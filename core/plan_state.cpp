@@ -434,18 +434,6 @@ std::string conversation_state::digest() const {
   return d.str();
 }
 
-namespace {
-
-template <class E>
-std::optional<E> parse_enum(std::string_view text, std::initializer_list<E> all) {
-  for (auto e : all)
-    if (text == to_string(e))
-      return e;
-  return std::nullopt;
-}
-
-} // namespace
-
 std::string conversation_state::snapshot(
   const std::function<std::string(const events::event&)>& encode) const {
   json::document d;

@@ -1,6 +1,8 @@
 // Small text helpers shared by the parsers and tools.
 #pragma once
 
+#include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -69,6 +71,15 @@ inline std::string shorten(std::string_view s, size_t max = 128) {
   while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80)
     --end;
   return std::string(s.substr(0, end)) + "...";
+}
+
+/// The value of `all` whose to_string() is `text` (snapshots store enums by name).
+template <class E>
+std::optional<E> parse_enum(std::string_view text, std::initializer_list<E> all) {
+  for (auto e : all)
+    if (text == to_string(e))
+      return e;
+  return std::nullopt;
 }
 
 /// ASCII lower case.
