@@ -67,19 +67,11 @@ role_actor::behavior_type fold_role(typename role_actor::stateful_pointer<fold_r
       for (auto& [id, f] : st.folds)
         ids.push_back(id);
       auto rp = self->template make_response_promise<ok_atom>();
-      auto pending = std::make_shared<size_t>(ids.size() + 1);
-      auto one_done = [rp, pending]() mutable {
-        if (--*pending == 0)
-          rp.deliver(ok_atom::value);
-      };
-      for (auto& id : ids) {
-        auto logged = log_failure("emit after restore conversationId=" + id);
-        step(id, "", [logged, one_done](const caf::error& err) mutable {
-          logged(err);
-          one_done();
-        });
-      }
-      one_done();
+      emit_each_then_reply(ids, "emit after restore",
+                           [step](const std::string& id, done_fn done) {
+                             step(id, "", std::move(done));
+                           },
+                           rp);
       return rp;
     },
     [self](revoke_atom, const std::vector<int32_t>& parts) {

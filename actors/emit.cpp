@@ -41,4 +41,22 @@ done_fn log_failure(std::string what) {
   };
 }
 
+void emit_each_then_reply(const std::vector<std::string>& ids, const std::string& what,
+                          const std::function<void(const std::string& id, done_fn done)>& emit,
+                          caf::typed_response_promise<caf::ok_atom> rp) {
+  auto pending = std::make_shared<size_t>(ids.size() + 1);
+  auto one_done = [rp, pending]() mutable {
+    if (--*pending == 0)
+      rp.deliver(caf::ok_atom::value);
+  };
+  for (auto& id : ids) {
+    auto logged = log_failure(what + " conversationId=" + id);
+    emit(id, [logged, one_done](const caf::error& err) mutable {
+      logged(err);
+      one_done();
+    });
+  }
+  one_done();
+}
+
 } // namespace eventide

@@ -55,4 +55,10 @@ done_fn reply_to(caf::typed_response_promise<caf::ok_atom> rp);
 /// Completion for emits nobody waits for (going live, timers): failures are logged.
 done_fn log_failure(std::string what);
 
+/// Going live: runs `emit(id, done)` for each of `ids` (their failures logged as `what` with the
+/// conversation id) and answers `rp` once every one is done.
+void emit_each_then_reply(const std::vector<std::string>& ids, const std::string& what,
+                          const std::function<void(const std::string& id, done_fn done)>& emit,
+                          caf::typed_response_promise<caf::ok_atom> rp);
+
 } // namespace eventide

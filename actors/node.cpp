@@ -19,6 +19,7 @@
 #include "actors/metrics_role.hpp"
 #include "actors/orchestrator.hpp"
 #include "actors/router.hpp"
+#include "actors/store_cover.hpp"
 #include "actors/tool_worker.hpp"
 #include "schemas/codec.hpp"
 #include "storage/kv_store.hpp"
@@ -60,7 +61,8 @@ const std::vector<role_spec>& role_table() {
   static const std::vector<role_spec> table = [] {
     using T = topics;
     std::vector<role_spec> r = {
-      {"router", "router", {&T::user_commands}, false, false, start_router},
+      {"router", "router", {&T::user_commands, &T::conversation_events}, true, false,
+       start_router},
       {"orchestrator", "orchestrator", {&T::conversation_events, &T::tool_requests}, true, false,
        start_orchestrator},
       {"aggregator", "aggregator", {&T::user_commands, &T::conversation_events}, true, false,
@@ -300,24 +302,36 @@ outcome<void> start_router(node_state& node, const role_spec& role) {
   auto kv = storage::kv_store::open(opts.data_dir + "/router-ledger");
   if (!kv)
     return fail(kv.error());
-  std::shared_ptr<storage::kv_store> router_ledger = std::move(*kv);
+  std::shared_ptr<storage::kv_store> store = std::move(*kv);
   // The planner knows the loaded catalog: names, brands, categories, description words.
   auto ctx = providers::load_planner_context(opts.resources + "/products");
   auto io = node.io_for(role);
   if (!io)
     return fail(io.error());
+  auto covers = [store](int32_t p) { return take_cover(*store, p); };
   if (providers::offline_only(opts.providers.planning_chain)) {
-    node.add(role, spawn_router(node.sys, io->producer, std::move(ctx), source_of(opts, "router"),
-                                router_ledger));
+    node.add(role,
+             spawn_router(node.sys, io->producer, std::move(ctx), source_of(opts, "router"),
+                          store, opts.memory_turns),
+             covers);
     return {};
   }
   // LLM planning blocks on HTTP: the router runs detached, off the scheduler.
+  router_config cfg;
+  cfg.producer = io->producer;
+  cfg.follow_up = offline_follow_ups(ctx);
   auto rt = node.runtime;
-  planner_fn planner = [rt, ctx](const std::string& query, std::vector<std::string>& errors) {
-    return providers::plan_with_chain(query, rt->planning(), ctx, {}, &errors);
+  cfg.planner = [rt, ctx, budget = opts.memory_tokens](
+                  const std::string& query, const std::vector<const core::turn_memory*>& history,
+                  std::vector<std::string>& errors) {
+    providers::planning_options po;
+    po.conversation = providers::memory_for_prompt(history, budget);
+    return providers::plan_with_chain(query, rt->planning(), ctx, po, &errors);
   };
-  node.add(role, node.sys.spawn<caf::detached>(router, io->producer, planner,
-                                               source_of(opts, "router"), router_ledger));
+  cfg.source = source_of(opts, "router");
+  cfg.store = store;
+  cfg.memory_turns = opts.memory_turns;
+  node.add(role, node.sys.spawn<caf::detached>(router, std::move(cfg)), covers);
   return {};
 }
 
@@ -344,19 +358,7 @@ outcome<void> start_orchestrator(node_state& node, const role_spec& role) {
   // Read once per assignment, before any record of the partition flows. The marker is taken
   // away at once: restore mode defers snapshots, so until the registry writes it back at
   // go-live, a restart must replay the partition from offset 0.
-  node.add(role, o, [shared](int32_t p) {
-    auto c = shared->get(cover_key(p));
-    if (!c || !*c)
-      return false;
-    if (auto r = shared->write({}, {cover_key(p)}); !r) {
-      // The stale marker stays: a store that cannot take this write cannot take snapshots
-      // either, and must be deleted (the node rebuilds it from the log).
-      EV_LOG(error) << "cannot clear store coverage of partition " << p << ": " << r.error()
-                    << "; the orchestrator store is failing: stop the node and delete it";
-      return false;
-    }
-    return true;
-  });
+  node.add(role, o, [shared](int32_t p) { return take_cover(*shared, p); });
   return {};
 }
 

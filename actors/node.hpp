@@ -77,6 +77,8 @@ struct node_options {
   size_t max_in_flight = 256;      // per consumer bridge
   size_t tool_concurrency = 2;     // detached tool runners per worker kind
   int64_t passivate_after_ms = 60000; // an idle running conversation leaves memory (0 = never)
+  size_t memory_turns = 8; // answered turns the router remembers per conversation
+  size_t memory_tokens = 800; // of those, what an LLM planner's prompt gets at most
   /// A record in flight at this many crashes of the node is dead-lettered ("crashed the node N
   /// times") instead of handled again (README "Crash-loop guard"). 0 turns the guard off.
   uint32_t crash_loop_limit = 3;

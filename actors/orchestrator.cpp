@@ -1,4 +1,5 @@
 #include "actors/orchestrator.hpp"
+#include "actors/store_cover.hpp"
 
 #include <boost/uuid/uuid.hpp>
 #include <boost/uuid/uuid_generators.hpp>
@@ -19,10 +20,8 @@
 namespace eventide {
 
 // Orchestrator store keys: "s/<conv>" snapshot of a running conversation, "f/<conv>" finished
-// marker, cover_key(p) this store reflects partition p up to the group's committed offset.
-std::string cover_key(int32_t partition) {
-  return "cover/" + std::to_string(partition);
-}
+// marker, cover_key(p) this store reflects partition p up to the group's committed offset
+// (actors/store_cover.hpp).
 
 namespace {
 
@@ -294,13 +293,9 @@ orchestrator(orchestrator_ptr self, core::orchestration_policy policy, producer_
       // Restore mode defers snapshots: until the next go-live has persisted them, a restart
       // must not trust this store for the partitions held so far. (Newly assigned ones were
       // cleared when the bridge read their marker.)
-      if (st.store) {
-        std::vector<std::string> marks;
-        for (auto p : st.assigned)
-          marks.push_back(cover_key(p));
-        if (auto r = st.store->write({}, marks); !r)
+      if (st.store)
+        if (auto r = mark_cover(*st.store, st.assigned, false); !r)
           EV_LOG(error) << "cannot clear store coverage: " << r.error();
-      }
       for (auto& [id, a] : st.conversations)
         self->send(a, restore_atom::value);
     },
@@ -339,13 +334,9 @@ orchestrator(orchestrator_ptr self, core::orchestration_policy policy, producer_
         auto& st = self->state;
         if (!st.live || st.assigned != assigned)
           return; // restore mode again: the marker stays off
-        if (st.store && !*failed) {
-          std::vector<std::pair<std::string, std::string>> marks;
-          for (auto p : assigned)
-            marks.emplace_back(cover_key(p), "1");
-          if (auto r = st.store->put(marks); !r)
+        if (st.store && !*failed)
+          if (auto r = mark_cover(*st.store, assigned, true); !r)
             EV_LOG(error) << "cannot mark store coverage: " << r.error();
-        }
         if (st.live_flag)
           st.live_flag->store(true);
       };

@@ -94,8 +94,4 @@ orchestrator_actor spawn_orchestrator(caf::actor_system& sys, core::orchestratio
                                       std::shared_ptr<std::atomic<bool>> live_flag = nullptr,
                                       int64_t passivate_after_ms = 0);
 
-/// Store key of a partition's coverage marker: present while the store reflects the partition
-/// up to the group's committed offset.
-std::string cover_key(int32_t partition);
-
 } // namespace eventide

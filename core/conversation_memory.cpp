@@ -26,6 +26,15 @@ const turn_memory* conversation_memory::find(int turn) const {
   return it == turns_.end() ? nullptr : &it->second;
 }
 
+bool conversation_memory::folds(const events::payload& p) {
+  return std::holds_alternative<events::user_query_received>(p)
+         || std::holds_alternative<events::plan_generated>(p)
+         || std::holds_alternative<events::planning_failed>(p)
+         || std::holds_alternative<events::plan_completed>(p)
+         || std::holds_alternative<events::plan_failed>(p)
+         || std::holds_alternative<events::final_answer_synthesized>(p);
+}
+
 outcome<void> conversation_memory::apply(const events::event& e) {
   const int turn = events::turn_of(e.data);
   if (auto q = std::get_if<events::user_query_received>(&e.data)) {

@@ -41,6 +41,8 @@ class conversation_memory {
   /// Refuses, without changing anything, a question that skips a turn (turn n + 2 before
   /// n + 1 was asked) or that asks a turn again with other words: the router dead-letters it.
   outcome<void> apply(const events::event& e);
+  /// Whether apply() reads records of this type (others change nothing).
+  static bool folds(const events::payload& p);
 
   /// The turn to plan now: the first turn not answered, once it was asked and not yet planned.
   /// Turn n + 1 waits for the answer of turn n even when it was asked earlier.

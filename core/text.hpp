@@ -62,6 +62,20 @@ inline std::string unescape(std::string_view s) {
   return out;
 }
 
+/// `s` on one line: each run of whitespace (line breaks too) becomes one space, none at the ends.
+inline std::string one_line(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    bool space = c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' || c == '\v';
+    if (space && (out.empty() || out.back() == ' '))
+      continue;
+    out += space ? ' ' : c;
+  }
+  if (!out.empty() && out.back() == ' ')
+    out.pop_back();
+  return out;
+}
+
 /// At most `max` bytes of `s` for a message, cut before a UTF-8 continuation byte and marked
 /// with "..." when cut (a hostile record's field may be a megabyte long).
 inline std::string shorten(std::string_view s, size_t max = 128) {

@@ -64,7 +64,11 @@ outcome<llm_attempt> plan_with_llm(llm_client& client, const std::string& query,
   chat_request request;
   request.json_output = true;
   request.messages = {
-      {"system", render_prompt(*templ, {{"query", query}, {"product_names", names}})},
+      {"system", render_prompt(*templ, {{"query", query},
+                                        {"product_names", names},
+                                        {"conversation", options.conversation.empty()
+                                                           ? memory_for_prompt({}, 0)
+                                                           : options.conversation}})},
       {"user", query}};
 
   llm_attempt attempt;
@@ -111,6 +115,50 @@ outcome<std::string> plan_from_reply(const std::string& reply) {
   if (auto parsed = core::parse_plan(text); !parsed)
     return fail(parsed.error());
   return text;
+}
+
+namespace {
+
+// One turn for the prompt; its question and answer cut to `max_bytes` each.
+std::string turn_block(const core::turn_memory& t, size_t max_bytes) {
+  std::string s = "Turn " + std::to_string(t.turn) + ": " + core::shorten(core::one_line(t.question), max_bytes) + "\n";
+  if (!t.resolved.empty() && t.resolved != t.question)
+    s += "  planned as: " + core::shorten(core::one_line(t.resolved), max_bytes) + "\n";
+  std::string answer = t.answer.empty() ? (t.failed ? "(failed, no answer)" : "(no answer)")
+                                        : core::one_line(t.answer);
+  s += std::string("  answer") + (t.failed ? " (failed)" : "") + ": "
+       + core::shorten(answer, max_bytes) + "\n";
+  return s;
+}
+
+} // namespace
+
+std::string memory_for_prompt(const std::vector<const core::turn_memory*>& history,
+                              size_t max_tokens) {
+  if (history.empty())
+    return "(none: this is the first question of the conversation)";
+  const size_t budget = max_tokens * 4; // bytes: about 4 per token for English text
+  std::vector<std::string> kept;        // newest first
+  size_t used = 0;
+  for (auto it = history.rbegin(); it != history.rend(); ++it) {
+    // A turn whole (answers cut at 600 bytes), else shortened, else it and all older ones go.
+    auto block = turn_block(**it, 600);
+    if (used + block.size() > budget)
+      block = turn_block(**it, 80);
+    if (used + block.size() > budget)
+      break;
+    used += block.size();
+    kept.push_back(std::move(block));
+  }
+  std::string out;
+  if (auto left_out = history.size() - kept.size(); left_out > 0)
+    out += "(" + std::to_string(left_out) + (left_out == 1 ? " earlier turn" : " earlier turns")
+           + " left out)\n";
+  for (auto it = kept.rbegin(); it != kept.rend(); ++it)
+    out += *it;
+  if (!out.empty() && out.back() == '\n')
+    out.pop_back();
+  return out;
 }
 
 outcome<planning_result> plan_with_chain(const std::string& query, const llm_chain& chain,

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/conversation_memory.hpp"
 #include "core/outcome.hpp"
 #include "providers/planner.hpp"
 #include "providers/provider_config.hpp"
@@ -26,10 +27,18 @@ struct planning_result {
 struct planning_options {
   int64_t deadline_ms = 0;  // on the runtime's http clock; 0 = none
   std::string prompts_dir;  // default resource_root()/prompts
+  std::string conversation; // the earlier turns for router.md's {{conversation}} (memory_for_prompt)
 };
 
-/// Tries each link of `chain`. An LLM gets router.md (with {{query}} and {{product_names}}
-/// filled in) as system message and the query as user message, JSON output requested; its
+/// The earlier turns of a conversation (oldest first) as router.md's {{conversation}}: each
+/// turn's question, the question it was planned as, and its answer. Trimmed to `max_tokens`
+/// (estimated as one token per 4 bytes): the newest turns are kept, answers are cut first, and
+/// older turns are left out with a line that says how many. No turns: a line that says so.
+std::string memory_for_prompt(const std::vector<const core::turn_memory*>& history,
+                              size_t max_tokens);
+
+/// Tries each link of `chain`. An LLM gets router.md (with {{query}}, {{product_names}} and
+/// {{conversation}} filled in) as system message and the query as user message, JSON output requested; its
 /// reply is cleaned with plan_from_reply and validated; an invalid plan gets exactly one
 /// repair round that sends the validation error back. When every provider fails the failure
 /// is "every planner failed: <reason>; <reason>..." with one reason per provider, each

@@ -14,6 +14,7 @@
 
 #include "core/json.hpp"
 #include "core/plan.hpp"
+#include "core/text.hpp"
 
 namespace eventide::providers {
 
@@ -97,18 +98,7 @@ std::string money_of(const json::value& r, const char* member) {
   return n ? money(*n) : text_of(r, member);
 }
 
-std::string one_line(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    bool space = std::isspace(static_cast<unsigned char>(c)) != 0;
-    if (space && (out.empty() || out.back() == ' '))
-      continue;
-    out += space ? ' ' : c;
-  }
-  while (!out.empty() && out.back() == ' ')
-    out.pop_back();
-  return out;
-}
+using core::one_line;
 
 std::string first_line(const std::string& s) { return one_line(s.substr(0, s.find('\n'))); }
 

@@ -10,6 +10,7 @@ namespace eventide::cli {
 // Each command gets the option values, its command line, and the actor system's config (used
 // only by the commands that run a node: ask, resume, node); it returns the exit status.
 int run_ask(const options& cfg, const command_line& cl, caf::actor_system_config& system_config);
+int run_chat(const options& cfg, const command_line& cl, caf::actor_system_config& system_config);
 int run_resume(const options& cfg, const command_line& cl,
                caf::actor_system_config& system_config);
 int run_node(const options& cfg, const command_line& cl, caf::actor_system_config& system_config);

@@ -25,6 +25,7 @@ config::config() {
     .add(json, "json", "print the event trace as JSON")
     .add(timeout, "timeout", "seconds to wait for an answer")
     .add(user, "user", "user id of asked questions")
+    .add(conversation, "conversation", "ask/chat: the conversation to add a turn to")
     .add(log_level, "log-level", "trace|debug|info|warning|error")
     .add(max_attempts, "max-attempts", "attempts of a step with retryable errors")
     .add(step_timeout_ms, "step-timeout-ms", "re-request a step with no result after")
@@ -33,6 +34,8 @@ config::config() {
     .add(retry_max_ms, "retry-max-ms", "retry backoff cap")
     .add(tool_concurrency, "tool-concurrency", "detached runners per worker kind")
     .add(passivate_after_ms, "passivate-after-ms", "idle running conversations leave memory after")
+    .add(memory_turns, "memory-turns", "answered turns the router remembers per conversation")
+    .add(memory_tokens, "memory-tokens", "token budget of the memory in an LLM planner's prompt")
     .add(crash_loop_limit, "crash-loop-limit", "dead-letter a record in flight at this many crashes")
     .add(metrics_port, "metrics-port", "node: Prometheus /metrics port (0 = off)")
     .add(metrics_address, "metrics-address", "node: address of the metrics endpoint")
@@ -149,6 +152,10 @@ void load_config(config& cfg, const command_line& cl) {
     throw usage_error{"eventide.metrics-port must be between 0 (off) and 65535"};
   if (cfg.passivate_after_ms < 0)
     throw usage_error{"eventide.passivate-after-ms must be 0 (never) or positive"};
+  if (cfg.memory_turns < 1 || cfg.memory_turns > 1000)
+    throw usage_error{"eventide.memory-turns must be between 1 and 1000"};
+  if (cfg.memory_tokens < 0 || cfg.memory_tokens > 100000)
+    throw usage_error{"eventide.memory-tokens must be between 0 and 100000"};
   if (cfg.crash_loop_limit < 0 || cfg.crash_loop_limit > 1000)
     throw usage_error{"eventide.crash-loop-limit must be between 0 (off) and 1000"};
   if (cfg.tool_concurrency < 1 || cfg.tool_concurrency > 64)

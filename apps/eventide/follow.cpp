@@ -9,6 +9,7 @@
 #include "core/json.hpp"
 #include "options.hpp"
 #include "schemas/codec.hpp"
+#include "storage/dead_letter.hpp"
 
 namespace eventide::cli {
 
@@ -62,8 +63,19 @@ int follow(follower& f, std::chrono::seconds timeout) {
     for (auto& rec : *batch) {
       if (rec.key != f.conversation)
         continue;
+      if (!f.dead_letter_topic.empty() && rec.topic == f.dead_letter_topic) {
+        auto letter = storage::decode_dead_letter(rec.value);
+        if (letter && letter->source_topic == f.question_topic
+            && letter->partition == f.question.partition && letter->offset == f.question.offset) {
+          std::cerr << "eventide: the question was refused (" << letter->consumer_group
+                    << "): " << letter->reason << std::endl;
+          return exit_failed;
+        }
+        continue;
+      }
       auto ev = events::decode(rec.value);
-      if (ev) // an undecodable record is dead-lettered by the roles; the user sees the outcome
+      // An undecodable record is dead-lettered by the roles; the user sees the outcome.
+      if (ev && events::turn_of(ev->data) == f.turn)
         ready.emplace_back(std::move(*ev), std::move(rec.value));
     }
     std::stable_sort(ready.begin(), ready.end(), [](const auto& a, const auto& b) {
@@ -84,7 +96,10 @@ int follow(follower& f, std::chrono::seconds timeout) {
         plan_failed = true;
       if (auto a = std::get_if<events::final_answer_synthesized>(&ev->data)) {
         if (f.json) {
-          std::cout << "{\"conversationId\":" << json::quote(f.conversation) << ",\"events\":[";
+          std::cout << "{\"conversationId\":" << json::quote(f.conversation);
+          if (f.turn != 1)
+            std::cout << ",\"turn\":" << f.turn;
+          std::cout << ",\"events\":[";
           for (size_t i = 0; i < f.trace.size(); ++i)
             std::cout << (i ? "," : "") << f.trace[i];
           std::cout << "]}" << std::endl;

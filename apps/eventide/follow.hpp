@@ -19,6 +19,12 @@ std::string summarize(const events::event& e);
 struct follower {
   std::unique_ptr<storage::consumer> consumer;
   std::string conversation;
+  int turn = 1; // events of other turns are not shown
+  // Where the question was written, and the dead-letter topic: a letter of that record (a
+  // refused question) ends the wait with its reason. Empty topic: not watched.
+  std::string dead_letter_topic;
+  storage::position question;
+  std::string question_topic;
   bool json = false;
   int64_t started_ms = 0;
   std::vector<std::string> trace; // raw event JSON, for --json

@@ -38,8 +38,14 @@ const std::vector<command>& command_table() {
   static const std::vector<command> table = {
     {"ask",
      {{"ask \"QUESTION\"",
-       "plan and answer a question; prints every event live, then the answer"}},
+       "plan and answer a question; prints every event live, then the answer;\n"
+       "--conversation ID asks it as that conversation's next turn"}},
      run_ask},
+    {"chat",
+     {{"chat", "an interactive conversation: each line is the next turn (follow-ups\n"
+               "resolve against the earlier ones); /new, /trace, /quit or Ctrl-D;\n"
+               "--conversation ID resumes one"}},
+     run_chat},
     {"resume",
      {{"resume", "finish conversations left unanswered (e.g. after a crash) and print them"}},
      run_resume},

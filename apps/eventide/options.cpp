@@ -20,6 +20,7 @@ const char* const options_text = R"(options (config key eventide.NAME; on the co
   --json                 `ask`: print the full event trace as JSON
   --timeout SECONDS      `ask`/`resume`: give up waiting after  [60]
   --user ID              `ask`: user id                         [$USER]
+  --conversation ID      `ask`/`chat`: add the next turn to this conversation
   --log-level LEVEL      trace|debug|info|warning|error         [warning; node: info]
   --max-attempts N       attempts of a step with retryable errors [3]
   --step-timeout-ms MS   re-request a step with no result after [30000]
@@ -28,6 +29,10 @@ const char* const options_text = R"(options (config key eventide.NAME; on the co
   --retry-max-ms MS      retry backoff cap                      [10000]
   --tool-concurrency N   detached runners per worker kind       [2]
   --passivate-after-ms MS  idle running conversations leave memory [60000; 0 = never]
+  --memory-turns N       answered turns the router remembers per conversation (follow-ups
+                         resolve against them)                  [8]
+  --memory-tokens N      at most this many of them (estimated at 4 bytes a token) go into
+                         an LLM planner's prompt; newest first  [800]
   --crash-loop-limit N   dead-letter a record that was in flight at N crashes of the
                          node ("crashed the node N times")  [3; 0 = off]
   --metrics-port PORT    node: Prometheus text at http://ADDRESS:PORT/metrics [0 = off]

@@ -30,6 +30,7 @@ struct options {
   bool json = false;
   int timeout = 60;
   std::string user;
+  std::string conversation; // ask/chat: add a turn to this conversation
   std::string log_level;
   int max_attempts = 3;
   int step_timeout_ms = 30000;
@@ -38,6 +39,8 @@ struct options {
   int retry_max_ms = 10000;
   int tool_concurrency = 2;
   int passivate_after_ms = 60000;
+  int memory_turns = 8;
+  int memory_tokens = 800;
   int crash_loop_limit = 3;     // a record in flight at this many crashes is dead-lettered
   int metrics_port = 0;
   std::string metrics_address = "127.0.0.1";

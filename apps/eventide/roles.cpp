@@ -49,6 +49,8 @@ node_options make_node_options(const options& cfg, std::set<std::string> roles) 
   o.policy.retry_backoff.max_ms = cfg.retry_max_ms;
   o.tool_concurrency = static_cast<size_t>(cfg.tool_concurrency);
   o.passivate_after_ms = cfg.passivate_after_ms;
+  o.memory_turns = static_cast<size_t>(cfg.memory_turns);
+  o.memory_tokens = static_cast<size_t>(cfg.memory_tokens);
   o.crash_loop_limit = static_cast<uint32_t>(cfg.crash_loop_limit);
   o.providers = cfg.providers;
   return o;
@@ -60,6 +62,17 @@ int run_roles() {
   for (auto& r : optional_roles())
     std::cout << r << "\n";
   return exit_ok;
+}
+
+std::unique_ptr<node> start_ingress_roles(caf::actor_system& sys,
+                                          std::shared_ptr<storage::log> log, const options& cfg) {
+  auto roles = cfg.roles.empty() && cfg.brokers.empty() ? std::string("all") : cfg.roles;
+  if (roles.empty())
+    return nullptr;
+  auto n = std::make_unique<node>(sys, std::move(log), make_node_options(cfg, parse_roles(roles)));
+  if (auto r = n->start(); !r)
+    die(exit_usage, r.error());
+  return n;
 }
 
 } // namespace eventide::cli

@@ -116,7 +116,7 @@ TEST_CASE("the pipeline's consumer groups and their topics") {
   auto groups = pipeline_groups(topics("p-"));
   REQUIRE(groups.size() == 11);
   CHECK(groups[0].name == "router");
-  CHECK(groups[0].topics == std::vector<std::string>{"p-user-commands"});
+  CHECK(groups[0].topics == std::vector<std::string>{"p-user-commands", "p-conversation-events"});
   CHECK(groups[1].name == "orchestrator");
   CHECK(groups[1].topics
         == std::vector<std::string>{"p-conversation-events", "p-tool-invocation-requests"});

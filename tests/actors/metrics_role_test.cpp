@@ -213,14 +213,14 @@ TEST_CASE_METHOD(metrics_fixture, "metrics role: a restarted role rebuilds the s
 
 TEST_CASE_METHOD(metrics_fixture, "metrics role: consumer lag per group follows its commits") {
   write_history();
-  commit("router", {{"user-commands", 1}});
+  commit("router", {{"user-commands", 1}, {"conversation-events", 6}});
   commit("orchestrator", {{"conversation-events", 6}, {"tool-invocation-requests", 1}});
   auto role = start();
   auto d = health_when(role, [](const json::document& d) {
     return at(d, "live") == "true" && at(d, "consumerLag") == R"({"orchestrator":0,"router":1})";
   });
   CHECK(at(d, "consumerLag") == R"({"orchestrator":0,"router":1})");
-  commit("router", {{"user-commands", 2}});
+  commit("router", {{"user-commands", 2}, {"conversation-events", 6}});
   d = health_when(role, [](const json::document& d) {
     return at(d, "consumerLag") == R"({"orchestrator":0,"router":0})";
   });

@@ -9,6 +9,7 @@
 #include <caf/all.hpp>
 
 #include "actors/orchestrator.hpp"
+#include "actors/store_cover.hpp"
 #include "model/ids.hpp"
 #include "tests/actors/role_fixture.hpp"
 #include "tests/temp_dir.hpp"

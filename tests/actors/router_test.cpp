@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "actors/router.hpp"
+#include "actors/store_cover.hpp"
 #include "providers/planner.hpp"
 #include "storage/kv_store.hpp"
 #include "tests/actors/role_fixture.hpp"
@@ -26,10 +27,11 @@ providers::planner_context catalog() {
 // The offline planner as spawn_router wires it, counting its runs: a plan is made where this
 // counter goes up, and nowhere else.
 planner_fn counting_planner(std::shared_ptr<int> runs) {
-  return [runs, plan = offline_planner(catalog())](const std::string& query,
-                                                  std::vector<std::string>& errors) {
+  return [runs, plan = offline_planner(catalog())](
+           const std::string& query, const std::vector<const core::turn_memory*>& history,
+           std::vector<std::string>& errors) {
     ++*runs;
-    return plan(query, errors);
+    return plan(query, history, errors);
   };
 }
 
@@ -56,7 +58,13 @@ struct router_fixture : role_fixture {
   }
 
   void spawn_counting(std::shared_ptr<int> runs) {
-    router_actor = sys->spawn(router, producer, counting_planner(std::move(runs)), source, ledger);
+    router_config cfg;
+    cfg.producer = producer;
+    cfg.planner = counting_planner(std::move(runs));
+    cfg.follow_up = offline_follow_ups(catalog());
+    cfg.source = source;
+    cfg.store = ledger;
+    router_actor = sys->spawn(router, std::move(cfg));
     run();
   }
 
@@ -168,4 +176,94 @@ TEST_CASE_METHOD(router_fixture, "router: a query is acknowledged only once its 
   caf::anon_send(producer, serve_atom::value);
   run();
   CHECK(*replies == std::vector<std::string>{"ok"});
+}
+
+namespace {
+
+events::event turn_query(const std::string& conv, int turn, const std::string& text) {
+  events::user_query_received q{conv, "tester", text, 1000};
+  q.turn = turn;
+  return input_event(conv, q);
+}
+
+events::event turn_answer(const std::string& conv, int turn) {
+  events::final_answer_synthesized a;
+  a.answer = "done";
+  a.turn = turn;
+  return input_event(conv, a);
+}
+
+} // namespace
+
+TEST_CASE_METHOD(router_fixture, "router: turn 2 waits for turn 1's answer, then is planned as the follow-up it is") {
+  spawn_offline();
+  deliver(turn_query("t", 1, "How much do the Tidal Buds cost?"));
+  deliver(turn_query("t", 2, "and in EUR?"));
+  REQUIRE(rec->types() == std::vector<std::string>{"PlanGenerated"}); // turn 2 waits
+  deliver(rec->events[0]); // turn 1's plan back from the log
+  deliver(turn_answer("t", 1));
+  REQUIRE(rec->types() == std::vector<std::string>{"PlanGenerated", "PlanGenerated"});
+  auto& e = rec->events[1];
+  CHECK(e.id == "t/t2/plan/1");
+  CHECK(e.causation_id == "t/t2/query");
+  auto& g = std::get<events::plan_generated>(e.data);
+  CHECK(g.turn == 2);
+  CHECK(g.resolved_query == "How much do the Tidal Buds cost in EUR?");
+  CHECK(*replies == std::vector<std::string>{"ok", "ok", "ok", "ok"});
+}
+
+TEST_CASE_METHOD(router_fixture, "router: a skipped turn or a turn asked again with other words is refused with its reason") {
+  spawn_offline();
+  deliver(turn_query("s", 2, "and in EUR?"));
+  deliver(turn_query("s", 1, "What is 2 plus 2?"));
+  deliver(turn_query("s", 1, "What is 3 plus 3?"));
+  CHECK(*replies
+        == std::vector<std::string>{
+          "turn 2 of conversation s skips turn 1 (turns are asked in order)", "ok",
+          "turn 1 of conversation s was already asked with other words ('What is 2 plus 2?')"});
+  CHECK(rec->types() == std::vector<std::string>{"PlanGenerated"});
+}
+
+TEST_CASE_METHOD(router_fixture, "router: the memory is stored before a record is acknowledged, and a restart starts from it") {
+  spawn_offline();
+  deliver(turn_query("m", 1, "How much do the Tidal Buds cost?"));
+  deliver(rec->events[0]);
+  deliver(turn_query("m", 2, "and in EUR?"));
+  auto snap = ledger->get("m/m").value();
+  REQUIRE(snap);
+  auto stored = core::conversation_memory::restore("m", 8, *snap);
+  REQUIRE(stored);
+  CHECK(stored->last_asked() == 2);
+  CHECK(stored->find(1)->status == core::turn_status::planned);
+  // kill -9, then a restart whose replay starts at the committed offset: only turn 1's answer
+  // is after it. Turn 2 is planned as the follow-up of a question the new router never read.
+  stop();
+  spawn_offline();
+  deliver(turn_answer("m", 1));
+  REQUIRE(rec->types() == std::vector<std::string>{"PlanGenerated", "PlanGenerated"});
+  auto& g = std::get<events::plan_generated>(rec->events[1].data);
+  CHECK(g.turn == 2);
+  CHECK(g.resolved_query == "How much do the Tidal Buds cost in EUR?");
+}
+
+TEST_CASE_METHOD(router_fixture, "router: restore mode defers the memory to go-live and keeps the coverage marker off until then") {
+  spawn_offline();
+  auto marker = [&] { return ledger->get(cover_key(0)).value().has_value(); };
+  caf::anon_send(router_actor, restore_atom::value);
+  run();
+  deliver(turn_query("r", 1, "How much do the Tidal Buds cost?"));
+  CHECK(rec->events.empty()); // nothing is planned while restoring
+  CHECK_FALSE(ledger->get("m/r").value());
+  caf::anon_send(router_actor, live_atom::value, std::vector<int32_t>{0});
+  run();
+  CHECK(ledger->get("m/r").value());
+  CHECK(marker());
+  CHECK(rec->types() == std::vector<std::string>{"PlanGenerated"}); // due at go-live
+  // A rebalance: the marker goes at once, and a handed-over partition leaves the store.
+  caf::anon_send(router_actor, restore_atom::value);
+  run();
+  CHECK_FALSE(marker());
+  caf::anon_send(router_actor, revoke_atom::value, std::vector<int32_t>{0});
+  run();
+  CHECK_FALSE(ledger->get("m/r").value());
 }

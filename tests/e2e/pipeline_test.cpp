@@ -337,7 +337,7 @@ TEST_CASE("e2e: poison records on every topic go to the DLQ while a conversation
   // Groups reading each topic: each bridge dead-letters what it cannot decode.
   std::map<std::string, std::set<std::string>> readers = {
     {n.user_commands, {"router", "aggregator", "synthesis"}},
-    {n.conversation_events, {"orchestrator", "aggregator", "synthesis"}},
+    {n.conversation_events, {"router", "orchestrator", "aggregator", "synthesis"}},
     {n.tool_requests, {"orchestrator"}}};
   for (auto& w : worker_roles())
     readers[n.tool_requests].insert("tool-" + w.substr(7));

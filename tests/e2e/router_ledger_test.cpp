@@ -25,7 +25,7 @@ conversation_trace wait_for(pipeline& p, const std::string& conv, const char* ty
 
 } // namespace
 
-TEST_CASE("e2e: a query delivered again is answered from the router ledger, byte for byte") {
+TEST_CASE("e2e: a query delivered again after its turn was answered is not planned again") {
   temp_dir dir;
   pipeline p{dir.path};
   events::event q;
@@ -39,26 +39,17 @@ TEST_CASE("e2e: a query delivered again is answered from the router ledger, byte
   REQUIRE(first.count("FinalAnswerSynthesized") == 1);
 
   // The same record again, as the log delivers it after a crash before the commit; and once
-  // more after a restart, when the router's memory is gone but its ledger is not.
+  // more after a restart, when the router rebuilds its memory of the conversation from the
+  // log: the turn is answered, so neither delivery plans or publishes anything.
   p.produce(q);
-  auto second = wait_for(p, "again", "PlanGenerated", 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   p.stop();
   p.start();
   p.produce(q);
-  auto third = wait_for(p, "again", "PlanGenerated", 3);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  third = p.read("again"); // throws on an id repeated with other bytes
-
-  // At least one plan record per delivery (a restart may deliver a query once more), all of
-  // them the first one's bytes.
-  std::vector<std::string> plans;
-  for (auto& r : third.records)
-    if (r.event_id == "again/plan/1")
-      plans.push_back(r.bytes);
-  REQUIRE(plans.size() >= 3);
-  for (auto& b : plans)
-    CHECK(b == plans[0]);
-  // The orchestrator takes the repeats as what they are: the plan ran once.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto third = p.read("again"); // throws on an id repeated with other bytes
+  CHECK(third.count("PlanGenerated") == 1);
   CHECK(third.count("ToolInvocationRequested") == 1);
   CHECK(third.count("PlanCompleted") == 1);
+  CHECK(third.count("FinalAnswerSynthesized") == 1);
 }

@@ -34,13 +34,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import logcheck  # noqa: E402
 
-READERS = {
-    "user-commands": ["router", "aggregator", "synthesis"],
-    "conversation-events": ["orchestrator", "aggregator", "synthesis"],
-    "tool-invocation-requests": ["orchestrator"] + [
-        "tool-" + t for t in ("getProductInformation", "ragGeneration", "generalChat", "math",
-                              "weather", "exchangeRate", "orchestrationSynthesis")],
-}
+from gen_records import READERS  # noqa: E402  (one table of readers per topic)
 
 
 def answers_by_question(records):

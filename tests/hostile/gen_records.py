@@ -49,7 +49,7 @@ MAX_RECORD = 1 << 20   # schemas/codec.cpp max_record_bytes
 MAX_DEPTH = 64         # core/json.hpp max_depth
 READERS = {  # consumer groups per topic (actors/node.cpp role table)
     "user-commands": ["router", "aggregator", "synthesis"],
-    "conversation-events": ["orchestrator", "aggregator", "synthesis"],
+    "conversation-events": ["router", "orchestrator", "aggregator", "synthesis"],
     "tool-invocation-requests": ["orchestrator"] + [
         "tool-" + t for t in ("getProductInformation", "ragGeneration", "generalChat", "math",
                               "weather", "exchangeRate", "orchestrationSynthesis")],

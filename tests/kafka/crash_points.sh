@@ -163,6 +163,26 @@ expect_vat_answer mr "$conv"
 each_tool_ran_once "$conv" "mid-restore"
 echo "mid-restore: ok (a restore cut short is redone; nothing requested twice)"
 
+# -- after-snapshot, router: turn 2's question is in the router's memory store, not acknowledged --
+ask_bg t1 "How much do the Tidal Buds cost?"
+conv=$(conversation_of t1)
+wait_ask t1
+arm router after-snapshot:1
+ask_bg t2 "and in EUR?" --conversation "$conv"
+wait_crash router after-snapshot
+grep -q "crash point after-snapshot:1 hit ($conv)" "$work/router.out" \
+  || fail "router after-snapshot: died elsewhere: $(tail -3 "$work/router.out")"
+[ "$(count_events "$conv" PlanGenerated)" = 1 ] || fail "router after-snapshot: turn 2 planned before the crash"
+restart router
+wait_ask t2
+grep -qx 'The Tidal Buds costs 149.13 EUR (129 GBP at 1.15607).' "$work/t2.ask" \
+  || fail "router after-snapshot: turn 2 answer: $(cat "$work/t2.ask")"
+sleep 1 # room for late duplicates
+dump_log
+logcheck expect "$work/log.dump" "$conv" UserQueryReceived=2 PlanGenerated=2 FinalAnswerSynthesized=2 \
+  || fail "router after-snapshot: not one plan and one answer per turn"
+echo "after-snapshot (router): ok (turn 2 planned once after the restart, as its follow-up)"
+
 [ "$eos" = 1 ] || { echo "before-commit: not on Kafka ${KAFKA_BROKER_VERSION:-0.9} (no transactions)"; exit 0; }
 
 # -- before-commit: a role's outputs are in its transaction, the commit did not happen ----------

@@ -125,9 +125,9 @@ logcheck() { python3 "$root/tests/lib/logcheck.py" "$@"; }
 
 # ask_bg NAME QUESTION: runs `eventide ask` in the background; output in $work/NAME.ask,
 # exit status in $work/NAME.rc when done.
-ask_bg() {
+ask_bg() { # NAME QUESTION [ask options...]
   # shellcheck disable=SC2046
-  ( "$bin" ask "$2" $(kafka_args "$prefix") --data-dir "$work/ingress" --timeout 120 \
+  ( "$bin" ask "$2" "${@:3}" $(kafka_args "$prefix") --data-dir "$work/ingress" --timeout 120 \
       > "$work/$1.ask" 2>&1; echo $? > "$work/$1.rc.tmp"; mv "$work/$1.rc.tmp" "$work/$1.rc" ) &
 }
 

@@ -11,8 +11,9 @@ restore, a second answer -- is a violation, and every command below fails on it.
   logcheck.py count DUMP CONV TYPE [STEP]     events of TYPE in conversation CONV (optionally
                                               of one step), after the check
   logcheck.py records DUMP CONV TYPE [STEP]   records of them (repeats included)
-  logcheck.py once DUMP TYPE [CONV...]        every CONV (default: every conversation with a
-                                              UserQueryReceived) has exactly one TYPE event
+  logcheck.py once DUMP TYPE [CONV...]        every turn asked in every CONV (default: every
+                                              conversation with a UserQueryReceived) has
+                                              exactly one TYPE event
   logcheck.py expect DUMP CONV TYPE[:STEP]=N ...
                                               events of CONV: each TYPE (of STEP) N times;
                                               one dump read for many checks
@@ -111,6 +112,12 @@ def matching(records, conv, typ, step=None):
     return out
 
 
+def turn_of(event):
+    data = event.get("data") if isinstance(event.get("data"), dict) else {}
+    turn = data.get("turn", 1)
+    return turn if isinstance(turn, int) else 1
+
+
 def count_events(records, conv, typ, step=None):
     check(records)
     return len({(r.topic, r.event["id"]) for r in matching(records, conv, typ, step)})
@@ -172,11 +179,21 @@ def main(argv):
             if not convs:
                 convs = sorted({r.key for r in records if r.event
                                 and r.event.get("type") == "UserQueryReceived"})
-            wrong = {c: n for c in convs if (n := count_events(records, c, typ)) != 1}
+            # Per turn ("turn" absent = 1): a conversation of n turns has n of them.
+            wrong, turns = {}, 0
+            for c in convs:
+                asked = {turn_of(r.event) for r in matching(records, c, "UserQueryReceived")} or {1}
+                ids = collections.defaultdict(set)
+                for r in matching(records, c, typ):
+                    ids[turn_of(r.event)].add((r.topic, r.event["id"]))
+                turns += len(asked)
+                for t in sorted(asked | set(ids)):
+                    if len(ids[t]) != 1 or t not in asked:
+                        wrong[c if t == 1 else f"{c} turn {t}"] = len(ids[t])
             if wrong:
-                raise AssertionError(f"{len(wrong)} of {len(convs)} conversations do not have "
+                raise AssertionError(f"{len(wrong)} of {turns} turns do not have "
                                      f"exactly one {typ}: {dict(list(wrong.items())[:10])}")
-            print(f"{len(convs)} conversations, one {typ} each")
+            print(f"{len(convs)} conversations, {turns} turns, one {typ} each")
         elif cmd == "expect":
             conv, wrong = argv[3], []
             for spec in argv[4:]:

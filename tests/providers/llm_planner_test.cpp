@@ -225,3 +225,70 @@ TEST_CASE("the default chain plans offline without any request", "[llm][planner]
   CHECK(result->prompt_tokens == -1);
   CHECK(f.server.requests().empty());
 }
+
+namespace {
+
+core::turn_memory answered(int turn, std::string question, std::string resolved, std::string answer) {
+  core::turn_memory t;
+  t.turn = turn;
+  t.question = std::move(question);
+  t.resolved = std::move(resolved);
+  t.answer = std::move(answer);
+  t.status = core::turn_status::answered;
+  return t;
+}
+
+} // namespace
+
+TEST_CASE("memory_for_prompt: the earlier turns, newest kept first within the token budget", "[llm][planner][turns]") {
+  auto t1 = answered(1, "How much do the Tidal Buds cost?", "", "The Tidal Buds costs 129 GBP.\nNote: answered offline.");
+  auto t2 = answered(2, "and in EUR?", "How much do the Tidal Buds cost in EUR?",
+                     "The Tidal Buds costs 149.13 EUR (129 GBP at 1.15607).");
+  CHECK(memory_for_prompt({}, 800) == "(none: this is the first question of the conversation)");
+  CHECK(memory_for_prompt({&t1, &t2}, 800)
+        == "Turn 1: How much do the Tidal Buds cost?\n"
+           "  answer: The Tidal Buds costs 129 GBP. Note: answered offline.\n"
+           "Turn 2: and in EUR?\n"
+           "  planned as: How much do the Tidal Buds cost in EUR?\n"
+           "  answer: The Tidal Buds costs 149.13 EUR (129 GBP at 1.15607).");
+  // 40 tokens (160 bytes): turn 2 whole (138 bytes), turn 1 no longer fits.
+  CHECK(memory_for_prompt({&t1, &t2}, 40)
+        == "(1 earlier turn left out)\n"
+           "Turn 2: and in EUR?\n"
+           "  planned as: How much do the Tidal Buds cost in EUR?\n"
+           "  answer: The Tidal Buds costs 149.13 EUR (129 GBP at 1.15607).");
+  // A long answer is cut first: the turn stays, shortened, where the whole would not fit.
+  auto long_answer = answered(3, "Tell me about the Aurora X1", "", std::string(3000, 'x'));
+  auto cut = memory_for_prompt({&long_answer}, 100);
+  CHECK(cut == "Turn 3: Tell me about the Aurora X1\n  answer: " + std::string(80, 'x') + "...");
+  CHECK(memory_for_prompt({&t1, &t2}, 0) == "(2 earlier turns left out)");
+  auto failed = answered(4, "What is the weather in Atlantis?", "", "");
+  failed.failed = true;
+  CHECK(memory_for_prompt({&failed}, 800)
+        == "Turn 4: What is the weather in Atlantis?\n  answer (failed): (failed, no answer)");
+}
+
+TEST_CASE("the LLM planner's prompt carries the conversation so far", "[llm][planner][turns]") {
+  fixture f({"ollama"});
+  f.server.enqueue("/api/chat", ollama_says(valid_plan, 900, 64));
+  f.server.enqueue("/api/chat", ollama_says(valid_plan, 700, 64));
+  auto t1 = answered(1, "How much does the Aurora X1 cost?", "", "The Aurora X1 costs 1299 USD.");
+  planning_options with_memory;
+  with_memory.conversation = memory_for_prompt({&t1}, 800);
+  REQUIRE(plan_with_chain("and in euros?", f.runtime->planning(), catalog(), with_memory).ok());
+  REQUIRE(plan_with_chain("What does the Aurora X1 cost?", f.runtime->planning(), catalog()).ok());
+  auto seen = f.server.requests("/api/chat");
+  REQUIRE(seen.size() == 2);
+  auto follow_up = messages_of(seen[0].body);
+  auto first = messages_of(seen[1].body);
+  REQUIRE(follow_up.size() == 2);
+  REQUIRE(first.size() == 2);
+  const std::string section = "## The conversation so far\n\n";
+  CHECK(follow_up[0].second.find(section + "Turn 1: How much does the Aurora X1 cost?\n"
+                                 "  answer: The Aurora X1 costs 1299 USD.\n")
+        != std::string::npos);
+  CHECK(first[0].second.find(section + "(none: this is the first question of the conversation)\n")
+        != std::string::npos);
+  CHECK(follow_up[0].second.find("{{conversation}}") == std::string::npos);
+  CHECK(follow_up[1].second == "and in euros?");
+}
