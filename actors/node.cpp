@@ -321,6 +321,9 @@ outcome<void> start_router(node_state& node, const role_spec& role) {
   cfg.producer = io->producer;
   cfg.follow_up = offline_follow_ups(ctx);
   auto rt = node.runtime;
+  cfg.reviser = [rt, ctx](const providers::revision_input& in, std::vector<std::string>& errors) {
+    return providers::revise_with_chain(in, rt->planning(), ctx, {}, &errors);
+  };
   cfg.planner = [rt, ctx, budget = opts.memory_tokens](
                   const std::string& query, const std::vector<const core::turn_memory*>& history,
                   std::vector<std::string>& errors) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <utility>
 
 #include "actors/crash_point.hpp"
@@ -47,6 +48,31 @@ outcome<void> persist(router_state& st, const core::conversation_memory& m) {
   return st.ledger->put({{memory_key(m.conversation_id()), m.snapshot()}});
 }
 
+// The record the ledger holds under `key` (what answered a question or a revision request
+// before: a crash or a rebalance delivers it again), if any.
+outcome<std::optional<events::event>> recorded_answer(router_state& st, const std::string& key) {
+  auto recorded = st.ledger->get(key);
+  if (!recorded)
+    return fail(recorded.error());
+  if (!*recorded)
+    return std::optional<events::event>{};
+  auto ev = events::decode(**recorded);
+  if (!ev)
+    return fail("router ledger: " + ev.error());
+  return std::optional<events::event>{std::move(*ev)};
+}
+
+// Records `ev` under `key` before it is produced: from now on this input has this answer,
+// whatever happens to the produce or the commit.
+outcome<events::event> record_answer(router_state& st, const std::string& key, events::event ev) {
+  auto bytes = events::encode(ev);
+  if (!bytes)
+    return fail(bytes.error());
+  if (auto w = st.ledger->put({{key, *bytes}}); !w)
+    return fail(w.error());
+  return ev;
+}
+
 // The record that answers turn `t`: the ledger's when it was planned before (a crash or a
 // rebalance before the commit, the same bytes again, never planned anew), else a new plan,
 // recorded in the ledger before it is produced.
@@ -54,16 +80,13 @@ outcome<events::event> plan_turn(router_state& st, const core::conversation_memo
                                  const core::turn_memory& t) {
   const auto& conversation = m.conversation_id();
   auto key = "p/" + t.query_id;
-  auto recorded = st.ledger->get(key);
+  auto recorded = recorded_answer(st, key);
   if (!recorded)
     return fail(recorded.error());
   if (*recorded) {
-    auto ev = events::decode(**recorded);
-    if (!ev)
-      return fail("router ledger: " + ev.error());
     EV_LOG(info) << "turn " << t.turn << " planned before conversationId=" << conversation
                  << ": answering from the router ledger";
-    return ev;
+    return std::move(**recorded);
   }
   // A follow-up is planned as the standalone question it stands for.
   std::string query = t.question;
@@ -97,13 +120,7 @@ outcome<events::event> plan_turn(router_state& st, const core::conversation_memo
     f.turn = t.turn;
     out = std::move(f);
   }
-  auto ev = make_event(conversation, st.source, t.query_id, std::move(out));
-  auto bytes = events::encode(ev);
-  if (!bytes)
-    return fail(bytes.error());
-  if (auto w = st.ledger->put({{key, *bytes}}); !w)
-    return fail(w.error());
-  return ev;
+  return record_answer(st, key, make_event(conversation, st.source, t.query_id, std::move(out)));
 }
 
 // Plans the conversation's next turn if one is due. `trigger`: the id of the question being
@@ -126,6 +143,62 @@ void plan_next(role_actor::stateful_pointer<router_state> self, const std::strin
   publish_all(self, st.producer, {std::move(*ev)}, std::move(done));
 }
 
+// The record that answers a revision request: the ledger's when answered before, else the
+// reviser's decision, recorded in the ledger before it is produced (a replay never revises
+// again).
+outcome<events::event> revise_turn(router_state& st, const core::conversation_memory& m,
+                                   const events::event& request) {
+  const auto& req = std::get<events::plan_revision_requested>(request.data);
+  auto key = "r/" + request.id;
+  auto recorded = recorded_answer(st, key);
+  if (!recorded)
+    return fail(recorded.error());
+  if (*recorded)
+    return std::move(**recorded);
+  providers::revision_input in;
+  in.observations_json = req.observations_json;
+  in.failed_step = req.failed_step;
+  in.reason = req.reason;
+  const int turn = events::turn_of(request.data);
+  if (const auto* t = m.find(turn)) {
+    in.question = t->resolved.empty() ? t->question : t->resolved;
+    in.plan_json = t->plan_json;
+  }
+  std::vector<std::string> errors;
+  outcome<providers::revision_result> decided =
+    st.reviser ? st.reviser(in, errors) : outcome<providers::revision_result>(providers::revision_result{});
+  events::plan_revised r;
+  r.plan_version = req.plan_version + 1;
+  r.turn = turn;
+  if (decided) {
+    r.plan_json = decided->plan_json;
+    r.rationale = decided->rationale;
+    r.planner_provider = decided->provider;
+    r.planner_model = decided->model;
+    r.planning_ms = decided->ms;
+    r.prompt_tokens = decided->prompt_tokens;
+    r.completion_tokens = decided->completion_tokens;
+  } else {
+    // No reviser could decide: the turn ends with what was observed, and says why.
+    r.rationale = "no revision: " + decided.error();
+    r.planner_provider = "none";
+  }
+  EV_LOG(info) << "revised conversationId=" << m.conversation_id() << " turn=" << turn << " to v"
+               << r.plan_version << ": " << r.rationale;
+  return record_answer(st, key, make_event(m.conversation_id(), st.source, request.id, std::move(r)));
+}
+
+void answer_revision(role_actor::stateful_pointer<router_state> self,
+                     const core::conversation_memory& m, const events::event& request,
+                     done_fn done) {
+  auto ev = revise_turn(self->state, m, request);
+  if (!ev) {
+    done(make_error(ec::handler_failed, ev.error()));
+    return;
+  }
+  publish_all(self, self->state.producer, {std::move(*ev)}, std::move(done));
+}
+
 } // namespace
 
 role_actor::behavior_type router(role_actor::stateful_pointer<router_state> self,
@@ -134,6 +207,7 @@ role_actor::behavior_type router(role_actor::stateful_pointer<router_state> self
   st.producer = std::move(cfg.producer);
   st.planner = std::move(cfg.planner);
   st.follow_up = std::move(cfg.follow_up);
+  st.reviser = std::move(cfg.reviser);
   st.source = std::move(cfg.source);
   st.ledger = std::move(cfg.store);
   st.max_turns = std::max<size_t>(1, cfg.memory_turns);
@@ -153,6 +227,10 @@ role_actor::behavior_type router(role_actor::stateful_pointer<router_state> self
       if (std::holds_alternative<events::plan_generated>(in.ev.data)
           || std::holds_alternative<events::planning_failed>(in.ev.data))
         st.decided.erase(in.ev.causation_id);
+      if (std::holds_alternative<events::plan_revision_requested>(in.ev.data))
+        st.pending_revisions.emplace(in.ev.id, in.ev);
+      else if (std::holds_alternative<events::plan_revised>(in.ev.data))
+        st.pending_revisions.erase(in.ev.causation_id);
       if (!st.live) {
         st.unsaved.insert(conversation); // restore mode defers snapshots to go-live
         return ok_atom::value;
@@ -166,6 +244,12 @@ role_actor::behavior_type router(role_actor::stateful_pointer<router_state> self
         st.memories.erase(conversation);
         st.partition_of.erase(conversation);
         return ok_atom::value;
+      }
+      if (std::holds_alternative<events::plan_revision_requested>(in.ev.data)) {
+        st.pending_revisions.erase(in.ev.id); // answered now (again, from the ledger, if redelivered)
+        auto rp = self->make_response_promise<ok_atom>();
+        answer_revision(self, m, in.ev, reply_to(rp));
+        return rp;
       }
       bool question = std::holds_alternative<events::user_query_received>(in.ev.data);
       auto rp = self->make_response_promise<ok_atom>();
@@ -203,10 +287,23 @@ role_actor::behavior_type router(role_actor::stateful_pointer<router_state> self
       for (auto& [conversation, m] : st.memories)
         if (owned.count(st.partition_of[conversation]) && m.next_to_plan())
           due.push_back(conversation);
+      // And the revision requests read while restoring that the log has no answer to yet
+      // (by request id: never a conversation id, which has no '/').
+      for (auto& [id, request] : st.pending_revisions)
+        if (owned.count(st.partition_of[request.subject]) && st.memories.count(request.subject))
+          due.push_back(id);
       auto rp = self->make_response_promise<ok_atom>();
-      emit_each_then_reply(due, "plan after restore",
-                           [self](const std::string& conversation, done_fn done) {
-                             plan_next(self, conversation, "", std::move(done));
+      emit_each_then_reply(due, "plan or revise after restore",
+                           [self](const std::string& id, done_fn done) {
+                             auto& st = self->state;
+                             auto request = st.pending_revisions.find(id);
+                             if (request == st.pending_revisions.end()) {
+                               plan_next(self, id, "", std::move(done));
+                               return;
+                             }
+                             auto ev = request->second;
+                             st.pending_revisions.erase(request);
+                             answer_revision(self, st.memories.at(ev.subject), ev, std::move(done));
                            },
                            rp);
       return rp;
@@ -225,6 +322,8 @@ role_actor::behavior_type router(role_actor::stateful_pointer<router_state> self
           stale.push_back(memory_key(it->first));
           st.memories.erase(it->first);
           st.unsaved.erase(it->first);
+          for (auto r = st.pending_revisions.begin(); r != st.pending_revisions.end();)
+            r = r->second.subject == it->first ? st.pending_revisions.erase(r) : std::next(r);
           for (auto d = st.decided.begin(); d != st.decided.end();)
             d = owned_by(*d, it->first) ? st.decided.erase(d) : std::next(d);
           it = st.partition_of.erase(it);
@@ -236,6 +335,12 @@ role_actor::behavior_type router(role_actor::stateful_pointer<router_state> self
         EV_LOG(error) << "cannot drop handed-over partitions from the router store: "
                       << r.error();
     },
+  };
+}
+
+reviser_fn offline_reviser(providers::planner_context ctx) {
+  return [ctx = std::move(ctx)](const providers::revision_input& in, std::vector<std::string>&) {
+    return providers::revise_offline(in, ctx);
   };
 }
 
@@ -273,6 +378,7 @@ role_actor spawn_router(caf::actor_system& sys, producer_actor producer,
   router_config cfg;
   cfg.producer = std::move(producer);
   cfg.follow_up = offline_follow_ups(ctx);
+  cfg.reviser = offline_reviser(ctx);
   cfg.planner = offline_planner(std::move(ctx));
   cfg.source = std::move(source);
   cfg.store = std::move(store);

@@ -2,6 +2,8 @@
 
 #include <type_traits>
 
+#include "core/plan.hpp"
+
 namespace eventide::core {
 
 void aggregation_fold::apply(const events::event& e) {
@@ -20,6 +22,14 @@ void aggregation_fold::apply(const events::event& e) {
         // the Aurora X1 cost in GBP?"), whichever of the two records is read first.
         if (!d.resolved_query.empty())
           query_ = d.resolved_query;
+      } else if constexpr (std::is_same_v<T, events::plan_revised>) {
+        // The answer is written from every step of the turn, whichever version added it.
+        if (d.plan_version == plan_version_ + 1) {
+          plan_version_ = d.plan_version;
+          plan_json_ = merge_revision(plan_json_, d.plan_json);
+          if (!d.rationale.empty())
+            decisions_.push_back(d.rationale);
+        }
       } else if constexpr (std::is_same_v<T, events::plan_completed>) {
         if (!terminal_) {
           events::synthesize_final_answer_requested r;
@@ -57,6 +67,7 @@ std::optional<events::payload> aggregation_fold::decide() {
   r.query = *query_;
   // The plan that produced the results; "null" when planning failed.
   r.plan_json = r.plan_version > 0 ? plan_json_ : "null";
+  r.decisions = decisions_;
   requested_ = true;
   return events::payload{std::move(r)};
 }

@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "model/events.hpp"
 
@@ -22,7 +23,8 @@ class aggregation_fold {
  private:
   std::optional<std::string> query_;
   int plan_version_ = 0;
-  std::string plan_json_ = "null";
+  std::string plan_json_ = "null";  // every step of the turn: the plan and its revisions
+  std::vector<std::string> decisions_; // each revision's rationale
   std::optional<events::synthesize_final_answer_requested> terminal_; // query filled by decide
   bool requested_ = false; // SynthesizeFinalAnswerRequested applied or decided
 };

@@ -1,5 +1,7 @@
 #include "core/conversation_memory.hpp"
 
+#include "core/plan.hpp"
+
 #include <algorithm>
 #include <type_traits>
 
@@ -32,7 +34,9 @@ bool conversation_memory::folds(const events::payload& p) {
          || std::holds_alternative<events::planning_failed>(p)
          || std::holds_alternative<events::plan_completed>(p)
          || std::holds_alternative<events::plan_failed>(p)
-         || std::holds_alternative<events::final_answer_synthesized>(p);
+         || std::holds_alternative<events::final_answer_synthesized>(p)
+         || std::holds_alternative<events::plan_revision_requested>(p)
+         || std::holds_alternative<events::plan_revised>(p);
 }
 
 outcome<void> conversation_memory::apply(const events::event& e) {
@@ -65,7 +69,7 @@ outcome<void> conversation_memory::apply(const events::event& e) {
       constexpr bool relevant =
         std::is_same_v<T, events::plan_generated> || std::is_same_v<T, events::planning_failed>
         || std::is_same_v<T, events::plan_completed> || std::is_same_v<T, events::plan_failed>
-        || std::is_same_v<T, events::final_answer_synthesized>;
+        || std::is_same_v<T, events::final_answer_synthesized> || std::is_same_v<T, events::plan_revised>;
       if constexpr (relevant) {
         auto* t = get(turn);
         if (!t)
@@ -73,7 +77,15 @@ outcome<void> conversation_memory::apply(const events::event& e) {
         if constexpr (std::is_same_v<T, events::plan_generated>) {
           if (!d.resolved_query.empty())
             t->resolved = d.resolved_query;
-          t->plan_json = d.plan_json;
+          if (d.plan_version > t->plan_version) {
+            t->plan_json = d.plan_json;
+            t->plan_version = d.plan_version;
+          }
+        } else if constexpr (std::is_same_v<T, events::plan_revised>) {
+          if (d.plan_version == t->plan_version + 1) { // once, in order: apply() is idempotent
+            t->plan_json = merge_revision(t->plan_json, d.plan_json);
+            t->plan_version = d.plan_version;
+          }
         } else if constexpr (std::is_same_v<T, events::planning_failed>) {
           t->failed = true;
         } else if constexpr (std::is_same_v<T, events::plan_completed>) {
@@ -141,6 +153,7 @@ std::string conversation_memory::digest() const {
     out += "turn " + std::to_string(n) + " " + to_string(t.status) + (t.failed ? " failed" : "")
            + " q=" + json::quote(t.question) + " id=" + json::quote(t.query_id)
            + " resolved=" + json::quote(t.resolved) + " plan=" + json::quote(t.plan_json)
+           + (t.plan_version > 1 ? " planVersion=" + std::to_string(t.plan_version) : "")
            + " results=" + json::quote(t.results_json) + " answer=" + json::quote(t.answer) + "\n";
   return out;
 }
@@ -162,6 +175,8 @@ std::string conversation_memory::snapshot() const {
     o.AddMember("queryId", json::str(t.query_id, a), a);
     o.AddMember("resolved", json::str(t.resolved, a), a);
     o.AddMember("plan", json::str(t.plan_json, a), a);
+    if (t.plan_version > 1)
+      o.AddMember("planVersion", t.plan_version, a);
     o.AddMember("results", json::str(t.results_json, a), a);
     o.AddMember("answer", json::str(t.answer, a), a);
     turns.PushBack(o, a);
@@ -217,6 +232,8 @@ outcome<conversation_memory> conversation_memory::restore(std::string conversati
     t.query_id = *query_id;
     t.resolved = *resolved;
     t.plan_json = *plan;
+    // Absent: version 1 (or none, without a plan); written only after a revision.
+    t.plan_version = static_cast<int>(json::get_int(o, "planVersion").value_or(t.plan_json.empty() ? 0 : 1));
     t.results_json = *results;
     t.answer = *answer;
     m.turns_[t.turn] = std::move(t);

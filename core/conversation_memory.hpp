@@ -25,7 +25,8 @@ struct turn_memory {
   std::string question;     // as asked (UserQueryReceived)
   std::string query_id;     // the question's event id: the router ledger's key
   std::string resolved;     // the standalone question planned (PlanGenerated.resolvedQuery or the question)
-  std::string plan_json;    // the latest plan version; empty when planning failed
+  std::string plan_json;    // every step of the turn (its plan and revisions); empty when planning failed
+  int plan_version = 0;     // of the latest PlanGenerated / PlanRevised folded
   std::string results_json; // PlanCompleted / PlanFailed results; empty until then
   std::string answer;       // FinalAnswerSynthesized
   bool failed = false;      // planning or the plan failed

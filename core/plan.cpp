@@ -48,6 +48,8 @@ std::string find_cycle(const std::vector<plan_step>& steps) {
     marks[id] = mark::on_path;
     path.push_back(id);
     for (const auto& dep : by_id[id]->depends_on) {
+      if (!by_id.count(dep))
+        continue; // a step of an earlier plan version: done, no edge back
       if (marks[dep] == mark::on_path) {
         auto start = std::find(path.begin(), path.end(), dep);
         for (auto it = start; it != path.end(); ++it)
@@ -95,7 +97,7 @@ const tool_spec* find_tool(std::string_view name) {
   return nullptr;
 }
 
-outcome<plan> parse_plan(std::string_view plan_json) {
+outcome<plan> parse_plan(std::string_view plan_json, const std::vector<std::string>& earlier) {
   auto doc = json::parse(plan_json);
   if (!doc)
     return fail("plan is not valid JSON: " + doc.error());
@@ -105,7 +107,7 @@ outcome<plan> parse_plan(std::string_view plan_json) {
 
   // Same fields as schemas/plan.schema.json, so a plan that passes here also passes the
   // PlanGenerated schema when it is produced.
-  if (auto unknown = first_unknown_member(root, {"steps", "finalAnswerRequired"}))
+  if (auto unknown = first_unknown_member(root, {"steps", "finalAnswerRequired", "next"}))
     return fail("plan: unknown field '" + *unknown + "'");
 
   plan result;
@@ -113,6 +115,12 @@ outcome<plan> parse_plan(std::string_view plan_json) {
     if (!it->value.IsBool())
       return fail("plan: 'finalAnswerRequired' must be a boolean");
     result.final_answer_required = it->value.GetBool();
+  }
+  if (root.HasMember("next")) {
+    auto next = json::get_string(root, "next");
+    if (!next || (*next != "finish" && *next != "replan"))
+      return fail("plan: 'next' must be \"finish\" or \"replan\"");
+    result.replan = *next == "replan";
   }
 
   auto steps_it = root.FindMember("steps");
@@ -143,12 +151,20 @@ outcome<plan> parse_plan(std::string_view plan_json) {
     where = "step " + *id;
     if (contains(ids, *id))
       return fail(where + ": duplicate id");
-    if (auto unknown = first_unknown_member(s, {"id", "tool", "args", "dependsOn"}))
+    if (contains(earlier, *id))
+      return fail(where + ": id already used by an earlier plan version");
+    if (auto unknown = first_unknown_member(s, {"id", "tool", "args", "dependsOn", "onError"}))
       return fail(where + ": unknown field '" + *unknown + "'");
     ids.push_back(*id);
 
     plan_step step;
     step.id = *id;
+    if (s.HasMember("onError")) {
+      auto on_error = json::get_string(s, "onError");
+      if (!on_error || (*on_error != "fail" && *on_error != "replan"))
+        return fail(where + ": 'onError' must be \"fail\" or \"replan\"");
+      step.replan_on_error = *on_error == "replan";
+    }
     auto tool_name = json::get_string(s, "tool");
     if (!tool_name)
       return fail(where + ": 'tool' must be a string");
@@ -188,8 +204,10 @@ outcome<plan> parse_plan(std::string_view plan_json) {
   }
 
   // Pass 2: dependencies, explicit and implied by placeholders, now that all ids are known.
+  auto known = ids;
+  known.insert(known.end(), earlier.begin(), earlier.end());
   for (auto& step : result.steps) {
-    auto refs = referenced_steps(step.args_json, ids);
+    auto refs = referenced_steps(step.args_json, known);
     if (!refs)
       return fail("step " + step.id + ": " + refs.error());
     for (const auto& r : *refs)
@@ -198,7 +216,7 @@ outcome<plan> parse_plan(std::string_view plan_json) {
     for (const auto& dep : step.depends_on) {
       if (dep == step.id)
         return fail("step " + step.id + ": depends on itself");
-      if (!contains(ids, dep))
+      if (!contains(known, dep))
         return fail("step " + step.id + ": depends on unknown step '" + dep + "'");
     }
   }
@@ -206,6 +224,24 @@ outcome<plan> parse_plan(std::string_view plan_json) {
   if (auto cycle = find_cycle(result.steps); !cycle.empty())
     return fail("cycle: " + cycle);
   return result;
+}
+
+std::string merge_revision(std::string_view plan_json, std::string_view revision_json) {
+  auto base = json::parse(plan_json);
+  if (!base || !base->IsObject() || !base->HasMember("steps") || !(*base)["steps"].IsArray())
+    return std::string(plan_json);
+  auto& a = base->GetAllocator();
+  base->RemoveMember("next");
+  auto revision = json::parse(revision_json);
+  if (revision && revision->IsObject()) {
+    if (auto steps = revision->FindMember("steps");
+        steps != revision->MemberEnd() && steps->value.IsArray())
+      for (auto& step : steps->value.GetArray())
+        (*base)["steps"].PushBack(json::value(step, a), a);
+    if (auto next = revision->FindMember("next"); next != revision->MemberEnd())
+      base->AddMember("next", json::value(next->value, a), a);
+  }
+  return json::dump(*base);
 }
 
 } // namespace eventide::core

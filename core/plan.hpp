@@ -32,15 +32,24 @@ struct plan_step {
   std::string tool;
   std::string args_json;               // object, may contain placeholders
   std::vector<std::string> depends_on; // explicit dependsOn ∪ steps referenced by placeholders
+  bool replan_on_error = false;        // "onError": "replan": a permanent failure asks for a revision
 };
 
 struct plan {
   std::vector<plan_step> steps; // in the order given
   bool final_answer_required = true;
+  bool replan = false; // "next": "replan": after the last step the router decides what follows
 };
 
 /// Parses and validates a plan object. Failure reasons name the step and the rule, e.g.
 /// "step s2: unknown tool 'fly'", "step s3: depends on unknown step 's9'", "cycle: s1 -> s2 -> s1".
-outcome<plan> parse_plan(std::string_view plan_json);
+/// A revision (DESIGN §14) is parsed with the ids of the steps before it in `earlier`: its
+/// steps may depend on them (their results are in) and may not reuse their ids.
+outcome<plan> parse_plan(std::string_view plan_json, const std::vector<std::string>& earlier = {});
+
+/// A plan and one revision as one plan object (for readers that want every step of the turn):
+/// the revision's steps appended, its "next" in place of the plan's. `revision_json` "null"
+/// (finish) leaves the steps and drops "next". Either side not a plan object: `plan_json`.
+std::string merge_revision(std::string_view plan_json, std::string_view revision_json);
 
 } // namespace eventide::core

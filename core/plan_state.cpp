@@ -68,6 +68,31 @@ step_state* find_step(std::vector<step_state>& steps, const std::string& id) {
   return nullptr;
 }
 
+// A step that may be re-planned ("onError": "replan") and failed: it does not fail the plan.
+bool replannable_failure(const step_state& s) {
+  return s.status == step_status::failed && (s.step.replan_on_error || s.replanned);
+}
+
+// The steps that depend on a re-plannable failure can never run: they are handed to the
+// revision with it. Part of the fold (not of decide), so a replay marks them as the live run did.
+void skip_dependents_of_replannable(std::vector<step_state>& steps) {
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (auto& s : steps) {
+      if (s.status != step_status::pending)
+        continue;
+      for (const auto& dep : s.step.depends_on)
+        if (const step_state* d = find_step(steps, dep); d && replannable_failure(*d)) {
+          s.status = step_status::failed;
+          s.error = "not run: step " + dep + " failed";
+          s.replanned = true;
+          changed = true;
+          break;
+        }
+    }
+  }
+}
+
 // Object stepId -> result for the succeeded steps, in plan order. A result that is not valid
 // JSON (a worker bug) is kept as a string rather than dropped.
 std::string results_object(const std::vector<step_state>& steps) {
@@ -123,9 +148,10 @@ void conversation_state::apply_one(const events::event& e) {
                          const std::string& invocation) -> step_state* {
     if (status_ == plan_status::pending)
       return nullptr;
-    if (invocation != make_invocation_id(scope_, plan_version_, step_id).get())
+    step_state* s = find_step(steps_, step_id);
+    if (!s || invocation != make_invocation_id(scope_, s->version, step_id).get())
       return nullptr; // another plan version or conversation
-    return find_step(steps_, step_id);
+    return s;
   };
 
   std::visit(
@@ -134,8 +160,13 @@ void conversation_state::apply_one(const events::event& e) {
             if (status_ != plan_status::pending && g.plan_version <= plan_version_)
               return; // duplicate or older plan
             plan_version_ = g.plan_version;
+            base_version_ = g.plan_version;
             plan_json_ = g.plan_json;
             steps_.clear();
+            revisions_.clear();
+            replan_ = false;
+            revision_requested_ = 0;
+            revision_failure_.clear();
             failure_reason_.clear();
             failed_step_.clear();
             finish_recorded_ = false;
@@ -147,10 +178,36 @@ void conversation_state::apply_one(const events::event& e) {
               return;
             }
             status_ = plan_status::running;
+            replan_ = parsed->replan;
             for (auto& step : parsed->steps) {
               step_state s;
               s.step = std::move(step);
+              s.version = g.plan_version;
               steps_.push_back(std::move(s));
+            }
+          },
+          [&](const events::plan_revision_requested& r) {
+            if (status_ == plan_status::pending || r.plan_version < revision_requested_)
+              return;
+            revision_requested_ = r.plan_version;
+            if (r.plan_version != plan_version_)
+              return;
+            last_progress_ms_ = std::max(last_progress_ms_, e.time_ms);
+            revision_failure_ = r.failed_step.empty() ? std::string() : r.reason;
+            for (auto& st : steps_)
+              if (st.status == step_status::failed)
+                st.replanned = true;
+          },
+          [&](const events::plan_revised& r) {
+            if (status_ != plan_status::running || finish_recorded_
+                || r.plan_version != plan_version_ + 1)
+              return; // a duplicate, or a revision of a plan that already ended
+            last_progress_ms_ = std::max(last_progress_ms_, e.time_ms);
+            revision_requested_ = std::max(revision_requested_, plan_version_);
+            if (auto added = add_revision(r.plan_json, r.plan_version); !added) {
+              status_ = plan_status::failed;
+              failure_reason_ = "invalid plan revision " + std::to_string(r.plan_version) + ": "
+                                + added.error();
             }
           },
           [&](const events::tool_invocation_requested& r) {
@@ -236,6 +293,7 @@ void conversation_state::apply_one(const events::event& e) {
           [](const auto&) {}, // other types do not affect the plan
       },
       e.data);
+  skip_dependents_of_replannable(steps_);
 }
 
 namespace {
@@ -257,6 +315,84 @@ std::optional<std::string> oversized_args(const std::string& args) {
 
 } // namespace
 
+outcome<void> conversation_state::add_revision(const std::string& plan_json, int version) {
+  plan_version_ = version;
+  revisions_.push_back(plan_json);
+  replan_ = false;
+  if (plan_json == "null")
+    return {}; // finish with what was observed
+  std::vector<std::string> earlier;
+  for (const auto& st : steps_)
+    earlier.push_back(st.step.id);
+  auto parsed = parse_plan(plan_json, earlier);
+  if (!parsed)
+    return fail(parsed.error());
+  replan_ = parsed->replan;
+  for (auto& step : parsed->steps) {
+    step_state st;
+    st.step = std::move(step);
+    st.version = version;
+    steps_.push_back(std::move(st));
+  }
+  return {};
+}
+
+namespace {
+
+std::string step_failure(const step_state& s) {
+  return "step " + s.step.id + " (" + s.step.tool + ") failed after " + std::to_string(s.attempt)
+         + " attempt" + (s.attempt == 1 ? "" : "s") + ": " + s.error;
+}
+
+} // namespace
+
+void conversation_state::decide_end(std::vector<events::payload>& out) {
+  if (awaiting_revision())
+    return; // the router's PlanRevised is not back yet
+  const bool finish = !revisions_.empty() && revisions_.back() == "null";
+  if (finish && !revision_failure_.empty()) {
+    // The router ended the turn after a failure: the failure stands.
+    status_ = plan_status::failed;
+    failure_reason_ = revision_failure_;
+    for (const auto& st : steps_)
+      if (st.replanned && st.attempt > 0)
+        failed_step_ = st.step.id;
+    return;
+  }
+  auto failed = std::find_if(steps_.begin(), steps_.end(), [](const step_state& st) {
+    return st.status == step_status::failed && !st.replanned;
+  });
+  const bool after_failure = failed != steps_.end();
+  if (after_failure || (replan_ && !finish)) {
+    const std::string why = after_failure ? step_failure(*failed)
+                                          : "the plan asks what comes next after its last step";
+    const int done = plan_version_ - base_version_;
+    if (done >= policy_.max_plan_revisions) {
+      status_ = plan_status::failed;
+      failure_reason_ = "the plan needs revision " + std::to_string(done + 1)
+                        + ", past max-plan-revisions (" + std::to_string(policy_.max_plan_revisions)
+                        + ")" + (after_failure ? ": " + why : "");
+      failed_step_ = after_failure ? failed->step.id : "";
+      return;
+    }
+    events::plan_revision_requested r;
+    r.plan_version = plan_version_;
+    r.reason = why;
+    r.failed_step = after_failure ? failed->step.id : "";
+    r.observations_json = results_object(steps_);
+    revision_requested_ = plan_version_;
+    revision_failure_ = after_failure ? why : "";
+    for (auto& st : steps_)
+      if (st.status == step_status::failed)
+        st.replanned = true;
+    out.emplace_back(std::move(r));
+    return;
+  }
+  status_ = plan_status::completed;
+  finish_recorded_ = true;
+  out.emplace_back(events::plan_completed{plan_version_, results_object(steps_)});
+}
+
 std::vector<events::payload> conversation_state::decide(int64_t now_ms) {
   std::vector<events::payload> out;
   if (orphans_) {
@@ -277,23 +413,25 @@ void conversation_state::decide_new(int64_t now_ms, std::vector<events::payload>
   if (status_ == plan_status::pending || finish_recorded_)
     return;
 
-  if (status_ == plan_status::running) {
+  if (status_ == plan_status::running)
     fail_if_stalled(now_ms);
+  if (status_ == plan_status::running) {
+    auto replannable = [](const step_state& s) { return replannable_failure(s); };
     std::vector<std::string> ids;
     std::map<std::string, std::string> results;
-    bool blocked = false; // once a step failed, nothing new goes out
+    bool blocked = false; // once a step failed for good, nothing new goes out
     for (const auto& s : steps_) {
       ids.push_back(s.step.id);
       if (s.status == step_status::succeeded)
         results[s.step.id] = s.result_json;
-      blocked = blocked || s.status == step_status::failed;
+      blocked = blocked || (s.status == step_status::failed && !replannable(s));
     }
     auto succeeded = [&](const std::string& id) { return results.count(id) > 0; };
 
     for (auto& s : steps_) {
       if (blocked)
         break;
-      const auto invocation = make_invocation_id(scope_, plan_version_, s.step.id).get();
+      const auto invocation = make_invocation_id(scope_, s.version, s.step.id).get();
       if (s.status == step_status::pending && now_ms >= s.not_before
           && std::all_of(s.step.depends_on.begin(), s.step.depends_on.end(), succeeded)) {
         auto args = resolve_placeholders(s.step.args_json, results, ids);
@@ -336,21 +474,19 @@ void conversation_state::decide_new(int64_t now_ms, std::vector<events::payload>
           s.step.id, s.status == step_status::succeeded ? "ok" : "error", s.attempt});
     }
 
-    auto failed = std::find_if(steps_.begin(), steps_.end(),
-                               [](const step_state& s) { return s.status == step_status::failed; });
+    auto failed = std::find_if(steps_.begin(), steps_.end(), [&](const step_state& s) {
+      return s.status == step_status::failed && !replannable(s);
+    });
     if (failed != steps_.end()) {
       status_ = plan_status::failed;
       failed_step_ = failed->step.id;
       if (failure_reason_.empty())
-        failure_reason_ = "step " + failed->step.id + " (" + failed->step.tool + ") failed after "
-                          + std::to_string(failed->attempt) + " attempt"
-                          + (failed->attempt == 1 ? "" : "s") + ": " + failed->error;
+        failure_reason_ = step_failure(*failed);
     } else if (std::all_of(steps_.begin(), steps_.end(),
-                           [](const step_state& s) { return s.status == step_status::succeeded; })) {
-      status_ = plan_status::completed;
-      finish_recorded_ = true;
-      out.emplace_back(events::plan_completed{plan_version_, results_object(steps_)});
-      return;
+                           [](const step_state& s) { return terminal(s.status); })) {
+      decide_end(out);
+      if (finish_recorded_)
+        return;
     }
   }
 
@@ -374,11 +510,17 @@ void conversation_state::fail_if_stalled(int64_t now_ms) {
     return;
   // The step the turn waits on: the first one not decided yet (a request nobody answers, or
   // a retry that never comes).
+  auto seconds = std::to_string(policy_.turn_timeout_ms / 1000);
+  if (awaiting_revision()) {
+    status_ = plan_status::failed;
+    failure_reason_ = "turn timed out: no plan revision for " + seconds
+                      + " s (turn-timeout-ms) after plan version " + std::to_string(plan_version_);
+    return;
+  }
   auto waiting = std::find_if(steps_.begin(), steps_.end(),
                               [](const step_state& s) { return !terminal(s.status); });
   if (waiting == steps_.end())
     return;
-  auto seconds = std::to_string(policy_.turn_timeout_ms / 1000);
   failure_reason_ = "turn timed out: no progress for " + seconds + " s (turn-timeout-ms); step "
                     + waiting->step.id + " (" + waiting->step.tool + ") still waiting after "
                     + std::to_string(waiting->attempt) + " attempt"
@@ -395,11 +537,12 @@ std::optional<int64_t> conversation_state::next_wakeup() const {
     if (!earliest || t < *earliest)
       earliest = t;
   };
+  // A step failed for good ends the plan anyway; one handed to a revision waits for it.
   bool step_failed = std::any_of(steps_.begin(), steps_.end(), [](const step_state& s) {
-    return s.status == step_status::failed;
+    return s.status == step_status::failed && !s.step.replan_on_error && !s.replanned;
   });
   if (policy_.turn_timeout_ms > 0 && last_progress_ms_ >= 0 && !step_failed)
-    consider(last_progress_ms_ + policy_.turn_timeout_ms); // a failed step ends the plan anyway
+    consider(last_progress_ms_ + policy_.turn_timeout_ms);
   for (const auto& s : steps_) {
     if (s.status == step_status::pending && s.not_before > 0)
       consider(s.not_before);
@@ -421,6 +564,12 @@ std::string conversation_state::digest() const {
     << "failed_step " << quote(failed_step_) << "\n"
     << "finish_recorded " << finish_recorded_ << "\n"
     << "last_progress_ms " << last_progress_ms_ << "\n";
+  if (!revisions_.empty() || replan_ || revision_requested_ > 0) { // the agent loop (DESIGN §14)
+    d << "base_version " << base_version_ << " replan " << replan_ << " revision_requested "
+      << revision_requested_ << " revision_failure " << quote(revision_failure_) << "\n";
+    for (const auto& r : revisions_)
+      d << "revision " << quote(r) << "\n";
+  }
   for (const auto& s : steps_) {
     d << "step " << quote(s.step.id) << " tool " << s.step.tool << " depends_on";
     for (const auto& dep : s.step.depends_on)
@@ -430,6 +579,9 @@ std::string conversation_state::digest() const {
       << s.completion_recorded << "\n  plan_args " << quote(s.step.args_json) << "\n  args "
       << quote(s.args_json) << "\n  result " << quote(s.result_json) << "\n  error "
       << quote(s.error) << "\n";
+    if (s.version != base_version_ || s.replanned || s.step.replan_on_error)
+      d << "  version " << s.version << " replanned " << s.replanned << " on_error_replan "
+        << s.step.replan_on_error << "\n";
   }
   return d.str();
 }
@@ -448,6 +600,15 @@ std::string conversation_state::snapshot(
   d.AddMember("failedStep", json::str(failed_step_, a), a);
   d.AddMember("finishRecorded", finish_recorded_, a);
   d.AddMember("lastProgressMs", last_progress_ms_, a);
+  if (!revisions_.empty() || replan_ || revision_requested_ > 0) {
+    json::value revisions(rapidjson::kArrayType);
+    for (const auto& r : revisions_)
+      revisions.PushBack(json::str(r, a), a);
+    d.AddMember("revisions", revisions, a);
+    d.AddMember("replan", replan_, a);
+    d.AddMember("revisionRequested", revision_requested_, a);
+    d.AddMember("revisionFailure", json::str(revision_failure_, a), a);
+  }
   json::value steps(rapidjson::kArrayType);
   for (const auto& st : steps_) {
     json::value o(rapidjson::kObjectType);
@@ -460,6 +621,8 @@ std::string conversation_state::snapshot(
     o.AddMember("result", json::str(st.result_json, a), a);
     o.AddMember("error", json::str(st.error, a), a);
     o.AddMember("completionRecorded", st.completion_recorded, a);
+    if (st.replanned)
+      o.AddMember("replanned", true, a);
     steps.PushBack(o, a);
   }
   d.AddMember("steps", steps, a);
@@ -520,15 +683,46 @@ conversation_state::restore(std::string conversation_id, orchestration_policy po
   const auto* steps = json::find_path(d, "steps");
   if (!steps || !steps->IsArray())
     return bad("steps");
+  // The agent loop's fields; absent in snapshots of plans that never asked for a revision.
+  std::vector<std::string> revisions;
+  if (const auto* revs = json::find_path(d, "revisions")) {
+    if (!revs->IsArray())
+      return bad("revisions");
+    for (const auto& r : revs->GetArray()) {
+      if (!r.IsString())
+        return bad("revisions");
+      revisions.emplace_back(r.GetString(), r.GetStringLength());
+    }
+    auto replan = json::get_bool(d, "replan");
+    auto requested = json::get_int(d, "revisionRequested");
+    auto failure = json::get_string(d, "revisionFailure");
+    if (!replan || !requested || !failure)
+      return bad("revision fields");
+    s.revision_requested_ = static_cast<int>(*requested);
+    s.revision_failure_ = *failure;
+  }
+  s.base_version_ = s.plan_version_ - static_cast<int>(revisions.size());
   if (steps->Size() > 0) {
-    // The steps' static part comes from the plan, as when PlanGenerated was applied.
+    // The steps' static part comes from the plan and its revisions, as when PlanGenerated and
+    // each PlanRevised were applied.
     auto parsed = parse_plan(s.plan_json_);
-    if (!parsed || parsed->steps.size() != steps->Size())
+    if (!parsed)
+      return bad("plan (does not match its steps)");
+    for (auto& step : parsed->steps) {
+      step_state st;
+      st.step = std::move(step);
+      st.version = s.base_version_;
+      s.steps_.push_back(std::move(st));
+    }
+    s.replan_ = parsed->replan;
+    for (size_t i = 0; i < revisions.size(); ++i)
+      if (!s.add_revision(revisions[i], s.base_version_ + 1 + static_cast<int>(i)))
+        return bad("revision (does not parse)");
+    if (s.steps_.size() != steps->Size())
       return bad("plan (does not match its steps)");
     for (rapidjson::SizeType i = 0; i < steps->Size(); ++i) {
       const auto& o = (*steps)[i];
-      step_state st;
-      st.step = parsed->steps[i];
+      step_state& st = s.steps_[i];
       auto stat = parse_enum(json::get_string(o, "status").value_or(""),
                              {step_status::pending, step_status::requested,
                               step_status::succeeded, step_status::failed});
@@ -552,9 +746,14 @@ conversation_state::restore(std::string conversation_id, orchestration_policy po
       st.result_json = *result;
       st.error = *error;
       st.completion_recorded = *recorded;
-      s.steps_.push_back(std::move(st));
+      st.replanned = json::get_bool(o, "replanned").value_or(false);
     }
   }
+  s.plan_version_ = static_cast<int>(*version); // add_revision moved it along
+  if (const auto* revs = json::find_path(d, "revisions"); revs && steps->Size() == 0)
+    s.revisions_ = revisions; // an invalid plan has no steps to rebuild; keep what it had
+  if (auto replan = json::get_bool(d, "replan"))
+    s.replan_ = *replan;
   const auto* early = json::find_path(d, "early");
   if (!early || !early->IsArray())
     return bad("early events");

@@ -29,6 +29,7 @@ struct orchestration_policy {
   int64_t step_timeout_ms = 30000; // no result by then -> re-request (does not fail the plan)
   backoff_policy retry_backoff;    // delay before re-running after a retryable error
   int64_t turn_timeout_ms = 300000; // no plan progress (plan or result) by then -> PlanFailed; 0 = off
+  int max_plan_revisions = 3; // PlanRevised per turn; one more wanted fails the plan (DESIGN §14)
 };
 
 struct step_state {
@@ -42,6 +43,8 @@ struct step_state {
   std::string result_json;  // when succeeded
   std::string error;        // when failed (or the last retryable error)
   bool completion_recorded = false; // PlanStepCompleted applied or decided
+  int version = 1;          // the plan version that added the step (its invocation ids carry it)
+  bool replanned = false;   // failed, and handed to a revision instead of failing the plan
 };
 
 class conversation_state {
@@ -91,6 +94,8 @@ class conversation_state {
   std::vector<std::string> unlogged_ids() const;
   const std::vector<step_state>& steps() const { return steps_; }
   const std::string& failure_reason() const { return failure_reason_; }
+  /// The latest version asks for a revision that is not back from the router yet.
+  bool awaiting_revision() const { return revision_requested_ == plan_version_ && plan_version_ > 0; }
 
   /// Canonical text of everything the fold holds; equal digests mean equal states (replay test).
   std::string digest() const;
@@ -112,7 +117,12 @@ class conversation_state {
   orchestration_policy policy_;
   plan_status status_ = plan_status::pending;
   int plan_version_ = 0;
-  std::string plan_json_;
+  std::string plan_json_;             // PlanGenerated's plan
+  int base_version_ = 0;              // PlanGenerated's version; each revision adds one
+  std::vector<std::string> revisions_; // each PlanRevised's plan in order ("null": finish)
+  bool replan_ = false;               // the latest version says "next": "replan"
+  int revision_requested_ = 0;        // highest version whose PlanRevisionRequested is decided
+  std::string revision_failure_;      // why the latest revision was asked, when a step failed
   std::vector<step_state> steps_;
   std::string failure_reason_;
   std::string failed_step_;
@@ -125,6 +135,8 @@ class conversation_state {
   bool orphans_ = false; // restored from another session: decide() repeats unlogged_ first
 
   void apply_one(const events::event& e);
+  outcome<void> add_revision(const std::string& plan_json, int version);
+  void decide_end(std::vector<events::payload>& out); // every step settled: complete, revise or fail
   void decide_new(int64_t now_ms, std::vector<events::payload>& out);
   void fail_if_stalled(int64_t now_ms); // turn-timeout: fails the waiting step and the plan
 };

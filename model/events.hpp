@@ -29,6 +29,9 @@ struct synthesize_final_answer_requested {
   std::string results_json;   // object: stepId -> result (completed steps only)
   std::string failure;        // empty when the plan completed; else why it failed
   std::string failed_step;    // empty unless a step failed
+  // What the router decided between plan versions (each PlanRevised's rationale, in order),
+  // so the answer can say it ("the Aurora X1 is cheaper: ..."); empty without revisions.
+  std::vector<std::string> decisions;
   int turn = 1; // the turn of the conversation (DESIGN §13); absent in the JSON = 1
 };
 
@@ -45,6 +48,32 @@ struct plan_generated {
   // A follow-up resolved into a standalone question from the conversation's memory ("and in
   // GBP?" -> "What does the Aurora X1 cost in GBP?"); empty: the question as asked.
   std::string resolved_query;
+  int turn = 1; // the turn of the conversation (DESIGN §13); absent in the JSON = 1
+};
+
+// The agent loop (DESIGN §14): the orchestrator asks the router to revise a turn's plan with
+// what its steps observed, because the plan said "then decide" ("next": "replan") or because a
+// step marked "onError": "replan" failed for good. On conversation-events, not user-commands:
+// the orchestrator reads back every decision it makes, or a replay would make it again.
+struct plan_revision_requested {
+  int plan_version = 1;          // the version whose outcome this reports; PlanRevised is +1
+  std::string reason;            // why a revision is asked, one line
+  std::string failed_step;       // empty unless a step failed
+  std::string observations_json; // object: stepId -> result of every step that succeeded so far
+  int turn = 1; // the turn of the conversation (DESIGN §13); absent in the JSON = 1
+};
+
+// The router's answer to PlanRevisionRequested: the steps to add (their placeholders may use
+// every earlier step's result), or none: the turn ends with what was observed.
+struct plan_revised {
+  int plan_version = 2;   // the revision's version: the requested one + 1
+  std::string plan_json = "null"; // a plan object with the steps to add; "null" (absent in the JSON): finish
+  std::string rationale;  // the decision, one line ("the Nimbus Pro is cheaper: 199 < 249 USD")
+  std::string planner_provider;
+  std::string planner_model;
+  int64_t planning_ms = 0;
+  int prompt_tokens = -1; // LLM usage when reported; -1 = none (optional "tokens")
+  int completion_tokens = -1;
   int turn = 1; // the turn of the conversation (DESIGN §13); absent in the JSON = 1
 };
 
@@ -115,7 +144,8 @@ struct tool_invocation_requested {
 using payload = std::variant<user_query_received, synthesize_final_answer_requested,
                              plan_generated, planning_failed, tool_invocation_resulted,
                              plan_step_completed, plan_completed, plan_failed,
-                             final_answer_synthesized, tool_invocation_requested>;
+                             final_answer_synthesized, tool_invocation_requested,
+                             plan_revision_requested, plan_revised>;
 
 /// One CloudEvents 1.0 structured event. `subject` is always the conversation id and is also
 /// the record key.
@@ -150,6 +180,8 @@ EVENTIDE_EVENT_TRAITS(plan_failed, "PlanFailed", "conversation-events")
 EVENTIDE_EVENT_TRAITS(synthesize_final_answer_requested, "SynthesizeFinalAnswerRequested",
                       "user-commands")
 EVENTIDE_EVENT_TRAITS(final_answer_synthesized, "FinalAnswerSynthesized", "conversation-events")
+EVENTIDE_EVENT_TRAITS(plan_revision_requested, "PlanRevisionRequested", "conversation-events")
+EVENTIDE_EVENT_TRAITS(plan_revised, "PlanRevised", "conversation-events")
 #undef EVENTIDE_EVENT_TRAITS
 
 /// The conversation turn an event belongs to (every payload has one; 1 in logs written before

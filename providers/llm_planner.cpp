@@ -32,7 +32,7 @@ json::document plan_fields(const json::value& object) {
           continue;
         }
         json::value kept(rapidjson::kObjectType);
-        for (const char* field : {"id", "tool", "args", "dependsOn"})
+        for (const char* field : {"id", "tool", "args", "dependsOn", "onError"})
           if (auto m = step.FindMember(field); m != step.MemberEnd())
             kept.AddMember(json::value(field, a), json::value(m->value, a), a);
         list.PushBack(kept, a);
@@ -42,8 +42,9 @@ json::document plan_fields(const json::value& object) {
       out.AddMember("steps", json::value(steps->value, a), a);
     }
   }
-  if (auto f = object.FindMember("finalAnswerRequired"); f != object.MemberEnd())
-    out.AddMember("finalAnswerRequired", json::value(f->value, a), a);
+  for (const char* field : {"finalAnswerRequired", "next"})
+    if (auto f = object.FindMember(field); f != object.MemberEnd())
+      out.AddMember(json::value(field, a), json::value(f->value, a), a);
   return out;
 }
 
@@ -115,6 +116,103 @@ outcome<std::string> plan_from_reply(const std::string& reply) {
   if (auto parsed = core::parse_plan(text); !parsed)
     return fail(parsed.error());
   return text;
+}
+
+outcome<revision_reply> revision_from_reply(const std::string& reply,
+                                            const std::vector<std::string>& earlier) {
+  auto object = extract_json_object(reply);
+  if (!object)
+    return fail(object.error());
+  auto doc = json::parse(*object);
+  if (!doc)
+    return fail(doc.error());
+  if (!doc->IsObject())
+    return fail("the reply is not a JSON object");
+  revision_reply out;
+  out.rationale = core::shorten(core::one_line(json::get_string(*doc, "rationale").value_or("")), 4000);
+  if (json::get_bool(*doc, "finish").value_or(false)) {
+    out.plan_json = "null";
+    return out;
+  }
+  json::document plan = plan_fields(*doc);
+  if (auto valid = events::validate("plan", plan); !valid)
+    return fail(valid.error());
+  out.plan_json = json::dump(plan);
+  if (auto parsed = core::parse_plan(out.plan_json, earlier); !parsed)
+    return fail(parsed.error());
+  return out;
+}
+
+outcome<revision_result> revise_with_chain(const revision_input& in, const llm_chain& chain,
+                                           const planner_context& ctx,
+                                           const planning_options& options,
+                                           std::vector<std::string>* provider_errors) {
+  int64_t start = steady_ms();
+  std::vector<std::string> errors;
+  auto done = [&](outcome<revision_result> r) {
+    if (provider_errors)
+      *provider_errors = errors;
+    if (r)
+      r->ms = steady_ms() - start;
+    return r;
+  };
+  std::vector<std::string> earlier;
+  if (auto plan = core::parse_plan(in.plan_json))
+    for (auto& step : plan->steps)
+      earlier.push_back(step.id);
+  for (const auto& link : chain) {
+    if (!link.client) {
+      auto r = revise_offline(in, ctx);
+      if (r)
+        return done(std::move(r));
+      errors.push_back("offline: " + r.error());
+      continue;
+    }
+    auto& client = *link.client;
+    auto templ = load_prompt("router_revise.md", options.prompts_dir);
+    if (!templ) {
+      errors.push_back(describe(client) + ": " + templ.error());
+      continue;
+    }
+    chat_request request;
+    request.json_output = true;
+    request.messages = {
+        {"system", render_prompt(*templ, {{"query", in.question},
+                                          {"product_names", core::join(ctx.product_names, ", ")},
+                                          {"plan", in.plan_json},
+                                          {"observations", in.observations_json},
+                                          {"reason", in.reason}})},
+        {"user", in.question}};
+    revision_result result;
+    result.provider = client.name();
+    result.model = client.model();
+    std::string failure;
+    for (int round = 0; round < 2; ++round) {
+      auto reply = client.chat(request, options.deadline_ms);
+      if (!reply) {
+        failure = reply.error();
+        break;
+      }
+      add_tokens(result.prompt_tokens, reply->prompt_tokens);
+      add_tokens(result.completion_tokens, reply->completion_tokens);
+      auto revision = revision_from_reply(reply->text, earlier);
+      if (revision) {
+        result.plan_json = revision->plan_json;
+        result.rationale = revision->rationale;
+        return done(result);
+      }
+      failure = describe(client) + ": invalid revision" + (round ? " after one repair round: " : ": ")
+                + revision.error();
+      request.messages.push_back({"assistant", reply->text});
+      request.messages.push_back(
+          {"user", "That revision is invalid: " + revision.error()
+                       + "\nReply with the corrected JSON object only."});
+    }
+    errors.push_back(failure);
+  }
+  if (errors.empty())
+    return done(fail("every reviser failed: the planning chain is empty"));
+  return done(fail("every reviser failed: " + core::join(errors, "; ")));
 }
 
 namespace {

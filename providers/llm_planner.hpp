@@ -10,6 +10,7 @@
 #include "core/outcome.hpp"
 #include "providers/planner.hpp"
 #include "providers/provider_config.hpp"
+#include "providers/revise.hpp"
 
 namespace eventide::providers {
 
@@ -48,6 +49,25 @@ outcome<planning_result> plan_with_chain(const std::string& query, const llm_cha
                                          const planner_context& ctx,
                                          const planning_options& options = {},
                                          std::vector<std::string>* provider_errors = nullptr);
+
+/// The revision of a turn's plan (DESIGN §14) by each link of `chain` in turn: an LLM gets
+/// prompts/router_revise.md and replies {"rationale", "steps"[, "next"]} or {"rationale",
+/// "finish": true}; an invalid reply gets one repair round; the offline link is revise_offline.
+/// Failures as for plan_with_chain ("every reviser failed: ...").
+outcome<revision_result> revise_with_chain(const revision_input& in, const llm_chain& chain,
+                                           const planner_context& ctx,
+                                           const planning_options& options = {},
+                                           std::vector<std::string>* provider_errors = nullptr);
+
+/// A model's revision reply: the steps to add as a plan object ("null" to finish) and the
+/// rationale. The steps are validated against the plan schema and core::parse_plan with the
+/// ids of the earlier steps (`earlier`).
+struct revision_reply {
+  std::string plan_json;
+  std::string rationale;
+};
+outcome<revision_reply> revision_from_reply(const std::string& reply,
+                                            const std::vector<std::string>& earlier);
 
 /// A model's reply turned into plan JSON: the first JSON object in it (fences and prose
 /// tolerated), unwrapped from {"plan": {...}} if so wrapped, keeping only "steps" (each with

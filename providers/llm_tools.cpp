@@ -391,10 +391,14 @@ llm_synthesis_result synthesize_with_chain(const synthesis_input& in, const llm_
     if (!failure.empty() && !in.failed_step.empty())
       failure += " (failed step: " + in.failed_step + ")";
     chat_request request;
+    std::string decisions;
+    for (const auto& d : in.decisions)
+      decisions += (decisions.empty() ? "" : "\n") + std::string("- ") + d;
     request.messages = {{"user", render_prompt(*templ, {{"query", in.query},
                                                         {"plan", in.plan_json},
                                                         {"results", in.results_json},
-                                                        {"failure", failure}})}};
+                                                        {"failure", failure},
+                                                        {"decisions", decisions}})}};
     auto reply = link.client->chat(request);
     if (!reply) {
       result.errors.push_back(reply.error());

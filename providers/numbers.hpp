@@ -32,6 +32,16 @@ inline void set_number(json::document& d, const char* key, double v) {
     d.AddMember(json::value(key, a), json::value(v), a);
 }
 
+/// Money as the answers print it: whole amounts as they are (1299), others with two decimals
+/// (1195.10).
+inline std::string format_money(double v) {
+  if (v == std::floor(v))
+    return json::format_number(v);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.2f", v);
+  return buf;
+}
+
 inline void set_string(json::document& d, const char* key, const std::string& v) {
   auto& a = d.GetAllocator();
   d.AddMember(json::value(key, a), json::str(v, a), a);

@@ -241,6 +241,21 @@ const std::regex& price_comparison_words() {
   return re;
 }
 
+// "Which is cheaper ... and what does that one cost": a choice by price, then a question about
+// the one chosen.
+const std::regex& choice_words() {
+  static const std::regex re(
+      "\\b(cheaper|cheapest|less expensive|least expensive|more expensive|most expensive|pricier|"
+      "priciest)\\b");
+  return re;
+}
+const std::regex& chosen_one_words() {
+  static const std::regex re(
+      "\\b(that one|this one|the one|that product|the winner|the cheaper one|the cheaper|"
+      "the cheapest|the pricier one|the more expensive one|does it|is it|it cost|it costs?)\\b");
+  return re;
+}
+
 const word_list& comparison_words() {
   static const word_list list{{
       "compare", "comparison", "versus", "vs", "better", "worse", "best", "difference",
@@ -338,10 +353,15 @@ class plan_builder {
   const std::vector<std::string>& ids() const { return ids_; }
   const std::vector<std::string>& tools() const { return tools_; }
 
+  // After the last step the router decides what comes next ("next": "replan").
+  void then_decide() { replan_ = true; }
+
   std::string text() {
     auto& a = doc_.GetAllocator();
     doc_.AddMember("steps", steps_, a);
     doc_.AddMember("finalAnswerRequired", true, a);
+    if (replan_)
+      doc_.AddMember("next", "replan", a);
     return json::dump(doc_);
   }
 
@@ -365,6 +385,7 @@ class plan_builder {
   json::value steps_;
   std::vector<std::string> ids_;
   std::vector<std::string> tools_;
+  bool replan_ = false;
 };
 
 std::string ref(const std::string& id, const std::string& path = {}) {
@@ -1089,7 +1110,7 @@ std::optional<std::string> weather_date(const facts& f) {
 
 constexpr int comparison_chunks = 3;
 
-enum class intent_kind { price, price_gap, comparison, grounded, catalog, weather, exchange, math, chat };
+enum class intent_kind { price, price_gap, pick, comparison, grounded, catalog, weather, exchange, math, chat };
 
 struct intent {
   intent_kind kind = intent_kind::chat;
@@ -1102,6 +1123,22 @@ struct intent {
   std::string modifiers;               // price: quantity, discount and tax as " * 3 * 0.9"
   bool second_minus_first = false;     // price_gap: "how much cheaper is A than B" is B - A
 };
+
+// A choice by price followed by a question about the one chosen, with a currency to convert
+// into: nullopt when the question is not one.
+std::optional<price_choice> choice_in(const facts& f) {
+  auto targets = target_currencies(f);
+  if (f.products.size() < 2 || targets.empty() || !matches(f.masked, choice_words())
+      || !matches(f.masked, chosen_one_words()))
+    return std::nullopt;
+  price_choice c;
+  static const std::regex dearest("\\b(more|most) expensive\\b|\\bpricier\\b|\\bpriciest\\b");
+  c.cheapest = !std::regex_search(f.masked, dearest);
+  c.currency = targets.front();
+  for (auto& p : f.products)
+    c.products.push_back(p.value);
+  return c;
+}
 
 intent make_intent(intent_kind kind, size_t position) {
   intent i;
@@ -1128,6 +1165,16 @@ void product_intents(const facts& f, const std::vector<mention>& products, std::
   size_t at = products.front().begin;
   auto targets = target_currencies(f);
 
+  // "Which is cheaper, A or B, and what does that one cost in JPY?": which one is converted
+  // depends on the prices, which a placeholder cannot express. The plan looks them up and then
+  // decides (DESIGN §14): a revision converts the one chosen (providers/revise.hpp).
+  if (auto choice = choice_in(f)) {
+    intent pick = make_intent(intent_kind::pick, at);
+    pick.products = choice->products;
+    pick.currencies = {choice->currency};
+    out.push_back(pick);
+    return;
+  }
   if (names.size() >= 2 && matches(f.masked, price_comparison_words())) {
     intent gap = make_intent(intent_kind::price_gap, at);
     gap.products = {names[0], names[1]};
@@ -1289,6 +1336,11 @@ void emit(const intent& i, plan_builder& p) {
         }
       }
       return;
+    case intent_kind::pick:
+      for (auto& name : i.products)
+        p.add("getProductInformation", {{"query", name + " price"}});
+      p.then_decide();
+      return;
     case intent_kind::price_gap: {
       // Both prices in one currency: the second converted into the first's (an identity
       // conversion when they already match) or both into the requested currency.
@@ -1385,6 +1437,16 @@ outcome<std::string> plan_rules(const std::string& query, const planner_context&
 }
 
 } // namespace
+
+std::optional<price_choice> price_choice_of(const std::string& question, const planner_context& ctx) {
+  if (trim(question).empty() || trim(question).size() > max_parsed_chars)
+    return std::nullopt;
+  try {
+    return choice_in(analyze(question, ctx));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
 
 outcome<std::string> plan_offline(const std::string& query, const planner_context& ctx) {
   try {

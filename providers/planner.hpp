@@ -2,6 +2,7 @@
 // including compositions (price -> currency conversion -> math, parallel lookups, comparisons).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,6 +27,16 @@ struct planner_context {
 
 /// Plan JSON text (validated by core::parse_plan), or why the question can't be planned.
 outcome<std::string> plan_offline(const std::string& query, const planner_context& ctx);
+
+/// A choice by price and a question about the one chosen ("Which is cheaper, the Aurora X1 or
+/// the Nimbus Pro, and what does that one cost in JPY?"). The offline plan looks the products
+/// up and then decides ("next": "replan"); the revision reads the choice again from here.
+struct price_choice {
+  std::vector<std::string> products; // as the question names them, in order
+  bool cheapest = true;              // false: the more expensive one
+  std::string currency;              // ISO code to convert the chosen price into
+};
+std::optional<price_choice> price_choice_of(const std::string& question, const planner_context& ctx);
 
 /// The entities a question names, each in the order written: catalog products (and names the
 /// catalog lacks, as written), cities (with or without a weather word), currencies (ISO codes,

@@ -3,6 +3,7 @@
 // every number in the answer can be traced to a tool result and a data file.
 #include "providers/synthesis.hpp"
 
+#include "providers/numbers.hpp"
 #include "providers/tool_args.hpp"
 
 #include <algorithm>
@@ -84,18 +85,10 @@ std::optional<double> number_of(const json::value& r, const char* member) {
   return std::nullopt;
 }
 
-// Money: whole amounts as they are (1299), others with two decimals (1195.10).
-std::string money(double v) {
-  if (v == std::floor(v))
-    return json::format_number(v);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.2f", v);
-  return buf;
-}
 
 std::string money_of(const json::value& r, const char* member) {
   auto n = number_of(r, member);
-  return n ? money(*n) : text_of(r, member);
+  return n ? format_money(*n) : text_of(r, member);
 }
 
 using core::one_line;
@@ -217,7 +210,7 @@ std::optional<std::string> price_gap_answer(const view& v, const step_view& s) {
   if (*value == 0)
     return "The " + first + " and the " + second + " cost the same" + how;
   // In the order of the expression, which is the order of the question.
-  return "The " + first + " costs " + money(std::fabs(*value)) + " " + currency
+  return "The " + first + " costs " + format_money(std::fabs(*value)) + " " + currency
          + (*value > 0 ? " more" : " less") + " than the " + second + how;
 }
 
@@ -361,6 +354,12 @@ synthesis_output synthesize_offline(const synthesis_input& in) {
   } else if (finals.empty()) {
     answer = "I have no results to answer \"" + one_line(in.query) + "\".";
   } else {
+    // The decision that ended the turn's agent loop comes first ("The Aurora X1 is cheaper:
+    // ..."), then what was found for it.
+    if (!in.decisions.empty()) {
+      answer = sentence(one_line(in.decisions.back()));
+      answer[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(answer[0])));
+    }
     for (auto* s : finals)
       answer += (answer.empty() ? "" : " ") + direct_answer(v, *s);
   }

@@ -15,6 +15,7 @@ struct synthesis_input {
   std::string results_json; // object stepId -> result
   std::string failure;      // empty when the plan completed
   std::string failed_step;
+  std::vector<std::string> decisions; // the router's, between plan versions (latest last)
 };
 
 struct synthesis_output {

@@ -91,6 +91,8 @@ void write(const synthesize_final_answer_requested& p, data_writer& w) {
       .embedded("results", p.results_json, "results_json")
       .text("failure", p.failure)
       .text("failedStep", p.failed_step);
+  if (!p.decisions.empty())
+    w.texts("decisions", p.decisions);
 }
 
 // The optional "tokens" object: only when the provider reported usage.
@@ -171,6 +173,25 @@ void write(const final_answer_synthesized& p, data_writer& w) {
   write_tokens(p.prompt_tokens, p.completion_tokens, w);
 }
 
+void write(const plan_revision_requested& p, data_writer& w) {
+  w.integer("planVersion", p.plan_version).text("reason", p.reason);
+  if (!p.failed_step.empty())
+    w.text("failedStep", p.failed_step);
+  w.embedded("observations", p.observations_json, "observations_json");
+}
+
+void write(const plan_revised& p, data_writer& w) {
+  data_writer planner = w.nested();
+  planner.text("provider", p.planner_provider).text("model", p.planner_model);
+  w.integer("planVersion", p.plan_version);
+  if (p.plan_json != "null") // absent: finish
+    w.embedded("plan", p.plan_json, "plan_json");
+  w.text("rationale", p.rationale)
+      .object("planner", planner)
+      .integer("planningMs", p.planning_ms);
+  write_tokens(p.prompt_tokens, p.completion_tokens, w);
+}
+
 // ---- reading data (after schema validation, so required members exist with the right types) --
 
 std::string text(const json::value& data, const char* key) {
@@ -202,6 +223,8 @@ void read(const json::value& d, synthesize_final_answer_requested& p) {
   p.results_json = compact(d, "results");
   p.failure = text(d, "failure");
   p.failed_step = text(d, "failedStep");
+  if (d.HasMember("decisions"))
+    p.decisions = texts(d, "decisions");
 }
 
 void read(const json::value& d, plan_generated& p) {
@@ -269,6 +292,24 @@ void read(const json::value& d, final_answer_synthesized& p) {
   read_tokens(d, p.prompt_tokens, p.completion_tokens);
 }
 
+void read(const json::value& d, plan_revision_requested& p) {
+  p.plan_version = int32(d, "planVersion");
+  p.reason = text(d, "reason");
+  if (d.HasMember("failedStep"))
+    p.failed_step = text(d, "failedStep");
+  p.observations_json = compact(d, "observations");
+}
+
+void read(const json::value& d, plan_revised& p) {
+  p.plan_version = int32(d, "planVersion");
+  p.plan_json = d.HasMember("plan") ? compact(d, "plan") : "null";
+  p.rationale = text(d, "rationale");
+  p.planner_provider = text(d["planner"], "provider");
+  p.planner_model = text(d["planner"], "model");
+  p.planning_ms = int64(d, "planningMs");
+  read_tokens(d, p.prompt_tokens, p.completion_tokens);
+}
+
 // ---- catalog --------------------------------------------------------------------------------
 
 struct catalog_entry {
@@ -295,6 +336,7 @@ const catalog_entry catalog[] = {
     entry<tool_invocation_resulted>(), entry<plan_step_completed>(),
     entry<plan_completed>(),           entry<plan_failed>(),
     entry<synthesize_final_answer_requested>(), entry<final_answer_synthesized>(),
+    entry<plan_revision_requested>(),  entry<plan_revised>(),
 };
 static_assert(std::size(catalog) == std::variant_size_v<payload>,
               "every payload type needs a catalog entry");

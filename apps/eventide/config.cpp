@@ -28,6 +28,7 @@ config::config() {
     .add(conversation, "conversation", "ask/chat: the conversation to add a turn to")
     .add(log_level, "log-level", "trace|debug|info|warning|error")
     .add(max_attempts, "max-attempts", "attempts of a step with retryable errors")
+    .add(max_plan_revisions, "max-plan-revisions", "plan revisions per turn (the agent loop)")
     .add(step_timeout_ms, "step-timeout-ms", "re-request a step with no result after")
     .add(turn_timeout_ms, "turn-timeout-ms", "fail a turn with no progress for (0 = never)")
     .add(retry_base_ms, "retry-base-ms", "retry backoff base")
@@ -142,6 +143,8 @@ void load_config(config& cfg, const command_line& cl) {
     throw usage_error{"eventide.kafka-retention-ms must be -1 (keep forever) or positive"};
   if (cfg.timeout < 1)
     throw usage_error{"eventide.timeout must be at least 1 second"};
+  if (cfg.max_plan_revisions < 0 || cfg.max_plan_revisions > 100)
+    throw usage_error{"eventide.max-plan-revisions must be between 0 and 100"};
   if (cfg.max_attempts < 1)
     throw usage_error{"eventide.max-attempts must be at least 1"};
   if (cfg.step_timeout_ms < 1 || cfg.retry_base_ms < 0 || cfg.retry_max_ms < cfg.retry_base_ms)

@@ -44,6 +44,17 @@ std::string summarize(const events::event& e) {
         return d.reason;
       } else if constexpr (std::is_same_v<T, events::synthesize_final_answer_requested>) {
         return d.failure.empty() ? "results ready" : "failure: " + d.failure;
+      } else if constexpr (std::is_same_v<T, events::plan_revision_requested>) {
+        return "after v" + std::to_string(d.plan_version) + ": " + d.reason;
+      } else if constexpr (std::is_same_v<T, events::plan_revised>) {
+        std::string s = "v" + std::to_string(d.plan_version) + " by " + d.planner_provider + "/"
+                        + d.planner_model + ":";
+        if (auto doc = json::parse(d.plan_json); doc && doc->IsObject() && (*doc).HasMember("steps"))
+          for (auto& st : (*doc)["steps"].GetArray())
+            s += " " + json::to_text(st["id"]) + "=" + json::to_text(st["tool"]);
+        else
+          s += " finish";
+        return d.rationale.empty() ? s : s + " (" + d.rationale + ")";
       } else {
         return "by " + d.provider + "/" + d.model;
       }

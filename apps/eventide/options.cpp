@@ -23,6 +23,9 @@ const char* const options_text = R"(options (config key eventide.NAME; on the co
   --conversation ID      `ask`/`chat`: add the next turn to this conversation
   --log-level LEVEL      trace|debug|info|warning|error         [warning; node: info]
   --max-attempts N       attempts of a step with retryable errors [3]
+  --max-plan-revisions N plan revisions per turn: a plan that says "then decide" (or a
+                         step that may be re-planned) asks the router again, at most N
+                         times; one more fails the turn with that reason  [3]
   --step-timeout-ms MS   re-request a step with no result after [30000]
   --turn-timeout-ms MS   fail a turn with no progress (a result) for [300000; 0 = never]
   --retry-base-ms MS     retry backoff base                     [200]

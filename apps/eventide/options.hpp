@@ -33,6 +33,7 @@ struct options {
   std::string conversation; // ask/chat: add a turn to this conversation
   std::string log_level;
   int max_attempts = 3;
+  int max_plan_revisions = 3;
   int step_timeout_ms = 30000;
   int turn_timeout_ms = 300000;
   int retry_base_ms = 200;

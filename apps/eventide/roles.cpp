@@ -45,6 +45,7 @@ node_options make_node_options(const options& cfg, std::set<std::string> roles) 
   o.policy.max_attempts = cfg.max_attempts;
   o.policy.step_timeout_ms = cfg.step_timeout_ms;
   o.policy.turn_timeout_ms = cfg.turn_timeout_ms;
+  o.policy.max_plan_revisions = cfg.max_plan_revisions;
   o.policy.retry_backoff.base_ms = cfg.retry_base_ms;
   o.policy.retry_backoff.max_ms = cfg.retry_max_ms;
   o.tool_concurrency = static_cast<size_t>(cfg.tool_concurrency);

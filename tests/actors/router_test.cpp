@@ -54,6 +54,12 @@ struct router_fixture : role_fixture {
   // The router as the node spawns it with the offline planner.
   void spawn_offline() {
     router_actor = spawn_router(*sys, producer, catalog(), source, ledger);
+    go_live();
+  }
+
+  // As the bridge does once the (here empty) partitions are replayed.
+  void go_live() {
+    caf::anon_send(router_actor, live_atom::value, std::vector<int32_t>{0});
     run();
   }
 
@@ -65,7 +71,7 @@ struct router_fixture : role_fixture {
     cfg.source = source;
     cfg.store = ledger;
     router_actor = sys->spawn(router, std::move(cfg));
-    run();
+    go_live();
   }
 
   void deliver(const events::event& e) { deliver_to(router_actor, e); }

@@ -4,9 +4,13 @@
 // answer.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
+#include <thread>
 
 #include "tests/e2e/harness.hpp"
 #include "tests/tools/http_test_server.hpp"
@@ -137,4 +141,62 @@ TEST_CASE("e2e: when the LLM server fails mid-run, the fallback chain still answ
   REQUIRE(t2.answer() != nullptr);
   CHECK(plan_of(t2)->planner_provider == "offline");
   CHECK(t2.answer()->answer.rfind("The answer is 42", 0) == 0);
+}
+
+TEST_CASE("e2e: an LLM plans, observes and revises, and a replay of the log calls it no more", "[agent]") {
+  http_test_server server;
+  server.set_handler("/api/chat", [](const recorded_request& r) {
+    if (r.body.find("deciding what comes next") != std::string::npos)
+      return scripted_response{200, ollama_reply(
+        R"({"rationale":"the Aurora X1 is cheaper: 1299 USD against 1849 USD","steps":[)"
+        R"({"id":"s3","tool":"exchangeRate","args":{"from":"{{steps.s1.result.currency}}","to":"JPY",)"
+        R"("amount":"{{steps.s1.result.price}}"}}]})"), {}, 0};
+    if (is_planning(r))
+      return scripted_response{200, ollama_reply(
+        R"({"steps":[{"id":"s1","tool":"getProductInformation","args":{"query":"Aurora X1 price"}},)"
+        R"({"id":"s2","tool":"getProductInformation","args":{"query":"Nimbus Pro price"}}],"next":"replan"})"), {}, 0};
+    return scripted_response{200, ollama_reply("The Aurora X1 is cheaper; in Japan it costs 194132.98 JPY."), {}, 0};
+  });
+  temp_dir dir;
+  auto p = std::make_unique<pipeline>(dir.path, llm_options(server));
+  auto t = p->ask("llm-agent", "Which is cheaper, the Aurora X1 or the Nimbus Pro, and what does that one cost in JPY?");
+  REQUIRE(t.answer() != nullptr);
+  CHECK(t.answer()->answer == "The Aurora X1 is cheaper; in Japan it costs 194132.98 JPY.");
+  // s1 and s2 run in parallel (any order); everything after them, in this order.
+  auto seq = t.sequence();
+  REQUIRE(seq.size() == 11);
+  CHECK(seq[0] == "PlanGenerated");
+  std::vector<std::string> lookups(seq.begin() + 1, seq.begin() + 5);
+  std::sort(lookups.begin(), lookups.end());
+  CHECK(lookups == std::vector<std::string>{"PlanStepCompleted:s1", "PlanStepCompleted:s2",
+                                            "ToolInvocationResulted:s1", "ToolInvocationResulted:s2"});
+  CHECK(std::vector<std::string>(seq.begin() + 5, seq.end())
+        == std::vector<std::string>{"PlanRevisionRequested", "PlanRevised", "ToolInvocationResulted:s3",
+                                    "PlanStepCompleted:s3", "PlanCompleted", "FinalAnswerSynthesized"});
+  for (auto& e : t.conversation_events)
+    if (auto r = std::get_if<events::plan_revised>(&e.data)) {
+      CHECK(r->planner_provider == "ollama");
+      CHECK(r->rationale == "the Aurora X1 is cheaper: 1299 USD against 1849 USD");
+      CHECK(r->prompt_tokens == 120);
+    }
+  CHECK(json::find_path(t.result_of("s3"), "converted")->GetDouble() == 194132.98);
+  auto calls = server.requests("/api/chat");
+  REQUIRE(calls.size() == 3); // plan, revision, synthesis
+  CHECK(calls[1].body.find("Why you are asked: the plan asks what comes next after its last step")
+        != std::string::npos);
+  CHECK(calls[1].body.find(R"(\"price\":1849)") != std::string::npos); // the observations
+  CHECK(calls[2].body.find("the Aurora X1 is cheaper: 1299 USD against 1849 USD") != std::string::npos);
+
+  // The node-local stores lost: every role replays the log from offset 0. Every decision is
+  // in the log already, so no LLM is called again and nothing is decided twice.
+  p.reset();
+  std::filesystem::remove_all(dir.path + "/router-ledger");
+  std::filesystem::remove_all(dir.path + "/orchestrator-store");
+  p = std::make_unique<pipeline>(dir.path, llm_options(server));
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  auto again = p->read("llm-agent");
+  CHECK(server.requests("/api/chat").size() == 3);
+  CHECK(again.count("PlanRevised") == 1);
+  CHECK(again.count("FinalAnswerSynthesized") == 1);
+  CHECK(again.divergent_repeats().empty());
 }

@@ -3,7 +3,8 @@
 hostile_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # Questions of the seed run: between them every event type and every tool (PlanFailed for
-# Atlantis, PlanningFailed for a blank question written by hand), and the control questions.
+# Atlantis, PlanningFailed for a blank question written by hand, PlanRevisionRequested and
+# PlanRevised for the choice by price), and the control questions.
 seed_questions=(
   "What is 15% of 240 plus 3^2?"
   "How much does the Aurora X1 cost in EUR including 19% VAT?"
@@ -12,6 +13,7 @@ seed_questions=(
   "Hello!"
   "What is the weather in Atlantis?"
   "What is 6 times 7?"
+  "Which is cheaper, the Aurora X1 or the Nimbus Pro, and what does that one cost in JPY?"
 )
 # Asked after the storm: their answers must be exactly the seed run's.
 control_questions=(

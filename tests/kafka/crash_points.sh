@@ -151,8 +151,7 @@ echo "after-result: ok (the decision lost in the crash was made once, after the 
 stop_node worker-math # the plan waits at s3, so the restore has a running conversation
 ask_bg mr "$vat"
 conv=$(conversation_of mr)
-for _ in $(seq 1 100); do [ "$(count_events "$conv" ToolInvocationRequested s3)" = 1 ] && break; sleep 0.1; done
-[ "$(count_events "$conv" ToolInvocationRequested s3)" = 1 ] || fail "mid-restore: s3 never requested"
+wait_events "$conv" ToolInvocationRequested s3 || fail "mid-restore: s3 never requested"
 stop_node orchestrator KILL
 rm -rf "$work/orchestrator" # a lost store: the restore replays every record from offset 0
 EVENTIDE_CRASH_AT=mid-restore:3 start_node orchestrator orchestrator.ini "${orchestrator_args[@]}"
@@ -182,6 +181,30 @@ dump_log
 logcheck expect "$work/log.dump" "$conv" UserQueryReceived=2 PlanGenerated=2 FinalAnswerSynthesized=2 \
   || fail "router after-snapshot: not one plan and one answer per turn"
 echo "after-snapshot (router): ok (turn 2 planned once after the restart, as its follow-up)"
+
+# -- kill -9, router, in the agent loop: the revision request is written while it is down ---------
+pick="Which is cheaper, the Aurora X1 or the Nimbus Pro, and what does that one cost in JPY?"
+stop_node workers # the lookups wait until the router is gone
+ask_bg al "$pick"
+conv=$(conversation_of al)
+wait_events "$conv" PlanGenerated || fail "agent loop: no plan"
+stop_node router KILL
+restart workers
+wait_events "$conv" PlanRevisionRequested || fail "agent loop: no revision request"
+sleep 1
+[ "$(count_events "$conv" PlanRevised)" = 0 ] || fail "agent loop: revised with the router down"
+restart router
+wait_ask al
+grep -q "^The Aurora X1 is cheaper: 1299 USD against 1849 USD for the Nimbus Pro\. .*The Aurora X1 costs 194132.98 JPY" "$work/al.ask" \
+  || fail "agent loop: answer: $(cat "$work/al.ask")"
+sleep 1 # room for late duplicates
+dump_log
+logcheck expect "$work/log.dump" "$conv" PlanGenerated=1 PlanRevisionRequested=1 PlanRevised=1 \
+  ToolInvocationRequested:s{1,2,3}=1 FinalAnswerSynthesized=1 || fail "agent loop: not once"
+for s in 1/s1 1/s2 2/s3; do # invocation ids carry the plan version
+  [ "$(runs "$conv/$s")" = 1 ] || fail "agent loop: $s's tool ran $(runs "$conv/$s") times"
+done
+echo "agent loop (router killed): ok (the request written while it was down was answered once after its restart)"
 
 [ "$eos" = 1 ] || { echo "before-commit: not on Kafka ${KAFKA_BROKER_VERSION:-0.9} (no transactions)"; exit 0; }
 

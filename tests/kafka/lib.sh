@@ -154,6 +154,11 @@ count_events() {
   local n; n=$(logcheck count "$work/log.dump" "$@") || fail "the log breaks exactly-once"
   echo "$n"
 }
+# wait_events CONV TYPE [STEP]: waits (up to 10 s) until CONV has exactly one TYPE event.
+wait_events() {
+  for _ in $(seq 1 100); do [ "$(count_events "$@")" = 1 ] && return 0; sleep 0.1; done
+  [ "$(count_events "$@")" = 1 ]
+}
 count_records() {
   dump_log
   local n; n=$(logcheck records "$work/log.dump" "$@") || fail "the log breaks exactly-once"

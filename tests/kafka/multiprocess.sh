@@ -91,6 +91,22 @@ answer=$(logcheck value "$work/log.dump" "$conv" FinalAnswerSynthesized) || fail
 grep -q 'The answer is 42' <<<"$answer" || fail "kcat question answered wrongly: $answer"
 echo "kcat: ok"
 
+# 2a. `chat` on Kafka (only the ingress in this process): two turns, the second a follow-up,
+#     and the agent loop (a choice by price, then the chosen one converted).
+# shellcheck disable=SC2046
+printf 'How much do the Tidal Buds cost?\nand in EUR?\nWhich is cheaper, the Aurora X1 or the Nimbus Pro, and what does that one cost in JPY?\n' \
+  | "$bin" chat $(kafka_args "$prefix") --data-dir "$work/ingress" --timeout 60 > "$work/chat.out" 2>&1 \
+  || fail "chat: $(tail -5 "$work/chat.out")"
+grep -qx 'The Tidal Buds costs 129 GBP.' "$work/chat.out" || fail "chat turn 1: $(cat "$work/chat.out")"
+grep -qx 'The Tidal Buds costs 149.13 EUR (129 GBP at 1.15607).' "$work/chat.out" || fail "chat turn 2: $(cat "$work/chat.out")"
+grep -q '^The Aurora X1 is cheaper: 1299 USD against 1849 USD for the Nimbus Pro\. ' "$work/chat.out" \
+  || fail "chat turn 3: $(cat "$work/chat.out")"
+conv=$(sed -n 's/^conversation \([^ ]*\) on .*/\1/p' "$work/chat.out" | head -1)
+dump_log
+logcheck expect "$work/log.dump" "$conv" UserQueryReceived=3 PlanGenerated=3 PlanRevised=1 FinalAnswerSynthesized=3 \
+  || fail "chat: not one plan and one answer per turn"
+echo "chat: ok (3 turns, a follow-up and a revision, over Kafka)"
+
 # 2b. CloudEvents attributes as record headers (Kafka 0.11+), so a plain client routes on the
 #     type without parsing the value: every event record of that conversation carries them,
 #     the same as in its body.

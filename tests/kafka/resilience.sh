@@ -51,8 +51,7 @@ echo "1. worker crash: ok (died with s3 in flight; after the restart s3 ran once
 stop_node worker-math KILL
 ask_bg o1 "$vat"
 conv=$(conversation_of o1)
-for _ in $(seq 1 100); do [ "$(count_events "$conv" ToolInvocationRequested s3)" = 1 ] && break; sleep 0.1; done
-[ "$(count_events "$conv" ToolInvocationRequested s3)" = 1 ] || fail "s3 was never requested"
+wait_events "$conv" ToolInvocationRequested s3 || fail "s3 was never requested"
 digest() { # writes the orchestrator's digest to $1 once it covers $conv
   rm -f "$work/orchestrator/orchestrator-digest.txt"
   for _ in $(seq 1 100); do

@@ -292,3 +292,56 @@ TEST_CASE("the LLM planner's prompt carries the conversation so far", "[llm][pla
   CHECK(follow_up[0].second.find("{{conversation}}") == std::string::npos);
   CHECK(follow_up[1].second == "and in euros?");
 }
+
+TEST_CASE("revision_from_reply: steps against the earlier ids, or finish", "[llm][planner][agent]") {
+  auto finish = revision_from_reply(R"({"rationale":"the Aurora X1 is cheaper","finish":true})", {"s1"});
+  REQUIRE(finish.ok());
+  CHECK(finish->plan_json == "null");
+  CHECK(finish->rationale == "the Aurora X1 is cheaper");
+  auto steps = revision_from_reply(
+    "Sure:\n```json\n{\"rationale\":\"convert it\",\"steps\":[{\"id\":\"s3\",\"tool\":\"math\",\"args\":{\"expression\":\"{{steps.s1.result.price}} * 2\"},\"why\":\"x\"}],\"next\":\"replan\"}\n```",
+    {"s1", "s2"});
+  REQUIRE(steps.ok());
+  CHECK(steps->plan_json == R"({"steps":[{"id":"s3","tool":"math","args":{"expression":"{{steps.s1.result.price}} * 2"}}],"next":"replan"})");
+  auto reused = revision_from_reply(R"({"steps":[{"id":"s1","tool":"math","args":{"expression":"1"}}]})", {"s1"});
+  REQUIRE_FALSE(reused.ok());
+  CHECK(reused.error() == "step s1: id already used by an earlier plan version");
+}
+
+TEST_CASE("revise_with_chain: the LLM sees the observations, an invalid revision gets one repair round", "[llm][planner][agent]") {
+  fixture f({"ollama", "offline"});
+  f.server.enqueue("/api/chat", ollama_says(R"({"rationale":"x","steps":[{"id":"s1","tool":"math","args":{"expression":"1"}}]})", 500, 20));
+  f.server.enqueue("/api/chat", ollama_says(R"({"rationale":"the Aurora X1 is cheaper","steps":[{"id":"s3","tool":"exchangeRate","args":{"from":"{{steps.s1.result.currency}}","to":"JPY","amount":"{{steps.s1.result.price}}"}}]})", 600, 30));
+  revision_input in;
+  in.question = "Which is cheaper, the Aurora X1 or the Nimbus Pro, and what does that one cost in JPY?";
+  in.plan_json = R"({"steps":[{"id":"s1","tool":"getProductInformation","args":{"query":"Aurora X1 price"}},{"id":"s2","tool":"getProductInformation","args":{"query":"Nimbus Pro price"}}],"next":"replan"})";
+  in.observations_json = R"({"s1":{"price":1299,"currency":"USD"},"s2":{"price":1849,"currency":"USD"}})";
+  in.reason = "the plan asks what comes next after its last step";
+  auto r = revise_with_chain(in, f.runtime->planning(), catalog());
+  REQUIRE(r.ok());
+  CHECK(r->provider == "ollama");
+  CHECK(r->rationale == "the Aurora X1 is cheaper");
+  CHECK(r->plan_json == R"({"steps":[{"id":"s3","tool":"exchangeRate","args":{"from":"{{steps.s1.result.currency}}","to":"JPY","amount":"{{steps.s1.result.price}}"}}]})");
+  CHECK(r->prompt_tokens == 1100);
+  CHECK(r->completion_tokens == 50);
+  auto seen = f.server.requests("/api/chat");
+  REQUIRE(seen.size() == 2);
+  auto first = messages_of(seen[0].body);
+  REQUIRE(first.size() == 2);
+  CHECK(first[0].second.find("What they returned (step id -> result):\n" + in.observations_json) != std::string::npos);
+  CHECK(first[0].second.find("Why you are asked: the plan asks what comes next after its last step") != std::string::npos);
+  auto repair = messages_of(seen[1].body);
+  REQUIRE(repair.size() == 4);
+  CHECK(repair[3].second == "That revision is invalid: step s1: id already used by an earlier plan version\nReply with the corrected JSON object only.");
+
+  SECTION("every LLM failing: the offline rules decide") {
+    fixture g({"ollama", "offline"});
+    g.server.enqueue("/api/chat", {500, "down", {}, 0});
+    g.server.enqueue("/api/chat", {500, "down", {}, 0});
+    std::vector<std::string> errors;
+    auto offline = revise_with_chain(in, g.runtime->planning(), planner_context{{"Aurora X1", "Nimbus Pro"}}, {}, &errors);
+    REQUIRE(offline.ok());
+    CHECK(offline->provider == "offline");
+    REQUIRE(errors.size() == 1);
+  }
+}

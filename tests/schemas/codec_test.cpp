@@ -69,6 +69,14 @@ std::vector<payload> samples() {
   out.push_back(tool_invocation_requested{"c42/3/s2", 2, "s2", "exchangeRate",
                                           R"({"from":"USD","to":"EUR","amount":1299.5})",
                                           1795168830123});
+  out.push_back(plan_revision_requested{3, "step s2 (exchangeRate) failed after 3 attempts: rate service down",
+                                        "s2", R"({"s1":{"price":1299.5,"currency":"USD"}})"});
+  out.push_back(plan_revision_requested{1, "the plan asks what comes next after its last step", "",
+                                        "{}"});
+  out.push_back(plan_revised{4,
+                             R"({"steps":[{"id":"s4","tool":"math","args":{"expression":"{{steps.s1.result.price}} * 2"}}],"next":"replan"})",
+                             "s1 alone is enough", "ollama", "llama3.1:8b", 512, 380, 24});
+  out.push_back(plan_revised{5, "null", "nothing more to look up", "offline", "rule-based", 0});
   return out;
 }
 
@@ -81,7 +89,7 @@ TEST_CASE("type names and topics follow the catalog", "[codec]") {
       "UserQueryReceived",      "PlanGenerated",         "PlanningFailed",
       "ToolInvocationRequested", "ToolInvocationResulted", "PlanStepCompleted",
       "PlanCompleted",          "PlanFailed",            "SynthesizeFinalAnswerRequested",
-      "FinalAnswerSynthesized"};
+      "FinalAnswerSynthesized", "PlanRevisionRequested", "PlanRevised"};
   CHECK(type_names() == expected);
 
   CHECK(std::string(type_name(user_query_received{})) == "UserQueryReceived");
@@ -95,7 +103,8 @@ TEST_CASE("type names and topics follow the catalog", "[codec]") {
   for (const payload& p : {payload(plan_generated{}), payload(planning_failed{}),
                            payload(tool_invocation_resulted{}), payload(plan_step_completed{}),
                            payload(plan_completed{}), payload(plan_failed{}),
-                           payload(final_answer_synthesized{})})
+                           payload(final_answer_synthesized{}),
+                           payload(plan_revision_requested{}), payload(plan_revised{})})
     CHECK(std::string(topic_of(p)) == "conversation-events");
 
   CHECK(dataschema_for("PlanGenerated") == "schemas/PlanGenerated.schema.json");
