@@ -97,33 +97,41 @@ outcome<llm_attempt> plan_with_llm(llm_client& client, const std::string& query,
   return fail(describe(client) + ": no plan"); // not reached: round 1 always returns
 }
 
-} // namespace
-
-outcome<std::string> plan_from_reply(const std::string& reply) {
+// The first JSON object of a model's reply (fences and prose around it tolerated), parsed.
+outcome<json::document> reply_object(const std::string& reply) {
   auto object = extract_json_object(reply);
   if (!object)
     return fail(object.error());
-  auto doc = json::parse(*object);
+  return json::parse(*object);
+}
+
+// The plan members of `root` as plan JSON, valid against the plan schema and core::parse_plan
+// (a revision's with the ids of the steps before it).
+outcome<std::string> valid_plan_text(const json::value& root, const std::vector<std::string>& earlier) {
+  json::document plan = plan_fields(root);
+  if (auto valid = events::validate("plan", plan); !valid)
+    return fail(valid.error());
+  std::string text = json::dump(plan);
+  if (auto parsed = core::parse_plan(text, earlier); !parsed)
+    return fail(parsed.error());
+  return text;
+}
+
+} // namespace
+
+outcome<std::string> plan_from_reply(const std::string& reply) {
+  auto doc = reply_object(reply);
   if (!doc)
     return fail(doc.error());
   const json::value* root = &doc.value();
   if (!root->HasMember("steps") && root->HasMember("plan") && (*root)["plan"].IsObject())
     root = &(*root)["plan"];
-  json::document plan = plan_fields(*root);
-  if (auto valid = events::validate("plan", plan); !valid)
-    return fail(valid.error());
-  std::string text = json::dump(plan);
-  if (auto parsed = core::parse_plan(text); !parsed)
-    return fail(parsed.error());
-  return text;
+  return valid_plan_text(*root, {});
 }
 
 outcome<revision_reply> revision_from_reply(const std::string& reply,
                                             const std::vector<std::string>& earlier) {
-  auto object = extract_json_object(reply);
-  if (!object)
-    return fail(object.error());
-  auto doc = json::parse(*object);
+  auto doc = reply_object(reply);
   if (!doc)
     return fail(doc.error());
   if (!doc->IsObject())
@@ -134,12 +142,10 @@ outcome<revision_reply> revision_from_reply(const std::string& reply,
     out.plan_json = "null";
     return out;
   }
-  json::document plan = plan_fields(*doc);
-  if (auto valid = events::validate("plan", plan); !valid)
-    return fail(valid.error());
-  out.plan_json = json::dump(plan);
-  if (auto parsed = core::parse_plan(out.plan_json, earlier); !parsed)
-    return fail(parsed.error());
+  auto plan = valid_plan_text(*doc, earlier);
+  if (!plan)
+    return fail(plan.error());
+  out.plan_json = std::move(*plan);
   return out;
 }
 

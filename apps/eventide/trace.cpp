@@ -87,7 +87,8 @@ int print_trace(storage::log& log, const options& cfg, const std::string& conv) 
     std::string question, resolved;
     int64_t asked_at = 0;
     std::optional<int64_t> answered_at;
-    std::optional<events::plan_generated> plan; // its latest version
+    std::optional<events::plan_generated> plan; // its first version; revisions merged in
+    std::vector<std::string> revisions;         // "v2 by offline/rule-based: <rationale>"
     std::map<std::string, int64_t> requested_at, resulted_at; // by step id
     std::map<std::string, usage> step_tokens;
   };
@@ -106,9 +107,19 @@ int print_trace(storage::log& log, const options& cfg, const std::string& conv) 
     if (auto g = std::get_if<events::plan_generated>(&e.ev.data);
         g && (!tt.plan || g->plan_version > tt.plan->plan_version)) {
       tt.plan = *g; // each version's planning counts once
+      tt.revisions.clear();
       if (!g->resolved_query.empty())
         tt.resolved = g->resolved_query;
       total.add(g->prompt_tokens, g->completion_tokens);
+    }
+    if (auto r = std::get_if<events::plan_revised>(&e.ev.data);
+        r && tt.plan
+        && r->plan_version == tt.plan->plan_version + static_cast<int>(tt.revisions.size()) + 1) {
+      // Every step of the turn under one DAG, whichever version added it.
+      tt.plan->plan_json = core::merge_revision(tt.plan->plan_json, r->plan_json);
+      tt.revisions.push_back("v" + std::to_string(r->plan_version) + " by " + r->planner_provider
+                             + "/" + r->planner_model + ": " + r->rationale);
+      total.add(r->prompt_tokens, r->completion_tokens);
     }
     if (auto r = std::get_if<events::tool_invocation_requested>(&e.ev.data))
       tt.requested_at.emplace(r->step_id, e.ev.time_ms);
@@ -153,6 +164,8 @@ int print_trace(storage::log& log, const options& cfg, const std::string& conv) 
     std::cout << (many ? "" : "\n") << "plan v" << tt.plan->plan_version << " by "
               << tt.plan->planner_provider << "/" << tt.plan->planner_model << " (planned in "
               << tt.plan->planning_ms << " ms):\n";
+    for (const auto& r : tt.revisions)
+      std::cout << "revised " << r << "\n";
     std::vector<core::timed_step> timed;
     for (auto& st : parsed->steps) {
       std::string deps;

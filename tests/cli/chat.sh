@@ -58,6 +58,18 @@ grep -q '^unknown command /bogus; ' <<<"$out" || fail "unknown chat command: $ou
 [ "$(grep -c '^conversation ' <<<"$out")" -ge 3 ] || fail "/new: $out"
 grep -qx 'The answer is 4 (2 + 2).' <<<"$out" || fail "chat after /new: $out"
 
+# The agent loop from the command line: the decision is the answer's first sentence, and the
+# trace shows the revision and every step of the turn under one DAG.
+out=$("$bin" ask "Which is cheaper, the Aurora X1 or the Nimbus Pro, and what does that one cost in JPY?" --data-dir "$dir")
+grep -q '^The Aurora X1 is cheaper: 1299 USD against 1849 USD for the Nimbus Pro\. .*The Aurora X1 costs 194132.98 JPY (1299 USD at 149.448)\.$' <<<"$out" \
+  || fail "agent loop answer: $out"
+pick=$(sed -n 's/^conversation \([^ ]*\) on .*/\1/p' <<<"$out")
+out=$("$bin" trace "$pick" --data-dir "$dir")
+grep -qx 'revised v2 by offline/rule-based: the Aurora X1 is cheaper: 1299 USD against 1849 USD for the Nimbus Pro' <<<"$out" \
+  || fail "trace of the revision: $out"
+grep -q '^  s3   exchangeRate  *<- s1 ' <<<"$out" || fail "trace of the revised DAG: $out"
+grep -q 'PlanRevisionRequested' <<<"$out" || fail "trace events: $out"
+
 # Bad use: one line on stderr, exit 2.
 for args in "--conversation no-such-conversation" "--conversation a/b"; do
   set +e
