@@ -206,6 +206,44 @@ for s in 1/s1 1/s2 2/s3; do # invocation ids carry the plan version
 done
 echo "agent loop (router killed): ok (the request written while it was down was answered once after its restart)"
 
+# -- kill -9, orchestrator, in the agent loop: the revision is written while it is down ----------
+stop_node workers
+ask_bg ao "$pick"
+conv=$(conversation_of ao)
+wait_events "$conv" PlanGenerated || fail "orchestrator in the loop: no plan"
+stop_node router
+restart workers
+wait_events "$conv" PlanRevisionRequested || fail "orchestrator in the loop: no revision request"
+stop_node orchestrator KILL
+restart router
+wait_events "$conv" PlanRevised || fail "orchestrator in the loop: no revision"
+restart orchestrator
+wait_ask ao
+grep -q "^The Aurora X1 is cheaper: .*194132.98 JPY" "$work/ao.ask" || fail "orchestrator in the loop: answer: $(cat "$work/ao.ask")"
+sleep 1
+dump_log
+logcheck expect "$work/log.dump" "$conv" PlanRevisionRequested=1 PlanRevised=1 \
+  ToolInvocationRequested:s{1,2,3}=1 FinalAnswerSynthesized=1 || fail "orchestrator in the loop: not once"
+for s in 1/s1 1/s2 2/s3; do
+  [ "$(runs "$conv/$s")" = 1 ] || fail "orchestrator in the loop: $s's tool ran $(runs "$conv/$s") times"
+done
+echo "agent loop (orchestrator killed): ok (the revision written while it was down ran once after its restart)"
+
+# -- kill -9, orchestrator, between turns: turn 2 is asked while it is down ----------------------
+ask_bg bt1 "How much do the Tidal Buds cost?"
+conv=$(conversation_of bt1)
+wait_ask bt1
+stop_node orchestrator KILL
+ask_bg bt2 "and in EUR?" --conversation "$conv"
+restart orchestrator
+wait_ask bt2
+grep -qx 'The Tidal Buds costs 149.13 EUR (129 GBP at 1.15607).' "$work/bt2.ask" || fail "between turns: $(cat "$work/bt2.ask")"
+sleep 1
+dump_log
+logcheck expect "$work/log.dump" "$conv" UserQueryReceived=2 PlanGenerated=2 PlanCompleted=2 FinalAnswerSynthesized=2 \
+  || fail "between turns: not one plan and one answer per turn"
+echo "between turns (orchestrator killed): ok (turn 2 answered once after its restart)"
+
 [ "$eos" = 1 ] || { echo "before-commit: not on Kafka ${KAFKA_BROKER_VERSION:-0.9} (no transactions)"; exit 0; }
 
 # -- before-commit: a role's outputs are in its transaction, the commit did not happen ----------
