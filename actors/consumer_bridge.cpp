@@ -310,7 +310,9 @@ void hand_out(consumer_ptr self, storage::record& rec) {
   }
   crash_on_record(st.cfg.group, rec.value, rec.topic, rec.partition, rec.offset);
   auto offset = rec.offset;
-  self->request(st.role, caf::infinite, inbound{std::move(*ev), rec.topic, rec.partition, offset})
+  const bool replayed = offset < st.tracks[tp].handled_before;
+  self->request(st.role, caf::infinite,
+                inbound{std::move(*ev), rec.topic, rec.partition, offset, replayed})
     .then([self, tp, offset](caf::ok_atom) { acknowledge(self, tp, offset); },
           [self, rec](caf::error& err) {
             if (self->state.cfg.log->transactional() && is_produce_failure(err)) {

@@ -23,6 +23,9 @@ struct inbound {
   std::string topic;
   int32_t partition = 0;
   int64_t offset = 0;
+  // Below the group's committed offset at assignment: handled (or dead-lettered) before. A
+  // role that refuses a record returns an error (the bridge dead-letters it) only when false.
+  bool replayed = false;
 };
 
 } // namespace eventide

@@ -145,6 +145,11 @@ conversation(conversation_ptr self, std::shared_ptr<core::conversation_state> fo
   return {
     [self](inbound& in) -> caf::result<ok_atom> {
       auto& st = self->state;
+      if (auto why = st.fold->refuses(in.ev)) {
+        if (in.replayed)
+          return ok_atom::value; // dead-lettered when it was first handled
+        return make_error(ec::handler_failed, *why);
+      }
       st.fold->apply(in.ev);
       st.dirty = true;
       st.last_event = in.ev.id;

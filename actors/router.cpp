@@ -155,15 +155,16 @@ outcome<events::event> revise_turn(router_state& st, const core::conversation_me
     return fail(recorded.error());
   if (*recorded)
     return std::move(**recorded);
+  const int turn = events::turn_of(request.data);
+  const auto* t = m.find(turn);
+  if (!t || t->plan_json.empty())
+    return fail("PlanRevisionRequested of turn " + std::to_string(turn) + ", which has no plan");
   providers::revision_input in;
   in.observations_json = req.observations_json;
   in.failed_step = req.failed_step;
   in.reason = req.reason;
-  const int turn = events::turn_of(request.data);
-  if (const auto* t = m.find(turn)) {
-    in.question = t->resolved.empty() ? t->question : t->resolved;
-    in.plan_json = t->plan_json;
-  }
+  in.question = t->resolved.empty() ? t->question : t->resolved;
+  in.plan_json = t->plan_json;
   std::vector<std::string> errors;
   outcome<providers::revision_result> decided =
     st.reviser ? st.reviser(in, errors) : outcome<providers::revision_result>(providers::revision_result{});
@@ -219,7 +220,7 @@ role_actor::behavior_type router(role_actor::stateful_pointer<router_state> self
       const auto conversation = in.ev.subject;
       auto& m = memory_of(st, conversation, in.partition);
       if (auto applied = m.apply(in.ev); !applied) {
-        if (!st.live)
+        if (in.replayed)
           return ok_atom::value; // dead-lettered when it was first handled
         return make_error(ec::handler_failed, applied.error());
       }
@@ -227,9 +228,16 @@ role_actor::behavior_type router(role_actor::stateful_pointer<router_state> self
       if (std::holds_alternative<events::plan_generated>(in.ev.data)
           || std::holds_alternative<events::planning_failed>(in.ev.data))
         st.decided.erase(in.ev.causation_id);
-      if (std::holds_alternative<events::plan_revision_requested>(in.ev.data))
+      if (std::holds_alternative<events::plan_revision_requested>(in.ev.data)) {
+        const int turn = events::turn_of(in.ev.data);
+        if (const auto* t = m.find(turn); !t || t->plan_json.empty()) {
+          if (in.replayed)
+            return ok_atom::value; // dead-lettered when it was first handled
+          return make_error(ec::handler_failed, "PlanRevisionRequested of turn "
+                                                  + std::to_string(turn) + ", which has no plan");
+        }
         st.pending_revisions.emplace(in.ev.id, in.ev);
-      else if (std::holds_alternative<events::plan_revised>(in.ev.data))
+      } else if (std::holds_alternative<events::plan_revised>(in.ev.data))
         st.pending_revisions.erase(in.ev.causation_id);
       if (!st.live) {
         st.unsaved.insert(conversation); // restore mode defers snapshots to go-live

@@ -315,6 +315,25 @@ std::optional<std::string> oversized_args(const std::string& args) {
 
 } // namespace
 
+std::optional<std::string> conversation_state::refuses(const events::event& e) const {
+  const auto turn = " of turn " + std::to_string(turn_);
+  if (std::holds_alternative<events::plan_revision_requested>(e.data)
+      && status_ == plan_status::pending)
+    return "PlanRevisionRequested" + turn + ", which has no plan";
+  auto r = std::get_if<events::plan_revised>(&e.data);
+  if (!r)
+    return std::nullopt;
+  const auto version = " v" + std::to_string(r->plan_version);
+  if (status_ == plan_status::pending)
+    return "PlanRevised" + version + turn + ", which has no plan";
+  if (r->plan_version > plan_version_ + 1)
+    return "PlanRevised" + version + turn + " skips v" + std::to_string(plan_version_ + 1);
+  if (r->plan_version > plan_version_ && finish_recorded_)
+    return "PlanRevised" + version + turn + " after the turn ended at v"
+           + std::to_string(plan_version_);
+  return std::nullopt;
+}
+
 outcome<void> conversation_state::add_revision(const std::string& plan_json, int version) {
   plan_version_ = version;
   revisions_.push_back(plan_json);

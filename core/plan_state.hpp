@@ -61,6 +61,12 @@ class conversation_state {
   /// tool-invocation-requests) and results (conversation-events) may arrive in either order.
   void apply(const events::event& e);
 
+  /// Why this fold refuses a revision record that cannot belong to it (the orchestrator
+  /// dead-letters it): a PlanRevisionRequested or PlanRevised for a turn without a plan, a
+  /// PlanRevised that skips a version, or one newer than the version the turn ended with. A
+  /// duplicate of what was applied is not refused (it changes nothing). nullopt: accepted.
+  std::optional<std::string> refuses(const events::event& e) const;
+
   /// Events that the state implies and that are not in the log yet, in the order to produce
   /// them; the state records them as emitted so the next call does not repeat them, and keeps
   /// them as unlogged until apply() sees them come back from the log. After a restore from a

@@ -216,3 +216,24 @@ TEST_CASE("agent loop: no revision within the turn timeout fails the turn", "[pl
   CHECK(as<events::plan_failed>(out[0]).reason
         == "turn timed out: no plan revision for 10 s (turn-timeout-ms) after plan version 1");
 }
+
+TEST_CASE("agent loop: revision records that cannot belong to the turn are refused", "[plan_state][agent]") {
+  harness h;
+  auto event_of = [&](events::payload p) { return h.wrap(std::move(p), 100); };
+  events::plan_revision_requested ask;
+  ask.plan_version = 1;
+  ask.reason = "x";
+  ask.observations_json = "{}";
+  // No plan yet: neither a request nor a revision belongs here.
+  CHECK(h.live.refuses(event_of(ask)) == std::optional<std::string>("PlanRevisionRequested of turn 1, which has no plan"));
+  CHECK(h.live.refuses(event_of(revised(2, "null"))) == std::optional<std::string>("PlanRevised v2 of turn 1, which has no plan"));
+  run_to_revision(h);
+  CHECK_FALSE(h.live.refuses(event_of(ask)));
+  CHECK(h.live.refuses(event_of(revised(3, "null"))) == std::optional<std::string>("PlanRevised v3 of turn 1 skips v2"));
+  CHECK_FALSE(h.live.refuses(event_of(revised(2, "null"))));
+  REQUIRE(h.decide(1200).size() == 3);
+  h.feed(revised(2, "null"), 1300);
+  REQUIRE(h.decide(1300).size() == 1); // PlanCompleted v2
+  CHECK_FALSE(h.live.refuses(event_of(revised(2, "null")))); // a duplicate changes nothing
+  CHECK(h.live.refuses(event_of(revised(3, "null"))) == std::optional<std::string>("PlanRevised v3 of turn 1 after the turn ended at v2"));
+}

@@ -7,6 +7,9 @@
 #include <chrono>
 #include <thread>
 
+#include <map>
+
+#include "storage/dead_letter.hpp"
 #include "tests/e2e/harness.hpp"
 
 using namespace eventide;
@@ -128,4 +131,54 @@ TEST_CASE("e2e: a revision request written while the router is down is answered 
   CHECK(t.divergent_repeats().empty());
   REQUIRE(t.answer());
   CHECK(t.answer()->answer.rfind("The Aurora X1 is cheaper: ", 0) == 0);
+}
+
+TEST_CASE("e2e: a revision request or a revision for a turn without a plan is dead-lettered with its reason", "[agent]") {
+  temp_dir dir;
+  pipeline p{dir.path};
+  auto event = [](const std::string& conv, std::string id, events::payload data) {
+    events::event e;
+    e.id = conv + "/" + std::move(id);
+    e.source = "eventide/test";
+    e.time_ms = now_ms();
+    e.subject = conv;
+    e.data = std::move(data);
+    return e;
+  };
+  events::plan_revision_requested ask;
+  ask.plan_version = 1;
+  ask.reason = "then decide";
+  ask.observations_json = "{}";
+  p.produce(event("ghost-ask", "1/revise", ask));
+  events::plan_revised revised;
+  revised.plan_version = 2;
+  revised.plan_json = "null";
+  revised.rationale = "made up";
+  revised.planner_provider = "offline";
+  p.produce(event("ghost-rev", "plan/2", revised));
+  // (group, key) -> reason, from the dead-letter queue.
+  std::map<std::pair<std::string, std::string>, std::string> letters;
+  auto parts = p.log().partition_count(p.names().dead_letters);
+  REQUIRE(parts);
+  std::vector<std::pair<storage::topic_partition, log_offset>> start;
+  for (int32_t i = 0; i < *parts; ++i)
+    start.emplace_back(storage::topic_partition{p.names().dead_letters, i}, log_offset{0});
+  auto c = p.log().assign(start);
+  REQUIRE(c);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (letters.size() < 3 && std::chrono::steady_clock::now() < deadline) {
+    auto batch = (*c)->poll(64, std::chrono::milliseconds(50));
+    REQUIRE(batch);
+    for (auto& rec : *batch)
+      if (auto dl = storage::decode_dead_letter(rec.value))
+        letters[{dl->consumer_group, dl->key}] = dl->reason;
+  }
+  CHECK(letters[{"orchestrator", "ghost-ask"}] == "PlanRevisionRequested of turn 1, which has no plan");
+  CHECK(letters[{"router", "ghost-ask"}] == "PlanRevisionRequested of turn 1, which has no plan");
+  CHECK(letters[{"orchestrator", "ghost-rev"}] == "PlanRevised v2 of turn 1, which has no plan");
+  // Nothing was decided for either, and the pipeline still answers.
+  CHECK(p.read("ghost-ask").count("PlanRevised") == 0);
+  auto t = p.ask("after", "What is 6 times 7?");
+  REQUIRE(t.answer());
+  CHECK(t.answer()->answer.rfind("The answer is 42", 0) == 0);
 }

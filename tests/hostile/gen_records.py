@@ -55,11 +55,22 @@ READERS = {  # consumer groups per topic (actors/node.cpp role table)
                               "weather", "exchangeRate", "orchestrationSynthesis")],
 }
 SERVED = {g[5:] for g in READERS["tool-invocation-requests"] if g.startswith("tool-")}
+# Valid events that only belong to a turn with a plan, and the groups that refuse them alone.
+NEEDS_A_PLAN = {"PlanRevised": ["orchestrator"], "PlanRevisionRequested": ["orchestrator", "router"]}
 HOME = {
     "UserQueryReceived": "user-commands", "SynthesizeFinalAnswerRequested": "user-commands",
     "ToolInvocationRequested": "tool-invocation-requests",
 }
 PH = "@@PH@@"
+
+
+def event_type(value):
+    """The "type" of an event record, or None when it does not parse as an object."""
+    try:
+        doc = json.loads(value)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    return doc.get("type") if isinstance(doc, dict) else None
 
 
 def home_topic(ev):
@@ -247,13 +258,21 @@ class Generator:
         conv = f"fz{self.n:05d}"
         return rename(self.rng.choice(self.seeds[typ]), conv), conv
 
-    def emit(self, cat, what, topic, key, value, expect):
+    def emit(self, cat, what, topic, key, value, expect, letters=None):
         if isinstance(key, str):
             key = key.encode("utf-8", "surrogateescape")
         if len(value) + len(key) > self.max_bytes:
             return False
+        if expect == "valid" and letters is None:
+            # Every generated event is alone in a conversation of its own: a revision (or its
+            # request) then names a turn without a plan, and the roles that fold it refuse it.
+            typ = event_type(value)
+            if typ in NEEDS_A_PLAN:
+                expect, letters = "dead", NEEDS_A_PLAN[typ]
         rec = {"cat": cat, "what": what, "topic": topic, "expect": expect, "size": len(value)}
-        if expect == "dead":
+        if expect == "dead" and letters is not None:
+            rec["letters"], rec["peek"] = letters, None  # refused by these roles, read by all
+        elif expect == "dead":
             rec["letters"], rec["peek"] = letter_groups(topic, value)
         else:
             rec["letters"], rec["peek"] = [], (peek_tool(value)
@@ -261,9 +280,10 @@ class Generator:
         self.out.append((rec, topic, key, value))
         return True
 
-    def emit_event(self, cat, what, ev, conv, expect, topic=None, value=None, key=None):
+    def emit_event(self, cat, what, ev, conv, expect, topic=None, value=None, key=None,
+                   letters=None):
         return self.emit(cat, what, topic or home_topic(ev), conv if key is None else key,
-                         dumps(ev) if value is None else value, expect)
+                         dumps(ev) if value is None else value, expect, letters)
 
     # -- deep -----------------------------------------------------------------------------------
     def deep(self):
