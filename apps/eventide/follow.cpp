@@ -94,16 +94,15 @@ int follow(follower& f, std::chrono::seconds timeout) {
     });
     // Clocks tick in milliseconds: within the batch, an event whose cause is still to come
     // waits for it (a result is never shown before its request).
-    for (size_t i = 0; i < ready.size(); ++i) {
-      for (size_t j = i + 1; j < ready.size(); ++j) {
-        auto cause = std::find_if(ready.begin() + i, ready.end(), [&](const auto& r) {
+    for (size_t i = 0; i < ready.size(); ++i)
+      for (size_t moves = 0; moves < ready.size(); ++moves) { // bounded: causes cannot cycle us
+        auto cause = std::find_if(ready.begin() + i + 1, ready.end(), [&](const auto& r) {
           return r.first.id == ready[i].first.causation_id;
         });
-        if (cause == ready.end() || cause == ready.begin() + i)
+        if (cause == ready.end())
           break;
         std::rotate(ready.begin() + i, cause, cause + 1); // the cause first
       }
-    }
     for (auto& [decoded, raw] : ready) {
       auto* ev = &decoded;
       if (f.json) {
