@@ -108,7 +108,7 @@ struct decide_synthesis {
     if (!req)
       return {};
     providers::synthesis_input in{req->query, req->plan_json, req->results_json, req->failure,
-                                  req->failed_step, req->decisions};
+                                  req->failed_step, req->decisions, req->compensations_json};
     f.mark_answered();
     if (!runtime) {
       auto out = providers::synthesize_offline(in);

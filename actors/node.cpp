@@ -22,8 +22,11 @@
 #include "actors/store_cover.hpp"
 #include "actors/tool_worker.hpp"
 #include "schemas/codec.hpp"
+#include "shop/client.hpp"
+#include "shop/tools.hpp"
 #include "storage/kv_store.hpp"
 #include "core/json.hpp"
+#include "core/plan.hpp"
 #include "core/text.hpp"
 #include "providers/llm_planner.hpp"
 #include "providers/planner.hpp"
@@ -69,11 +72,10 @@ const std::vector<role_spec>& role_table() {
        start_aggregator},
       {"synthesis", "synthesis", {&T::user_commands, &T::conversation_events}, true, false,
        start_synthesis}};
-    // Seven tool groups read every request; each decodes only its own tool's.
-    for (auto tool : {"getProductInformation", "ragGeneration", "generalChat", "math", "weather",
-                      "exchangeRate", "orchestrationSynthesis"})
-      r.push_back({"worker-" + std::string(tool), "tool-" + std::string(tool), {&T::tool_requests},
-                   false, false, start_worker});
+    // One group per tool of the catalog reads every request; each decodes only its own tool's.
+    for (const auto& tool : core::tool_catalog())
+      r.push_back({"worker-" + tool.name, "tool-" + tool.name, {&T::tool_requests}, false, false,
+                   start_worker});
     // No consumer group: the metrics projection reads every partition itself.
     r.push_back({"metrics", "", {}, false, true, start_metrics});
     return r;
@@ -161,6 +163,7 @@ struct node_state {
   std::vector<caf::actor> others; // role actors and runners, stopped after the bridges
   std::shared_ptr<storage::kv_store> ledger;     // the workers' ledger
   std::unique_ptr<providers::tool_factory> tools; // the workers' tools
+  std::shared_ptr<shop::shop_client> shop;         // what the shop tools call, made once
   std::shared_ptr<crash_guard> guard; // null: crash-loop guard off
   orchestrator_actor orchestrator;
   metrics_actor metrics;
@@ -378,6 +381,28 @@ outcome<void> start_worker(node_state& node, const role_spec& role) {
       opts.resources, opts.data_dir, opts.providers, node.runtime,
       [](const std::string& m) { EV_LOG(warning) << m; });
   auto tool_name = role.name.substr(std::string("worker-").size());
+  if (shop::is_shop_tool(tool_name) && !node.shop) {
+    if (opts.shop_url.empty()) {
+      // The embedded default: the same shop logic in this process, on its own store.
+      auto settings = opts.shop;
+      if (settings.data_dir.empty())
+        settings.data_dir = opts.data_dir + "/shop";
+      if (settings.products_dir.empty())
+        settings.products_dir = opts.resources + "/products";
+      if (settings.exchange_rates_file.empty())
+        settings.exchange_rates_file = opts.resources + "/config/exchange-rates.json";
+      auto service = shop::shop_service::open(std::move(settings));
+      if (!service)
+        return fail("the in-process shop: " + service.error());
+      node.shop = std::make_shared<shop::in_process_shop_client>(
+        std::shared_ptr<shop::shop_service>(std::move(*service)));
+    } else {
+      node.shop = std::make_shared<shop::http_shop_client>(opts.shop_url);
+    }
+    node.tools->add_tools([shop = node.shop](const std::string& name) {
+      return shop::make_shop_tool(name, shop);
+    });
+  }
   auto io = node.io_for(role);
   if (!io)
     return fail(io.error());

@@ -13,6 +13,7 @@
 #include "storage/log.hpp"
 #include "core/plan_state.hpp"
 #include "providers/provider_config.hpp"
+#include "shop/service.hpp"
 #include "model/events.hpp"
 
 namespace eventide {
@@ -83,6 +84,11 @@ struct node_options {
   /// times") instead of handled again (README "Crash-loop guard"). 0 turns the guard off.
   uint32_t crash_loop_limit = 3;
   providers::provider_config providers; // LLM chains, HTTP tools; all "offline" by default
+  /// Where the shop tools reach the shop (DESIGN §15): "" = a shop in this process, its store in
+  /// data_dir/shop (offline; `shop` holds its card limit and cities), else the URL of
+  /// `eventide shop serve`.
+  std::string shop_url;
+  shop::shop_settings shop;
 };
 
 class node {

@@ -46,6 +46,12 @@ void aggregation_fold::apply(const events::event& e) {
           r.failed_step = d.failed_step;
           terminal_ = r;
         }
+        // Effects to undo: the answer waits for the saga, to say what was undone.
+        saga_pending_ = saga_pending_ || !d.compensation_done;
+      } else if constexpr (std::is_same_v<T, events::plan_compensated>
+                           || std::is_same_v<T, events::compensation_failed>) {
+        saga_ended_ = true;
+        compensations_json_ = d.compensations_json;
       } else if constexpr (std::is_same_v<T, events::planning_failed>) {
         if (!terminal_) {
           events::synthesize_final_answer_requested r;
@@ -61,9 +67,10 @@ void aggregation_fold::apply(const events::event& e) {
 }
 
 std::optional<events::payload> aggregation_fold::decide() {
-  if (requested_ || !terminal_ || !query_)
+  if (requested_ || !terminal_ || !query_ || (saga_pending_ && !saga_ended_))
     return std::nullopt;
   auto r = *terminal_;
+  r.compensations_json = compensations_json_;
   r.query = *query_;
   // The plan that produced the results; "null" when planning failed.
   r.plan_json = r.plan_version > 0 ? plan_json_ : "null";

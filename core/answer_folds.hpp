@@ -12,8 +12,8 @@
 
 namespace eventide::core {
 
-/// Aggregator: once the plan is terminal (PlanCompleted, PlanFailed or PlanningFailed) and the
-/// query is known, asks for the final answer exactly once.
+/// Aggregator: once the plan is terminal (PlanCompleted, PlanFailed or PlanningFailed), its saga
+/// (if any) has ended and the query is known, asks for the final answer exactly once.
 class aggregation_fold {
  public:
   void apply(const events::event& e);
@@ -27,6 +27,9 @@ class aggregation_fold {
   std::vector<std::string> decisions_; // each revision's rationale
   std::optional<events::synthesize_final_answer_requested> terminal_; // query filled by decide
   bool requested_ = false; // SynthesizeFinalAnswerRequested applied or decided
+  bool saga_pending_ = false; // PlanFailed said effects are being undone
+  bool saga_ended_ = false;   // PlanCompensated or CompensationFailed seen
+  std::string compensations_json_; // its entries, for the answer
 };
 
 /// Synthesis: answers a SynthesizeFinalAnswerRequested once, unless an answer is already in the

@@ -32,6 +32,10 @@ std::string deterministic_id(const std::string& conversation, const events::payl
         return conv + "/" + to_string(d.plan_version) + "/revise";
       else if constexpr (std::is_same_v<T, events::plan_revised>)
         return conv + "/plan/" + to_string(d.plan_version);
+      else if constexpr (std::is_same_v<T, events::plan_compensated>)
+        return conv + "/compensated";
+      else if constexpr (std::is_same_v<T, events::compensation_failed>)
+        return conv + "/compensation-failed";
       else if constexpr (std::is_same_v<T, events::synthesize_final_answer_requested>)
         return conv + "/synthesize";
       else

@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <tuple>
 
 #include "core/json.hpp"
 #include "core/placeholders.hpp"
@@ -70,23 +71,109 @@ std::string find_cycle(const std::vector<plan_step>& steps) {
   return {};
 }
 
+// Args of `tool` are checked against its catalog entry: every required one, nothing unknown.
+std::optional<std::string> bad_args(const json::value& args, const tool_spec& tool) {
+  for (const auto& required : tool.required_args) {
+    auto a = args.FindMember(required.c_str());
+    if (a == args.MemberEnd() || a->value.IsNull())
+      return "tool '" + tool.name + "' requires arg '" + required + "'";
+  }
+  for (const auto& m : args.GetObject()) {
+    std::string name(m.name.GetString(), m.name.GetStringLength());
+    if (!contains(tool.required_args, name) && !contains(tool.optional_args, name))
+      return "unexpected arg '" + name + "' for tool '" + tool.name + "'";
+  }
+  return std::nullopt;
+}
+
+// What undoes a step of `tool`: the step's own "compensation" {tool, args}, else the catalog's
+// (args read from the step's result). ("", "{}") when nothing does.
+outcome<std::pair<std::string, std::string>>
+compensation_of(const json::value& step, const tool_spec& tool, const std::string& step_id) {
+  auto it = step.FindMember("compensation");
+  if (it == step.MemberEnd()) {
+    if (tool.compensation.empty())
+      return std::pair<std::string, std::string>{"", "{}"};
+    json::document args;
+    args.SetObject();
+    for (const auto& [arg, field] : tool.compensation_args)
+      args.AddMember(json::str(arg, args.GetAllocator()),
+                     json::str("{{steps." + step_id + ".result." + field + "}}", args.GetAllocator()),
+                     args.GetAllocator());
+    return std::pair<std::string, std::string>{tool.compensation, json::dump(args)};
+  }
+  const auto& c = it->value;
+  if (!tool.effect)
+    return fail("compensation given for tool '" + tool.name + "', which has no effect to undo");
+  if (!c.IsObject())
+    return fail("'compensation' must be an object {\"tool\", \"args\"}");
+  if (auto unknown = first_unknown_member(c, {"tool", "args"}))
+    return fail("compensation: unknown field '" + *unknown + "'");
+  auto name = json::get_string(c, "tool");
+  if (!name)
+    return fail("compensation: 'tool' must be a string");
+  const tool_spec* undo = find_tool(*name);
+  if (!undo)
+    return fail("compensation: unknown tool '" + *name + "'");
+  if (!undo->effect || !undo->compensation.empty())
+    return fail("compensation: '" + *name + "' does not undo anything");
+  auto args = c.FindMember("args");
+  if (args == c.MemberEnd() || !args->value.IsObject())
+    return fail("compensation: 'args' must be an object");
+  if (auto bad = bad_args(args->value, *undo))
+    return fail("compensation: " + *bad);
+  return std::pair<std::string, std::string>{undo->name, json::dump(args->value)};
+}
+
 } // namespace
 
 const std::vector<tool_spec>& tool_catalog() {
-  static const std::vector<tool_spec> catalog = {
-      {"getProductInformation", {"query"}, {"topK"},
-       "Search the product catalog; returns the best matching chunks with scores and product fields."},
-      {"ragGeneration", {"query"}, {"context"},
-       "Answer a question grounded in retrieved product text, with citations."},
-      {"generalChat", {"message"}, {}, "General conversation answer from a language model."},
-      {"math", {"expression"}, {},
-       "Evaluate an arithmetic expression (+ - * / % ^, parentheses, sqrt, min, max, ...)."},
-      {"weather", {"city"}, {"date"}, "Current weather (or forecast for a date) for a city."},
-      {"exchangeRate", {"from", "to"}, {"amount"},
-       "Convert an amount between currencies (ISO codes like USD, EUR)."},
-      {"orchestrationSynthesis", {"query"}, {"results"},
-       "Write the final answer to the query from the results of earlier steps."},
-  };
+  static const std::vector<tool_spec> catalog = [] {
+    std::vector<tool_spec> tools;
+    auto tool = [&](std::string name, std::vector<std::string> required,
+                    std::vector<std::string> optional, std::string description) -> tool_spec& {
+      tool_spec t;
+      t.name = std::move(name);
+      t.required_args = std::move(required);
+      t.optional_args = std::move(optional);
+      t.description = std::move(description);
+      return tools.emplace_back(std::move(t));
+    };
+    tool("getProductInformation", {"query"}, {"topK"},
+         "Search the product catalog; returns the best matching chunks with scores and product fields.");
+    tool("ragGeneration", {"query"}, {"context"},
+         "Answer a question grounded in retrieved product text, with citations.");
+    tool("generalChat", {"message"}, {}, "General conversation answer from a language model.");
+    tool("math", {"expression"}, {},
+         "Evaluate an arithmetic expression (+ - * / % ^, parentheses, sqrt, min, max, ...).");
+    tool("weather", {"city"}, {"date"}, "Current weather (or forecast for a date) for a city.");
+    tool("exchangeRate", {"from", "to"}, {"amount"},
+         "Convert an amount between currencies (ISO codes like USD, EUR).");
+    tool("orchestrationSynthesis", {"query"}, {"results"},
+         "Write the final answer to the query from the results of earlier steps.");
+    // The shop's tools (DESIGN §15): each changes the shop's store; each of the first three is
+    // undone by one of the last three.
+    auto effect = [&](tool_spec& t, std::string undo = {},
+                      std::vector<std::pair<std::string, std::string>> undo_args = {},
+                      approval_policy approval = approval_policy::never) {
+      t.effect = true;
+      t.compensation = std::move(undo);
+      t.compensation_args = std::move(undo_args);
+      t.approval = approval;
+    };
+    effect(tool("placeOrder", {"product", "quantity"}, {"customer"},
+                "Order a quantity of a product from the shop (takes it from stock); returns orderId, total and currency."),
+           "cancelOrder", {{"orderId", "orderId"}});
+    effect(tool("chargePayment", {"orderId", "amount", "currency"}, {},
+                "Charge the card for an order: amount is the order total in the given currency."),
+           "refundPayment", {{"paymentId", "paymentId"}}, approval_policy::above_threshold);
+    effect(tool("shipOrder", {"orderId", "city"}, {}, "Book the shipment of a paid order to a city."),
+           "cancelShipment", {{"shipmentId", "shipmentId"}});
+    effect(tool("cancelOrder", {"orderId"}, {}, "Cancel an order and put its items back in stock."));
+    effect(tool("refundPayment", {"paymentId"}, {}, "Refund a payment."));
+    effect(tool("cancelShipment", {"shipmentId"}, {}, "Cancel a booked shipment."));
+    return tools;
+  }();
   return catalog;
 }
 
@@ -153,7 +240,8 @@ outcome<plan> parse_plan(std::string_view plan_json, const std::vector<std::stri
       return fail(where + ": duplicate id");
     if (contains(earlier, *id))
       return fail(where + ": id already used by an earlier plan version");
-    if (auto unknown = first_unknown_member(s, {"id", "tool", "args", "dependsOn", "onError"}))
+    if (auto unknown = first_unknown_member(
+          s, {"id", "tool", "args", "dependsOn", "onError", "compensation", "approval"}))
       return fail(where + ": unknown field '" + *unknown + "'");
     ids.push_back(*id);
 
@@ -177,17 +265,19 @@ outcome<plan> parse_plan(std::string_view plan_json, const std::vector<std::stri
     if (args_it == s.MemberEnd() || !args_it->value.IsObject())
       return fail(where + ": 'args' must be an object");
     const auto& args = args_it->value;
-    for (const auto& required : tool->required_args) {
-      auto a = args.FindMember(required.c_str());
-      if (a == args.MemberEnd() || a->value.IsNull())
-        return fail(where + ": tool '" + tool->name + "' requires arg '" + required + "'");
-    }
-    for (const auto& m : args.GetObject()) {
-      std::string name(m.name.GetString(), m.name.GetStringLength());
-      if (!contains(tool->required_args, name) && !contains(tool->optional_args, name))
-        return fail(where + ": unexpected arg '" + name + "' for tool '" + tool->name + "'");
-    }
+    if (auto bad = bad_args(args, *tool))
+      return fail(where + ": " + *bad);
     step.args_json = json::dump(args);
+    if (s.HasMember("approval")) {
+      auto approval = json::get_string(s, "approval");
+      if (!approval || *approval != "required")
+        return fail(where + ": 'approval' must be \"required\"");
+      step.approval_required = true;
+    }
+    if (auto undo = compensation_of(s, *tool, step.id); !undo)
+      return fail(where + ": " + undo.error());
+    else
+      std::tie(step.compensation_tool, step.compensation_args_json) = std::move(*undo);
 
     if (auto dep_it = s.FindMember("dependsOn"); dep_it != s.MemberEnd()) {
       if (!dep_it->value.IsArray())
@@ -213,6 +303,10 @@ outcome<plan> parse_plan(std::string_view plan_json, const std::vector<std::stri
     for (const auto& r : *refs)
       if (!contains(step.depends_on, r))
         step.depends_on.push_back(r);
+    // A compensation runs after its own step and may read every result of the turn, so its
+    // placeholders name the step itself or any known step; they add no dependency.
+    if (auto undo_refs = referenced_steps(step.compensation_args_json, known); !undo_refs)
+      return fail("step " + step.id + ": compensation: " + undo_refs.error());
     for (const auto& dep : step.depends_on) {
       if (dep == step.id)
         return fail("step " + step.id + ": depends on itself");

@@ -5,20 +5,36 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/outcome.hpp"
 
 namespace eventide::core {
 
+/// When a step of a tool needs a person's approval before it runs (DESIGN §15).
+enum class approval_policy {
+  never,
+  always,
+  above_threshold, // the step's "amount" arg is above the orchestrator's approval-threshold
+};
+
 struct tool_spec {
   std::string name;
   std::vector<std::string> required_args;
   std::vector<std::string> optional_args;
   std::string description; // one line, used in planner prompts and `eventide tools`
+  /// The tool changes the world outside the log (the shop): a worker runs it with an
+  /// Idempotency-Key derived from the invocation id.
+  bool effect = false;
+  /// The tool that undoes a succeeded step of this one (empty: nothing to undo), and its args
+  /// as arg -> field of the step's result, e.g. cancelOrder {orderId: result.orderId}.
+  std::string compensation;
+  std::vector<std::pair<std::string, std::string>> compensation_args;
+  approval_policy approval = approval_policy::never;
 };
 
-/// The seven tools of DESIGN §5.
+/// The seven read-only tools of DESIGN §5 and the shop's effect tools of DESIGN §15.
 const std::vector<tool_spec>& tool_catalog();
 const tool_spec* find_tool(std::string_view name);
 
@@ -33,6 +49,12 @@ struct plan_step {
   std::string args_json;               // object, may contain placeholders
   std::vector<std::string> depends_on; // explicit dependsOn ∪ steps referenced by placeholders
   bool replan_on_error = false;        // "onError": "replan": a permanent failure asks for a revision
+  /// What undoes the step once it succeeded: the plan's "compensation" or the catalog's, with
+  /// args whose placeholders may name this step's result ({{steps.<id>.result.orderId}}).
+  /// Empty tool: nothing to undo.
+  std::string compensation_tool;
+  std::string compensation_args_json = "{}";
+  bool approval_required = false; // "approval": "required" (the tool's policy may add it too)
 };
 
 struct plan {

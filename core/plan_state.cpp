@@ -1,6 +1,7 @@
 #include "core/plan_state.hpp"
 
 #include <algorithm>
+#include <map>
 #include <optional>
 
 #include "core/event_ids.hpp"
@@ -63,6 +64,82 @@ step_state* find_step(std::vector<step_state>& steps, const std::string& id) {
     if (s.step.id == id)
       return &s;
   return nullptr;
+}
+
+bool is_effect(const step_state& s) {
+  const tool_spec* t = find_tool(s.step.tool);
+  return t && t->effect;
+}
+
+// A request folded into a step or a compensation (same fields). A newer attempt (re)starts it
+// unless it is already decided; the same attempt again only refreshes what was asked, so
+// duplicates and requests that arrive after their own result change nothing else.
+template <class Run>
+void fold_request(Run& run, const events::tool_invocation_requested& r) {
+  if (r.attempt < run.attempt)
+    return;
+  if (r.attempt > run.attempt && !terminal(run.status))
+    run.status = step_status::requested;
+  run.attempt = r.attempt;
+  run.deadline = r.deadline;
+  run.args_json = r.args_json;
+}
+
+// A result folded into a step or a compensation that is not decided yet.
+template <class Run>
+void fold_result(Run& run, const events::tool_invocation_resulted& r, int64_t time_ms,
+                 const orchestration_policy& policy) {
+  if (r.ok) {
+    run.status = step_status::succeeded;
+    run.result_json = r.result_json;
+    run.attempt = std::max(run.attempt, r.attempt);
+    return;
+  }
+  if (!r.retryable) {
+    run.status = step_status::failed;
+    run.error = r.error;
+    run.attempt = std::max(run.attempt, r.attempt);
+    return;
+  }
+  // Stale: an older attempt already superseded, or this attempt's error seen before.
+  if (r.attempt < run.attempt || (r.attempt == run.attempt && run.status == step_status::pending))
+    return;
+  run.attempt = r.attempt;
+  run.error = r.error;
+  run.errors += 1;
+  if (run.errors < policy.max_attempts) {
+    run.status = step_status::pending;
+    run.not_before = time_ms + backoff_delay_ms(policy.retry_backoff, r.attempt, r.invocation_id);
+  } else {
+    run.status = step_status::failed;
+  }
+}
+
+// Succeeded steps with a compensation, latest first: the order the saga undoes them in.
+template <class Steps>
+auto saga_order_of(Steps& steps) {
+  std::vector<decltype(&steps.front())> order;
+  for (auto& st : steps)
+    if (st.status == step_status::succeeded && !st.step.compensation_tool.empty())
+      order.push_back(&st);
+  std::sort(order.begin(), order.end(),
+            [](auto* a, auto* b) { return a->completed_seq > b->completed_seq; });
+  return order;
+}
+
+
+// The request of a step's or a compensation's latest attempt.
+template <class Run>
+events::tool_invocation_requested request_of(std::string invocation, const std::string& step,
+                                             const std::string& tool, const Run& run) {
+  events::tool_invocation_requested req;
+  req.invocation_id = std::move(invocation);
+  req.attempt = run.attempt;
+  req.step_id = step;
+  req.tool = tool;
+  req.args_json = run.args_json;
+  req.deadline = run.deadline;
+  return req;
 }
 
 // A step that may be re-planned ("onError": "replan") and failed: it does not fail the plan.
@@ -151,6 +228,16 @@ void conversation_state::apply_one(const events::event& e) {
     return s;
   };
 
+  auto undo_for = [this](const std::string& step_id,
+                         const std::string& invocation) -> step_state* {
+    if (status_ == plan_status::pending)
+      return nullptr;
+    step_state* s = find_step(steps_, step_id);
+    if (!s || invocation != make_compensation_id(scope_, step_id).get())
+      return nullptr;
+    return s;
+  };
+
   std::visit(
       overloaded{
           [&](const events::plan_generated& g) {
@@ -208,47 +295,24 @@ void conversation_state::apply_one(const events::event& e) {
             }
           },
           [&](const events::tool_invocation_requested& r) {
-            step_state* s = step_for(r.step_id, r.invocation_id);
-            if (!s || r.attempt < s->attempt)
-              return;
-            // A newer attempt (re)starts the step unless it is already decided; the same
-            // attempt again only refreshes what was asked, so duplicates and requests that
-            // arrive after their own result change nothing else.
-            if (r.attempt > s->attempt && !terminal(s->status))
-              s->status = step_status::requested;
-            s->attempt = r.attempt;
-            s->deadline = r.deadline;
-            s->args_json = r.args_json;
+            if (step_state* s = step_for(r.step_id, r.invocation_id))
+              fold_request(*s, r);
+            else if (step_state* c = undo_for(r.step_id, r.invocation_id))
+              fold_request(c->undo, r);
           },
           [&](const events::tool_invocation_resulted& r) {
+            if (step_state* c = undo_for(r.step_id, r.invocation_id)) {
+              if (!terminal(c->undo.status))
+                fold_result(c->undo, r, e.time_ms, policy_);
+              return;
+            }
             step_state* s = step_for(r.step_id, r.invocation_id);
             if (!s || terminal(s->status))
               return;
             last_progress_ms_ = std::max(last_progress_ms_, e.time_ms);
-            if (r.ok) {
-              s->status = step_status::succeeded;
-              s->result_json = r.result_json;
-              s->attempt = std::max(s->attempt, r.attempt);
-              return;
-            }
-            if (!r.retryable) {
-              s->status = step_status::failed;
-              s->error = r.error;
-              s->attempt = std::max(s->attempt, r.attempt);
-              return;
-            }
-            // Stale: an older attempt already superseded, or this attempt's error seen before.
-            if (r.attempt < s->attempt || (r.attempt == s->attempt && s->status == step_status::pending))
-              return;
-            s->attempt = r.attempt;
-            s->error = r.error;
-            s->errors += 1;
-            if (s->errors < policy_.max_attempts) {
-              s->status = step_status::pending;
-              s->not_before = e.time_ms + backoff_delay_ms(policy_.retry_backoff, r.attempt, r.invocation_id);
-            } else {
-              s->status = step_status::failed;
-            }
+            fold_result(*s, r, e.time_ms, policy_);
+            if (s->status == step_status::succeeded)
+              s->completed_seq = ++completions_;
           },
           [&](const events::plan_step_completed& c) {
             if (status_ == plan_status::pending)
@@ -274,10 +338,14 @@ void conversation_state::apply_one(const events::event& e) {
               return;
             status_ = plan_status::failed;
             finish_recorded_ = true;
-            unlogged_.clear();
+            saga_open_ = !f.compensation_done;
+            if (!saga_open_)
+              unlogged_.clear();
             failure_reason_ = f.reason;
             failed_step_ = f.failed_step;
-            if (step_state* s = find_step(steps_, f.failed_step)) {
+            step_state* s = find_step(steps_, f.failed_step);
+            // An effect step that timed out may have had its effect: the saga asks it again.
+            if (s && !(is_effect(*s) && s->status == step_status::requested)) {
               s->status = step_status::failed;
               if (s->error.empty()) {
                 // Recover the step's own error from "step <id>: <error>" (see decide()).
@@ -286,6 +354,14 @@ void conversation_state::apply_one(const events::event& e) {
                                                                             : f.reason;
               }
             }
+          },
+          [&](const events::plan_compensated& c) {
+            if (status_ != plan_status::pending && c.plan_version == plan_version_)
+              end_saga(c.compensations_json);
+          },
+          [&](const events::compensation_failed& c) {
+            if (status_ != plan_status::pending && c.plan_version == plan_version_)
+              end_saga(c.compensations_json);
           },
           [](const auto&) {}, // other types do not affect the plan
       },
@@ -314,6 +390,29 @@ std::optional<std::string> oversized_args(const std::string& args) {
 
 std::optional<std::string> conversation_state::refuses(const events::event& e) const {
   const auto turn = " of turn " + std::to_string(turn_);
+  // A saga's end only as this fold would decide it: a forged one must not stop a saga early.
+  const bool compensated = std::holds_alternative<events::plan_compensated>(e.data);
+  if (compensated || std::holds_alternative<events::compensation_failed>(e.data)) {
+    const std::string type = compensated ? "PlanCompensated" : "CompensationFailed";
+    if (status_ == plan_status::pending)
+      return type + turn + ", which has no plan";
+    if (saga_recorded_)
+      return std::nullopt; // the saga's end again: changes nothing
+    if (!saga_open_)
+      return type + turn + ", which undoes nothing (no PlanFailed asked for compensation)";
+    if (compensated)
+      for (const step_state* st : saga_order_of(steps_))
+        if (st->undo.status != step_status::succeeded)
+          return type + turn + " while step " + st->step.id + " is not undone yet";
+    if (auto c = std::get_if<events::compensation_failed>(&e.data)) {
+      auto named = std::find_if(steps_.begin(), steps_.end(), [&](const step_state& st) {
+        return st.step.id == c->failed_step && !st.step.compensation_tool.empty();
+      });
+      if (named == steps_.end())
+        return type + turn + " names step '" + c->failed_step + "', which has nothing to undo";
+    }
+    return std::nullopt;
+  }
   if (std::holds_alternative<events::plan_revision_requested>(e.data)
       && status_ == plan_status::pending)
     return "PlanRevisionRequested" + turn + ", which has no plan";
@@ -426,8 +525,13 @@ std::vector<events::payload> conversation_state::decide(int64_t now_ms) {
 }
 
 void conversation_state::decide_new(int64_t now_ms, std::vector<events::payload>& out) {
-  if (status_ == plan_status::pending || finish_recorded_)
+  if (status_ == plan_status::pending)
     return;
+  if (finish_recorded_) {
+    if (saga_pending())
+      decide_saga(now_ms, out);
+    return;
+  }
 
   if (status_ == plan_status::running)
     fail_if_stalled(now_ms);
@@ -470,14 +574,7 @@ void conversation_state::decide_new(int64_t now_ms, std::vector<events::payload>
       s.status = step_status::requested;
       s.attempt += 1;
       s.deadline = now_ms + policy_.step_timeout_ms;
-      events::tool_invocation_requested req;
-      req.invocation_id = invocation;
-      req.attempt = s.attempt;
-      req.step_id = s.step.id;
-      req.tool = s.step.tool;
-      req.args_json = s.args_json;
-      req.deadline = s.deadline;
-      out.emplace_back(std::move(req));
+      out.emplace_back(request_of(invocation, s.step.id, s.step.tool, s));
     }
 
     // A step that never ran (its placeholder could not be resolved) has no attempts to
@@ -513,7 +610,159 @@ void conversation_state::decide_new(int64_t now_ms, std::vector<events::payload>
     f.failed_step = failed_step_;
     f.reason = failure_reason_;
     f.partial_results_json = results_object(steps_);
+    f.compensation_done = saga_order().empty() && !effects_in_flight();
+    saga_open_ = !f.compensation_done;
     out.emplace_back(std::move(f));
+    if (saga_open_)
+      decide_saga(now_ms, out);
+  }
+}
+
+
+std::vector<step_state*> conversation_state::saga_order() { return saga_order_of(steps_); }
+
+bool conversation_state::effects_in_flight() const {
+  return std::any_of(steps_.begin(), steps_.end(), [](const step_state& st) {
+    return st.status == step_status::requested && is_effect(st);
+  });
+}
+
+std::string conversation_state::compensations_json(const std::string& status_of_rest) const {
+  json::document out;
+  out.SetArray();
+  auto& a = out.GetAllocator();
+  auto entry = [&](const step_state& st, const char* status) {
+    json::value o(rapidjson::kObjectType);
+    o.AddMember("stepId", json::str(st.step.id, a), a);
+    o.AddMember("tool", json::str(st.step.tool, a), a);
+    o.AddMember("compensation", json::str(st.step.compensation_tool, a), a);
+    o.AddMember("invocationId", json::str(make_compensation_id(scope_, st.step.id).get(), a), a);
+    o.AddMember("status", json::str(status, a), a);
+    if (std::string(status) == "done") {
+      json::value v;
+      if (auto parsed = json::parse(st.undo.result_json))
+        v.CopyFrom(parsed.value(), a);
+      o.AddMember("result", v, a);
+    }
+    const std::string& error = st.outcome_unknown ? st.error : st.undo.error;
+    if (std::string(status) == "failed" || std::string(status) == "unknown")
+      o.AddMember("error", json::str(error, a), a);
+    out.PushBack(o, a);
+  };
+  for (const step_state* st : saga_order_of(steps_))
+    entry(*st, st->undo.status == step_status::succeeded ? "done"
+               : st->undo.status == step_status::failed  ? "failed"
+                                                          : status_of_rest.c_str());
+  for (const auto& st : steps_)
+    if (st.outcome_unknown && !st.step.compensation_tool.empty())
+      entry(st, "unknown");
+  return json::dump(out);
+}
+
+void conversation_state::decide_saga(int64_t now_ms, std::vector<events::payload>& out) {
+  // 1. An effect still in flight may happen yet: wait for its result (asking again when overdue:
+  //    the same invocation id, so the shop answers with what it did) before undoing anything.
+  bool waiting = false;
+  for (auto& st : steps_) {
+    if (st.status != step_status::requested || !is_effect(st) || st.outcome_unknown)
+      continue;
+    if (now_ms >= st.deadline) {
+      if (st.attempt >= policy_.max_attempts) {
+        st.status = step_status::failed;
+        st.outcome_unknown = true;
+        st.error = "no result after " + std::to_string(st.attempt)
+                   + " attempts: whether its effect happened is not known";
+        continue;
+      }
+      st.attempt += 1;
+      st.deadline = now_ms + policy_.step_timeout_ms;
+      out.emplace_back(request_of(make_invocation_id(scope_, st.version, st.step.id).get(),
+                                  st.step.id, st.step.tool, st));
+    }
+    waiting = true;
+  }
+  if (waiting)
+    return;
+
+  // 2. One compensation at a time, the latest effect first.
+  std::vector<std::string> ids;
+  std::map<std::string, std::string> results;
+  for (const auto& st : steps_) {
+    ids.push_back(st.step.id);
+    if (st.status == step_status::succeeded)
+      results[st.step.id] = st.result_json;
+  }
+  auto stop = [&](step_state& st) {
+    saga_recorded_ = true;
+    events::compensation_failed f;
+    f.plan_version = plan_version_;
+    f.compensations_json = compensations_json("not_run");
+    f.failed_step = st.step.id;
+    f.error = st.outcome_unknown ? st.error
+                                 : "compensation " + st.step.compensation_tool + " of step "
+                                     + st.step.id + " failed: " + st.undo.error;
+    out.emplace_back(std::move(f));
+  };
+  for (step_state* st : saga_order()) {
+    auto& undo = st->undo;
+    if (undo.status == step_status::succeeded)
+      continue;
+    if (undo.status == step_status::failed)
+      return stop(*st);
+    if (undo.status == step_status::pending) {
+      if (now_ms < undo.not_before)
+        return;
+      if (undo.attempt == 0) {
+        auto args = resolve_placeholders(st->step.compensation_args_json, results, ids);
+        if (!args) {
+          undo.status = step_status::failed;
+          undo.error = args.error();
+          return stop(*st);
+        }
+        undo.args_json = std::move(args).value();
+      }
+    } else if (now_ms < undo.deadline) {
+      return; // requested, not overdue
+    }
+    undo.status = step_status::requested;
+    undo.attempt += 1;
+    undo.deadline = now_ms + policy_.step_timeout_ms;
+    out.emplace_back(request_of(make_compensation_id(scope_, st->step.id).get(), st->step.id,
+                                st->step.compensation_tool, undo));
+    return;
+  }
+  // 3. Every succeeded effect is undone; one that never answered is left for an operator.
+  for (auto& st : steps_)
+    if (st.outcome_unknown && !st.step.compensation_tool.empty())
+      return stop(st);
+  saga_recorded_ = true;
+  out.emplace_back(events::plan_compensated{plan_version_, compensations_json("not_run")});
+}
+
+void conversation_state::end_saga(const std::string& compensations) {
+  saga_open_ = true;
+  saga_recorded_ = true;
+  unlogged_.clear(); // the saga's end is in the log: nothing else is still wanted
+  // What the record says of each step, so a replay that never saw the decisions behind it (args
+  // that could not be resolved, an effect that never answered) ends in the same state.
+  auto doc = json::parse(compensations);
+  if (!doc || !doc->IsArray())
+    return;
+  for (const auto& entry : doc->GetArray()) {
+    auto id = json::get_string(entry, "stepId");
+    auto status = json::get_string(entry, "status");
+    step_state* st = id ? find_step(steps_, *id) : nullptr;
+    if (!st || !status)
+      continue;
+    auto error = json::get_string(entry, "error").value_or("");
+    if (*status == "unknown" && st->status == step_status::requested) {
+      st->status = step_status::failed;
+      st->outcome_unknown = true;
+      st->error = error;
+    } else if (*status == "failed" && !terminal(st->undo.status)) {
+      st->undo.status = step_status::failed;
+      st->undo.error = error;
+    }
   }
 }
 
@@ -541,18 +790,35 @@ void conversation_state::fail_if_stalled(int64_t now_ms) {
                     + waiting->step.id + " (" + waiting->step.tool + ") still waiting after "
                     + std::to_string(waiting->attempt) + " attempt"
                     + (waiting->attempt == 1 ? "" : "s");
+  if (is_effect(*waiting) && waiting->status == step_status::requested) {
+    // Its effect may have happened: it stays in flight for the saga to ask again.
+    status_ = plan_status::failed;
+    failed_step_ = waiting->step.id;
+    return;
+  }
   waiting->status = step_status::failed;
   waiting->error = failure_reason_; // what a replay of PlanFailed recovers, too
 }
 
 std::optional<int64_t> conversation_state::next_wakeup() const {
-  if (status_ != plan_status::running || finish_recorded_)
-    return std::nullopt;
   std::optional<int64_t> earliest;
   auto consider = [&](int64_t t) {
     if (!earliest || t < *earliest)
       earliest = t;
   };
+  if (saga_pending() && finish_recorded_) {
+    for (const auto& s : steps_) {
+      if (s.status == step_status::requested && is_effect(s))
+        consider(s.deadline);
+      if (s.undo.status == step_status::pending && s.undo.not_before > 0)
+        consider(s.undo.not_before);
+      else if (s.undo.status == step_status::requested)
+        consider(s.undo.deadline);
+    }
+    return earliest;
+  }
+  if (status_ != plan_status::running || finish_recorded_)
+    return std::nullopt;
   // A step failed for good ends the plan anyway; one handed to a revision waits for it.
   bool step_failed = std::any_of(steps_.begin(), steps_.end(), [](const step_state& s) {
     return s.status == step_status::failed && !s.step.replan_on_error && !s.replanned;

@@ -32,6 +32,19 @@ struct orchestration_policy {
   int max_plan_revisions = 3; // PlanRevised per turn; one more wanted fails the plan (DESIGN §14)
 };
 
+/// One compensation of the saga: the same request/result/retry bookkeeping as a step, under the
+/// invocation id <turn scope>/compensate/<stepId>.
+struct compensation_state {
+  step_status status = step_status::pending;
+  int attempt = 0;
+  int errors = 0;
+  int64_t deadline = 0;
+  int64_t not_before = 0;
+  std::string args_json;
+  std::string result_json;
+  std::string error;
+};
+
 struct step_state {
   plan_step step;
   step_status status = step_status::pending;
@@ -45,6 +58,9 @@ struct step_state {
   bool completion_recorded = false; // PlanStepCompleted applied or decided
   int version = 1;          // the plan version that added the step (its invocation ids carry it)
   bool replanned = false;   // failed, and handed to a revision instead of failing the plan
+  int completed_seq = 0;    // 1, 2, ...: the order steps succeeded in (the saga undoes backwards)
+  bool outcome_unknown = false; // an effect step that never answered after the turn failed
+  compensation_state undo;  // the saga's compensation of this step (DESIGN §15)
 };
 
 class conversation_state {
@@ -61,10 +77,13 @@ class conversation_state {
   /// tool-invocation-requests) and results (conversation-events) may arrive in either order.
   void apply(const events::event& e);
 
-  /// Why this fold refuses a revision record that cannot belong to it (the orchestrator
+  /// Why this fold refuses a revision or saga record that cannot belong to it (the orchestrator
   /// dead-letters it): a PlanRevisionRequested or PlanRevised for a turn without a plan, a
-  /// PlanRevised that skips a version, or one newer than the version the turn ended with. A
-  /// duplicate of what was applied is not refused (it changes nothing). nullopt: accepted.
+  /// PlanRevised that skips a version, or one newer than the version the turn ended with; a
+  /// PlanCompensated or CompensationFailed for a turn without a plan or a saga, a
+  /// PlanCompensated before every effect is undone, a CompensationFailed naming a step with
+  /// nothing to undo. A duplicate of what was applied is not refused (it changes nothing).
+  /// nullopt: accepted.
   std::optional<std::string> refuses(const events::event& e) const;
 
   /// Events that the state implies and that are not in the log yet, in the order to produce
@@ -95,7 +114,10 @@ class conversation_state {
   bool finished() const { return finish_recorded_; }
   /// Finished, and every decision back from the log: the conversation may be compacted to its
   /// finished marker (a decision still unlogged would be lost with it).
-  bool settled() const { return finish_recorded_ && unlogged_.empty(); }
+  bool settled() const { return finish_recorded_ && !saga_pending() && unlogged_.empty(); }
+  /// The turn failed after effects and their saga has not ended (PlanCompensated or
+  /// CompensationFailed not applied or decided yet).
+  bool saga_pending() const { return saga_open_ && !saga_recorded_; }
   /// Ids of the decisions not seen in the log yet, oldest first.
   std::vector<std::string> unlogged_ids() const;
   const std::vector<step_state>& steps() const { return steps_; }
@@ -139,12 +161,27 @@ class conversation_state {
   // Decisions returned by decide() and not yet applied from the log, by deterministic id.
   std::vector<std::pair<std::string, events::payload>> unlogged_;
   bool orphans_ = false; // restored from another session: decide() repeats unlogged_ first
+  int completions_ = 0;   // steps succeeded so far (completed_seq of the latest)
+  bool saga_open_ = false;     // PlanFailed with compensationDone false applied or decided
+  bool saga_recorded_ = false; // PlanCompensated or CompensationFailed applied or decided
 
   void apply_one(const events::event& e);
   outcome<void> add_revision(const std::string& plan_json, int version);
   void decide_end(std::vector<events::payload>& out); // every step settled: complete, revise or fail
   void decide_new(int64_t now_ms, std::vector<events::payload>& out);
   void fail_if_stalled(int64_t now_ms); // turn-timeout: fails the waiting step and the plan
+  // The saga after PlanFailed: waits for effects still in flight, then undoes each succeeded
+  // effect step in reverse completion order, one at a time, then records how it ended.
+  void decide_saga(int64_t now_ms, std::vector<events::payload>& out);
+  /// Succeeded steps with a compensation, latest first: the order the saga undoes them in.
+  std::vector<step_state*> saga_order();
+  /// Effect steps still waiting for their result (their effect may happen yet).
+  bool effects_in_flight() const;
+  /// The saga's entries (events::plan_compensated): undone steps "done", a failed one "failed",
+  /// the others `status_of_rest`, then effects whose outcome is unknown.
+  std::string compensations_json(const std::string& status_of_rest) const;
+  /// PlanCompensated or CompensationFailed folded: the saga is over.
+  void end_saga(const std::string& compensations_json);
 };
 
 } // namespace eventide::core

@@ -46,7 +46,19 @@ std::string conversation_state::digest() const {
     if (s.version != base_version_ || s.replanned || s.step.replan_on_error)
       d << "  version " << s.version << " replanned " << s.replanned << " on_error_replan "
         << s.step.replan_on_error << "\n";
+    if (s.completed_seq > 0 || s.outcome_unknown || !s.step.compensation_tool.empty()) {
+      const auto& u = s.undo;
+      d << "  completed_seq " << s.completed_seq << " outcome_unknown " << s.outcome_unknown
+        << " compensation " << digest_quote(s.step.compensation_tool) << " "
+        << digest_quote(s.step.compensation_args_json) << "\n  undo " << to_string(u.status)
+        << " attempt " << u.attempt << " errors " << u.errors << " deadline " << u.deadline
+        << " not_before " << u.not_before << " args " << digest_quote(u.args_json) << " result "
+        << digest_quote(u.result_json) << " error " << digest_quote(u.error) << "\n";
+    }
   }
+  if (completions_ > 0 || saga_open_ || saga_recorded_)
+    d << "completions " << completions_ << " saga_open " << saga_open_ << " saga_recorded "
+      << saga_recorded_ << "\n";
   return d.str();
 }
 
@@ -87,9 +99,31 @@ std::string conversation_state::snapshot(
     o.AddMember("completionRecorded", st.completion_recorded, a);
     if (st.replanned)
       o.AddMember("replanned", true, a);
+    if (st.completed_seq > 0)
+      o.AddMember("completedSeq", st.completed_seq, a);
+    if (st.outcome_unknown)
+      o.AddMember("outcomeUnknown", true, a);
+    if (st.undo.attempt > 0 || st.undo.status != step_status::pending) {
+      const auto& u = st.undo;
+      json::value undo(rapidjson::kObjectType);
+      undo.AddMember("status", json::str(to_string(u.status), a), a);
+      undo.AddMember("attempt", u.attempt, a);
+      undo.AddMember("errors", u.errors, a);
+      undo.AddMember("deadline", u.deadline, a);
+      undo.AddMember("notBefore", u.not_before, a);
+      undo.AddMember("args", json::str(u.args_json, a), a);
+      undo.AddMember("result", json::str(u.result_json, a), a);
+      undo.AddMember("error", json::str(u.error, a), a);
+      o.AddMember("undo", undo, a);
+    }
     steps.PushBack(o, a);
   }
   d.AddMember("steps", steps, a);
+  if (completions_ > 0 || saga_open_ || saga_recorded_) { // the saga (DESIGN §15)
+    d.AddMember("completions", completions_, a);
+    d.AddMember("sagaOpen", saga_open_, a);
+    d.AddMember("sagaRecorded", saga_recorded_, a);
+  }
   json::value early(rapidjson::kArrayType);
   for (const auto& e : early_)
     early.PushBack(json::str(encode(e), a), a);
@@ -211,6 +245,32 @@ conversation_state::restore(std::string conversation_id, orchestration_policy po
       st.error = *error;
       st.completion_recorded = *recorded;
       st.replanned = json::get_bool(o, "replanned").value_or(false);
+      st.completed_seq = static_cast<int>(json::get_int(o, "completedSeq").value_or(0));
+      st.outcome_unknown = json::get_bool(o, "outcomeUnknown").value_or(false);
+      if (const auto* undo = json::find_path(o, "undo")) {
+        auto& u = st.undo;
+        auto ustat = parse_enum(json::get_string(*undo, "status").value_or(""),
+                                {step_status::pending, step_status::requested,
+                                 step_status::succeeded, step_status::failed});
+        auto uattempt = json::get_int(*undo, "attempt");
+        auto uerrors = json::get_int(*undo, "errors");
+        auto udeadline = json::get_int(*undo, "deadline");
+        auto unot_before = json::get_int(*undo, "notBefore");
+        auto uargs = json::get_string(*undo, "args");
+        auto uresult = json::get_string(*undo, "result");
+        auto uerror = json::get_string(*undo, "error");
+        if (!ustat || !uattempt || !uerrors || !udeadline || !unot_before || !uargs || !uresult
+            || !uerror)
+          return bad("compensation fields");
+        u.status = *ustat;
+        u.attempt = static_cast<int>(*uattempt);
+        u.errors = static_cast<int>(*uerrors);
+        u.deadline = *udeadline;
+        u.not_before = *unot_before;
+        u.args_json = *uargs;
+        u.result_json = *uresult;
+        u.error = *uerror;
+      }
     }
   }
   s.plan_version_ = static_cast<int>(*version); // add_revision moved it along
@@ -218,6 +278,9 @@ conversation_state::restore(std::string conversation_id, orchestration_policy po
     s.revisions_ = revisions; // an invalid plan has no steps to rebuild; keep what it had
   if (auto replan = json::get_bool(d, "replan"))
     s.replan_ = *replan;
+  s.completions_ = static_cast<int>(json::get_int(d, "completions").value_or(0));
+  s.saga_open_ = json::get_bool(d, "sagaOpen").value_or(false);
+  s.saga_recorded_ = json::get_bool(d, "sagaRecorded").value_or(false);
   const auto* early = json::find_path(d, "early");
   if (!early || !early->IsArray())
     return bad("early events");

@@ -32,6 +32,9 @@ struct synthesize_final_answer_requested {
   // What the router decided between plan versions (each PlanRevised's rationale, in order),
   // so the answer can say it ("the Aurora X1 is cheaper: ..."); empty without revisions.
   std::vector<std::string> decisions;
+  // The saga of a failed turn (PlanCompensated's or CompensationFailed's entries), so the answer
+  // says what was done and undone; "" when nothing had to be undone.
+  std::string compensations_json;
   int turn = 1; // the turn of the conversation (DESIGN §13); absent in the JSON = 1
 };
 
@@ -129,6 +132,26 @@ struct final_answer_synthesized {
   int turn = 1; // the turn of the conversation (DESIGN §13); absent in the JSON = 1
 };
 
+/// The saga of a failed turn (DESIGN §15) ended with every succeeded effect undone, in reverse
+/// completion order. Decided by the orchestrator after PlanFailed with compensationDone false.
+struct plan_compensated {
+  int plan_version = 1;
+  /// Array, one entry per effect step in the order undone: {"stepId", "tool", "compensation",
+  /// "invocationId", "status": "done", "result"}.
+  std::string compensations_json = "[]";
+  int turn = 1; // the turn of the conversation (DESIGN §13); absent in the JSON = 1
+};
+
+/// The saga stopped: a compensation failed for good (or an effect's outcome is unknown). What
+/// is left is listed (status "failed", "not_run" or "unknown") for an operator to retry.
+struct compensation_failed {
+  int plan_version = 1;
+  std::string compensations_json = "[]"; // as in plan_compensated, every status
+  std::string failed_step;               // the step whose compensation failed
+  std::string error;
+  int turn = 1; // the turn of the conversation (DESIGN §13); absent in the JSON = 1
+};
+
 // ---- tool-invocation-requests ----------------------------------------------------------------
 
 struct tool_invocation_requested {
@@ -145,7 +168,8 @@ using payload = std::variant<user_query_received, synthesize_final_answer_reques
                              plan_generated, planning_failed, tool_invocation_resulted,
                              plan_step_completed, plan_completed, plan_failed,
                              final_answer_synthesized, tool_invocation_requested,
-                             plan_revision_requested, plan_revised>;
+                             plan_revision_requested, plan_revised, plan_compensated,
+                             compensation_failed>;
 
 /// One CloudEvents 1.0 structured event. `subject` is always the conversation id and is also
 /// the record key.
@@ -182,6 +206,8 @@ EVENTIDE_EVENT_TRAITS(synthesize_final_answer_requested, "SynthesizeFinalAnswerR
 EVENTIDE_EVENT_TRAITS(final_answer_synthesized, "FinalAnswerSynthesized", "conversation-events")
 EVENTIDE_EVENT_TRAITS(plan_revision_requested, "PlanRevisionRequested", "conversation-events")
 EVENTIDE_EVENT_TRAITS(plan_revised, "PlanRevised", "conversation-events")
+EVENTIDE_EVENT_TRAITS(plan_compensated, "PlanCompensated", "conversation-events")
+EVENTIDE_EVENT_TRAITS(compensation_failed, "CompensationFailed", "conversation-events")
 #undef EVENTIDE_EVENT_TRAITS
 
 /// The conversation turn an event belongs to (every payload has one; 1 in logs written before

@@ -72,6 +72,13 @@ inline invocation_id make_invocation_id(const std::string& scope, int plan_versi
   return invocation_id{scope + "/" + std::to_string(plan_version) + "/" + step};
 }
 
+/// The deterministic id of the compensation (DESIGN §15) of step `step`'s effect:
+/// <turn scope>/compensate/stepId. One per step and turn: a step id is unique across the
+/// turn's plan versions, and compensations are never compensated.
+inline invocation_id make_compensation_id(const std::string& scope, const std::string& step) {
+  return invocation_id{scope + "/compensate/" + step};
+}
+
 /// Whether `id` (an event id, a causation id, an invocation id) was derived from conversation
 /// `conversation`: "<conversation>/<rest>" with a non-empty rest. A conversation id holds no
 /// '/' (events::check_ownership refuses one that does), so the first segment names the owner.
@@ -80,9 +87,9 @@ inline bool owned_by(std::string_view id, std::string_view conversation) {
          && id[conversation.size()] == '/';
 }
 
-/// Whether `invocation` is an id make_invocation_id gives step `step` of `conversation`:
-/// "<conversation>/<plan>/<step>" with a non-empty, all-digit <plan> part. Keep it in step with
-/// make_invocation_id's spelling (tests/model/ids_test.cpp checks the two agree).
+/// Whether `invocation` is an id make_invocation_id (or make_compensation_id) gives step `step`
+/// of `conversation`: "<conversation>/<plan>/<step>" with a non-empty, all-digit <plan> part, or
+/// "compensate". Keep it in step with their spelling (tests/model/ids_test.cpp checks they agree).
 inline bool is_invocation_of(std::string_view invocation, std::string_view conversation,
                              std::string_view step) {
   if (!owned_by(invocation, conversation) || step.empty())
@@ -93,7 +100,7 @@ inline bool is_invocation_of(std::string_view invocation, std::string_view conve
     return false;
   // <plan> is the plan version's digits: "c/t2/1/s1" is turn 2's, not turn 1's ("c").
   auto plan = rest.substr(0, rest.size() - step.size() - 1);
-  return plan.find_first_not_of("0123456789") == std::string_view::npos;
+  return plan == "compensate" || plan.find_first_not_of("0123456789") == std::string_view::npos;
 }
 
 } // namespace eventide

@@ -222,6 +222,8 @@ outcome<product> parse_product(const std::string& text, const std::string& sourc
       if (!valid_currency(value))
         return fail(where + "currency '" + value + "' is not an ISO 4217 code like USD");
       p.currency = value;
+    } else if (key == "stock") {
+      // The shop's initial stock (shop/products.cpp); the live count is the shop's, not a fact.
     } else {
       p.facts.emplace_back(key, value);
     }

@@ -6,6 +6,8 @@
 // intents have no dependencies, so they run in parallel. The catalog vocabulary comes from the
 // planner_context (load_planner_context), never from lists written for one catalog.
 #include "providers/planner.hpp"
+#include "providers/plan_builder.hpp"
+#include "providers/plan_order.hpp"
 #include "core/text.hpp"
 
 #include <algorithm>
@@ -325,72 +327,6 @@ const std::set<std::string>& comparison_stopwords() {
 }
 
 // --- plan building --------------------------------------------------------------------------
-
-using arg_value = std::variant<std::string, double, std::vector<std::string>>;
-using args_list = std::vector<std::pair<std::string, arg_value>>;
-
-class plan_builder {
- public:
-  plan_builder() : doc_(rapidjson::kObjectType), steps_(rapidjson::kArrayType) {}
-
-  /// Appends a step and returns its id (s1, s2, ...).
-  std::string add(const std::string& tool, const args_list& args) {
-    auto& a = doc_.GetAllocator();
-    std::string id = "s" + std::to_string(ids_.size() + 1);
-    json::value args_obj(rapidjson::kObjectType);
-    for (auto& [key, val] : args)
-      args_obj.AddMember(json::str(key, a), to_json(val), a);
-    json::value step(rapidjson::kObjectType);
-    step.AddMember("id", json::str(id, a), a);
-    step.AddMember("tool", json::str(tool, a), a);
-    step.AddMember("args", args_obj, a);
-    steps_.PushBack(step, a);
-    ids_.push_back(id);
-    tools_.push_back(tool);
-    return id;
-  }
-
-  const std::vector<std::string>& ids() const { return ids_; }
-  const std::vector<std::string>& tools() const { return tools_; }
-
-  // After the last step the router decides what comes next ("next": "replan").
-  void then_decide() { replan_ = true; }
-
-  std::string text() {
-    auto& a = doc_.GetAllocator();
-    doc_.AddMember("steps", steps_, a);
-    doc_.AddMember("finalAnswerRequired", true, a);
-    if (replan_)
-      doc_.AddMember("next", "replan", a);
-    return json::dump(doc_);
-  }
-
- private:
-  json::value to_json(const arg_value& v) {
-    auto& a = doc_.GetAllocator();
-    if (auto* s = std::get_if<std::string>(&v))
-      return json::str(*s, a);
-    if (auto* d = std::get_if<double>(&v)) {
-      if (*d == std::floor(*d) && std::fabs(*d) < 9e15)
-        return json::value(static_cast<int64_t>(*d));
-      return json::value(*d);
-    }
-    json::value arr(rapidjson::kArrayType);
-    for (auto& s : std::get<std::vector<std::string>>(v))
-      arr.PushBack(json::str(s, a), a);
-    return arr;
-  }
-
-  json::document doc_;
-  json::value steps_;
-  std::vector<std::string> ids_;
-  std::vector<std::string> tools_;
-  bool replan_ = false;
-};
-
-std::string ref(const std::string& id, const std::string& path = {}) {
-  return "{{steps." + id + ".result" + (path.empty() ? "" : "." + path) + "}}";
-}
 
 // --- arithmetic -----------------------------------------------------------------------------
 
@@ -1419,8 +1355,12 @@ outcome<std::string> plan_rules(const std::string& query, const planner_context&
     builder.add("generalChat", {{"message", trim(query)}});
     return builder.text();
   }
-  facts f = analyze(query, ctx);
   plan_builder builder;
+  if (auto order = order_in(query, ctx)) {
+    add_order_steps(*order, builder);
+    return builder.text();
+  }
+  facts f = analyze(query, ctx);
   for (auto& i : parse_intents(f))
     emit(i, builder);
 

@@ -21,7 +21,7 @@ namespace eventide::providers {
 
 namespace {
 
-enum class kind { product, rag, chat, math, weather, exchange, synthesis, other };
+enum class kind { product, rag, chat, math, weather, exchange, synthesis, shop, other };
 
 kind kind_of_tool(const std::string& tool) {
   if (tool == "getProductInformation") return kind::product;
@@ -31,6 +31,7 @@ kind kind_of_tool(const std::string& tool) {
   if (tool == "weather") return kind::weather;
   if (tool == "exchangeRate") return kind::exchange;
   if (tool == "orchestrationSynthesis") return kind::synthesis;
+  if (const auto* t = core::find_tool(tool); t && t->effect) return kind::shop;
   return kind::other;
 }
 
@@ -56,6 +57,7 @@ const char* default_tool_name(kind k) {
     case kind::weather: return "weather";
     case kind::exchange: return "exchangeRate";
     case kind::synthesis: return "orchestrationSynthesis";
+    case kind::shop:
     case kind::other: break;
   }
   return "result";
@@ -214,6 +216,58 @@ std::optional<std::string> price_gap_answer(const view& v, const step_view& s) {
          + (*value > 0 ? " more" : " less") + " than the " + second + how;
 }
 
+// What a shop tool did, from the shop's answer (docs/shop-api.md): "ordered 2 x Tidal Buds
+// (order o-1, 258.00 GBP)". Lower case: it is listed after "Done:" or "Undone:".
+std::string shop_effect(const std::string& tool, const json::value& r) {
+  auto id = [&](const char* field) { return text_of(r, field); };
+  if (tool == "placeOrder")
+    return "ordered " + text_of(r, "quantity") + " x " + text_of(r, "name") + " (order "
+           + id("orderId") + ", " + money_of(r, "total") + " " + text_of(r, "currency") + ")";
+  if (tool == "chargePayment")
+    return "charged " + money_of(r, "amount") + " " + text_of(r, "currency") + " (payment "
+           + id("paymentId") + ")";
+  if (tool == "shipOrder")
+    return "booked shipping of order " + id("orderId") + " to " + text_of(r, "city")
+           + " (shipment " + id("shipmentId") + ")";
+  if (tool == "cancelOrder")
+    return "cancelled order " + id("orderId") + " (items back in stock)";
+  if (tool == "refundPayment")
+    return "refunded payment " + id("paymentId") + " (" + money_of(r, "amount") + " "
+           + text_of(r, "currency") + ")";
+  if (tool == "cancelShipment")
+    return "cancelled shipment " + id("shipmentId");
+  return tool + " " + shorten(one_line(json::to_text(r)), 120);
+}
+
+// The saga's entries (PlanCompensated / CompensationFailed) as "Undone: ...; Not undone: ...".
+std::string saga_sentences(const std::string& compensations_json) {
+  auto doc = json::parse(compensations_json);
+  if (!doc || !doc->IsArray() || doc->Empty())
+    return {};
+  std::string undone, left;
+  for (const auto& c : doc->GetArray()) {
+    auto field = [&](const char* k) { return json::get_string(c, k).value_or(""); };
+    auto status = field("status");
+    if (status == "done") {
+      auto it = c.FindMember("result");
+      undone += (undone.empty() ? "" : "; ")
+                + (it != c.MemberEnd() ? shop_effect(field("compensation"), it->value)
+                                       : field("compensation") + " of " + field("stepId"));
+    } else {
+      std::string why = status == "failed"    ? "its " + field("compensation") + " failed: " + field("error")
+                        : status == "unknown" ? field("error")
+                                              : "not tried after an earlier compensation failed";
+      left += (left.empty() ? "" : "; ") + field("stepId") + " (" + field("tool") + "): " + why;
+    }
+  }
+  std::string out;
+  if (!undone.empty())
+    out += " Undone: " + undone + ".";
+  if (!left.empty())
+    out += " Not undone: " + left + " (`eventide compensations` lists it for an operator).";
+  return out;
+}
+
 // The direct answer a step's result gives, as one sentence.
 std::string direct_answer(const view& v, const step_view& s) {
   const json::value& r = *s.result;
@@ -253,6 +307,11 @@ std::string direct_answer(const view& v, const step_view& s) {
       return sentence(one_line(text_of(r, "answer")));
     case kind::synthesis:
       return sentence(first_line(text_of(r, "answer")));
+    case kind::shop: {
+      auto done = shop_effect(s.tool, r);
+      done[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(done[0])));
+      return done + ".";
+    }
     case kind::other:
       break;
   }
@@ -296,6 +355,8 @@ std::string detail_line(const view& v, const step_view& s) {
       return head + "\"" + shorten(one_line(text_of(r, "answer")), 120) + "\"";
     case kind::synthesis:
       return head + "\"" + shorten(first_line(text_of(r, "answer")), 120) + "\"";
+    case kind::shop:
+      return head + shop_effect(s.tool, r) + provenance(r, s.k);
     case kind::other:
       break;
   }
@@ -348,9 +409,28 @@ synthesis_output synthesize_offline(const synthesis_input& in) {
       finals.push_back(&s);
   }
 
+  // Everything the shop did is the answer to an order, not only its last step.
+  std::vector<std::string> effects;
+  for (auto& s : v.steps)
+    if (s.k == kind::shop && s.result)
+      effects.push_back(shop_effect(s.tool, *s.result));
   std::string answer;
   if (!in.failure.empty()) {
     answer = "I could not complete this request: " + in.failure;
+    if (!in.compensations_json.empty())
+      answer = sentence(answer);
+    if (!effects.empty() && !in.compensations_json.empty()) {
+      answer += " Done before that:";
+      for (size_t i = 0; i < effects.size(); ++i)
+        answer += (i ? "; " : " ") + effects[i];
+      answer += ".";
+    }
+    answer += saga_sentences(in.compensations_json);
+  } else if (!effects.empty()) {
+    answer = "Done:";
+    for (size_t i = 0; i < effects.size(); ++i)
+      answer += (i ? "; " : " ") + effects[i];
+    answer += ".";
   } else if (finals.empty()) {
     answer = "I have no results to answer \"" + one_line(in.query) + "\".";
   } else {

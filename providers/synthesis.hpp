@@ -16,6 +16,7 @@ struct synthesis_input {
   std::string failure;      // empty when the plan completed
   std::string failed_step;
   std::vector<std::string> decisions; // the router's, between plan versions (latest last)
+  std::string compensations_json;     // the saga of a failed turn (PlanCompensated's entries)
 };
 
 struct synthesis_output {

@@ -40,7 +40,7 @@ void append_effect(const std::string& line) {
 } // namespace
 
 tool_output tool::run(const std::string& invocation_id, int attempt, const std::string& args_json) {
-  auto out = invoke(args_json);
+  auto out = invoke_for(invocation_id, args_json);
   append_effect(name() + " " + invocation_id + " " + std::to_string(attempt) + "\n");
   return out;
 }

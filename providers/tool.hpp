@@ -27,6 +27,14 @@ class tool {
   virtual std::string name() const = 0;
   /// Runs the tool. Must not throw; bad args are a permanent error with a clear reason.
   virtual tool_output invoke(const std::string& args_json) = 0;
+  /// Runs the tool for invocation `invocation_id`. Tools with effects (the shop's) send the id
+  /// as the Idempotency-Key of what they change, so a re-run of the same invocation (a retry, a
+  /// worker killed after the effect and before its ledger write) has the effect once. Others
+  /// ignore it.
+  virtual tool_output invoke_for(const std::string& invocation_id, const std::string& args_json) {
+    (void) invocation_id;
+    return invoke(args_json);
+  }
   /// Whether invoke() may wait on I/O (HTTP): then it runs in a detached actor. Tools that only
   /// compute say false and run on the scheduler.
   virtual bool may_block() const { return true; }

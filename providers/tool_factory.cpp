@@ -19,6 +19,9 @@ tool_factory::tool_factory(std::string resources, std::string data_dir, provider
 }
 
 outcome<std::unique_ptr<tool>> tool_factory::make(const std::string& name) {
+  if (extra_)
+    if (auto made = extra_(name))
+      return made;
   auto& root = resources_;
   auto& pc = config_;
   auto products = root + "/products";

@@ -26,7 +26,14 @@ class tool_factory {
   /// product tools is opened once and shared by every instance.
   outcome<std::unique_ptr<tool>> make(const std::string& name);
 
+  /// Tools built outside providers/ (the shop's, shop/tools.hpp), asked first: a null from
+  /// `make` means "not one of mine".
+  void add_tools(std::function<std::unique_ptr<tool>(const std::string&)> make) {
+    extra_ = std::move(make);
+  }
+
  private:
+  std::function<std::unique_ptr<tool>(const std::string&)> extra_;
   std::string resources_;
   std::string data_dir_;
   provider_config config_;

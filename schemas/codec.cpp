@@ -93,6 +93,8 @@ void write(const synthesize_final_answer_requested& p, data_writer& w) {
       .text("failedStep", p.failed_step);
   if (!p.decisions.empty())
     w.texts("decisions", p.decisions);
+  if (!p.compensations_json.empty())
+    w.embedded("compensations", p.compensations_json, "compensations_json");
 }
 
 // The optional "tokens" object: only when the provider reported usage.
@@ -192,6 +194,18 @@ void write(const plan_revised& p, data_writer& w) {
   write_tokens(p.prompt_tokens, p.completion_tokens, w);
 }
 
+void write(const plan_compensated& p, data_writer& w) {
+  w.integer("planVersion", p.plan_version)
+      .embedded("compensations", p.compensations_json, "compensations_json");
+}
+
+void write(const compensation_failed& p, data_writer& w) {
+  w.integer("planVersion", p.plan_version)
+      .embedded("compensations", p.compensations_json, "compensations_json")
+      .text("failedStep", p.failed_step)
+      .text("error", p.error);
+}
+
 // ---- reading data (after schema validation, so required members exist with the right types) --
 
 std::string text(const json::value& data, const char* key) {
@@ -225,6 +239,8 @@ void read(const json::value& d, synthesize_final_answer_requested& p) {
   p.failed_step = text(d, "failedStep");
   if (d.HasMember("decisions"))
     p.decisions = texts(d, "decisions");
+  if (d.HasMember("compensations"))
+    p.compensations_json = compact(d, "compensations");
 }
 
 void read(const json::value& d, plan_generated& p) {
@@ -310,6 +326,18 @@ void read(const json::value& d, plan_revised& p) {
   read_tokens(d, p.prompt_tokens, p.completion_tokens);
 }
 
+void read(const json::value& d, plan_compensated& p) {
+  p.plan_version = int32(d, "planVersion");
+  p.compensations_json = compact(d, "compensations");
+}
+
+void read(const json::value& d, compensation_failed& p) {
+  p.plan_version = int32(d, "planVersion");
+  p.compensations_json = compact(d, "compensations");
+  p.failed_step = text(d, "failedStep");
+  p.error = text(d, "error");
+}
+
 // ---- catalog --------------------------------------------------------------------------------
 
 struct catalog_entry {
@@ -337,6 +365,7 @@ const catalog_entry catalog[] = {
     entry<plan_completed>(),           entry<plan_failed>(),
     entry<synthesize_final_answer_requested>(), entry<final_answer_synthesized>(),
     entry<plan_revision_requested>(),  entry<plan_revised>(),
+    entry<plan_compensated>(),         entry<compensation_failed>(),
 };
 static_assert(std::size(catalog) == std::variant_size_v<payload>,
               "every payload type needs a catalog entry");

@@ -20,6 +20,8 @@ int run_ledger(const options& cfg, const command_line& cl, caf::actor_system_con
 int run_produce(const options& cfg, const command_line& cl, caf::actor_system_config&);
 int run_stats(const options& cfg, const command_line& cl, caf::actor_system_config&);
 int run_dump(const options& cfg, const command_line& cl, caf::actor_system_config&);
+int run_compensations(const options& cfg, const command_line& cl, caf::actor_system_config&);
+int run_shop(const options& cfg, const command_line& cl, caf::actor_system_config&);
 /// Needs no config: prints the role names, one a line.
 int run_roles();
 

@@ -46,7 +46,13 @@ config::config() {
     .add(kafka_retention_ms, "kafka-retention-ms",
          "retention.ms of topics created on a modern broker (-1 = forever)")
     .add(kafka_exactly_once, "kafka-exactly-once",
-         "roles write in Kafka transactions (brokers 0.11+)");
+         "roles write in Kafka transactions (brokers 0.11+)")
+    .add(shop_url, "shop-url", "where shop tools reach the shop (\"\" = in this process)")
+    .add(port, "port", "shop serve: port to listen on (0 = ephemeral)")
+    .add(host, "host", "shop serve: address to listen on")
+    .add(card_limit, "card-limit", "the shop: charges worth more USD are declined")
+    .add(ship_to, "ship-to", "the shop: cities it ships to, comma separated")
+    .add(products, "products", "the shop: products folder (names, prices, stock)");
   opt_group providers_group{custom_options_, "eventide"};
   for (auto& key : providers::provider_option_keys())
     providers_group.add(provider_values[key], key, "LLM/HTTP provider setting");

@@ -13,6 +13,26 @@
 
 namespace eventide::cli {
 
+namespace {
+
+// "s3 shipOrder undone by cancelShipment, s1 placeOrder: cancelOrder not run".
+std::string saga_summary(const std::string& compensations_json) {
+  std::string s;
+  auto doc = json::parse(compensations_json);
+  if (!doc || !doc->IsArray())
+    return s;
+  for (const auto& c : doc->GetArray()) {
+    auto field = [&](const char* k) { return json::get_string(c, k).value_or("?"); };
+    auto status = field("status");
+    s += (s.empty() ? "" : ", ") + field("stepId") + " " + field("tool")
+         + (status == "done" ? " undone by " + field("compensation")
+                             : ": " + field("compensation") + " " + status);
+  }
+  return s;
+}
+
+} // namespace
+
 std::string summarize(const events::event& e) {
   return std::visit(
     [](const auto& d) -> std::string {
@@ -55,6 +75,10 @@ std::string summarize(const events::event& e) {
         else
           s += " finish";
         return d.rationale.empty() ? s : s + " (" + d.rationale + ")";
+      } else if constexpr (std::is_same_v<T, events::plan_compensated>) {
+        return saga_summary(d.compensations_json);
+      } else if constexpr (std::is_same_v<T, events::compensation_failed>) {
+        return d.error + " (" + saga_summary(d.compensations_json) + ")";
       } else {
         return "by " + d.provider + "/" + d.model;
       }

@@ -82,6 +82,17 @@ const std::vector<command>& command_table() {
       {"dlq redrive P:OFFSET [FILE]",
        "re-submit it (or a fixed version) to its topic, and record that"}},
      run_dlq},
+    {"compensations",
+     {{"compensations [list]",
+       "the sagas that stopped with effects left (CompensationFailed): the\n"
+       "turn, why, and each effect not undone"}},
+     run_compensations},
+    {"shop",
+     {{"shop serve", "run the shop service (orders, payments, shipments, stock; API in\n"
+                     "docs/shop-api.md) over HTTP until SIGTERM/SIGINT: --port, --host,\n"
+                     "--card-limit, --ship-to, --products; its store is DATA_DIR/shop"},
+      {"shop stock", "the stock per product in DATA_DIR/shop (shop stopped)"}},
+     run_shop},
     {"roles", {{"roles", "list the roles a node can host"}}, nullptr, run_roles},
     {"help", {{"help", "this text"}}, nullptr, run_help},
   };

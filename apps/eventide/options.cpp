@@ -47,6 +47,16 @@ const char* const options_text = R"(options (config key eventide.NAME; on the co
                          with the admin API                     [-1 = forever]
   --kafka-exactly-once[=false]  each role commits its outputs and input offsets in one
                          Kafka transaction (brokers 0.11+; false: deduplication only) [true]
+  --shop-url URL         where the shop tools (placeOrder, ...) reach the shop, e.g.
+                         http://127.0.0.1:8700 (`eventide shop serve`) [in this process,
+                         its store in DATA_DIR/shop, offline]
+  --port PORT            `shop serve`: the port it listens on     [0 = ephemeral]
+  --host ADDRESS         `shop serve`: the address it listens on  [127.0.0.1]
+  --card-limit USD       the shop (served or in-process): a charge worth more is declined
+                         (whole USD) [2000]
+  --ship-to LIST         the shop: cities it ships to, comma separated [Berlin, London,
+                         Paris, Madrid, Rome, Vienna, Amsterdam, New York, Tokyo, Sydney]
+  --products DIR         the shop: products (prices, initial stock) [RESOURCES/products]
 
 LLM and HTTP providers (all offline unless set; see README "Providers"):
   --llm-planning-chain, --llm-chat-chain, --llm-rag-chain, --llm-synthesis-chain,

@@ -47,6 +47,14 @@ struct options {
   std::string metrics_address = "127.0.0.1";
   std::string resources;
   std::string kafka_version;    // broker.version.fallback; "" = a modern broker
+  // Where the shop tools reach the shop: "" = in this process (DATA_DIR/shop), else its URL.
+  std::string shop_url;
+  // `shop serve` and the in-process shop: where it listens and how it decides (shop/service.hpp).
+  int port = 0;                 // 0 = an ephemeral port
+  std::string host = "127.0.0.1";
+  int card_limit = 2000;        // whole USD
+  std::string ship_to;          // comma-separated cities; "" = the default list
+  std::string products;         // products folder; "" = RESOURCES/products
   int session_timeout_ms = 10000;
   int64_t kafka_retention_ms = -1; // retention.ms of topics created on a modern broker; -1 = forever
   bool kafka_exactly_once = true;  // roles write in Kafka transactions where the broker has them

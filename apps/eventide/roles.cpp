@@ -1,5 +1,6 @@
 // roles: lists the roles a node can host; also --roles parsing and a node's options.
 #include "roles.hpp"
+#include "shop_settings.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -54,6 +55,8 @@ node_options make_node_options(const options& cfg, std::set<std::string> roles) 
   o.memory_tokens = static_cast<size_t>(cfg.memory_tokens);
   o.crash_loop_limit = static_cast<uint32_t>(cfg.crash_loop_limit);
   o.providers = cfg.providers;
+  o.shop_url = cfg.shop_url;
+  o.shop = shop_settings_of(cfg);
   return o;
 }
 

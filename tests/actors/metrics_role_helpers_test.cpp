@@ -114,7 +114,7 @@ TEST_CASE("metrics batch: dead letters by group, undecodable records counted, ne
 
 TEST_CASE("the pipeline's consumer groups and their topics") {
   auto groups = pipeline_groups(topics("p-"));
-  REQUIRE(groups.size() == 11);
+  REQUIRE(groups.size() == 17); // router, orchestrator, aggregator, synthesis, 13 tools
   CHECK(groups[0].name == "router");
   CHECK(groups[0].topics == std::vector<std::string>{"p-user-commands", "p-conversation-events"});
   CHECK(groups[1].name == "orchestrator");

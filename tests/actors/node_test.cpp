@@ -61,7 +61,8 @@ TEST_CASE("refusal: the orchestrator's reader refuses a request for a tool nobod
   REQUIRE(why);
   CHECK(*why == "no tool group serves tool 'teleport' (served: getProductInformation, "
                 "ragGeneration, generalChat, math, weather, exchangeRate, "
-                "orchestrationSynthesis)");
+                "orchestrationSynthesis, placeOrder, chargePayment, shipOrder, cancelOrder, "
+                "refundPayment, cancelShipment)");
   // Tool groups pass over other tools' requests before decoding (peek_requested_tool); what
   // reaches them is refused only for its topic.
   CHECK_FALSE(refusal(role_spec_of("worker-math"), "", on("tool-invocation-requests"),

@@ -60,7 +60,7 @@ while True:
     except (OSError, ValueError):
         m = {}
     lag = m.get("consumerLag", {})
-    if (len(lag) == 11 and set(lag.values()) == {0}
+    if (len(lag) == 17 and set(lag.values()) == {0}
             and sum(m.get("deadLetters", {}).values()) == 4):
         break
     if time.time() > deadline:
@@ -130,7 +130,9 @@ written = {"orchestrator": 15, "aggregator": 3, "synthesis": 3}
 assert all(0 < roles.get(r, 0) <= n for r, n in written.items()), roles
 groups = ["router", "orchestrator", "aggregator", "synthesis"] + [
     "tool-" + t for t in ["getProductInformation", "ragGeneration", "generalChat", "math",
-                          "weather", "exchangeRate", "orchestrationSynthesis"]]
+                          "weather", "exchangeRate", "orchestrationSynthesis", "placeOrder",
+                          "chargePayment", "shipOrder", "cancelOrder", "refundPayment",
+                          "cancelShipment"]]
 check("consumer lag", by("eventide_consumer_lag", "group"), {g: 0 for g in groups})
 check("consumer lag in stats", stats["consumerLag"], {g: 0 for g in groups})
 events = {"user-commands": 6, "conversation-events": 21, "tool-invocation-requests": 6}

@@ -19,7 +19,7 @@ import json, sys
 h = json.load(open(sys.argv[1]))
 assert h["node"] == "node-1" and h["log"].startswith("embedded:") and h["logError"] == "", h
 groups = sorted(b["group"] for b in h["bridges"])
-assert len(groups) == 11 and "orchestrator" in groups and "tool-math" in groups, groups
+assert len(groups) == 17 and "orchestrator" in groups and "tool-math" in groups, groups
 assert all(b["live"] and b["lastError"] == "" and b["inFlight"] == 0 for b in h["bridges"]), h
 assert h["producer"]["failed"] == 0, h
 PY

@@ -148,3 +148,24 @@ TEST_CASE("aggregation fold answers a follow-up as the question it stands for, i
           == "What does the Aurora X1 cost in GBP?");
   }
 }
+
+TEST_CASE("aggregation fold waits for the saga of a failed turn and passes on what was undone", "[saga]") {
+  core::aggregation_fold f;
+  f.apply(ev("c", events::user_query_received{"c", "u", "Order 2 Tidal Buds to Atlantis", 1}));
+  f.apply(ev("c", events::plan_failed{1, "s3", "step s3 failed", R"({"s1":{}})", false}));
+  CHECK_FALSE(f.decide()); // effects are being undone
+  const std::string undone =
+    R"([{"stepId":"s1","tool":"placeOrder","compensation":"cancelOrder","invocationId":"c/compensate/s1","status":"done","result":{}}])";
+  f.apply(ev("c", events::plan_compensated{1, undone}));
+  auto p = f.decide();
+  REQUIRE(p);
+  auto& r = std::get<events::synthesize_final_answer_requested>(*p);
+  CHECK(r.failure == "step s3 failed");
+  CHECK(r.compensations_json == undone);
+
+  core::aggregation_fold left; // a saga that stopped is passed on the same way
+  left.apply(ev("c", events::user_query_received{"c", "u", "Q", 1}));
+  left.apply(ev("c", events::plan_failed{1, "s3", "step s3 failed", "{}", false}));
+  left.apply(ev("c", events::compensation_failed{1, undone, "s1", "shipped"}));
+  REQUIRE(left.decide());
+}

@@ -15,7 +15,7 @@ std::string plan_error(const std::string& json) {
 
 TEST_CASE("plan: the tool catalog", "[plan]") {
   const auto& tools = tool_catalog();
-  REQUIRE(tools.size() == 7);
+  REQUIRE(tools.size() == 13);
   std::vector<std::string> names;
   for (const auto& t : tools) {
     names.push_back(t.name);
@@ -23,7 +23,9 @@ TEST_CASE("plan: the tool catalog", "[plan]") {
     CHECK(t.description.find('\n') == std::string::npos);
   }
   CHECK(names == std::vector<std::string>{"getProductInformation", "ragGeneration", "generalChat", "math",
-                                          "weather", "exchangeRate", "orchestrationSynthesis"});
+                                          "weather", "exchangeRate", "orchestrationSynthesis",
+                                          "placeOrder", "chargePayment", "shipOrder", "cancelOrder",
+                                          "refundPayment", "cancelShipment"});
   const tool_spec* fx = find_tool("exchangeRate");
   REQUIRE(fx);
   CHECK(fx->required_args == std::vector<std::string>{"from", "to"});

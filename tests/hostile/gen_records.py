@@ -52,11 +52,14 @@ READERS = {  # consumer groups per topic (actors/node.cpp role table)
     "conversation-events": ["router", "orchestrator", "aggregator", "synthesis"],
     "tool-invocation-requests": ["orchestrator"] + [
         "tool-" + t for t in ("getProductInformation", "ragGeneration", "generalChat", "math",
-                              "weather", "exchangeRate", "orchestrationSynthesis")],
+                              "weather", "exchangeRate", "orchestrationSynthesis", "placeOrder",
+                              "chargePayment", "shipOrder", "cancelOrder", "refundPayment",
+                              "cancelShipment")],
 }
 SERVED = {g[5:] for g in READERS["tool-invocation-requests"] if g.startswith("tool-")}
 # Valid events that only belong to a turn with a plan, and the groups that refuse them alone.
-NEEDS_A_PLAN = {"PlanRevised": ["orchestrator"], "PlanRevisionRequested": ["orchestrator", "router"]}
+NEEDS_A_PLAN = {"PlanRevised": ["orchestrator"], "PlanRevisionRequested": ["orchestrator", "router"],
+                "PlanCompensated": ["orchestrator"], "CompensationFailed": ["orchestrator"]}
 HOME = {
     "UserQueryReceived": "user-commands", "SynthesizeFinalAnswerRequested": "user-commands",
     "ToolInvocationRequested": "tool-invocation-requests",
@@ -550,7 +553,7 @@ class Generator:
         data = self.schemas[ev["type"]]
         for k in ev["data"]:
             s = data["properties"].get(k, {})
-            allowed = allowed_types(s)
+            allowed = allowed_types(s, self.schemas)
             if allowed is None:
                 continue  # any JSON value (a result, a synthesis request's plan)
             out.append((("data", k), allowed, k in data.get("required", [])))
@@ -754,9 +757,10 @@ def integer_verdict(lit, lo, hi):
     return "valid"
 
 
-def allowed_types(s):
-    if "$ref" in s:
-        return ["object"]
+def allowed_types(s, schemas=None):
+    if "$ref" in s:  # plan.schema.json (an object) or compensations.schema.json (an array)
+        name = s["$ref"][:-len(".schema.json")]
+        return allowed_types(schemas[name]) if schemas and name in schemas else ["object"]
     if "type" in s:
         t = s["type"]
         return t if isinstance(t, list) else [t]

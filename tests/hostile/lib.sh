@@ -4,7 +4,9 @@ hostile_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # Questions of the seed run: between them every event type and every tool (PlanFailed for
 # Atlantis, PlanningFailed for a blank question written by hand, PlanRevisionRequested and
-# PlanRevised for the choice by price), and the control questions.
+# PlanRevised for the choice by price, PlanCompensated for the order shipped to Atlantis,
+# CompensationFailed for a plan written by hand whose compensation names no shipment), and the
+# control questions.
 seed_questions=(
   "What is 15% of 240 plus 3^2?"
   "How much does the Aurora X1 cost in EUR including 19% VAT?"
@@ -14,6 +16,7 @@ seed_questions=(
   "What is the weather in Atlantis?"
   "What is 6 times 7?"
   "Which is cheaper, the Aurora X1 or the Nimbus Pro, and what does that one cost in JPY?"
+  "Order 2 Tidal Buds, pay in EUR and ship them to Atlantis"
 )
 # Asked after the storm: their answers must be exactly the seed run's.
 control_questions=(
@@ -30,6 +33,12 @@ seed_run() {
   done
   printf '%s' '{"specversion":"1.0","id":"seed-blank/query","type":"UserQueryReceived","source":"eventide/hostile-test","time":"2026-11-20T10:00:00.000Z","subject":"seed-blank","datacontenttype":"application/json","data":{"conversationId":"seed-blank","userId":"u","query":"   ","receivedAt":1}}' \
     | "$bin" produce user-commands seed-blank - --data-dir "$dir" > /dev/null
-  "$bin" resume --data-dir "$dir" > /dev/null 2>&1 || true # planning fails on purpose
+  local now
+  now=$(date -u +%Y-%m-%dT%H:%M:%S.000Z) # a plan's turn times out from its record's time
+  printf '%s' '{"specversion":"1.0","id":"seed-saga/query","type":"UserQueryReceived","source":"eventide/hostile-test","time":"'"$now"'","subject":"seed-saga","datacontenttype":"application/json","data":{"conversationId":"seed-saga","userId":"u","query":"Order a Kestrel S5 and ship it to Atlantis","receivedAt":1}}' \
+    | "$bin" produce user-commands seed-saga - --data-dir "$dir" > /dev/null
+  printf '%s' '{"specversion":"1.0","id":"seed-saga/plan/1","type":"PlanGenerated","source":"eventide/hostile-test","time":"'"$now"'","subject":"seed-saga","datacontenttype":"application/json","data":{"planVersion":1,"plan":{"steps":[{"id":"s1","tool":"placeOrder","args":{"product":"Kestrel S5","quantity":1},"compensation":{"tool":"cancelShipment","args":{"shipmentId":"s-999"}}},{"id":"s2","tool":"shipOrder","args":{"orderId":"{{steps.s1.result.orderId}}","city":"Atlantis"}}]},"planner":{"provider":"hand","model":"written"},"planningMs":0}}' \
+    | "$bin" produce conversation-events seed-saga - --data-dir "$dir" > /dev/null
+  "$bin" resume --data-dir "$dir" > /dev/null 2>&1 || true # planning and a compensation fail on purpose
   "$bin" dump --data-dir "$dir" > "$dir/seed.dump"
 }

@@ -75,8 +75,8 @@ grep -q "The answer is 42" <<<"$out" || fail "wrong answer during the storm: $ou
 # Every poison record is dead-lettered by every group reading its topic, with a reason.
 groups_uc="router aggregator synthesis"
 groups_ce="orchestrator aggregator synthesis"
-groups_tr="orchestrator tool-getProductInformation tool-ragGeneration tool-generalChat tool-math tool-weather tool-exchangeRate tool-orchestrationSynthesis"
-expected=$(( expected_per_topic * (3 + 3 + 8) ))
+groups_tr="orchestrator tool-getProductInformation tool-ragGeneration tool-generalChat tool-math tool-weather tool-exchangeRate tool-orchestrationSynthesis tool-placeOrder tool-chargePayment tool-shipOrder tool-cancelOrder tool-refundPayment tool-cancelShipment"
+expected=$(( expected_per_topic * (3 + 3 + 14) ))
 for _ in $(seq 1 120); do
   n=$(kcat -b "$KAFKA_BOOTSTRAP" "${KCAT_ARGS[@]}" -C -t "${prefix}dead-letter-queue" -o beginning -e -q \
         -X fetch.message.max.bytes=2000000 -f 'x\n' 2>/dev/null | wc -l)

@@ -77,6 +77,15 @@ std::vector<payload> samples() {
                              R"({"steps":[{"id":"s4","tool":"math","args":{"expression":"{{steps.s1.result.price}} * 2"}}],"next":"replan"})",
                              "s1 alone is enough", "ollama", "llama3.1:8b", 512, 380, 24});
   out.push_back(plan_revised{5, "null", "nothing more to look up", "offline", "rule-based", 0});
+  const std::string undone =
+    R"([{"stepId":"s2","tool":"chargePayment","compensation":"refundPayment","invocationId":"c42/compensate/s2","status":"done","result":{"paymentId":"p-1"}},)"
+    R"({"stepId":"s1","tool":"placeOrder","compensation":"cancelOrder","invocationId":"c42/compensate/s1","status":"not_run"}])";
+  out.push_back(plan_compensated{3, undone});
+  out.push_back(compensation_failed{3, undone, "s1", "compensation cancelOrder of step s1 failed: shipped"});
+  synthesize_final_answer_requested saga{"Order 2 Tidal Buds", 1, design_plan, "{}",
+                                         "step s3 failed", "s3"};
+  saga.compensations_json = undone;
+  out.push_back(saga);
   return out;
 }
 
@@ -89,7 +98,8 @@ TEST_CASE("type names and topics follow the catalog", "[codec]") {
       "UserQueryReceived",      "PlanGenerated",         "PlanningFailed",
       "ToolInvocationRequested", "ToolInvocationResulted", "PlanStepCompleted",
       "PlanCompleted",          "PlanFailed",            "SynthesizeFinalAnswerRequested",
-      "FinalAnswerSynthesized", "PlanRevisionRequested", "PlanRevised"};
+      "FinalAnswerSynthesized", "PlanRevisionRequested", "PlanRevised",
+      "PlanCompensated",        "CompensationFailed"};
   CHECK(type_names() == expected);
 
   CHECK(std::string(type_name(user_query_received{})) == "UserQueryReceived");
@@ -104,7 +114,8 @@ TEST_CASE("type names and topics follow the catalog", "[codec]") {
                            payload(tool_invocation_resulted{}), payload(plan_step_completed{}),
                            payload(plan_completed{}), payload(plan_failed{}),
                            payload(final_answer_synthesized{}),
-                           payload(plan_revision_requested{}), payload(plan_revised{})})
+                           payload(plan_revision_requested{}), payload(plan_revised{}),
+                           payload(plan_compensated{}), payload(compensation_failed{})})
     CHECK(std::string(topic_of(p)) == "conversation-events");
 
   CHECK(dataschema_for("PlanGenerated") == "schemas/PlanGenerated.schema.json");
