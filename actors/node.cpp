@@ -23,6 +23,8 @@
 #include "actors/tool_worker.hpp"
 #include "schemas/codec.hpp"
 #include "shop/client.hpp"
+#include "shop/money.hpp"
+#include "shop/products.hpp"
 #include "shop/tools.hpp"
 #include "storage/kv_store.hpp"
 #include "core/json.hpp"
@@ -354,7 +356,20 @@ outcome<void> start_orchestrator(node_state& node, const role_spec& role) {
   auto io = node.io_for(role);
   if (!io)
     return fail(io.error());
-  auto o = spawn_orchestrator(node.sys, opts.policy, io->producer, source_of(opts, "orchestrator"),
+  auto policy = opts.policy;
+  if (!policy.usd_value) {
+    // The approval threshold is in USD: amounts are valued with the rates the shop uses.
+    auto rates = shop::load_exchange_rates(opts.resources + "/config/exchange-rates.json");
+    if (!rates)
+      return fail("the orchestrator's exchange rates: " + rates.error());
+    policy.usd_value = [rates = std::move(*rates)](double amount, const std::string& currency)
+      -> std::optional<double> {
+      auto c = shop::to_cents(amount);
+      auto usd = c ? rates.convert(*c, currency, "USD") : std::nullopt;
+      return usd ? std::optional<double>(static_cast<double>(*usd) / 100) : std::nullopt;
+    };
+  }
+  auto o = spawn_orchestrator(node.sys, policy, io->producer, source_of(opts, "orchestrator"),
                               shared,
                               [n](const std::string& id) {
                                 return storage::partition_for_key(id, n);

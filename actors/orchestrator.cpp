@@ -285,8 +285,15 @@ orchestrator(orchestrator_ptr self, core::orchestration_policy policy, producer_
       // after turn n ended).
       auto key = turn_scope(in.ev.subject, events::turn_of(in.ev.data));
       auto* a = conversation_for(self, key, in.partition);
-      if (!a)
-        return ok_atom::value; // finished: a late duplicate
+      if (!a) {
+        // Finished: a late duplicate, or a person's decision that comes too late.
+        bool command = std::holds_alternative<events::approval_submitted>(in.ev.data)
+                       || std::holds_alternative<events::cancel_requested>(in.ev.data);
+        if (command && !in.replayed)
+          return make_error(ec::handler_failed,
+                            "turn " + std::to_string(events::turn_of(in.ev.data)) + " already ended");
+        return ok_atom::value;
+      }
       ++self->state.delegated[key];
       return self->delegate(*a, std::move(in));
     },

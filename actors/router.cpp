@@ -111,6 +111,7 @@ outcome<events::event> plan_turn(router_state& st, const core::conversation_memo
     events::plan_generated g{1, std::move(plan->plan_json), plan->provider, plan->model,
                              plan->ms, plan->prompt_tokens, plan->completion_tokens};
     g.resolved_query = resolved;
+    g.asked_by = t.asked_by;
     g.turn = t.turn;
     out = std::move(g);
   } else {

@@ -60,6 +60,7 @@ outcome<void> conversation_memory::apply(const events::event& e) {
     auto* t = get(turn);
     t->question = q->query;
     t->query_id = e.id;
+    t->asked_by = q->user_id;
     last_asked_ = std::max(last_asked_, turn);
     return {};
   }
@@ -152,6 +153,7 @@ std::string conversation_memory::digest() const {
   for (auto& [n, t] : turns_)
     out += "turn " + std::to_string(n) + " " + to_string(t.status) + (t.failed ? " failed" : "")
            + " q=" + json::quote(t.question) + " id=" + json::quote(t.query_id)
+           + (t.asked_by.empty() ? "" : " by=" + json::quote(t.asked_by))
            + " resolved=" + json::quote(t.resolved) + " plan=" + json::quote(t.plan_json)
            + (t.plan_version > 1 ? " planVersion=" + std::to_string(t.plan_version) : "")
            + " results=" + json::quote(t.results_json) + " answer=" + json::quote(t.answer) + "\n";
@@ -173,6 +175,8 @@ std::string conversation_memory::snapshot() const {
     o.AddMember("failed", t.failed, a);
     o.AddMember("question", json::str(t.question, a), a);
     o.AddMember("queryId", json::str(t.query_id, a), a);
+    if (!t.asked_by.empty())
+      o.AddMember("askedBy", json::str(t.asked_by, a), a);
     o.AddMember("resolved", json::str(t.resolved, a), a);
     o.AddMember("plan", json::str(t.plan_json, a), a);
     if (t.plan_version > 1)
@@ -230,6 +234,7 @@ outcome<conversation_memory> conversation_memory::restore(std::string conversati
     t.failed = *failed;
     t.question = *question;
     t.query_id = *query_id;
+    t.asked_by = json::get_string(o, "askedBy").value_or(""); // absent in older snapshots
     t.resolved = *resolved;
     t.plan_json = *plan;
     // Absent: version 1 (or none, without a plan); written only after a revision.

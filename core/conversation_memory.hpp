@@ -24,6 +24,7 @@ struct turn_memory {
   int turn = 0;
   std::string question;     // as asked (UserQueryReceived)
   std::string query_id;     // the question's event id: the router ledger's key
+  std::string asked_by;     // the question's userId (PlanGenerated askedBy: who may approve)
   std::string resolved;     // the standalone question planned (PlanGenerated.resolvedQuery or the question)
   std::string plan_json;    // every step of the turn (its plan and revisions); empty when planning failed
   int plan_version = 0;     // of the latest PlanGenerated / PlanRevised folded

@@ -36,6 +36,19 @@ std::string deterministic_id(const std::string& conversation, const events::payl
         return conv + "/compensated";
       else if constexpr (std::is_same_v<T, events::compensation_failed>)
         return conv + "/compensation-failed";
+      else if constexpr (std::is_same_v<T, events::approval_requested>)
+        return conv + "/approval/" + d.step_id;
+      else if constexpr (std::is_same_v<T, events::approval_submitted>)
+        return conv + "/approval/" + d.step_id + "/" + (d.approve ? "approve" : "reject") + "/"
+               + d.user_id; // the CLI adds a unique suffix: a second submission is its own record
+      else if constexpr (std::is_same_v<T, events::approval_granted>)
+        return conv + "/approval/" + d.step_id + "/granted";
+      else if constexpr (std::is_same_v<T, events::approval_denied>)
+        return conv + "/approval/" + d.step_id + "/denied";
+      else if constexpr (std::is_same_v<T, events::cancel_requested>)
+        return conv + "/cancel/" + d.user_id; // the CLI adds a unique suffix
+      else if constexpr (std::is_same_v<T, events::turn_cancelled>)
+        return conv + "/cancelled";
       else if constexpr (std::is_same_v<T, events::synthesize_final_answer_requested>)
         return conv + "/synthesize";
       else

@@ -1,6 +1,7 @@
 #include "core/plan_state.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <optional>
 
@@ -41,6 +42,16 @@ const char* to_string(plan_status s) {
     case plan_status::running: return "running";
     case plan_status::completed: return "completed";
     case plan_status::failed: return "failed";
+  }
+  return "unknown";
+}
+
+const char* to_string(approval_status s) {
+  switch (s) {
+    case approval_status::none: return "none";
+    case approval_status::requested: return "requested";
+    case approval_status::granted: return "granted";
+    case approval_status::denied: return "denied";
   }
   return "unknown";
 }
@@ -127,6 +138,19 @@ auto saga_order_of(Steps& steps) {
   return order;
 }
 
+
+// "bob" + ": too expensive": who decided and why, as the answer says it.
+std::string by_whom(const std::string& user, const std::string& reason) {
+  return user + (reason.empty() ? "" : ": " + reason);
+}
+
+// A step refused by a person or by the approval timeout (user empty) fails without running.
+void deny(step_state& s, const std::string& user, const std::string& reason) {
+  s.approval = approval_status::denied;
+  s.status = step_status::failed;
+  s.error = user.empty() ? reason : "approval denied by " + by_whom(user, reason);
+  s.approval_note = s.error;
+}
 
 // The request of a step's or a compensation's latest attempt.
 template <class Run>
@@ -246,6 +270,7 @@ void conversation_state::apply_one(const events::event& e) {
             plan_version_ = g.plan_version;
             base_version_ = g.plan_version;
             plan_json_ = g.plan_json;
+            asked_by_ = g.asked_by;
             steps_.clear();
             revisions_.clear();
             replan_ = false;
@@ -355,6 +380,53 @@ void conversation_state::apply_one(const events::event& e) {
               }
             }
           },
+          [&](const events::approval_requested& a) {
+            step_state* st = find_step(steps_, a.step_id);
+            if (!st || st->approval != approval_status::none)
+              return;
+            st->approval = approval_status::requested;
+            st->approval_expires = a.expires_at;
+            st->approval_note = a.reason;
+            st->args_json = a.args_json;
+            last_progress_ms_ = std::max(last_progress_ms_, e.time_ms);
+          },
+          [&](const events::approval_submitted& a) {
+            step_state* st = find_step(steps_, a.step_id);
+            if (st && st->approval == approval_status::requested && !submitted_.count(a.step_id))
+              submitted_[a.step_id] = decision{a.approve, a.user_id, a.reason};
+          },
+          [&](const events::approval_granted& a) {
+            step_state* st = find_step(steps_, a.step_id);
+            if (!st || st->approval == approval_status::granted
+                || st->approval == approval_status::denied)
+              return;
+            st->approval = approval_status::granted;
+            st->approval_note = "approved by " + by_whom(a.user_id, a.reason);
+            submitted_.erase(a.step_id);
+            last_progress_ms_ = std::max(last_progress_ms_, e.time_ms);
+          },
+          [&](const events::approval_denied& a) {
+            step_state* st = find_step(steps_, a.step_id);
+            if (!st || st->approval == approval_status::granted
+                || st->approval == approval_status::denied)
+              return;
+            deny(*st, a.user_id, a.reason);
+            submitted_.erase(a.step_id);
+          },
+          [&](const events::cancel_requested& c) {
+            if (!cancel_ && !finish_recorded_)
+              cancel_ = decision{false, c.user_id, c.reason};
+          },
+          [&](const events::turn_cancelled& c) {
+            cancel_recorded_ = true;
+            if (!cancel_)
+              cancel_ = decision{false, c.user_id, c.reason};
+            if (!finish_recorded_) {
+              status_ = plan_status::failed;
+              failure_reason_ = "the turn was cancelled by " + by_whom(c.user_id, c.reason);
+              failed_step_.clear();
+            }
+          },
           [&](const events::plan_compensated& c) {
             if (status_ != plan_status::pending && c.plan_version == plan_version_)
               end_saga(c.compensations_json);
@@ -390,6 +462,8 @@ std::optional<std::string> oversized_args(const std::string& args) {
 
 std::optional<std::string> conversation_state::refuses(const events::event& e) const {
   const auto turn = " of turn " + std::to_string(turn_);
+  if (auto why = refuses_decision(e))
+    return why;
   // A saga's end only as this fold would decide it: a forged one must not stop a saga early.
   const bool compensated = std::holds_alternative<events::plan_compensated>(e.data);
   if (compensated || std::holds_alternative<events::compensation_failed>(e.data)) {
@@ -430,6 +504,206 @@ std::optional<std::string> conversation_state::refuses(const events::event& e) c
   return std::nullopt;
 }
 
+std::optional<std::string> conversation_state::may_not_decide(const std::string& user) const {
+  const auto& allowed = policy_.approvers;
+  if (!allowed.empty()) {
+    if (std::find(allowed.begin(), allowed.end(), user) != allowed.end())
+      return std::nullopt;
+    std::string names;
+    for (const auto& a : allowed)
+      names += (names.empty() ? "" : ", ") + a;
+    return "user '" + user + "' may not decide (approvers: " + names + ")";
+  }
+  if (asked_by_.empty() || user == asked_by_)
+    return std::nullopt; // a log written before askedBy: nobody to compare with
+  return "user '" + user + "' may not decide: only '" + asked_by_
+         + "', who asked, may (or the configured approvers)";
+}
+
+std::optional<std::string> conversation_state::refuses_decision(const events::event& e) const {
+  const auto turn = " of turn " + std::to_string(turn_);
+  const char* type = events::type_name(e.data);
+  auto plan_needed = [&]() -> std::optional<std::string> {
+    if (status_ == plan_status::pending)
+      return std::string(type) + turn + ", which has no plan";
+    return std::nullopt;
+  };
+  auto step_of = [&](const std::string& id) -> const step_state* {
+    for (const auto& st : steps_)
+      if (st.step.id == id)
+        return &st;
+    return nullptr;
+  };
+  if (auto r = std::get_if<events::approval_requested>(&e.data)) {
+    // Only as this fold would ask: a forged request must neither hold a step nor change the
+    // args it runs with once approved.
+    if (auto why = plan_needed())
+      return why;
+    const step_state* st = step_of(r->step_id);
+    if (!st)
+      return "no step '" + r->step_id + "' in turn " + std::to_string(turn_);
+    const auto which = "ApprovalRequested for step " + r->step_id + turn;
+    if (st->approval != approval_status::none)
+      return st->args_json == r->args_json ? std::nullopt
+                                           : std::optional<std::string>(which + " with other args");
+    if (st->status != step_status::pending || st->attempt > 0)
+      return which + ", which is not about to run";
+    std::vector<std::string> ids;
+    std::map<std::string, std::string> results;
+    for (const auto& other : steps_) {
+      ids.push_back(other.step.id);
+      if (other.status == step_status::succeeded)
+        results[other.step.id] = other.result_json;
+    }
+    auto args = resolve_placeholders(st->step.args_json, results, ids);
+    if (!args || *args != r->args_json)
+      return which + " with args the step does not have";
+    step_state probe = *st;
+    probe.args_json = *args;
+    if (!approval_needed(probe))
+      return which + ", which needs no approval";
+    return std::nullopt;
+  }
+  if (auto a = std::get_if<events::approval_submitted>(&e.data)) {
+    if (auto why = plan_needed())
+      return why;
+    const step_state* st = step_of(a->step_id);
+    if (!st)
+      return "no step '" + a->step_id + "' in turn " + std::to_string(turn_);
+    const auto which = "step " + a->step_id + turn;
+    if (st->approval == approval_status::granted || st->approval == approval_status::denied)
+      return which + " was already decided (" + st->approval_note + ")";
+    if (finish_recorded_)
+      return "turn " + std::to_string(turn_) + " already ended";
+    if (st->approval == approval_status::none)
+      return which + " is not waiting for approval";
+    if (submitted_.count(a->step_id))
+      return which + " already has a decision to record";
+    return may_not_decide(a->user_id);
+  }
+  if (auto g = std::get_if<events::approval_granted>(&e.data)) {
+    const step_state* st = step_of(g->step_id);
+    if (st && st->approval == approval_status::granted)
+      return std::nullopt; // again: changes nothing
+    auto it = submitted_.find(g->step_id);
+    if (!st || it == submitted_.end() || !it->second.approve || it->second.user != g->user_id)
+      return "ApprovalGranted for step " + g->step_id + turn
+             + ", which no accepted approval asked for";
+    return std::nullopt;
+  }
+  if (auto d = std::get_if<events::approval_denied>(&e.data)) {
+    const step_state* st = step_of(d->step_id);
+    if (st && st->approval == approval_status::denied)
+      return std::nullopt;
+    auto it = submitted_.find(d->step_id);
+    bool rejected = it != submitted_.end() && !it->second.approve && it->second.user == d->user_id;
+    bool expired = st && st->approval == approval_status::requested && d->user_id.empty()
+                   && e.time_ms >= st->approval_expires;
+    if (!st || !(rejected || expired))
+      return "ApprovalDenied for step " + d->step_id + turn
+             + ", which no accepted rejection or expired approval asked for";
+    return std::nullopt;
+  }
+  if (auto c = std::get_if<events::cancel_requested>(&e.data)) {
+    if (auto why = plan_needed())
+      return why;
+    if (finish_recorded_ || cancel_recorded_)
+      return "turn " + std::to_string(turn_) + " already ended";
+    if (cancel_)
+      return "turn " + std::to_string(turn_) + " is already being cancelled";
+    return may_not_decide(c->user_id);
+  }
+  if (std::holds_alternative<events::turn_cancelled>(e.data)) {
+    if (!cancel_recorded_ && !cancel_)
+      return "TurnCancelled" + turn + ", which nobody asked to cancel";
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+std::string usd_text(double amount) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.2f", amount);
+  return buf;
+}
+
+} // namespace
+
+std::optional<std::string> conversation_state::approval_needed(const step_state& s) const {
+  if (s.step.approval_required)
+    return "the plan asks for approval of this step";
+  const tool_spec* tool = find_tool(s.step.tool);
+  if (!tool || tool->approval == approval_policy::never)
+    return std::nullopt;
+  if (tool->approval == approval_policy::always)
+    return s.step.tool + " always needs approval";
+  auto args = json::parse(s.args_json);
+  std::optional<double> amount;
+  std::string currency = "USD";
+  if (args && args->IsObject()) {
+    if (auto it = args->FindMember("amount"); it != args->MemberEnd() && it->value.IsNumber())
+      amount = it->value.GetDouble();
+    currency = json::get_string(*args, "currency").value_or("USD");
+  }
+  if (!amount)
+    return "its amount is not a number, so it cannot be held against the approval threshold";
+  auto usd = policy_.usd_value ? policy_.usd_value(*amount, currency) : std::optional<double>();
+  const std::string what = usd_text(*amount) + " " + currency;
+  if (!usd)
+    return "the amount " + what + " cannot be valued in USD";
+  if (*usd <= policy_.approval_threshold_usd)
+    return std::nullopt;
+  return "the amount " + what + (currency == "USD" ? "" : " (" + usd_text(*usd) + " USD)")
+         + " is above the approval threshold of " + usd_text(policy_.approval_threshold_usd)
+         + " USD";
+}
+
+bool conversation_state::approved_to_run(step_state& s, int64_t now_ms,
+                                         std::vector<events::payload>& out) {
+  switch (s.approval) {
+    case approval_status::granted:
+      return true;
+    case approval_status::denied:
+      return false;
+    case approval_status::none: {
+      auto why = approval_needed(s);
+      if (!why)
+        return true;
+      s.approval = approval_status::requested;
+      s.approval_expires = now_ms + policy_.approval_timeout_ms;
+      s.approval_note = *why;
+      out.emplace_back(events::approval_requested{s.version, s.step.id, s.step.tool, s.args_json,
+                                                  *why, s.approval_expires});
+      return false;
+    }
+    case approval_status::requested:
+      break;
+  }
+  if (auto it = submitted_.find(s.step.id); it != submitted_.end()) {
+    auto d = it->second;
+    submitted_.erase(it);
+    if (d.approve) {
+      s.approval = approval_status::granted;
+      s.approval_note = "approved by " + by_whom(d.user, d.reason);
+      out.emplace_back(events::approval_granted{s.step.id, d.user, d.reason});
+      return true;
+    }
+    deny(s, d.user, d.reason);
+    out.emplace_back(events::approval_denied{s.step.id, d.user, d.reason});
+    return false;
+  }
+  if (now_ms >= s.approval_expires) {
+    const auto ms = policy_.approval_timeout_ms;
+    auto why = "no decision within approval-timeout ("
+               + (ms % 1000 == 0 ? std::to_string(ms / 1000) + " s)" : std::to_string(ms) + " ms)");
+    deny(s, "", why);
+    out.emplace_back(events::approval_denied{s.step.id, "", why});
+  }
+  return false;
+}
+
 outcome<void> conversation_state::add_revision(const std::string& plan_json, int version) {
   plan_version_ = version;
   revisions_.push_back(plan_json);
@@ -455,6 +729,8 @@ outcome<void> conversation_state::add_revision(const std::string& plan_json, int
 namespace {
 
 std::string step_failure(const step_state& s) {
+  if (s.attempt == 0 && s.approval == approval_status::denied)
+    return "step " + s.step.id + " (" + s.step.tool + ") was not run: " + s.error;
   return "step " + s.step.id + " (" + s.step.tool + ") failed after " + std::to_string(s.attempt)
          + " attempt" + (s.attempt == 1 ? "" : "s") + ": " + s.error;
 }
@@ -533,6 +809,14 @@ void conversation_state::decide_new(int64_t now_ms, std::vector<events::payload>
     return;
   }
 
+  if (status_ == plan_status::running && cancel_ && !cancel_recorded_) {
+    // No new step starts; the failure path below ends the turn and undoes what was done.
+    cancel_recorded_ = true;
+    out.emplace_back(events::turn_cancelled{cancel_->user, cancel_->reason});
+    status_ = plan_status::failed;
+    failure_reason_ = "the turn was cancelled by " + by_whom(cancel_->user, cancel_->reason);
+    failed_step_.clear();
+  }
   if (status_ == plan_status::running)
     fail_if_stalled(now_ms);
   if (status_ == plan_status::running) {
@@ -566,6 +850,10 @@ void conversation_state::decide_new(int64_t now_ms, std::vector<events::payload>
           continue;
         }
         s.args_json = std::move(args).value();
+        if (!approved_to_run(s, now_ms, out)) {
+          blocked = blocked || s.status == step_status::failed; // denied: nothing new goes out
+          continue;
+        }
       } else if (!(s.status == step_status::requested && now_ms >= s.deadline)) {
         continue;
       }
@@ -771,6 +1059,11 @@ void conversation_state::fail_if_stalled(int64_t now_ms) {
     return;
   if (last_progress_ms_ < 0)
     last_progress_ms_ = now_ms; // restored from a snapshot written before this field existed
+  // Waiting for a person is not a stall: the approval timeout bounds it.
+  if (std::any_of(steps_.begin(), steps_.end(), [](const step_state& s) {
+        return s.approval == approval_status::requested;
+      }))
+    return;
   if (now_ms < last_progress_ms_ + policy_.turn_timeout_ms)
     return;
   // The step the turn waits on: the first one not decided yet (a request nobody answers, or
@@ -823,14 +1116,21 @@ std::optional<int64_t> conversation_state::next_wakeup() const {
   bool step_failed = std::any_of(steps_.begin(), steps_.end(), [](const step_state& s) {
     return s.status == step_status::failed && !s.step.replan_on_error && !s.replanned;
   });
-  if (policy_.turn_timeout_ms > 0 && last_progress_ms_ >= 0 && !step_failed)
+  bool waits_for_person = std::any_of(steps_.begin(), steps_.end(), [](const step_state& s) {
+    return s.approval == approval_status::requested;
+  });
+  if (policy_.turn_timeout_ms > 0 && last_progress_ms_ >= 0 && !step_failed && !waits_for_person)
     consider(last_progress_ms_ + policy_.turn_timeout_ms);
   for (const auto& s : steps_) {
-    if (s.status == step_status::pending && s.not_before > 0)
+    if (s.approval == approval_status::requested)
+      consider(submitted_.count(s.step.id) ? 0 : s.approval_expires);
+    else if (s.status == step_status::pending && s.not_before > 0)
       consider(s.not_before);
     else if (s.status == step_status::requested)
       consider(s.deadline);
   }
+  if (cancel_ && !cancel_recorded_)
+    consider(0); // now
   return earliest;
 }
 

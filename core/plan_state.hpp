@@ -30,7 +30,19 @@ struct orchestration_policy {
   backoff_policy retry_backoff;    // delay before re-running after a retryable error
   int64_t turn_timeout_ms = 300000; // no plan progress (plan or result) by then -> PlanFailed; 0 = off
   int max_plan_revisions = 3; // PlanRevised per turn; one more wanted fails the plan (DESIGN §14)
+  // Approvals (DESIGN §15): a step of a tool whose policy is "above threshold" needs one when
+  // its "amount" is worth more than this many USD; no decision within the timeout is a denial.
+  double approval_threshold_usd = 1000;
+  int64_t approval_timeout_ms = 24 * 3600 * 1000;
+  // Who may approve a step or cancel a turn; empty: the user who asked (PlanGenerated askedBy).
+  std::vector<std::string> approvers;
+  // The USD value of an amount in a currency (the node reads the shop's rates); unset or
+  // nullopt (an unknown currency): the step needs approval.
+  std::function<std::optional<double>(double amount, const std::string& currency)> usd_value;
 };
+
+enum class approval_status { none, requested, granted, denied };
+const char* to_string(approval_status s);
 
 /// One compensation of the saga: the same request/result/retry bookkeeping as a step, under the
 /// invocation id <turn scope>/compensate/<stepId>.
@@ -61,6 +73,9 @@ struct step_state {
   int completed_seq = 0;    // 1, 2, ...: the order steps succeeded in (the saga undoes backwards)
   bool outcome_unknown = false; // an effect step that never answered after the turn failed
   compensation_state undo;  // the saga's compensation of this step (DESIGN §15)
+  approval_status approval = approval_status::none;
+  int64_t approval_expires = 0; // ApprovalRequested's expiresAt
+  std::string approval_note;    // why it was asked; then who decided and why
 };
 
 class conversation_state {
@@ -164,6 +179,14 @@ class conversation_state {
   int completions_ = 0;   // steps succeeded so far (completed_seq of the latest)
   bool saga_open_ = false;     // PlanFailed with compensationDone false applied or decided
   bool saga_recorded_ = false; // PlanCompensated or CompensationFailed applied or decided
+  std::string asked_by_;       // PlanGenerated's askedBy
+  struct decision {
+    bool approve = false;
+    std::string user, reason;
+  };
+  std::map<std::string, decision> submitted_; // ApprovalSubmitted accepted, not recorded yet
+  std::optional<decision> cancel_;            // CancelRequested accepted (approve unused)
+  bool cancel_recorded_ = false;              // TurnCancelled applied or decided
 
   void apply_one(const events::event& e);
   outcome<void> add_revision(const std::string& plan_json, int version);
@@ -182,6 +205,14 @@ class conversation_state {
   std::string compensations_json(const std::string& status_of_rest) const;
   /// PlanCompensated or CompensationFailed folded: the saga is over.
   void end_saga(const std::string& compensations_json);
+  /// Why the turn's approvals and cancellation refuse `e` (refuses() for those types).
+  std::optional<std::string> refuses_decision(const events::event& e) const;
+  /// Whether `user` may approve a step or cancel the turn, and who may when not.
+  std::optional<std::string> may_not_decide(const std::string& user) const;
+  /// Why a ready step needs approval (its policy, its plan), or nullopt.
+  std::optional<std::string> approval_needed(const step_state& s) const;
+  /// Approval bookkeeping of a ready step: true when it may be requested now.
+  bool approved_to_run(step_state& s, int64_t now_ms, std::vector<events::payload>& out);
 };
 
 } // namespace eventide::core

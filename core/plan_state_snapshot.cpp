@@ -46,6 +46,9 @@ std::string conversation_state::digest() const {
     if (s.version != base_version_ || s.replanned || s.step.replan_on_error)
       d << "  version " << s.version << " replanned " << s.replanned << " on_error_replan "
         << s.step.replan_on_error << "\n";
+    if (s.approval != approval_status::none)
+      d << "  approval " << to_string(s.approval) << " expires " << s.approval_expires << " note "
+        << digest_quote(s.approval_note) << "\n";
     if (s.completed_seq > 0 || s.outcome_unknown || !s.step.compensation_tool.empty()) {
       const auto& u = s.undo;
       d << "  completed_seq " << s.completed_seq << " outcome_unknown " << s.outcome_unknown
@@ -59,6 +62,14 @@ std::string conversation_state::digest() const {
   if (completions_ > 0 || saga_open_ || saga_recorded_)
     d << "completions " << completions_ << " saga_open " << saga_open_ << " saga_recorded "
       << saga_recorded_ << "\n";
+  if (!asked_by_.empty())
+    d << "asked_by " << digest_quote(asked_by_) << "\n";
+  for (const auto& [step, dec] : submitted_)
+    d << "submitted " << digest_quote(step) << " " << dec.approve << " " << digest_quote(dec.user)
+      << " " << digest_quote(dec.reason) << "\n";
+  if (cancel_ || cancel_recorded_)
+    d << "cancel " << digest_quote(cancel_ ? cancel_->user : "") << " "
+      << digest_quote(cancel_ ? cancel_->reason : "") << " recorded " << cancel_recorded_ << "\n";
   return d.str();
 }
 
@@ -99,6 +110,11 @@ std::string conversation_state::snapshot(
     o.AddMember("completionRecorded", st.completion_recorded, a);
     if (st.replanned)
       o.AddMember("replanned", true, a);
+    if (st.approval != approval_status::none) {
+      o.AddMember("approval", json::str(to_string(st.approval), a), a);
+      o.AddMember("approvalExpires", st.approval_expires, a);
+      o.AddMember("approvalNote", json::str(st.approval_note, a), a);
+    }
     if (st.completed_seq > 0)
       o.AddMember("completedSeq", st.completed_seq, a);
     if (st.outcome_unknown)
@@ -123,6 +139,27 @@ std::string conversation_state::snapshot(
     d.AddMember("completions", completions_, a);
     d.AddMember("sagaOpen", saga_open_, a);
     d.AddMember("sagaRecorded", saga_recorded_, a);
+  }
+  if (!asked_by_.empty())
+    d.AddMember("askedBy", json::str(asked_by_, a), a);
+  if (!submitted_.empty()) { // approvals and cancellation (DESIGN §15)
+    json::value submitted(rapidjson::kArrayType);
+    for (const auto& [step, dec] : submitted_) {
+      json::value o(rapidjson::kObjectType);
+      o.AddMember("stepId", json::str(step, a), a);
+      o.AddMember("approve", dec.approve, a);
+      o.AddMember("user", json::str(dec.user, a), a);
+      o.AddMember("reason", json::str(dec.reason, a), a);
+      submitted.PushBack(o, a);
+    }
+    d.AddMember("submitted", submitted, a);
+  }
+  if (cancel_) {
+    json::value c(rapidjson::kObjectType);
+    c.AddMember("user", json::str(cancel_->user, a), a);
+    c.AddMember("reason", json::str(cancel_->reason, a), a);
+    c.AddMember("recorded", cancel_recorded_, a);
+    d.AddMember("cancel", c, a);
   }
   json::value early(rapidjson::kArrayType);
   for (const auto& e : early_)
@@ -245,6 +282,17 @@ conversation_state::restore(std::string conversation_id, orchestration_policy po
       st.error = *error;
       st.completion_recorded = *recorded;
       st.replanned = json::get_bool(o, "replanned").value_or(false);
+      if (auto approval = json::get_string(o, "approval")) {
+        auto status = parse_enum(*approval, {approval_status::none, approval_status::requested,
+                                             approval_status::granted, approval_status::denied});
+        auto expires = json::get_int(o, "approvalExpires");
+        auto note = json::get_string(o, "approvalNote");
+        if (!status || !expires || !note)
+          return bad("approval fields");
+        st.approval = *status;
+        st.approval_expires = *expires;
+        st.approval_note = *note;
+      }
       st.completed_seq = static_cast<int>(json::get_int(o, "completedSeq").value_or(0));
       st.outcome_unknown = json::get_bool(o, "outcomeUnknown").value_or(false);
       if (const auto* undo = json::find_path(o, "undo")) {
@@ -281,6 +329,29 @@ conversation_state::restore(std::string conversation_id, orchestration_policy po
   s.completions_ = static_cast<int>(json::get_int(d, "completions").value_or(0));
   s.saga_open_ = json::get_bool(d, "sagaOpen").value_or(false);
   s.saga_recorded_ = json::get_bool(d, "sagaRecorded").value_or(false);
+  s.asked_by_ = json::get_string(d, "askedBy").value_or("");
+  if (const auto* submitted = json::find_path(d, "submitted")) {
+    if (!submitted->IsArray())
+      return bad("submitted decisions");
+    for (const auto& o : submitted->GetArray()) {
+      auto step = json::get_string(o, "stepId");
+      auto approve = json::get_bool(o, "approve");
+      auto user = json::get_string(o, "user");
+      auto reason = json::get_string(o, "reason");
+      if (!step || !approve || !user || !reason)
+        return bad("submitted decisions");
+      s.submitted_[*step] = decision{*approve, *user, *reason};
+    }
+  }
+  if (const auto* c = json::find_path(d, "cancel")) {
+    auto user = json::get_string(*c, "user");
+    auto reason = json::get_string(*c, "reason");
+    auto recorded = json::get_bool(*c, "recorded");
+    if (!user || !reason || !recorded)
+      return bad("cancellation");
+    s.cancel_ = decision{false, *user, *reason};
+    s.cancel_recorded_ = *recorded;
+  }
   const auto* early = json::find_path(d, "early");
   if (!early || !early->IsArray())
     return bad("early events");

@@ -24,7 +24,9 @@ const std::vector<std::string>& type_names() {
     names_of<user_query_received, plan_generated, planning_failed, tool_invocation_requested,
              tool_invocation_resulted, plan_step_completed, plan_completed, plan_failed,
              synthesize_final_answer_requested, final_answer_synthesized,
-             plan_revision_requested, plan_revised, plan_compensated, compensation_failed>();
+             plan_revision_requested, plan_revised, plan_compensated, compensation_failed,
+             approval_requested, approval_submitted, approval_granted, approval_denied,
+             cancel_requested, turn_cancelled>();
   return names;
 }
 

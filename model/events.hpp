@@ -52,6 +52,9 @@ struct plan_generated {
   // GBP?" -> "What does the Aurora X1 cost in GBP?"); empty: the question as asked.
   std::string resolved_query;
   int turn = 1; // the turn of the conversation (DESIGN §13); absent in the JSON = 1
+  // The user who asked (UserQueryReceived's userId): by default the one who may approve its
+  // steps or cancel it (DESIGN §15). Optional ("askedBy"); empty in logs written before.
+  std::string asked_by;
 };
 
 // The agent loop (DESIGN §14): the orchestrator asks the router to revise a turn's plan with
@@ -152,6 +155,64 @@ struct compensation_failed {
   int turn = 1; // the turn of the conversation (DESIGN §13); absent in the JSON = 1
 };
 
+// Approvals (DESIGN §15): a step that needs a person's yes waits for it durably. All on
+// conversation-events, like the agent loop's records: the orchestrator validates a submitted
+// decision against the approvals it asked for, and only in the log's one order of the
+// conversation's records do a live run and a replay agree on what was pending.
+
+/// The orchestrator asks: step `step_id` (with its resolved args) runs only once approved.
+struct approval_requested {
+  int plan_version = 1;
+  std::string step_id;
+  std::string tool;
+  std::string args_json = "{}"; // resolved, as the step would run
+  std::string reason;           // why it needs approval
+  int64_t expires_at = 0;       // ms since epoch: no decision by then counts as a denial
+  int turn = 1; // the turn of the conversation (DESIGN §13); absent in the JSON = 1
+};
+
+/// A person's decision as submitted (`eventide approve|reject`, chat): not a fact until the
+/// orchestrator has checked it (pending? may this user decide?) and recorded ApprovalGranted or
+/// ApprovalDenied; a refused one is dead-lettered with the reason.
+struct approval_submitted {
+  std::string step_id;
+  bool approve = false;
+  std::string user_id;
+  std::string reason; // optional
+  int turn = 1; // the turn of the conversation (DESIGN §13); absent in the JSON = 1
+};
+
+struct approval_granted {
+  std::string step_id;
+  std::string user_id;
+  std::string reason;
+  int turn = 1; // the turn of the conversation (DESIGN §13); absent in the JSON = 1
+};
+
+/// A refusal, or the approval timeout (user_id empty).
+struct approval_denied {
+  std::string step_id;
+  std::string user_id;
+  std::string reason;
+  int turn = 1; // the turn of the conversation (DESIGN §13); absent in the JSON = 1
+};
+
+/// A person asks to stop a running turn (`eventide cancel`, Ctrl-C in ask/chat); the
+/// orchestrator checks it and records TurnCancelled, or dead-letters it with the reason.
+struct cancel_requested {
+  std::string user_id;
+  std::string reason; // optional
+  int turn = 1; // the turn of the conversation (DESIGN §13); absent in the JSON = 1
+};
+
+/// The turn stops: no new step starts, late results are recorded and ignored, the saga undoes
+/// what was done, and the turn ends in PlanFailed saying it was cancelled.
+struct turn_cancelled {
+  std::string user_id;
+  std::string reason;
+  int turn = 1; // the turn of the conversation (DESIGN §13); absent in the JSON = 1
+};
+
 // ---- tool-invocation-requests ----------------------------------------------------------------
 
 struct tool_invocation_requested {
@@ -169,7 +230,9 @@ using payload = std::variant<user_query_received, synthesize_final_answer_reques
                              plan_step_completed, plan_completed, plan_failed,
                              final_answer_synthesized, tool_invocation_requested,
                              plan_revision_requested, plan_revised, plan_compensated,
-                             compensation_failed>;
+                             compensation_failed, approval_requested, approval_submitted,
+                             approval_granted, approval_denied, cancel_requested,
+                             turn_cancelled>;
 
 /// One CloudEvents 1.0 structured event. `subject` is always the conversation id and is also
 /// the record key.
@@ -208,6 +271,12 @@ EVENTIDE_EVENT_TRAITS(plan_revision_requested, "PlanRevisionRequested", "convers
 EVENTIDE_EVENT_TRAITS(plan_revised, "PlanRevised", "conversation-events")
 EVENTIDE_EVENT_TRAITS(plan_compensated, "PlanCompensated", "conversation-events")
 EVENTIDE_EVENT_TRAITS(compensation_failed, "CompensationFailed", "conversation-events")
+EVENTIDE_EVENT_TRAITS(approval_requested, "ApprovalRequested", "conversation-events")
+EVENTIDE_EVENT_TRAITS(approval_submitted, "ApprovalSubmitted", "conversation-events")
+EVENTIDE_EVENT_TRAITS(approval_granted, "ApprovalGranted", "conversation-events")
+EVENTIDE_EVENT_TRAITS(approval_denied, "ApprovalDenied", "conversation-events")
+EVENTIDE_EVENT_TRAITS(cancel_requested, "CancelRequested", "conversation-events")
+EVENTIDE_EVENT_TRAITS(turn_cancelled, "TurnCancelled", "conversation-events")
 #undef EVENTIDE_EVENT_TRAITS
 
 /// The conversation turn an event belongs to (every payload has one; 1 in logs written before

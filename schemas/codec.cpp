@@ -123,6 +123,8 @@ void write(const plan_generated& p, data_writer& w) {
   write_tokens(p.prompt_tokens, p.completion_tokens, w);
   if (!p.resolved_query.empty())
     w.text("resolvedQuery", p.resolved_query);
+  if (!p.asked_by.empty())
+    w.text("askedBy", p.asked_by);
 }
 
 void write(const planning_failed& p, data_writer& w) {
@@ -206,6 +208,41 @@ void write(const compensation_failed& p, data_writer& w) {
       .text("error", p.error);
 }
 
+void write(const approval_requested& p, data_writer& w) {
+  w.integer("planVersion", p.plan_version)
+      .text("stepId", p.step_id)
+      .text("tool", p.tool)
+      .embedded("args", p.args_json, "args_json")
+      .text("reason", p.reason)
+      .integer("expiresAt", p.expires_at);
+}
+
+void write(const approval_submitted& p, data_writer& w) {
+  w.text("stepId", p.step_id).text("decision", p.approve ? "approve" : "reject").text("userId", p.user_id);
+  if (!p.reason.empty())
+    w.text("reason", p.reason);
+}
+
+// ApprovalGranted, ApprovalDenied: the same fields.
+template <class Decision>
+void write_decision(const Decision& p, data_writer& w) {
+  w.text("stepId", p.step_id).text("userId", p.user_id);
+  if (!p.reason.empty())
+    w.text("reason", p.reason);
+}
+void write(const approval_granted& p, data_writer& w) { write_decision(p, w); }
+void write(const approval_denied& p, data_writer& w) { write_decision(p, w); }
+
+// CancelRequested, TurnCancelled: the same fields.
+template <class Cancel>
+void write_cancel(const Cancel& p, data_writer& w) {
+  w.text("userId", p.user_id);
+  if (!p.reason.empty())
+    w.text("reason", p.reason);
+}
+void write(const cancel_requested& p, data_writer& w) { write_cancel(p, w); }
+void write(const turn_cancelled& p, data_writer& w) { write_cancel(p, w); }
+
 // ---- reading data (after schema validation, so required members exist with the right types) --
 
 std::string text(const json::value& data, const char* key) {
@@ -252,6 +289,8 @@ void read(const json::value& d, plan_generated& p) {
   read_tokens(d, p.prompt_tokens, p.completion_tokens);
   if (d.HasMember("resolvedQuery"))
     p.resolved_query = text(d, "resolvedQuery");
+  if (d.HasMember("askedBy"))
+    p.asked_by = text(d, "askedBy");
 }
 
 void read(const json::value& d, planning_failed& p) {
@@ -338,6 +377,42 @@ void read(const json::value& d, compensation_failed& p) {
   p.error = text(d, "error");
 }
 
+void read(const json::value& d, approval_requested& p) {
+  p.plan_version = int32(d, "planVersion");
+  p.step_id = text(d, "stepId");
+  p.tool = text(d, "tool");
+  p.args_json = compact(d, "args");
+  p.reason = text(d, "reason");
+  p.expires_at = int64(d, "expiresAt");
+}
+
+void read(const json::value& d, approval_submitted& p) {
+  p.step_id = text(d, "stepId");
+  p.approve = text(d, "decision") == "approve";
+  p.user_id = text(d, "userId");
+  if (d.HasMember("reason"))
+    p.reason = text(d, "reason");
+}
+
+template <class Decision>
+void read_decision(const json::value& d, Decision& p) {
+  p.step_id = text(d, "stepId");
+  p.user_id = text(d, "userId");
+  if (d.HasMember("reason"))
+    p.reason = text(d, "reason");
+}
+void read(const json::value& d, approval_granted& p) { read_decision(d, p); }
+void read(const json::value& d, approval_denied& p) { read_decision(d, p); }
+
+template <class Cancel>
+void read_cancel(const json::value& d, Cancel& p) {
+  p.user_id = text(d, "userId");
+  if (d.HasMember("reason"))
+    p.reason = text(d, "reason");
+}
+void read(const json::value& d, cancel_requested& p) { read_cancel(d, p); }
+void read(const json::value& d, turn_cancelled& p) { read_cancel(d, p); }
+
 // ---- catalog --------------------------------------------------------------------------------
 
 struct catalog_entry {
@@ -366,6 +441,9 @@ const catalog_entry catalog[] = {
     entry<synthesize_final_answer_requested>(), entry<final_answer_synthesized>(),
     entry<plan_revision_requested>(),  entry<plan_revised>(),
     entry<plan_compensated>(),         entry<compensation_failed>(),
+    entry<approval_requested>(),       entry<approval_submitted>(),
+    entry<approval_granted>(),         entry<approval_denied>(),
+    entry<cancel_requested>(),         entry<turn_cancelled>(),
 };
 static_assert(std::size(catalog) == std::variant_size_v<payload>,
               "every payload type needs a catalog entry");

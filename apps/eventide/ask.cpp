@@ -34,7 +34,9 @@ int run_ask(const options& cfg, const command_line& cl, caf::actor_system_config
   }
   caf::actor_system sys{system_config};
   auto n = start_ingress_roles(sys, log, cfg);
-  auto rc = ask_turn(*log, cfg, conversation, turn, question, std::chrono::seconds(cfg.timeout));
+  // Ctrl-C asks (on stdin) whether to cancel the turn instead of leaving it running.
+  auto rc = ask_turn(*log, cfg, conversation, turn, question, std::chrono::seconds(cfg.timeout),
+                     turn_prompts{&std::cin, false});
   if (n)
     n->stop();
   return rc;

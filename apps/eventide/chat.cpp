@@ -91,7 +91,9 @@ int run_chat(const options& cfg, const command_line& cl, caf::actor_system_confi
     }
     // The turn after the last asked, read from the log: another writer's turns count too.
     int turn = std::max(1, next_turn(*log, cfg, conversation));
-    ask_turn(*log, cfg, conversation, turn, text, std::chrono::seconds(cfg.timeout));
+    // Ctrl-C asks whether to cancel the turn; a step waiting for approval is asked about.
+    ask_turn(*log, cfg, conversation, turn, text, std::chrono::seconds(cfg.timeout),
+             turn_prompts{&std::cin, true});
     std::cout << std::endl;
   }
   std::cout << "conversation " << conversation << " (resume it with `eventide chat --conversation "

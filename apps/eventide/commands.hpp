@@ -21,6 +21,10 @@ int run_produce(const options& cfg, const command_line& cl, caf::actor_system_co
 int run_stats(const options& cfg, const command_line& cl, caf::actor_system_config&);
 int run_dump(const options& cfg, const command_line& cl, caf::actor_system_config&);
 int run_compensations(const options& cfg, const command_line& cl, caf::actor_system_config&);
+int run_approvals(const options& cfg, const command_line& cl, caf::actor_system_config&);
+int run_approve(const options& cfg, const command_line& cl, caf::actor_system_config& system_config);
+int run_reject(const options& cfg, const command_line& cl, caf::actor_system_config& system_config);
+int run_cancel(const options& cfg, const command_line& cl, caf::actor_system_config& system_config);
 int run_shop(const options& cfg, const command_line& cl, caf::actor_system_config&);
 /// Needs no config: prints the role names, one a line.
 int run_roles();

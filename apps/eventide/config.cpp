@@ -24,11 +24,15 @@ config::config() {
     .add(node_id, "node-id", "node name in event sources")
     .add(json, "json", "print the event trace as JSON")
     .add(timeout, "timeout", "seconds to wait for an answer")
-    .add(user, "user", "user id of asked questions")
+    .add(user, "user", "user id of asked questions and of decisions")
     .add(conversation, "conversation", "ask/chat: the conversation to add a turn to")
+    .add(reason, "reason", "approve/reject/cancel: why")
     .add(log_level, "log-level", "trace|debug|info|warning|error")
     .add(max_attempts, "max-attempts", "attempts of a step with retryable errors")
     .add(max_plan_revisions, "max-plan-revisions", "plan revisions per turn (the agent loop)")
+    .add(approval_threshold, "approval-threshold", "whole USD: a charge worth more needs approval")
+    .add(approval_timeout_ms, "approval-timeout-ms", "no decision on an approval by then is a denial")
+    .add(approvers, "approvers", "who may approve steps or cancel turns (comma separated)")
     .add(step_timeout_ms, "step-timeout-ms", "re-request a step with no result after")
     .add(turn_timeout_ms, "turn-timeout-ms", "fail a turn with no progress for (0 = never)")
     .add(retry_base_ms, "retry-base-ms", "retry backoff base")
@@ -151,6 +155,10 @@ void load_config(config& cfg, const command_line& cl) {
     throw usage_error{"eventide.timeout must be at least 1 second"};
   if (cfg.max_plan_revisions < 0 || cfg.max_plan_revisions > 100)
     throw usage_error{"eventide.max-plan-revisions must be between 0 and 100"};
+  if (cfg.approval_threshold < 0)
+    throw usage_error{"eventide.approval-threshold must be >= 0 (whole USD)"};
+  if (cfg.approval_timeout_ms < 1)
+    throw usage_error{"eventide.approval-timeout-ms must be >= 1"};
   if (cfg.max_attempts < 1)
     throw usage_error{"eventide.max-attempts must be at least 1"};
   if (cfg.step_timeout_ms < 1 || cfg.retry_base_ms < 0 || cfg.retry_max_ms < cfg.retry_base_ms)

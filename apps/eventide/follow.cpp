@@ -34,8 +34,11 @@ std::string saga_summary(const std::string& compensations_json) {
 } // namespace
 
 std::string summarize(const events::event& e) {
+  auto who = [](const std::string& user, const std::string& reason) {
+    return (user.empty() ? std::string("nobody") : user) + (reason.empty() ? "" : ": " + reason);
+  };
   return std::visit(
-    [](const auto& d) -> std::string {
+    [&](const auto& d) -> std::string {
       using T = std::decay_t<decltype(d)>;
       if constexpr (std::is_same_v<T, events::user_query_received>) {
         return "\"" + d.query + "\"";
@@ -79,6 +82,17 @@ std::string summarize(const events::event& e) {
         return saga_summary(d.compensations_json);
       } else if constexpr (std::is_same_v<T, events::compensation_failed>) {
         return d.error + " (" + saga_summary(d.compensations_json) + ")";
+      } else if constexpr (std::is_same_v<T, events::approval_requested>) {
+        return d.step_id + " " + d.tool + " " + d.args_json + ": " + d.reason
+               + " (eventide approve|reject " + e.subject + " " + d.step_id + ")";
+      } else if constexpr (std::is_same_v<T, events::approval_submitted>) {
+        return d.step_id + (d.approve ? " approve" : " reject") + " by " + who(d.user_id, d.reason);
+      } else if constexpr (std::is_same_v<T, events::approval_granted>
+                           || std::is_same_v<T, events::approval_denied>) {
+        return d.step_id + " by " + who(d.user_id, d.reason);
+      } else if constexpr (std::is_same_v<T, events::cancel_requested>
+                           || std::is_same_v<T, events::turn_cancelled>) {
+        return "by " + who(d.user_id, d.reason);
       } else {
         return "by " + d.provider + "/" + d.model;
       }
@@ -90,6 +104,8 @@ int follow(follower& f, std::chrono::seconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   bool plan_failed = false;
   while (std::chrono::steady_clock::now() < deadline) {
+    if (f.on_tick)
+      f.on_tick();
     auto batch = f.consumer->poll(64, std::chrono::milliseconds(100));
     if (!batch)
       die(exit_failed, "reading the log failed: " + batch.error());
@@ -102,7 +118,7 @@ int follow(follower& f, std::chrono::seconds timeout) {
         auto letter = storage::decode_dead_letter(rec.value);
         if (letter && letter->source_topic == f.question_topic
             && letter->partition == f.question.partition && letter->offset == f.question.offset) {
-          std::cerr << "eventide: the question was refused (" << letter->consumer_group
+          std::cerr << "eventide: " << f.what << " was refused (" << letter->consumer_group
                     << "): " << letter->reason << std::endl;
           return exit_failed;
         }
@@ -137,6 +153,8 @@ int follow(follower& f, std::chrono::seconds timeout) {
                       static_cast<double>(ev->time_ms - f.started_ms), events::type_name(ev->data));
         std::cout << head << summarize(*ev) << std::endl;
       }
+      if (f.on_event)
+        f.on_event(*ev);
       if (std::holds_alternative<events::plan_failed>(ev->data)
           || std::holds_alternative<events::planning_failed>(ev->data))
         plan_failed = true;

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,9 +26,14 @@ struct follower {
   std::string dead_letter_topic;
   storage::position question;
   std::string question_topic;
+  std::string what = "the question"; // what was written, for the refusal's message
   bool json = false;
   int64_t started_ms = 0;
   std::vector<std::string> trace; // raw event JSON, for --json
+  // Interactive `ask`/`chat` (ingress.cpp): called once per poll (Ctrl-C asks whether to
+  // cancel) and for each event shown after its line (chat asks inline for approvals).
+  std::function<void()> on_tick;
+  std::function<void(const events::event&)> on_event;
 };
 
 /// Prints f's events (or with f.json the whole trace at the end) until the final answer:

@@ -2,6 +2,9 @@
 #include "ingress.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <functional>
 #include <iomanip>
 #include <iostream>
 
@@ -10,6 +13,8 @@
 #include <boost/uuid/uuid_io.hpp>
 
 #include "actors/node.hpp"
+#include "core/event_ids.hpp"
+#include "core/text.hpp"
 #include "follow.hpp"
 #include "log_io.hpp"
 #include "model/ids.hpp"
@@ -48,16 +53,11 @@ int next_turn(storage::log& log, const options& cfg, const std::string& conversa
   return last == 0 ? 0 : last + 1;
 }
 
-int ask_turn(storage::log& log, const options& cfg, const std::string& conversation, int turn,
-             const std::string& question, std::chrono::seconds timeout) {
-  follower f;
-  f.conversation = conversation;
-  f.turn = turn;
-  f.json = cfg.json;
-  topics t(cfg.topic_prefix);
-  f.dead_letter_topic = t.dead_letters;
-  f.question_topic = t.user_commands;
-  // Read from the end of now: only what this turn does from here on is shown.
+namespace {
+
+// The conversation's partitions of the topics a turn is followed on, from their end of now.
+std::unique_ptr<storage::consumer> consumer_from_now(storage::log& log, const topics& t,
+                                                     const std::string& conversation) {
   std::vector<std::pair<storage::topic_partition, log_offset>> start;
   for (auto& topic : {t.conversation_events, t.tool_requests, t.dead_letters}) {
     auto parts = log.partition_count(topic);
@@ -70,7 +70,129 @@ int ask_turn(storage::log& log, const options& cfg, const std::string& conversat
   auto consumer = log.assign(start);
   if (!consumer)
     die(exit_failed, consumer.error());
-  f.consumer = std::move(*consumer);
+  return std::move(*consumer);
+}
+
+} // namespace
+
+int submit_and_follow(storage::log& log, const options& cfg, events::event e,
+                      std::chrono::seconds timeout) {
+  topics t(cfg.topic_prefix);
+  follower f;
+  f.conversation = e.subject;
+  f.turn = events::turn_of(e.data);
+  f.json = cfg.json;
+  f.dead_letter_topic = t.dead_letters;
+  f.question_topic = cfg.topic_prefix + events::topic_of(e.data);
+  f.what = std::string("the ") + events::type_name(e.data);
+  f.consumer = consumer_from_now(log, t, e.subject);
+  e.source = "eventide/ingress/" + cfg.node_id;
+  e.time_ms = now_ms();
+  f.started_ms = e.time_ms;
+  auto bytes = events::encode(e);
+  if (!bytes)
+    die(exit_usage, std::string("cannot write this ") + events::type_name(e.data) + ": "
+                      + bytes.error());
+  auto written = produce_one(log, f.question_topic, e.subject, *bytes,
+                             events::cloudevents_headers(e));
+  if (!written)
+    die(exit_failed, "could not write to the log: " + written.error());
+  f.question = *written;
+  return follow(f, timeout);
+}
+
+namespace {
+
+std::atomic<bool> interrupted{false};
+
+extern "C" void note_interrupt(int) { interrupted = true; }
+
+// Ctrl-C once: the prompt; twice: the default (the process ends), so one can always get out.
+void arm_interrupt() {
+  struct sigaction sa {};
+  sa.sa_handler = note_interrupt;
+  sa.sa_flags = SA_RESETHAND;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+}
+
+bool ask_yes(std::istream& in, const std::string& question) {
+  std::cout << question << " [y/N] " << std::flush;
+  std::string line;
+  if (!std::getline(in, line))
+    return false;
+  auto answer = core::trim(line);
+  return answer == "y" || answer == "Y" || answer == "yes";
+}
+
+// Writes a person's command of the turn (a decision, a cancellation) with a unique id.
+void write_command(storage::log& log, const options& cfg, const std::string& conversation,
+                   events::payload p) {
+  events::event e;
+  e.subject = conversation;
+  e.data = std::move(p);
+  e.id = core::deterministic_id(conversation, e.data) + "/" + new_conversation_id();
+  e.source = "eventide/ingress/" + cfg.node_id;
+  e.time_ms = now_ms();
+  auto bytes = events::encode(e);
+  if (!bytes) {
+    std::cerr << "eventide: cannot write " << events::type_name(e.data) << ": " << bytes.error()
+              << std::endl;
+    return;
+  }
+  auto written = produce_one(log, topics(cfg.topic_prefix).conversation_events, conversation,
+                             *bytes, events::cloudevents_headers(e));
+  if (!written)
+    std::cerr << "eventide: could not write to the log: " << written.error() << std::endl;
+}
+
+} // namespace
+
+int ask_turn(storage::log& log, const options& cfg, const std::string& conversation, int turn,
+             const std::string& question, std::chrono::seconds timeout, turn_prompts prompts) {
+  follower f;
+  if (prompts.input) {
+    interrupted = false;
+    arm_interrupt();
+    f.on_tick = [&, turn] {
+      if (!interrupted.exchange(false))
+        return;
+      if (ask_yes(*prompts.input,
+                  "\ncancel turn " + std::to_string(turn) + " of " + conversation + "?")) {
+        events::cancel_requested stop{cfg.user, "interrupted (Ctrl-C)"};
+        stop.turn = turn;
+        write_command(log, cfg, conversation, stop);
+      }
+      arm_interrupt();
+    };
+  }
+  if (prompts.input && prompts.approvals)
+    f.on_event = [&, turn](const events::event& e) {
+      auto a = std::get_if<events::approval_requested>(&e.data);
+      if (!a)
+        return;
+      bool yes = ask_yes(*prompts.input,
+                         "approve " + a->step_id + " (" + a->tool + " " + a->args_json + ")?");
+      events::approval_submitted decision{a->step_id, yes, cfg.user, "asked in chat"};
+      decision.turn = turn;
+      write_command(log, cfg, conversation, decision);
+    };
+  // Ctrl-C has its default again once the turn is followed.
+  struct restore_sigint {
+    bool armed;
+    ~restore_sigint() {
+      if (armed)
+        signal(SIGINT, SIG_DFL);
+    }
+  } restore{prompts.input != nullptr};
+  f.conversation = conversation;
+  f.turn = turn;
+  f.json = cfg.json;
+  topics t(cfg.topic_prefix);
+  f.dead_letter_topic = t.dead_letters;
+  f.question_topic = t.user_commands;
+  // Read from the end of now: only what this turn does from here on is shown.
+  f.consumer = consumer_from_now(log, t, conversation);
 
   events::event q;
   q.subject = conversation;

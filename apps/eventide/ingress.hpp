@@ -3,8 +3,10 @@
 #pragma once
 
 #include <chrono>
+#include <istream>
 #include <string>
 
+#include "model/events.hpp"
 #include "storage/log.hpp"
 #include "options.hpp"
 
@@ -23,10 +25,25 @@ void check_conversation_id(const std::string& conversation);
 /// user-commands partition; 0 when the log has no question of it.
 int next_turn(storage::log& log, const options& cfg, const std::string& conversation);
 
+/// How a person takes part while a turn runs: Ctrl-C asks on `input` whether to cancel the
+/// turn (`ask`, `chat`); with `approvals`, a step waiting for approval is asked about inline
+/// (`chat`). Answers are lines: "y"/"yes" or anything else (no). No input: no prompts.
+struct turn_prompts {
+  std::istream* input = nullptr;
+  bool approvals = false;
+};
+
 /// Writes `question` as turn `turn` of `conversation` and prints that turn's events until its
 /// answer (or with --json the turn's trace). exit_ok, exit_failed when the turn failed or the
 /// router refused the question (its reason is printed), exit_timeout after `timeout`.
 int ask_turn(storage::log& log, const options& cfg, const std::string& conversation, int turn,
-             const std::string& question, std::chrono::seconds timeout);
+             const std::string& question, std::chrono::seconds timeout,
+             turn_prompts prompts = {});
+
+/// Writes `e` (a command of a turn: an approval decision, a cancellation; its id, subject and
+/// data set) and prints the turn's events from there until its answer, like ask_turn: a dead
+/// letter of `e` (the orchestrator refused it) ends the wait with its reason (exit_failed).
+int submit_and_follow(storage::log& log, const options& cfg, events::event e,
+                      std::chrono::seconds timeout);
 
 } // namespace eventide::cli

@@ -82,6 +82,20 @@ const std::vector<command>& command_table() {
       {"dlq redrive P:OFFSET [FILE]",
        "re-submit it (or a fixed version) to its topic, and record that"}},
      run_dlq},
+    {"approvals",
+     {{"approvals", "the steps waiting for a person's approval: what they would do, why"}},
+     run_approvals},
+    {"approve",
+     {{"approve ID [STEP]", "approve a waiting step (--user, --reason); prints the rest of the\n"
+                            "turn, or why the orchestrator refused the decision"}},
+     run_approve},
+    {"reject",
+     {{"reject ID [STEP]", "reject it: the step fails and what the turn did is undone"}},
+     run_reject},
+    {"cancel",
+     {{"cancel ID", "cancel the conversation's running turn (--user, --reason): nothing new\n"
+                    "starts, what was done is undone, the answer says so"}},
+     run_cancel},
     {"compensations",
      {{"compensations [list]",
        "the sagas that stopped with effects left (CompensationFailed): the\n"

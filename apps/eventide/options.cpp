@@ -19,10 +19,16 @@ const char* const options_text = R"(options (config key eventide.NAME; on the co
   --node-id ID           node name in event sources            [node-1]
   --json                 `ask`: print the full event trace as JSON
   --timeout SECONDS      `ask`/`resume`: give up waiting after  [60]
-  --user ID              `ask`: user id                         [$USER]
+  --user ID              `ask`, `approve`, `reject`, `cancel`: user id [$USER]
+  --reason TEXT          `approve`, `reject`, `cancel`: why (optional)
   --conversation ID      `ask`/`chat`: add the next turn to this conversation
   --log-level LEVEL      trace|debug|info|warning|error         [warning; node: info]
   --max-attempts N       attempts of a step with retryable errors [3]
+  --approval-threshold USD  a chargePayment worth more (in USD) waits for a person's
+                         approval (`eventide approve|reject`) [1000]
+  --approval-timeout-ms N  no decision on an approval by then is a denial [86400000]
+  --approvers LIST       who may approve steps and cancel turns, comma separated [the
+                         user who asked]
   --max-plan-revisions N plan revisions per turn: a plan that says "then decide" (or a
                          step that may be re-planned) asks the router again, at most N
                          times; one more fails the turn with that reason  [3]

@@ -31,9 +31,13 @@ struct options {
   int timeout = 60;
   std::string user;
   std::string conversation; // ask/chat: add a turn to this conversation
+  std::string reason;       // approve/reject/cancel: why (optional)
   std::string log_level;
   int max_attempts = 3;
   int max_plan_revisions = 3;
+  int approval_threshold = 1000;         // whole USD: a charge worth more needs approval
+  int64_t approval_timeout_ms = 86400000; // no decision by then is a denial
+  std::string approvers;                 // comma-separated user ids; "" = the user who asked
   int step_timeout_ms = 30000;
   int turn_timeout_ms = 300000;
   int retry_base_ms = 200;

@@ -1,5 +1,6 @@
 // roles: lists the roles a node can host; also --roles parsing and a node's options.
 #include "roles.hpp"
+#include "core/text.hpp"
 #include "shop_settings.hpp"
 
 #include <algorithm>
@@ -47,6 +48,14 @@ node_options make_node_options(const options& cfg, std::set<std::string> roles) 
   o.policy.step_timeout_ms = cfg.step_timeout_ms;
   o.policy.turn_timeout_ms = cfg.turn_timeout_ms;
   o.policy.max_plan_revisions = cfg.max_plan_revisions;
+  o.policy.approval_threshold_usd = cfg.approval_threshold;
+  o.policy.approval_timeout_ms = cfg.approval_timeout_ms;
+  for (size_t start = 0; start <= cfg.approvers.size();) {
+    auto comma = std::min(cfg.approvers.find(',', start), cfg.approvers.size());
+    if (auto name = core::trim(cfg.approvers.substr(start, comma - start)); !name.empty())
+      o.policy.approvers.push_back(name);
+    start = comma + 1;
+  }
   o.policy.retry_backoff.base_ms = cfg.retry_base_ms;
   o.policy.retry_backoff.max_ms = cfg.retry_max_ms;
   o.tool_concurrency = static_cast<size_t>(cfg.tool_concurrency);

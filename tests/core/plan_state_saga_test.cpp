@@ -20,6 +20,14 @@ const char* const order_plan = R"j({"steps":[
 const char* const order_o1 = R"({"orderId":"o-1","total":258,"currency":"GBP","status":"placed"})";
 const char* const payment_p1 = R"({"paymentId":"p-1","orderId":"o-1","amount":258,"status":"charged"})";
 
+// No approvals in the way: every amount is worth itself, far below the threshold.
+orchestration_policy saga_policy() {
+  orchestration_policy p;
+  p.approval_threshold_usd = 1e12;
+  p.usd_value = [](double amount, const std::string&) { return std::optional<double>(amount); };
+  return p;
+}
+
 std::string undo_id(const std::string& step) { return make_compensation_id(conv, step).get(); }
 
 events::tool_invocation_resulted undo_result(const std::string& step, const std::string& tool,
@@ -61,7 +69,7 @@ void run_to_shipping(harness& h) {
 } // namespace
 
 TEST_CASE("saga: an order that fails at shipping is refunded, then cancelled, and says so", "[plan_state][saga]") {
-  harness h;
+  harness h(saga_policy());
   run_to_shipping(h);
   h.feed(error_result("s3", "shipOrder", "no_shipping: no shipping to Atlantis", false, 1), 1300);
   auto out = h.decide(1300);
@@ -108,7 +116,7 @@ TEST_CASE("saga: an order that fails at shipping is refunded, then cancelled, an
 }
 
 TEST_CASE("saga: parallel branches are undone in reverse completion order, after the effect still in flight", "[plan_state][saga]") {
-  harness h;
+  harness h(saga_policy());
   h.plan(R"j({"steps":[
     {"id":"a1","tool":"placeOrder","args":{"product":"aurora-x1","quantity":1}},
     {"id":"b1","tool":"placeOrder","args":{"product":"nimbus-pro","quantity":1}},
@@ -148,7 +156,7 @@ TEST_CASE("saga: parallel branches are undone in reverse completion order, after
 }
 
 TEST_CASE("saga: a compensation retried after a transient error, one failing for good stops the saga with what is left", "[plan_state][saga]") {
-  harness h;
+  harness h(saga_policy());
   run_to_shipping(h);
   h.feed(error_result("s3", "shipOrder", "no_shipping: no shipping to Atlantis", false, 1), 1300);
   REQUIRE(h.decide(1300).size() == 3);
@@ -177,7 +185,7 @@ TEST_CASE("saga: a compensation retried after a transient error, one failing for
 }
 
 TEST_CASE("saga: an effect that never answers is asked again, then listed as unknown", "[plan_state][saga]") {
-  orchestration_policy p;
+  orchestration_policy p = saga_policy();
   p.max_attempts = 2;
   p.step_timeout_ms = 1000;
   harness h(p);
@@ -206,7 +214,7 @@ TEST_CASE("saga: an effect that never answers is asked again, then listed as unk
 }
 
 TEST_CASE("saga: a failure without effects, or a completed order, needs no saga", "[plan_state][saga]") {
-  harness failed;
+  harness failed(saga_policy());
   failed.plan(order_plan);
   REQUIRE(failed.decide(0).size() == 1);
   failed.feed(error_result("s1", "placeOrder", "out_of_stock: only 1 left", false, 1), 100);
@@ -215,7 +223,7 @@ TEST_CASE("saga: a failure without effects, or a completed order, needs no saga"
   CHECK(as<events::plan_failed>(out[1]).compensation_done);
   CHECK(failed.live.settled());
 
-  harness ok;
+  harness ok(saga_policy());
   run_to_shipping(ok);
   ok.feed(ok_result("s3", "shipOrder", R"({"shipmentId":"s-1"})"), 1300);
   out = ok.decide(1300);

@@ -114,7 +114,9 @@ TEST_CASE("e2e: an order that cannot be shipped is refunded, then cancelled, and
 TEST_CASE("e2e: a declined card cancels the order it was for", "[saga]") {
   temp_dir dir;
   {
-    pipeline p{dir.path};
+    node_options opts;
+    opts.policy.approval_threshold_usd = 1e9; // no approval: the card decides
+    pipeline p{dir.path, opts};
     // 2 x 1849 USD is over the default card limit of 2000 USD.
     auto t = p.ask("dear", "Buy 2 Nimbus Pro");
     INFO(t.answer()->answer);

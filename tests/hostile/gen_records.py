@@ -59,7 +59,10 @@ READERS = {  # consumer groups per topic (actors/node.cpp role table)
 SERVED = {g[5:] for g in READERS["tool-invocation-requests"] if g.startswith("tool-")}
 # Valid events that only belong to a turn with a plan, and the groups that refuse them alone.
 NEEDS_A_PLAN = {"PlanRevised": ["orchestrator"], "PlanRevisionRequested": ["orchestrator", "router"],
-                "PlanCompensated": ["orchestrator"], "CompensationFailed": ["orchestrator"]}
+                "PlanCompensated": ["orchestrator"], "CompensationFailed": ["orchestrator"],
+                "ApprovalRequested": ["orchestrator"], "ApprovalSubmitted": ["orchestrator"],
+                "ApprovalGranted": ["orchestrator"], "ApprovalDenied": ["orchestrator"],
+                "CancelRequested": ["orchestrator"], "TurnCancelled": ["orchestrator"]}
 HOME = {
     "UserQueryReceived": "user-commands", "SynthesizeFinalAnswerRequested": "user-commands",
     "ToolInvocationRequested": "tool-invocation-requests",

@@ -5,8 +5,9 @@ hostile_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # Questions of the seed run: between them every event type and every tool (PlanFailed for
 # Atlantis, PlanningFailed for a blank question written by hand, PlanRevisionRequested and
 # PlanRevised for the choice by price, PlanCompensated for the order shipped to Atlantis,
-# CompensationFailed for a plan written by hand whose compensation names no shipment), and the
-# control questions.
+# CompensationFailed for a plan written by hand whose compensation names no shipment, the
+# approval events and TurnCancelled for orders over the approval threshold, decided by the CLI),
+# and the control questions.
 seed_questions=(
   "What is 15% of 240 plus 3^2?"
   "How much does the Aurora X1 cost in EUR including 19% VAT?"
@@ -40,5 +41,12 @@ seed_run() {
   printf '%s' '{"specversion":"1.0","id":"seed-saga/plan/1","type":"PlanGenerated","source":"eventide/hostile-test","time":"'"$now"'","subject":"seed-saga","datacontenttype":"application/json","data":{"planVersion":1,"plan":{"steps":[{"id":"s1","tool":"placeOrder","args":{"product":"Kestrel S5","quantity":1},"compensation":{"tool":"cancelShipment","args":{"shipmentId":"s-999"}}},{"id":"s2","tool":"shipOrder","args":{"orderId":"{{steps.s1.result.orderId}}","city":"Atlantis"}}]},"planner":{"provider":"hand","model":"written"},"planningMs":0}}' \
     | "$bin" produce conversation-events seed-saga - --data-dir "$dir" > /dev/null
   "$bin" resume --data-dir "$dir" > /dev/null 2>&1 || true # planning and a compensation fail on purpose
+  # Approvals (granted, denied) and a cancellation: each order waits for a person first.
+  local verb conv
+  for verb in approve reject cancel; do
+    conv=$( { "$bin" ask "Buy 1 Nimbus Pro" --data-dir "$dir" --timeout 2 2>/dev/null || true; } \
+             | sed -n 's/^conversation \([^ ]*\) on .*/\1/p')
+    "$bin" "$verb" "$conv" --data-dir "$dir" > /dev/null 2>&1 || true
+  done
   "$bin" dump --data-dir "$dir" > "$dir/seed.dump"
 }

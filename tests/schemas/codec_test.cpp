@@ -86,6 +86,17 @@ std::vector<payload> samples() {
                                          "step s3 failed", "s3"};
   saga.compensations_json = undone;
   out.push_back(saga);
+  out.push_back(approval_requested{2, "s2", "chargePayment", R"({"orderId":"o-1","amount":3698})",
+                                   "the amount is above the threshold", 1795168830123});
+  out.push_back(approval_submitted{"s2", true, "alice", "fine"});
+  out.push_back(approval_submitted{"s2", false, "bob", ""});
+  out.push_back(approval_granted{"s2", "alice", "fine"});
+  out.push_back(approval_denied{"s2", "", "no decision within approval-timeout (60 s)"});
+  out.push_back(cancel_requested{"alice", "changed my mind"});
+  out.push_back(turn_cancelled{"alice", ""});
+  plan_generated asked{3, design_plan, "offline", "rule-based", 1};
+  asked.asked_by = "alice";
+  out.push_back(asked);
   return out;
 }
 
@@ -99,7 +110,9 @@ TEST_CASE("type names and topics follow the catalog", "[codec]") {
       "ToolInvocationRequested", "ToolInvocationResulted", "PlanStepCompleted",
       "PlanCompleted",          "PlanFailed",            "SynthesizeFinalAnswerRequested",
       "FinalAnswerSynthesized", "PlanRevisionRequested", "PlanRevised",
-      "PlanCompensated",        "CompensationFailed"};
+      "PlanCompensated",        "CompensationFailed",    "ApprovalRequested",
+      "ApprovalSubmitted",      "ApprovalGranted",       "ApprovalDenied",
+      "CancelRequested",        "TurnCancelled"};
   CHECK(type_names() == expected);
 
   CHECK(std::string(type_name(user_query_received{})) == "UserQueryReceived");
@@ -115,7 +128,10 @@ TEST_CASE("type names and topics follow the catalog", "[codec]") {
                            payload(plan_completed{}), payload(plan_failed{}),
                            payload(final_answer_synthesized{}),
                            payload(plan_revision_requested{}), payload(plan_revised{}),
-                           payload(plan_compensated{}), payload(compensation_failed{})})
+                           payload(plan_compensated{}), payload(compensation_failed{}),
+                           payload(approval_requested{}), payload(approval_submitted{}),
+                           payload(approval_granted{}), payload(approval_denied{}),
+                           payload(cancel_requested{}), payload(turn_cancelled{})})
     CHECK(std::string(topic_of(p)) == "conversation-events");
 
   CHECK(dataschema_for("PlanGenerated") == "schemas/PlanGenerated.schema.json");
