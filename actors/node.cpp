@@ -414,8 +414,8 @@ outcome<void> start_worker(node_state& node, const role_spec& role) {
     } else {
       node.shop = std::make_shared<shop::http_shop_client>(opts.shop_url);
     }
-    node.tools->add_tools([shop = node.shop](const std::string& name) {
-      return shop::make_shop_tool(name, shop);
+    node.tools->add_tools([shop = node.shop, limits = node.runtime->limits](const std::string& name) {
+      return shop::make_shop_tool(name, shop, limits);
     });
   }
   auto io = node.io_for(role);
@@ -526,6 +526,21 @@ std::string node::health() {
       providers.AddMember(json::str(key, a), o, a);
     }
   d.AddMember("providers", providers, a);
+  // Per-provider limits (DESIGN §15): what is configured, in flight, waiting, and waited.
+  json::value limits(rapidjson::kObjectType);
+  if (im.runtime && im.runtime->limits)
+    for (auto& [name, st] : im.runtime->limits->stats()) {
+      json::value o(rapidjson::kObjectType);
+      o.AddMember("maxInFlight", st.limit.max_in_flight, a);
+      o.AddMember("ratePerSecond", st.limit.rate_per_s, a);
+      o.AddMember("inFlight", st.in_flight, a);
+      o.AddMember("waiting", st.waiting, a);
+      o.AddMember("granted", st.granted, a);
+      o.AddMember("delayed", st.delayed, a);
+      o.AddMember("waitedMs", st.waited_ms, a);
+      limits.AddMember(json::str(name, a), o, a);
+    }
+  d.AddMember("limits", limits, a);
   if (im.metrics)
     d.AddMember("metrics", ask(im.metrics), a);
   return json::dump(d);

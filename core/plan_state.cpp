@@ -271,6 +271,10 @@ void conversation_state::apply_one(const events::event& e) {
             base_version_ = g.plan_version;
             plan_json_ = g.plan_json;
             asked_by_ = g.asked_by;
+            started_ms_ = e.time_ms;
+            tokens_used_ = 0;
+            cost_usd_ = 0;
+            spend(std::max(g.prompt_tokens, 0) + std::max(g.completion_tokens, 0), g.planner_model);
             steps_.clear();
             revisions_.clear();
             replan_ = false;
@@ -313,6 +317,7 @@ void conversation_state::apply_one(const events::event& e) {
               return; // a duplicate, or a revision of a plan that already ended
             last_progress_ms_ = std::max(last_progress_ms_, e.time_ms);
             revision_requested_ = std::max(revision_requested_, plan_version_);
+            spend(std::max(r.prompt_tokens, 0) + std::max(r.completion_tokens, 0), r.planner_model);
             if (auto added = add_revision(r.plan_json, r.plan_version); !added) {
               status_ = plan_status::failed;
               failure_reason_ = "invalid plan revision " + std::to_string(r.plan_version) + ": "
@@ -336,8 +341,15 @@ void conversation_state::apply_one(const events::event& e) {
               return;
             last_progress_ms_ = std::max(last_progress_ms_, e.time_ms);
             fold_result(*s, r, e.time_ms, policy_);
-            if (s->status == step_status::succeeded)
+            if (s->status == step_status::succeeded) {
               s->completed_seq = ++completions_;
+              // An LLM tool reports its usage in its result.
+              if (auto result = json::parse(r.result_json); result && result->IsObject())
+                if (const auto* t = json::find_path(*result, "tokens"); t && t->IsObject())
+                  spend(json::get_int(*t, "prompt").value_or(0)
+                          + json::get_int(*t, "completion").value_or(0),
+                        json::get_string(*result, "model").value_or(""));
+            }
           },
           [&](const events::plan_step_completed& c) {
             if (status_ == plan_status::pending)
@@ -704,6 +716,36 @@ bool conversation_state::approved_to_run(step_state& s, int64_t now_ms,
   return false;
 }
 
+void conversation_state::spend(int64_t tokens, const std::string& model) {
+  if (tokens <= 0)
+    return;
+  tokens_used_ += tokens;
+  if (auto price = policy_.usd_per_1k_tokens.find(model); price != policy_.usd_per_1k_tokens.end())
+    cost_usd_ += price->second * static_cast<double>(tokens) / 1000;
+}
+
+std::optional<std::string> conversation_state::over_budget(int64_t now_ms,
+                                                           bool new_invocation) const {
+  const auto& p = policy_;
+  if (p.max_llm_tokens > 0 && tokens_used_ > p.max_llm_tokens)
+    return "budget exceeded: " + std::to_string(tokens_used_) + " LLM tokens used, max-turn-tokens is "
+           + std::to_string(p.max_llm_tokens);
+  if (p.max_cost_usd > 0 && cost_usd_ > p.max_cost_usd)
+    return "budget exceeded: " + usd_text(cost_usd_) + " USD of LLM tokens, max-turn-cost-usd is "
+           + usd_text(p.max_cost_usd);
+  if (p.max_wall_ms > 0 && started_ms_ >= 0 && now_ms - started_ms_ > p.max_wall_ms)
+    return "budget exceeded: the turn ran " + std::to_string(now_ms - started_ms_)
+           + " ms, max-turn-ms is " + std::to_string(p.max_wall_ms);
+  if (new_invocation && p.max_tool_invocations > 0) {
+    auto made = std::count_if(steps_.begin(), steps_.end(),
+                              [](const step_state& s) { return s.attempt > 0; });
+    if (made >= p.max_tool_invocations)
+      return "budget exceeded: one more tool invocation after " + std::to_string(made)
+             + ", max-turn-invocations is " + std::to_string(p.max_tool_invocations);
+  }
+  return std::nullopt;
+}
+
 outcome<void> conversation_state::add_revision(const std::string& plan_json, int version) {
   plan_version_ = version;
   revisions_.push_back(plan_json);
@@ -819,6 +861,11 @@ void conversation_state::decide_new(int64_t now_ms, std::vector<events::payload>
   }
   if (status_ == plan_status::running)
     fail_if_stalled(now_ms);
+  if (status_ == plan_status::running)
+    if (auto over = over_budget(now_ms, false)) {
+      status_ = plan_status::failed;
+      failure_reason_ = *over;
+    }
   if (status_ == plan_status::running) {
     auto replannable = [](const step_state& s) { return replannable_failure(s); };
     std::vector<std::string> ids;
@@ -838,6 +885,13 @@ void conversation_state::decide_new(int64_t now_ms, std::vector<events::payload>
       const auto invocation = make_invocation_id(scope_, s.version, s.step.id).get();
       if (s.status == step_status::pending && now_ms >= s.not_before
           && std::all_of(s.step.depends_on.begin(), s.step.depends_on.end(), succeeded)) {
+        if (s.attempt == 0 && s.approval == approval_status::none)
+          if (auto over = over_budget(now_ms, true)) {
+            failure_reason_ = *over;
+            status_ = plan_status::failed;
+            blocked = true;
+            continue;
+          }
         auto args = resolve_placeholders(s.step.args_json, results, ids);
         if (args)
           if (auto why = oversized_args(*args))
@@ -854,6 +908,7 @@ void conversation_state::decide_new(int64_t now_ms, std::vector<events::payload>
           blocked = blocked || s.status == step_status::failed; // denied: nothing new goes out
           continue;
         }
+
       } else if (!(s.status == step_status::requested && now_ms >= s.deadline)) {
         continue;
       }
@@ -878,7 +933,9 @@ void conversation_state::decide_new(int64_t now_ms, std::vector<events::payload>
     auto failed = std::find_if(steps_.begin(), steps_.end(), [&](const step_state& s) {
       return s.status == step_status::failed && !replannable(s);
     });
-    if (failed != steps_.end()) {
+    if (status_ != plan_status::running) {
+      // failed above (a budget): PlanFailed below
+    } else if (failed != steps_.end()) {
       status_ = plan_status::failed;
       failed_step_ = failed->step.id;
       if (failure_reason_.empty())
@@ -1131,6 +1188,8 @@ std::optional<int64_t> conversation_state::next_wakeup() const {
   }
   if (cancel_ && !cancel_recorded_)
     consider(0); // now
+  if (policy_.max_wall_ms > 0 && started_ms_ >= 0)
+    consider(started_ms_ + policy_.max_wall_ms + 1);
   return earliest;
 }
 

@@ -39,6 +39,14 @@ struct orchestration_policy {
   // The USD value of an amount in a currency (the node reads the shop's rates); unset or
   // nullopt (an unknown currency): the step needs approval.
   std::function<std::optional<double>(double amount, const std::string& currency)> usd_value;
+  // Budgets per turn (DESIGN §15), 0 = none. Exceeding one fails the turn with the reason, and
+  // the saga undoes what it did. Tokens are the LLM usage the log reports (the planner's and
+  // LLM tools'); cost prices them per model (USD per 1,000 tokens; unknown models cost 0).
+  int max_tool_invocations = 0;
+  int64_t max_llm_tokens = 0;
+  double max_cost_usd = 0;
+  int64_t max_wall_ms = 0; // from the plan's record
+  std::map<std::string, double> usd_per_1k_tokens;
 };
 
 enum class approval_status { none, requested, granted, denied };
@@ -187,6 +195,9 @@ class conversation_state {
   std::map<std::string, decision> submitted_; // ApprovalSubmitted accepted, not recorded yet
   std::optional<decision> cancel_;            // CancelRequested accepted (approve unused)
   bool cancel_recorded_ = false;              // TurnCancelled applied or decided
+  int64_t started_ms_ = -1;   // PlanGenerated's time: the turn's wall-time budget starts there
+  int64_t tokens_used_ = 0;   // LLM tokens the turn's records report
+  double cost_usd_ = 0;       // those tokens priced per model
 
   void apply_one(const events::event& e);
   outcome<void> add_revision(const std::string& plan_json, int version);
@@ -211,6 +222,11 @@ class conversation_state {
   std::optional<std::string> may_not_decide(const std::string& user) const;
   /// Why a ready step needs approval (its policy, its plan), or nullopt.
   std::optional<std::string> approval_needed(const step_state& s) const;
+  /// Tokens and their cost from a record's usage ("tokens" of an LLM tool's result).
+  void spend(int64_t tokens, const std::string& model);
+  /// The budget the turn is past at `now_ms` (with `new_invocation`: before one more tool
+  /// invocation), as the failure's reason.
+  std::optional<std::string> over_budget(int64_t now_ms, bool new_invocation) const;
   /// Approval bookkeeping of a ready step: true when it may be requested now.
   bool approved_to_run(step_state& s, int64_t now_ms, std::vector<events::payload>& out);
 };

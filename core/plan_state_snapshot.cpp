@@ -64,6 +64,8 @@ std::string conversation_state::digest() const {
       << saga_recorded_ << "\n";
   if (!asked_by_.empty())
     d << "asked_by " << digest_quote(asked_by_) << "\n";
+  if (started_ms_ >= 0 || tokens_used_ > 0)
+    d << "started_ms " << started_ms_ << " tokens " << tokens_used_ << " cost " << cost_usd_ << "\n";
   for (const auto& [step, dec] : submitted_)
     d << "submitted " << digest_quote(step) << " " << dec.approve << " " << digest_quote(dec.user)
       << " " << digest_quote(dec.reason) << "\n";
@@ -142,6 +144,9 @@ std::string conversation_state::snapshot(
   }
   if (!asked_by_.empty())
     d.AddMember("askedBy", json::str(asked_by_, a), a);
+  d.AddMember("startedMs", started_ms_, a); // the budgets (DESIGN §15)
+  d.AddMember("tokensUsed", tokens_used_, a);
+  d.AddMember("costUsd", cost_usd_, a);
   if (!submitted_.empty()) { // approvals and cancellation (DESIGN §15)
     json::value submitted(rapidjson::kArrayType);
     for (const auto& [step, dec] : submitted_) {
@@ -330,6 +335,10 @@ conversation_state::restore(std::string conversation_id, orchestration_policy po
   s.saga_open_ = json::get_bool(d, "sagaOpen").value_or(false);
   s.saga_recorded_ = json::get_bool(d, "sagaRecorded").value_or(false);
   s.asked_by_ = json::get_string(d, "askedBy").value_or("");
+  s.started_ms_ = json::get_int(d, "startedMs").value_or(-1); // absent in older snapshots
+  s.tokens_used_ = json::get_int(d, "tokensUsed").value_or(0);
+  if (const auto* cost = json::find_path(d, "costUsd"); cost && cost->IsNumber())
+    s.cost_usd_ = cost->GetDouble();
   if (const auto* submitted = json::find_path(d, "submitted")) {
     if (!submitted->IsArray())
       return bad("submitted decisions");

@@ -208,6 +208,27 @@ outcome<std::string> prometheus_text(std::string_view health_json) {
           << (state == "open" ? "1" : state == "half-open" ? "0.5" : "0") << "\n";
     }
   }
+  if (auto l = h.FindMember("limits"); l != h.MemberEnd() && l->value.IsObject()) {
+    const char* columns[][4] = {
+      {"eventide_provider_max_in_flight", "gauge", "configured calls in flight (0: no limit)", "maxInFlight"},
+      {"eventide_provider_rate_per_second", "gauge", "configured calls a second (0: no limit)", "ratePerSecond"},
+      {"eventide_provider_in_flight", "gauge", "calls in flight now", "inFlight"},
+      {"eventide_provider_waiting", "gauge", "calls waiting for a limit now", "waiting"},
+      {"eventide_provider_delayed_total", "counter", "calls that waited for a limit", "delayed"},
+      {"eventide_provider_waited_ms_total", "counter", "time calls waited for a limit", "waitedMs"}};
+    for (auto& c : columns) {
+      metric(out, c[0], c[1], c[2]);
+      for (const auto& e : l->value.GetObject()) {
+        out << c[0] << "{node=\"" << node << "\",provider=\""
+            << label(std::string_view(e.name.GetString(), e.name.GetStringLength())) << "\"} ";
+        auto v = e.value.FindMember(c[3]);
+        if (v != e.value.MemberEnd() && v->value.IsNumber() && !v->value.IsInt64())
+          out << json::format_number(v->value.GetDouble()) << "\n"; // a rate: 0.5 a second
+        else
+          out << number(e.value, c[3]) << "\n";
+      }
+    }
+  }
   if (auto m = h.FindMember("metrics"); m != h.MemberEnd() && m->value.IsObject())
     projection(out, m->value);
   return out.str();

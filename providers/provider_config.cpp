@@ -77,7 +77,7 @@ const std::vector<std::string>& provider_option_keys() {
       "breaker-open-ms", "tools-mode", "weather-url", "exchange-url", "tools-timeout-ms",
       "embedding-cache-dir",
       "hybrid-bm25-weight", "vector-store", "chroma-url", "chroma-tenant", "chroma-database",
-      "chroma-collection", "chroma-timeout-ms"};
+      "chroma-collection", "chroma-timeout-ms", "provider-concurrency", "provider-rate"};
   return keys;
 }
 
@@ -156,6 +156,13 @@ outcome<void> set_provider_option(provider_config& c, std::string_view key, std:
     return {};
   }
   if (key == "chroma-timeout-ms") return set_int(c.chroma_timeout_ms, 1, 600000);
+  if (key == "provider-concurrency" || key == "provider-rate") {
+    auto parsed = parse_provider_numbers(std::string(key), text);
+    if (!parsed)
+      return fail(parsed.error());
+    (key == "provider-rate" ? c.provider_rate : c.provider_concurrency) = std::move(*parsed);
+    return {};
+  }
   return fail("unknown provider option '" + std::string(key) + "'");
 }
 
@@ -241,6 +248,13 @@ std::shared_ptr<provider_runtime> make_provider_runtime(
                       effective_openai_key(config), config.connect_timeout_ms, config.timeout_ms};
   rt->ollama = make_ollama_client(std::move(ollama), rt->http);
   rt->openai = make_openai_client(std::move(openai), rt->http);
+  std::map<std::string, provider_limit> limits;
+  for (const auto& [name, n] : config.provider_concurrency)
+    limits[name].max_in_flight = static_cast<int>(n);
+  for (const auto& [name, r] : config.provider_rate)
+    limits[name].rate_per_s = r;
+  rt->limits = std::make_shared<provider_limits>(std::move(limits));
+  rt->http->set_limits(rt->limits);
   return rt;
 }
 

@@ -3,12 +3,14 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/outcome.hpp"
+#include "providers/limits.hpp"
 #include "providers/llm.hpp"
 #include "providers/resilience.hpp"
 
@@ -53,6 +55,11 @@ struct provider_config {
   // with this prefix are deleted when the catalog or the model changes.
   std::string chroma_collection = "eventide-products";
   long chroma_timeout_ms = 10000; // per request to Chroma
+
+  // Limits per provider of this process (DESIGN §15): calls in flight and calls a second,
+  // "ollama=2,shop=8" ("" = none). Providers: ollama, openai, weather, exchange, chroma, shop.
+  std::map<std::string, double> provider_concurrency;
+  std::map<std::string, double> provider_rate;
 };
 
 /// "ollama, openai,offline" -> {"ollama","openai","offline"}. Fails on an empty chain, an
@@ -91,6 +98,7 @@ struct provider_runtime {
   std::shared_ptr<resilient_http> http;
   std::shared_ptr<llm_client> ollama;
   std::shared_ptr<llm_client> openai;
+  std::shared_ptr<provider_limits> limits; // shared by http and the shop tools
 
   llm_chain chain(const std::vector<std::string>& names) const;
   llm_chain planning() const { return chain(config.planning_chain); }

@@ -1,5 +1,7 @@
 #include "providers/resilience.hpp"
 
+#include <optional>
+
 #include <algorithm>
 #include <chrono>
 #include <thread>
@@ -75,6 +77,11 @@ void resilient_http::report(const std::string& key, bool success) {
 
 outcome<http_response> resilient_http::call(const std::string& key, http_request request,
                                             int64_t deadline_ms) {
+  // The provider's limits hold the call (never drop it) until it may go; the slot is held
+  // for the whole call, retries included.
+  std::optional<provider_limits::permit> permit;
+  if (limits_)
+    permit.emplace(limits_->acquire(key.substr(0, key.find('/'))));
   uint64_t call_number = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);

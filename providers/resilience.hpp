@@ -14,6 +14,7 @@
 #include "core/backoff.hpp"
 #include "core/outcome.hpp"
 #include "providers/http.hpp"
+#include "providers/limits.hpp"
 
 namespace eventide::providers {
 
@@ -63,6 +64,9 @@ class resilient_http {
   /// with "circuit open for <key>" without sending anything.
   outcome<http_response> call(const std::string& key, http_request request, int64_t deadline_ms = 0);
 
+  /// Calls then wait for their provider's limits (the key's part before '/': "ollama").
+  void set_limits(std::shared_ptr<provider_limits> limits) { limits_ = std::move(limits); }
+
   endpoint_stats stats(const std::string& key) const;
   std::map<std::string, endpoint_stats> all_stats() const;
 
@@ -88,6 +92,7 @@ class resilient_http {
   mutable std::mutex mu_;
   std::map<std::string, endpoint> endpoints_;
   uint64_t call_counter_ = 0; // varies the jitter seed between calls
+  std::shared_ptr<provider_limits> limits_;
 };
 
 /// The start of an HTTP body for error messages: one line, at most 200 characters.

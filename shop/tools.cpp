@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 
 #include "core/json.hpp"
 #include "providers/tool_args.hpp"
@@ -44,8 +45,9 @@ using providers::tool_output;
 
 class shop_tool final : public providers::tool {
  public:
-  shop_tool(const shop_route& route, std::shared_ptr<shop_client> shop)
-      : route_(route), shop_(std::move(shop)) {}
+  shop_tool(const shop_route& route, std::shared_ptr<shop_client> shop,
+            std::shared_ptr<providers::provider_limits> limits)
+      : route_(route), shop_(std::move(shop)), limits_(std::move(limits)) {}
 
   std::string name() const override { return route_.tool; }
 
@@ -72,6 +74,9 @@ class shop_tool final : public providers::tool {
     } else {
       request.body = args_json;
     }
+    std::optional<providers::provider_limits::permit> permit;
+    if (limits_)
+      permit.emplace(limits_->acquire("shop")); // waits; never drops the call
     auto response = shop_->call(request);
     if (is_transport_failure(response))
       return tool_output::transient_error("shop " + shop_->describe() + " did not answer: "
@@ -104,6 +109,7 @@ class shop_tool final : public providers::tool {
  private:
   const shop_route& route_;
   std::shared_ptr<shop_client> shop_;
+  std::shared_ptr<providers::provider_limits> limits_;
 };
 
 } // namespace
@@ -111,11 +117,12 @@ class shop_tool final : public providers::tool {
 bool is_shop_tool(const std::string& name) { return route_of(name) != nullptr; }
 
 std::unique_ptr<providers::tool> make_shop_tool(const std::string& name,
-                                     std::shared_ptr<shop_client> shop) {
+                                     std::shared_ptr<shop_client> shop,
+                                     std::shared_ptr<providers::provider_limits> limits) {
   const shop_route* route = route_of(name);
   if (!route || !shop)
     return nullptr;
-  return std::make_unique<shop_tool>(*route, std::move(shop));
+  return std::make_unique<shop_tool>(*route, std::move(shop), std::move(limits));
 }
 
 } // namespace eventide::shop

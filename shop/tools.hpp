@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "providers/limits.hpp"
 #include "providers/tool.hpp"
 #include "shop/client.hpp"
 
@@ -19,7 +20,9 @@ bool is_shop_tool(const std::string& name);
 /// "source" (where the shop is) and, for the in-process shop, "offline": true. A refusal by the
 /// shop (4xx: out of stock, card declined, no shipping, ...) is a permanent error
 /// "<error>: <message>"; no answer, a 5xx or a 429 is retryable (the same key makes it safe).
+/// `limits` (optional): each call waits for the "shop" provider's limits first.
 std::unique_ptr<providers::tool> make_shop_tool(const std::string& name,
-                                     std::shared_ptr<shop_client> shop);
+                                     std::shared_ptr<shop_client> shop,
+                                     std::shared_ptr<providers::provider_limits> limits = nullptr);
 
 } // namespace eventide::shop

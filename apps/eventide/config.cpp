@@ -33,6 +33,11 @@ config::config() {
     .add(approval_threshold, "approval-threshold", "whole USD: a charge worth more needs approval")
     .add(approval_timeout_ms, "approval-timeout-ms", "no decision on an approval by then is a denial")
     .add(approvers, "approvers", "who may approve steps or cancel turns (comma separated)")
+    .add(max_turn_invocations, "max-turn-invocations", "budget: tool invocations per turn (0 = none)")
+    .add(max_turn_tokens, "max-turn-tokens", "budget: LLM tokens per turn (0 = none)")
+    .add(max_turn_cost_usd, "max-turn-cost-usd", "budget: USD of LLM tokens per turn (0 = none)")
+    .add(max_turn_ms, "max-turn-ms", "budget: wall time of a turn from its plan (0 = none)")
+    .add(llm_prices, "llm-prices", "USD per 1,000 tokens by model: MODEL=PRICE,...")
     .add(step_timeout_ms, "step-timeout-ms", "re-request a step with no result after")
     .add(turn_timeout_ms, "turn-timeout-ms", "fail a turn with no progress for (0 = never)")
     .add(retry_base_ms, "retry-base-ms", "retry backoff base")
@@ -159,6 +164,8 @@ void load_config(config& cfg, const command_line& cl) {
     throw usage_error{"eventide.approval-threshold must be >= 0 (whole USD)"};
   if (cfg.approval_timeout_ms < 1)
     throw usage_error{"eventide.approval-timeout-ms must be >= 1"};
+  if (cfg.max_turn_invocations < 0 || cfg.max_turn_tokens < 0 || cfg.max_turn_ms < 0)
+    throw usage_error{"eventide.max-turn-invocations, max-turn-tokens and max-turn-ms must be >= 0"};
   if (cfg.max_attempts < 1)
     throw usage_error{"eventide.max-attempts must be at least 1"};
   if (cfg.step_timeout_ms < 1 || cfg.retry_base_ms < 0 || cfg.retry_max_ms < cfg.retry_base_ms)

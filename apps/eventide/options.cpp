@@ -29,6 +29,12 @@ const char* const options_text = R"(options (config key eventide.NAME; on the co
   --approval-timeout-ms N  no decision on an approval by then is a denial [86400000]
   --approvers LIST       who may approve steps and cancel turns, comma separated [the
                          user who asked]
+  --max-turn-invocations N, --max-turn-tokens N, --max-turn-cost-usd X, --max-turn-ms N
+                         budgets per turn: tool invocations, LLM tokens (as the log
+                         reports them), their cost, wall time from the plan; exceeding one
+                         fails the turn and undoes what it did [0 = none]
+  --llm-prices LIST      USD per 1,000 tokens by model, e.g. "gpt-4o-mini=0.0006" (for
+                         --max-turn-cost-usd; models not listed cost 0)
   --max-plan-revisions N plan revisions per turn: a plan that says "then decide" (or a
                          step that may be re-planned) asks the router again, at most N
                          times; one more fails the turn with that reason  [3]

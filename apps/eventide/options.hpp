@@ -38,6 +38,12 @@ struct options {
   int approval_threshold = 1000;         // whole USD: a charge worth more needs approval
   int64_t approval_timeout_ms = 86400000; // no decision by then is a denial
   std::string approvers;                 // comma-separated user ids; "" = the user who asked
+  // Budgets per turn (0 = none): tool invocations, LLM tokens, their cost, wall time.
+  int max_turn_invocations = 0;
+  int64_t max_turn_tokens = 0;
+  std::string max_turn_cost_usd = "0"; // text: parsed here (a double option crashes CAF on bad input)
+  int64_t max_turn_ms = 0;
+  std::string llm_prices; // "gpt-4o-mini=0.0006,llama3.1:8b=0": USD per 1,000 tokens by model
   int step_timeout_ms = 30000;
   int turn_timeout_ms = 300000;
   int retry_base_ms = 200;

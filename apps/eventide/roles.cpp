@@ -1,14 +1,17 @@
 // roles: lists the roles a node can host; also --roles parsing and a node's options.
 #include "roles.hpp"
-#include "core/text.hpp"
-#include "shop_settings.hpp"
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <cstdlib>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include "commands.hpp"
+#include "core/text.hpp"
+#include "shop_settings.hpp"
 
 namespace eventide::cli {
 
@@ -37,6 +40,36 @@ std::set<std::string> parse_roles(const std::string& list) {
   return roles;
 }
 
+namespace {
+
+// A non-negative USD amount from its option text; a usage_error names the option otherwise.
+double usd_amount(const std::string& option, const std::string& text) {
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || !(v >= 0) || !std::isfinite(v))
+    throw usage_error{"eventide." + option + " must be a number of USD >= 0, not '" + text + "'"};
+  return v;
+}
+
+// "gpt-4o-mini=0.0006, llama3.1:8b=0" -> by model.
+std::map<std::string, double> llm_prices(const std::string& list) {
+  std::map<std::string, double> prices;
+  for (size_t start = 0; start < list.size();) {
+    auto comma = std::min(list.find(',', start), list.size());
+    auto item = core::trim(list.substr(start, comma - start));
+    start = comma + 1;
+    if (item.empty())
+      continue;
+    auto eq = item.rfind('=');
+    if (eq == std::string::npos || eq == 0)
+      throw usage_error{"eventide.llm-prices: '" + item + "' is not MODEL=USD_PER_1K_TOKENS"};
+    prices[core::trim(item.substr(0, eq))] = usd_amount("llm-prices", core::trim(item.substr(eq + 1)));
+  }
+  return prices;
+}
+
+} // namespace
+
 node_options make_node_options(const options& cfg, std::set<std::string> roles) {
   node_options o;
   o.roles = std::move(roles);
@@ -50,6 +83,11 @@ node_options make_node_options(const options& cfg, std::set<std::string> roles) 
   o.policy.max_plan_revisions = cfg.max_plan_revisions;
   o.policy.approval_threshold_usd = cfg.approval_threshold;
   o.policy.approval_timeout_ms = cfg.approval_timeout_ms;
+  o.policy.max_tool_invocations = cfg.max_turn_invocations;
+  o.policy.max_llm_tokens = cfg.max_turn_tokens;
+  o.policy.max_wall_ms = cfg.max_turn_ms;
+  o.policy.max_cost_usd = usd_amount("max-turn-cost-usd", cfg.max_turn_cost_usd);
+  o.policy.usd_per_1k_tokens = llm_prices(cfg.llm_prices);
   for (size_t start = 0; start <= cfg.approvers.size();) {
     auto comma = std::min(cfg.approvers.find(',', start), cfg.approvers.size());
     if (auto name = core::trim(cfg.approvers.substr(start, comma - start)); !name.empty())

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `eventide node` on the embedded log: a readiness line, health.json every second (every
-# bridge live, counters), a clean stop on SIGTERM.
+# bridge live, counters, provider limits), a clean stop on SIGTERM.
 set -euo pipefail
 bin=$1
 dir=$(mktemp -d); trap 'kill -9 $pid 2>/dev/null || true; rm -rf "$dir"' EXIT
@@ -8,7 +8,8 @@ fail() { echo "FAIL: $*" >&2; cat "$dir/out" "$dir/err" >&2 || true; exit 1; }
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 # (The readiness line is on stdout, log lines on stderr: one file for both could interleave them.)
-"$bin" node --roles all --data-dir "$dir" --metrics-port "$port" > "$dir/out" 2> "$dir/err" &
+"$bin" node --roles all --data-dir "$dir" --metrics-port "$port" \
+  --provider-concurrency "shop=2,ollama=1" --provider-rate "shop=50" > "$dir/out" 2> "$dir/err" &
 pid=$!
 for _ in $(seq 1 100); do [ -s "$dir/health.json" ] && break; sleep 0.1; done
 grep -q "^eventide node node-1 ready: roles=aggregator,orchestrator,router,synthesis,worker-" "$dir/out" \
@@ -22,6 +23,10 @@ groups = sorted(b["group"] for b in h["bridges"])
 assert len(groups) == 17 and "orchestrator" in groups and "tool-math" in groups, groups
 assert all(b["live"] and b["lastError"] == "" and b["inFlight"] == 0 for b in h["bridges"]), h
 assert h["producer"]["failed"] == 0, h
+# Per-provider limits (issue 16): configured, nothing in flight or waiting yet.
+assert h["limits"]["shop"] == {"maxInFlight": 2, "ratePerSecond": 50.0, "inFlight": 0, "waiting": 0,
+                               "granted": 0, "delayed": 0, "waitedMs": 0}, h["limits"]
+assert h["limits"]["ollama"]["maxInFlight"] == 1, h["limits"]
 PY
 # Prometheus text on loopback.
 python3 - "$port" <<'PY' || fail "metrics endpoint"
@@ -31,6 +36,8 @@ text = urllib.request.urlopen(base + "/metrics", timeout=5).read().decode()
 assert 'eventide_group_live{node="node-1",group="orchestrator"} 1' in text, text
 assert 'eventide_records_handled_total{node="node-1",group="tool-math"} 0' in text, text
 assert "# TYPE eventide_dead_letters_total counter" in text, text
+assert 'eventide_provider_max_in_flight{node="node-1",provider="shop"} 2' in text, text
+assert 'eventide_provider_rate_per_second{node="node-1",provider="shop"} 50' in text, text
 try:
     urllib.request.urlopen(base + "/other", timeout=5)
     raise SystemExit("expected 404")

@@ -21,6 +21,13 @@ grep -q 'PlanCompensated  *s2 chargePayment undone by refundPayment, s1 placeOrd
   || fail "PlanCompensated line: $out"
 [ "$(stock_of tidal-buds)" = 37 ] || fail "stock after the undone order: $(stock_of tidal-buds)"
 
+# A budget: the shipment would be the third tool invocation of a turn allowed two.
+out=$("$bin" ask "Order 1 Tidal Buds and ship them to Paris" --max-turn-invocations 2 --data-dir "$dir") \
+  && fail "a turn over budget exits 0"
+grep -qx 'I could not complete this request: budget exceeded: one more tool invocation after 2, max-turn-invocations is 2. Done before that: ordered 1 x Tidal Buds (order o-3, 129 GBP); charged 129 GBP (payment p-3). Undone: refunded payment p-3 (129 GBP); cancelled order o-3 (items back in stock).' <<<"$out" \
+  || fail "budget answer: $out"
+[ "$(stock_of tidal-buds)" = 37 ] || fail "stock after the turn over budget: $(stock_of tidal-buds)"
+
 out=$("$bin" compensations --data-dir "$dir")
 [ "$out" = "no saga stopped with effects left" ] || fail "compensations before: $out"
 

@@ -76,6 +76,8 @@ class pipeline {
   void produce(const events::event& e);
 
   storage::log& log() { return *log_; }
+  /// The node's health JSON (node::health): bridges, providers, limits.
+  std::string health() { return node_ ? node_->health() : "{}"; }
   const topics& names() const { return topics_; }
 
  private:

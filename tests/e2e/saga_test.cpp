@@ -60,8 +60,16 @@ std::vector<std::string> invocations_of(const conversation_trace& t) {
 TEST_CASE("e2e: an order is placed, paid and shipped, once each, in the shop's own store", "[saga]") {
   temp_dir dir;
   {
-    pipeline p{dir.path};
+    node_options opts;
+    opts.providers.provider_concurrency = {{"shop", 1}}; // the shop tools wait for their limit
+    pipeline p{dir.path, opts};
     auto t = p.ask("buy", "Order 2 Tidal Buds and ship them to Berlin");
+    auto health = json::parse(p.health());
+    REQUIRE(health.ok());
+    const auto* shop_limit = json::find_path(*health, "limits");
+    REQUIRE(shop_limit);
+    CHECK(json::get_int((*shop_limit)["shop"], "granted") == 3);
+    CHECK(json::get_int((*shop_limit)["shop"], "maxInFlight") == 1);
     INFO(t.answer()->answer);
     CHECK(t.answer()->answer.rfind(
             "Done: ordered 2 x Tidal Buds (order o-1, 258 GBP); charged 258 GBP (payment p-1); "
