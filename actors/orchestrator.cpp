@@ -288,7 +288,8 @@ orchestrator(orchestrator_ptr self, core::orchestration_policy policy, producer_
       if (!a) {
         // Finished: a late duplicate, or a person's decision that comes too late.
         bool command = std::holds_alternative<events::approval_submitted>(in.ev.data)
-                       || std::holds_alternative<events::cancel_requested>(in.ev.data);
+                       || std::holds_alternative<events::cancel_requested>(in.ev.data)
+                       || std::holds_alternative<events::compensation_retry_requested>(in.ev.data);
         if (command && !in.replayed)
           return make_error(ec::handler_failed,
                             "turn " + std::to_string(events::turn_of(in.ev.data)) + " already ended");

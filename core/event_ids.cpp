@@ -33,9 +33,11 @@ std::string deterministic_id(const std::string& conversation, const events::payl
       else if constexpr (std::is_same_v<T, events::plan_revised>)
         return conv + "/plan/" + to_string(d.plan_version);
       else if constexpr (std::is_same_v<T, events::plan_compensated>)
-        return conv + "/compensated";
+        return conv + "/compensated" + (d.round > 0 ? "/" + to_string(d.round) : "");
       else if constexpr (std::is_same_v<T, events::compensation_failed>)
-        return conv + "/compensation-failed";
+        return conv + "/compensation-failed" + (d.round > 0 ? "/" + to_string(d.round) : "");
+      else if constexpr (std::is_same_v<T, events::compensation_retry_requested>)
+        return conv + "/compensation-retry/" + d.user_id; // the CLI adds a unique suffix
       else if constexpr (std::is_same_v<T, events::approval_requested>)
         return conv + "/approval/" + d.step_id;
       else if constexpr (std::is_same_v<T, events::approval_submitted>)

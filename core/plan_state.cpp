@@ -257,8 +257,8 @@ void conversation_state::apply_one(const events::event& e) {
     if (status_ == plan_status::pending)
       return nullptr;
     step_state* s = find_step(steps_, step_id);
-    if (!s || invocation != make_compensation_id(scope_, step_id).get())
-      return nullptr;
+    if (!s || invocation != make_compensation_id(scope_, step_id, saga_round_).get())
+      return nullptr; // another step, or a round before a retry
     return s;
   };
 
@@ -440,12 +440,25 @@ void conversation_state::apply_one(const events::event& e) {
             }
           },
           [&](const events::plan_compensated& c) {
-            if (status_ != plan_status::pending && c.plan_version == plan_version_)
-              end_saga(c.compensations_json);
+            if (status_ != plan_status::pending && c.plan_version == plan_version_
+                && c.round == saga_round_)
+              end_saga(c.compensations_json, false);
           },
           [&](const events::compensation_failed& c) {
-            if (status_ != plan_status::pending && c.plan_version == plan_version_)
-              end_saga(c.compensations_json);
+            if (status_ != plan_status::pending && c.plan_version == plan_version_
+                && c.round == saga_round_)
+              end_saga(c.compensations_json, true);
+          },
+          [&](const events::compensation_retry_requested&) {
+            if (!saga_recorded_ || !saga_failed_)
+              return;
+            // What is left is undone again, under the next round's invocation ids.
+            ++saga_round_;
+            saga_recorded_ = false;
+            saga_failed_ = false;
+            for (auto& st : steps_)
+              if (st.status == step_status::succeeded && st.undo.status != step_status::succeeded)
+                st.undo = compensation_state{};
           },
           [](const auto&) {}, // other types do not affect the plan
       },
@@ -482,8 +495,10 @@ std::optional<std::string> conversation_state::refuses(const events::event& e) c
     const std::string type = compensated ? "PlanCompensated" : "CompensationFailed";
     if (status_ == plan_status::pending)
       return type + turn + ", which has no plan";
-    if (saga_recorded_)
-      return std::nullopt; // the saga's end again: changes nothing
+    const int round = compensated ? std::get<events::plan_compensated>(e.data).round
+                                  : std::get<events::compensation_failed>(e.data).round;
+    if (saga_recorded_ || round < saga_round_)
+      return std::nullopt; // the saga's end again, or an earlier round's: changes nothing
     if (!saga_open_)
       return type + turn + ", which undoes nothing (no PlanFailed asked for compensation)";
     if (compensated)
@@ -624,6 +639,13 @@ std::optional<std::string> conversation_state::refuses_decision(const events::ev
     if (cancel_)
       return "turn " + std::to_string(turn_) + " is already being cancelled";
     return may_not_decide(c->user_id);
+  }
+  if (auto r = std::get_if<events::compensation_retry_requested>(&e.data)) {
+    if (auto why = plan_needed())
+      return why;
+    if (!saga_recorded_ || !saga_failed_)
+      return "turn " + std::to_string(turn_) + " has no saga that stopped with effects left";
+    return may_not_decide(r->user_id);
   }
   if (std::holds_alternative<events::turn_cancelled>(e.data)) {
     if (!cancel_recorded_ && !cancel_)
@@ -981,7 +1003,8 @@ std::string conversation_state::compensations_json(const std::string& status_of_
     o.AddMember("stepId", json::str(st.step.id, a), a);
     o.AddMember("tool", json::str(st.step.tool, a), a);
     o.AddMember("compensation", json::str(st.step.compensation_tool, a), a);
-    o.AddMember("invocationId", json::str(make_compensation_id(scope_, st.step.id).get(), a), a);
+    o.AddMember("invocationId",
+                json::str(make_compensation_id(scope_, st.step.id, saga_round_).get(), a), a);
     o.AddMember("status", json::str(status, a), a);
     if (std::string(status) == "done") {
       json::value v;
@@ -1039,8 +1062,10 @@ void conversation_state::decide_saga(int64_t now_ms, std::vector<events::payload
   }
   auto stop = [&](step_state& st) {
     saga_recorded_ = true;
+    saga_failed_ = true;
     events::compensation_failed f;
     f.plan_version = plan_version_;
+    f.round = saga_round_;
     f.compensations_json = compensations_json("not_run");
     f.failed_step = st.step.id;
     f.error = st.outcome_unknown ? st.error
@@ -1072,8 +1097,8 @@ void conversation_state::decide_saga(int64_t now_ms, std::vector<events::payload
     undo.status = step_status::requested;
     undo.attempt += 1;
     undo.deadline = now_ms + policy_.step_timeout_ms;
-    out.emplace_back(request_of(make_compensation_id(scope_, st->step.id).get(), st->step.id,
-                                st->step.compensation_tool, undo));
+    out.emplace_back(request_of(make_compensation_id(scope_, st->step.id, saga_round_).get(),
+                                st->step.id, st->step.compensation_tool, undo));
     return;
   }
   // 3. Every succeeded effect is undone; one that never answered is left for an operator.
@@ -1081,12 +1106,18 @@ void conversation_state::decide_saga(int64_t now_ms, std::vector<events::payload
     if (st.outcome_unknown && !st.step.compensation_tool.empty())
       return stop(st);
   saga_recorded_ = true;
-  out.emplace_back(events::plan_compensated{plan_version_, compensations_json("not_run")});
+  saga_failed_ = false;
+  events::plan_compensated done;
+  done.plan_version = plan_version_;
+  done.round = saga_round_;
+  done.compensations_json = compensations_json("not_run");
+  out.emplace_back(std::move(done));
 }
 
-void conversation_state::end_saga(const std::string& compensations) {
+void conversation_state::end_saga(const std::string& compensations, bool failed) {
   saga_open_ = true;
   saga_recorded_ = true;
+  saga_failed_ = failed;
   unlogged_.clear(); // the saga's end is in the log: nothing else is still wanted
   // What the record says of each step, so a replay that never saw the decisions behind it (args
   // that could not be resolved, an effect that never answered) ends in the same state.

@@ -137,7 +137,11 @@ class conversation_state {
   bool finished() const { return finish_recorded_; }
   /// Finished, and every decision back from the log: the conversation may be compacted to its
   /// finished marker (a decision still unlogged would be lost with it).
-  bool settled() const { return finish_recorded_ && !saga_pending() && unlogged_.empty(); }
+  /// A saga that stopped with effects left is not settled either: an operator may retry it, so
+  /// the fold stays in the store instead of being compacted to its finished marker.
+  bool settled() const {
+    return finish_recorded_ && !saga_pending() && !saga_failed_ && unlogged_.empty();
+  }
   /// The turn failed after effects and their saga has not ended (PlanCompensated or
   /// CompensationFailed not applied or decided yet).
   bool saga_pending() const { return saga_open_ && !saga_recorded_; }
@@ -187,6 +191,8 @@ class conversation_state {
   int completions_ = 0;   // steps succeeded so far (completed_seq of the latest)
   bool saga_open_ = false;     // PlanFailed with compensationDone false applied or decided
   bool saga_recorded_ = false; // PlanCompensated or CompensationFailed applied or decided
+  bool saga_failed_ = false;   // ... and it was CompensationFailed: an operator may retry
+  int saga_round_ = 0;         // retries accepted (CompensationRetryRequested)
   std::string asked_by_;       // PlanGenerated's askedBy
   struct decision {
     bool approve = false;
@@ -215,7 +221,7 @@ class conversation_state {
   /// the others `status_of_rest`, then effects whose outcome is unknown.
   std::string compensations_json(const std::string& status_of_rest) const;
   /// PlanCompensated or CompensationFailed folded: the saga is over.
-  void end_saga(const std::string& compensations_json);
+  void end_saga(const std::string& compensations_json, bool failed);
   /// Why the turn's approvals and cancellation refuse `e` (refuses() for those types).
   std::optional<std::string> refuses_decision(const events::event& e) const;
   /// Whether `user` may approve a step or cancel the turn, and who may when not.

@@ -61,7 +61,7 @@ std::string conversation_state::digest() const {
   }
   if (completions_ > 0 || saga_open_ || saga_recorded_)
     d << "completions " << completions_ << " saga_open " << saga_open_ << " saga_recorded "
-      << saga_recorded_ << "\n";
+      << saga_recorded_ << " saga_failed " << saga_failed_ << " saga_round " << saga_round_ << "\n";
   if (!asked_by_.empty())
     d << "asked_by " << digest_quote(asked_by_) << "\n";
   if (started_ms_ >= 0 || tokens_used_ > 0)
@@ -141,6 +141,8 @@ std::string conversation_state::snapshot(
     d.AddMember("completions", completions_, a);
     d.AddMember("sagaOpen", saga_open_, a);
     d.AddMember("sagaRecorded", saga_recorded_, a);
+    d.AddMember("sagaFailed", saga_failed_, a);
+    d.AddMember("sagaRound", saga_round_, a);
   }
   if (!asked_by_.empty())
     d.AddMember("askedBy", json::str(asked_by_, a), a);
@@ -334,6 +336,8 @@ conversation_state::restore(std::string conversation_id, orchestration_policy po
   s.completions_ = static_cast<int>(json::get_int(d, "completions").value_or(0));
   s.saga_open_ = json::get_bool(d, "sagaOpen").value_or(false);
   s.saga_recorded_ = json::get_bool(d, "sagaRecorded").value_or(false);
+  s.saga_failed_ = json::get_bool(d, "sagaFailed").value_or(false);
+  s.saga_round_ = static_cast<int>(json::get_int(d, "sagaRound").value_or(0));
   s.asked_by_ = json::get_string(d, "askedBy").value_or("");
   s.started_ms_ = json::get_int(d, "startedMs").value_or(-1); // absent in older snapshots
   s.tokens_used_ = json::get_int(d, "tokensUsed").value_or(0);

@@ -26,7 +26,7 @@ const std::vector<std::string>& type_names() {
              synthesize_final_answer_requested, final_answer_synthesized,
              plan_revision_requested, plan_revised, plan_compensated, compensation_failed,
              approval_requested, approval_submitted, approval_granted, approval_denied,
-             cancel_requested, turn_cancelled>();
+             cancel_requested, turn_cancelled, compensation_retry_requested>();
   return names;
 }
 

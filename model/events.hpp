@@ -139,6 +139,7 @@ struct final_answer_synthesized {
 /// completion order. Decided by the orchestrator after PlanFailed with compensationDone false.
 struct plan_compensated {
   int plan_version = 1;
+  int round = 0; // the operator's retry this ends (0: the saga's first run); optional
   /// Array, one entry per effect step in the order undone: {"stepId", "tool", "compensation",
   /// "invocationId", "status": "done", "result"}.
   std::string compensations_json = "[]";
@@ -149,6 +150,7 @@ struct plan_compensated {
 /// is left is listed (status "failed", "not_run" or "unknown") for an operator to retry.
 struct compensation_failed {
   int plan_version = 1;
+  int round = 0; // as in plan_compensated
   std::string compensations_json = "[]"; // as in plan_compensated, every status
   std::string failed_step;               // the step whose compensation failed
   std::string error;
@@ -197,6 +199,15 @@ struct approval_denied {
   int turn = 1; // the turn of the conversation (DESIGN §13); absent in the JSON = 1
 };
 
+/// An operator asks to run a stopped saga again (`eventide compensations retry`): the
+/// orchestrator checks it (did the turn's saga stop? may this user?) and, accepted, undoes what
+/// is left under new invocation ids (round n + 1); refused, it is dead-lettered.
+struct compensation_retry_requested {
+  std::string user_id;
+  std::string reason; // optional
+  int turn = 1; // the turn of the conversation (DESIGN §13); absent in the JSON = 1
+};
+
 /// A person asks to stop a running turn (`eventide cancel`, Ctrl-C in ask/chat); the
 /// orchestrator checks it and records TurnCancelled, or dead-letters it with the reason.
 struct cancel_requested {
@@ -232,7 +243,7 @@ using payload = std::variant<user_query_received, synthesize_final_answer_reques
                              plan_revision_requested, plan_revised, plan_compensated,
                              compensation_failed, approval_requested, approval_submitted,
                              approval_granted, approval_denied, cancel_requested,
-                             turn_cancelled>;
+                             turn_cancelled, compensation_retry_requested>;
 
 /// One CloudEvents 1.0 structured event. `subject` is always the conversation id and is also
 /// the record key.
@@ -277,6 +288,7 @@ EVENTIDE_EVENT_TRAITS(approval_granted, "ApprovalGranted", "conversation-events"
 EVENTIDE_EVENT_TRAITS(approval_denied, "ApprovalDenied", "conversation-events")
 EVENTIDE_EVENT_TRAITS(cancel_requested, "CancelRequested", "conversation-events")
 EVENTIDE_EVENT_TRAITS(turn_cancelled, "TurnCancelled", "conversation-events")
+EVENTIDE_EVENT_TRAITS(compensation_retry_requested, "CompensationRetryRequested", "conversation-events")
 #undef EVENTIDE_EVENT_TRAITS
 
 /// The conversation turn an event belongs to (every payload has one; 1 in logs written before

@@ -74,9 +74,13 @@ inline invocation_id make_invocation_id(const std::string& scope, int plan_versi
 
 /// The deterministic id of the compensation (DESIGN §15) of step `step`'s effect:
 /// <turn scope>/compensate/stepId. One per step and turn: a step id is unique across the
-/// turn's plan versions, and compensations are never compensated.
-inline invocation_id make_compensation_id(const std::string& scope, const std::string& step) {
-  return invocation_id{scope + "/compensate/" + step};
+/// turn's plan versions, and compensations are never compensated. An operator's retry of a
+/// saga that stopped (round n > 0) is a new invocation, <turn scope>/compensate-<n>/stepId,
+/// so the shop takes it as a new request instead of replaying the refusal.
+inline invocation_id make_compensation_id(const std::string& scope, const std::string& step,
+                                          int round = 0) {
+  return invocation_id{scope + "/compensate" + (round > 0 ? "-" + std::to_string(round) : "")
+                       + "/" + step};
 }
 
 /// Whether `id` (an event id, a causation id, an invocation id) was derived from conversation
@@ -100,7 +104,11 @@ inline bool is_invocation_of(std::string_view invocation, std::string_view conve
     return false;
   // <plan> is the plan version's digits: "c/t2/1/s1" is turn 2's, not turn 1's ("c").
   auto plan = rest.substr(0, rest.size() - step.size() - 1);
-  return plan == "compensate" || plan.find_first_not_of("0123456789") == std::string_view::npos;
+  if (plan.substr(0, 11) == "compensate-" && plan.size() > 11)
+    plan = plan.substr(11); // a retry round: digits follow
+  else if (plan == "compensate")
+    return true;
+  return !plan.empty() && plan.find_first_not_of("0123456789") == std::string_view::npos;
 }
 
 } // namespace eventide

@@ -199,6 +199,8 @@ void write(const plan_revised& p, data_writer& w) {
 void write(const plan_compensated& p, data_writer& w) {
   w.integer("planVersion", p.plan_version)
       .embedded("compensations", p.compensations_json, "compensations_json");
+  if (p.round > 0)
+    w.integer("round", p.round);
 }
 
 void write(const compensation_failed& p, data_writer& w) {
@@ -206,6 +208,8 @@ void write(const compensation_failed& p, data_writer& w) {
       .embedded("compensations", p.compensations_json, "compensations_json")
       .text("failedStep", p.failed_step)
       .text("error", p.error);
+  if (p.round > 0)
+    w.integer("round", p.round);
 }
 
 void write(const approval_requested& p, data_writer& w) {
@@ -241,6 +245,7 @@ void write_cancel(const Cancel& p, data_writer& w) {
     w.text("reason", p.reason);
 }
 void write(const cancel_requested& p, data_writer& w) { write_cancel(p, w); }
+void write(const compensation_retry_requested& p, data_writer& w) { write_cancel(p, w); }
 void write(const turn_cancelled& p, data_writer& w) { write_cancel(p, w); }
 
 // ---- reading data (after schema validation, so required members exist with the right types) --
@@ -368,6 +373,8 @@ void read(const json::value& d, plan_revised& p) {
 void read(const json::value& d, plan_compensated& p) {
   p.plan_version = int32(d, "planVersion");
   p.compensations_json = compact(d, "compensations");
+  if (d.HasMember("round"))
+    p.round = int32(d, "round");
 }
 
 void read(const json::value& d, compensation_failed& p) {
@@ -375,6 +382,8 @@ void read(const json::value& d, compensation_failed& p) {
   p.compensations_json = compact(d, "compensations");
   p.failed_step = text(d, "failedStep");
   p.error = text(d, "error");
+  if (d.HasMember("round"))
+    p.round = int32(d, "round");
 }
 
 void read(const json::value& d, approval_requested& p) {
@@ -411,6 +420,7 @@ void read_cancel(const json::value& d, Cancel& p) {
     p.reason = text(d, "reason");
 }
 void read(const json::value& d, cancel_requested& p) { read_cancel(d, p); }
+void read(const json::value& d, compensation_retry_requested& p) { read_cancel(d, p); }
 void read(const json::value& d, turn_cancelled& p) { read_cancel(d, p); }
 
 // ---- catalog --------------------------------------------------------------------------------
@@ -444,6 +454,7 @@ const catalog_entry catalog[] = {
     entry<approval_requested>(),       entry<approval_submitted>(),
     entry<approval_granted>(),         entry<approval_denied>(),
     entry<cancel_requested>(),         entry<turn_cancelled>(),
+    entry<compensation_retry_requested>(),
 };
 static_assert(std::size(catalog) == std::variant_size_v<payload>,
               "every payload type needs a catalog entry");

@@ -20,7 +20,8 @@ int run_ledger(const options& cfg, const command_line& cl, caf::actor_system_con
 int run_produce(const options& cfg, const command_line& cl, caf::actor_system_config&);
 int run_stats(const options& cfg, const command_line& cl, caf::actor_system_config&);
 int run_dump(const options& cfg, const command_line& cl, caf::actor_system_config&);
-int run_compensations(const options& cfg, const command_line& cl, caf::actor_system_config&);
+int run_compensations(const options& cfg, const command_line& cl,
+                      caf::actor_system_config& system_config);
 int run_approvals(const options& cfg, const command_line& cl, caf::actor_system_config&);
 int run_approve(const options& cfg, const command_line& cl, caf::actor_system_config& system_config);
 int run_reject(const options& cfg, const command_line& cl, caf::actor_system_config& system_config);

@@ -1,14 +1,20 @@
 // compensations: the sagas that stopped with effects left (CompensationFailed, DESIGN §15), for
-// an operator to see what is still done in the world and why it could not be undone.
+// an operator to see what is still done in the world and why it could not be undone; `retry`
+// runs what is left again.
 #include <iostream>
 #include <map>
 #include <string>
 #include <utility>
 
+#include <caf/actor_system.hpp>
+
 #include "actors/node.hpp"
 #include "commands.hpp"
+#include "core/event_ids.hpp"
 #include "core/json.hpp"
+#include "ingress.hpp"
 #include "log_io.hpp"
+#include "roles.hpp"
 #include "schemas/codec.hpp"
 
 namespace eventide::cli {
@@ -35,10 +41,41 @@ std::string left_of(const std::string& compensations_json) {
 
 } // namespace
 
-int run_compensations(const options& cfg, const command_line& cl, caf::actor_system_config&) {
+// compensations retry CONVERSATION: asks the orchestrator to undo what is left again (new
+// invocation ids, so the shop takes them as new requests); prints the turn's events until the
+// saga ends again, or why the request was refused.
+int retry(const options& cfg, const command_line& cl, caf::actor_system_config& system_config) {
+  if (cl.positionals.size() != 2)
+    throw usage_error{"usage: eventide compensations retry CONVERSATION [--turn N] [--user ID]"};
+  const auto& conversation = cl.positionals[1];
+  check_conversation_id(conversation);
+  start_logging(cfg, "warning", cfg.data_dir + "/eventide.log");
+  auto log = open_log(cfg);
+  const int turn = next_turn(*log, cfg, conversation) - 1; // the latest turn asked
+  if (turn < 1)
+    die(exit_usage, "unknown conversation " + conversation + " in " + log->describe());
+  events::compensation_retry_requested again{cfg.user, cfg.reason};
+  again.turn = turn;
+  events::event e;
+  e.subject = conversation;
+  e.data = again;
+  e.id = core::deterministic_id(conversation, e.data) + "/" + new_conversation_id();
+  caf::actor_system sys{system_config};
+  auto n = start_ingress_roles(sys, log, cfg);
+  auto rc = submit_and_follow(*log, cfg, std::move(e), std::chrono::seconds(cfg.timeout),
+                              {"PlanCompensated", "CompensationFailed"});
+  if (n)
+    n->stop();
+  return rc;
+}
+
+int run_compensations(const options& cfg, const command_line& cl,
+                      caf::actor_system_config& system_config) {
+  if (!cl.positionals.empty() && cl.positionals.front() == "retry")
+    return retry(cfg, cl, system_config);
   if (!cl.positionals.empty() && cl.positionals.front() != "list")
     throw usage_error{"compensations: unknown subcommand '" + cl.positionals.front()
-                      + "' (usage: eventide compensations [list])"};
+                      + "' (usage: eventide compensations [list] | retry CONVERSATION)"};
   start_logging(cfg, "warning");
   auto log = open_log(cfg);
   topics t(cfg.topic_prefix);

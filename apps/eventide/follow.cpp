@@ -91,7 +91,8 @@ std::string summarize(const events::event& e) {
                            || std::is_same_v<T, events::approval_denied>) {
         return d.step_id + " by " + who(d.user_id, d.reason);
       } else if constexpr (std::is_same_v<T, events::cancel_requested>
-                           || std::is_same_v<T, events::turn_cancelled>) {
+                           || std::is_same_v<T, events::turn_cancelled>
+                           || std::is_same_v<T, events::compensation_retry_requested>) {
         return "by " + who(d.user_id, d.reason);
       } else {
         return "by " + d.provider + "/" + d.model;
@@ -155,6 +156,8 @@ int follow(follower& f, std::chrono::seconds timeout) {
       }
       if (f.on_event)
         f.on_event(*ev);
+      if (std::find(f.until.begin(), f.until.end(), events::type_name(ev->data)) != f.until.end())
+        return std::holds_alternative<events::compensation_failed>(ev->data) ? exit_failed : exit_ok;
       if (std::holds_alternative<events::plan_failed>(ev->data)
           || std::holds_alternative<events::planning_failed>(ev->data))
         plan_failed = true;

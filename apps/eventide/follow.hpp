@@ -27,6 +27,7 @@ struct follower {
   storage::position question;
   std::string question_topic;
   std::string what = "the question"; // what was written, for the refusal's message
+  std::vector<std::string> until;    // event types that end the follow like an answer (exit_ok)
   bool json = false;
   int64_t started_ms = 0;
   std::vector<std::string> trace; // raw event JSON, for --json

@@ -76,7 +76,7 @@ std::unique_ptr<storage::consumer> consumer_from_now(storage::log& log, const to
 } // namespace
 
 int submit_and_follow(storage::log& log, const options& cfg, events::event e,
-                      std::chrono::seconds timeout) {
+                      std::chrono::seconds timeout, std::vector<std::string> until) {
   topics t(cfg.topic_prefix);
   follower f;
   f.conversation = e.subject;
@@ -85,6 +85,7 @@ int submit_and_follow(storage::log& log, const options& cfg, events::event e,
   f.dead_letter_topic = t.dead_letters;
   f.question_topic = cfg.topic_prefix + events::topic_of(e.data);
   f.what = std::string("the ") + events::type_name(e.data);
+  f.until = std::move(until);
   f.consumer = consumer_from_now(log, t, e.subject);
   e.source = "eventide/ingress/" + cfg.node_id;
   e.time_ms = now_ms();

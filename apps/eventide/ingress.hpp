@@ -5,6 +5,7 @@
 #include <chrono>
 #include <istream>
 #include <string>
+#include <vector>
 
 #include "model/events.hpp"
 #include "storage/log.hpp"
@@ -43,7 +44,8 @@ int ask_turn(storage::log& log, const options& cfg, const std::string& conversat
 /// Writes `e` (a command of a turn: an approval decision, a cancellation; its id, subject and
 /// data set) and prints the turn's events from there until its answer, like ask_turn: a dead
 /// letter of `e` (the orchestrator refused it) ends the wait with its reason (exit_failed).
+/// `until`: event types that end the wait instead of the answer (the turn was answered before).
 int submit_and_follow(storage::log& log, const options& cfg, events::event e,
-                      std::chrono::seconds timeout);
+                      std::chrono::seconds timeout, std::vector<std::string> until = {});
 
 } // namespace eventide::cli

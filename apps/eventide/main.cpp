@@ -99,7 +99,9 @@ const std::vector<command>& command_table() {
     {"compensations",
      {{"compensations [list]",
        "the sagas that stopped with effects left (CompensationFailed): the\n"
-       "turn, why, and each effect not undone"}},
+       "turn, why, and each effect not undone"},
+      {"compensations retry ID", "undo what is left again (new invocation ids); prints the\n"
+                                 "saga until it ends, or why the retry was refused"}},
      run_compensations},
     {"shop",
      {{"shop serve", "run the shop service (orders, payments, shipments, stock; API in\n"

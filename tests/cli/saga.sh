@@ -9,7 +9,9 @@ dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 stock_of() { "$bin" shop stock --data-dir "$dir" | awk -v p="$1" '$1 == p { print $2 }'; }
 
+conv_of() { sed -n 's/^conversation \([^ ]*\) on .*/\1/p' <<<"$1"; }
 out=$("$bin" ask "Order 3 Tidal Buds and ship them to Vienna" --data-dir "$dir")
+order_out=$out
 grep -qx 'Done: ordered 3 x Tidal Buds (order o-1, 387 GBP); charged 387 GBP (payment p-1); booked shipping of order o-1 to Vienna (shipment s-1).' <<<"$out" \
   || fail "order: $out"
 [ "$(stock_of tidal-buds)" = 37 ] || fail "stock after the order: $(stock_of tidal-buds)"
@@ -46,6 +48,21 @@ expected="kept turn 1: compensation cancelShipment of step s1 failed: unknown_sh
   left: s1 placeOrder (cancelShipment failed: unknown_shipment: unknown shipment 's-999')"
 [ "$out" = "$expected" ] || fail "compensations after: $out"
 [ "$(stock_of kestrel-s5)" = 5 ] || fail "the kept order's stock: $(stock_of kestrel-s5)"
+
+# A retry runs what is left again under a new invocation id; here it fails again (the shipment
+# still does not exist), and the listing shows the new round.
+out=$("$bin" compensations retry kept --data-dir "$dir") && fail "a retry that fails exits 0"
+grep -q 'ToolInvocationRequested  *s1 cancelShipment attempt 1 {"shipmentId":"s-999"}$' <<<"$out" \
+  || fail "retry request: $out"
+grep -q 'CompensationFailed ' <<<"$out" || fail "retry end: $out"
+"$bin" dump conversation-events --data-dir "$dir" | grep -q '"invocationId":"kept/compensate-1/s1"' \
+  || fail "the retry's invocation id"
+[ "$("$bin" compensations --data-dir "$dir")" = "$expected" ] || fail "compensations after the retry"
+set +e
+err=$("$bin" compensations retry "$(conv_of "$order_out")" --data-dir "$dir" 2>&1 >/dev/null); rc=$?
+set -e
+[ "$rc" = 1 ] && grep -q "refused (orchestrator): turn 1 already ended$" <<<"$err" \
+  || fail "retry of a saga that did not stop: rc=$rc $err"
 
 set +e
 err=$("$bin" compensations retry-everything --data-dir "$dir" 2>&1); rc=$?

@@ -156,7 +156,7 @@ TEST_CASE("aggregation fold waits for the saga of a failed turn and passes on wh
   CHECK_FALSE(f.decide()); // effects are being undone
   const std::string undone =
     R"([{"stepId":"s1","tool":"placeOrder","compensation":"cancelOrder","invocationId":"c/compensate/s1","status":"done","result":{}}])";
-  f.apply(ev("c", events::plan_compensated{1, undone}));
+  f.apply(ev("c", events::plan_compensated{1, 0, undone}));
   auto p = f.decide();
   REQUIRE(p);
   auto& r = std::get<events::synthesize_final_answer_requested>(*p);
@@ -166,6 +166,6 @@ TEST_CASE("aggregation fold waits for the saga of a failed turn and passes on wh
   core::aggregation_fold left; // a saga that stopped is passed on the same way
   left.apply(ev("c", events::user_query_received{"c", "u", "Q", 1}));
   left.apply(ev("c", events::plan_failed{1, "s3", "step s3 failed", "{}", false}));
-  left.apply(ev("c", events::compensation_failed{1, undone, "s1", "shipped"}));
+  left.apply(ev("c", events::compensation_failed{1, 0, undone, "s1", "shipped"}));
   REQUIRE(left.decide());
 }

@@ -178,7 +178,8 @@ TEST_CASE("saga: a compensation retried after a transient error, one failing for
   CHECK(left.compensations_json
         == R"([{"stepId":"s2","tool":"chargePayment","compensation":"refundPayment","invocationId":"c1/compensate/s2","status":"failed","error":"payment p-1 is disputed"},)"
            R"({"stepId":"s1","tool":"placeOrder","compensation":"cancelOrder","invocationId":"c1/compensate/s1","status":"not_run"}])");
-  CHECK(h.live.settled());
+  CHECK_FALSE(h.live.saga_pending());
+  CHECK_FALSE(h.live.settled()); // kept (not compacted) for an operator's retry
   CHECK(h.decide(900000).empty());
   CHECK(h.replay_digest(h.log) == h.live.digest());
   CHECK(snapshot_digest(h.live, h.policy) == h.live.digest());
@@ -208,7 +209,7 @@ TEST_CASE("saga: an effect that never answers is asked again, then listed as unk
   CHECK(left.error == "no result after 2 attempts: whether its effect happened is not known");
   CHECK(left.compensations_json
         == R"([{"stepId":"s1","tool":"placeOrder","compensation":"cancelOrder","invocationId":"c1/compensate/s1","status":"unknown","error":"no result after 2 attempts: whether its effect happened is not known"}])");
-  CHECK(h.live.settled());
+  CHECK_FALSE(h.live.settled()); // kept for an operator
   CHECK(h.replay_digest(h.log) == h.live.digest());
   CHECK(snapshot_digest(h.live, h.policy) == h.live.digest());
 }
@@ -269,4 +270,49 @@ TEST_CASE("saga: compensations from the catalog or named by the plan, and the re
             .rfind("step s1: compensation: ", 0) == 0);
   CHECK(error(R"j({"steps":[{"id":"s1","tool":"placeOrder","args":{"product":"x","quantity":1},
     "approval":"never"}]})j") == "step s1: 'approval' must be \"required\"");
+}
+
+TEST_CASE("saga: an operator's retry undoes what is left under new invocation ids", "[plan_state][saga]") {
+  harness h(saga_policy());
+  run_to_shipping(h);
+  h.feed(error_result("s3", "shipOrder", "no_shipping: no shipping to Atlantis", false, 1), 1300);
+  REQUIRE(h.decide(1300).size() == 3);
+  h.feed(undo_error("s2", "refundPayment", "payment p-1 is disputed", false, 1), 1400);
+  auto out = h.decide(1400);
+  REQUIRE(out.size() == 1);
+  CHECK(as<events::compensation_failed>(out[0]).round == 0);
+  auto again = events::event{"r", "eventide/test", 1500, conv, "", "",
+                             events::compensation_retry_requested{"ops", "dispute settled"}};
+  // Only a stopped saga can be retried; the one asked about is.
+  conversation_state none(conv, saga_policy());
+  CHECK(none.refuses(again) == "CompensationRetryRequested of turn 1, which has no plan");
+  CHECK_FALSE(h.live.refuses(again));
+  h.feed(events::compensation_retry_requested{"ops", "dispute settled"}, 1500);
+  CHECK(h.live.refuses(again) == "turn 1 has no saga that stopped with effects left");
+  out = h.decide(1500);
+  REQUIRE(out.size() == 1);
+  const auto& refund = as<events::tool_invocation_requested>(out[0]);
+  CHECK(refund.invocation_id == "c1/compensate-1/s2"); // a new key for the shop
+  CHECK(refund.attempt == 1);
+  // A late answer of the first round changes nothing.
+  h.feed(undo_result("s2", "refundPayment", "{}", 2), 1550);
+  CHECK(h.decide(1550).empty());
+  auto ok = ok_result("s2", "refundPayment", R"({"paymentId":"p-1","status":"refunded"})");
+  ok.invocation_id = "c1/compensate-1/s2";
+  h.feed(ok, 1600);
+  out = h.decide(1600);
+  REQUIRE(out.size() == 1);
+  CHECK(as<events::tool_invocation_requested>(out[0]).invocation_id == "c1/compensate-1/s1");
+  auto cancelled = ok_result("s1", "cancelOrder", "{}");
+  cancelled.invocation_id = "c1/compensate-1/s1";
+  h.feed(cancelled, 1700);
+  out = h.decide(1700);
+  REQUIRE(out.size() == 1);
+  const auto& done = as<events::plan_compensated>(out[0]);
+  CHECK(done.round == 1);
+  CHECK(done.compensations_json.find(R"("invocationId":"c1/compensate-1/s2","status":"done")")
+        != std::string::npos);
+  CHECK(h.live.settled());
+  CHECK(h.replay_digest(h.log) == h.live.digest());
+  CHECK(snapshot_digest(h.live, h.policy) == h.live.digest());
 }

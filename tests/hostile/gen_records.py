@@ -62,7 +62,8 @@ NEEDS_A_PLAN = {"PlanRevised": ["orchestrator"], "PlanRevisionRequested": ["orch
                 "PlanCompensated": ["orchestrator"], "CompensationFailed": ["orchestrator"],
                 "ApprovalRequested": ["orchestrator"], "ApprovalSubmitted": ["orchestrator"],
                 "ApprovalGranted": ["orchestrator"], "ApprovalDenied": ["orchestrator"],
-                "CancelRequested": ["orchestrator"], "TurnCancelled": ["orchestrator"]}
+                "CancelRequested": ["orchestrator"], "TurnCancelled": ["orchestrator"],
+                "CompensationRetryRequested": ["orchestrator"]}
 HOME = {
     "UserQueryReceived": "user-commands", "SynthesizeFinalAnswerRequested": "user-commands",
     "ToolInvocationRequested": "tool-invocation-requests",

@@ -41,6 +41,7 @@ seed_run() {
   printf '%s' '{"specversion":"1.0","id":"seed-saga/plan/1","type":"PlanGenerated","source":"eventide/hostile-test","time":"'"$now"'","subject":"seed-saga","datacontenttype":"application/json","data":{"planVersion":1,"plan":{"steps":[{"id":"s1","tool":"placeOrder","args":{"product":"Kestrel S5","quantity":1},"compensation":{"tool":"cancelShipment","args":{"shipmentId":"s-999"}}},{"id":"s2","tool":"shipOrder","args":{"orderId":"{{steps.s1.result.orderId}}","city":"Atlantis"}}]},"planner":{"provider":"hand","model":"written"},"planningMs":0}}' \
     | "$bin" produce conversation-events seed-saga - --data-dir "$dir" > /dev/null
   "$bin" resume --data-dir "$dir" > /dev/null 2>&1 || true # planning and a compensation fail on purpose
+  "$bin" compensations retry seed-saga --data-dir "$dir" > /dev/null 2>&1 || true # fails again
   # Approvals (granted, denied) and a cancellation: each order waits for a person first.
   local verb conv
   for verb in approve reject cancel; do

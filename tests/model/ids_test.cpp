@@ -28,6 +28,15 @@ TEST_CASE("ids: an invocation id names its conversation and its step", "[ids]") 
   CHECK_FALSE(is_invocation_of("c1//s1", "c1", "s1"));
   CHECK_FALSE(is_invocation_of("c1/1/s1", "c1", ""));
   CHECK_FALSE(is_invocation_of("c1/1/s1/", "c1", "s1"));
+  // Compensations (DESIGN §15): "compensate" or a retry round "compensate-<n>" where the plan
+  // version stands.
+  CHECK(is_invocation_of("c1/compensate/s1", "c1", "s1"));
+  CHECK(is_invocation_of("c1/compensate-3/s1", "c1", "s1"));
+  CHECK(is_invocation_of("c1/t2/compensate/s1", "c1/t2", "s1"));
+  CHECK_FALSE(is_invocation_of("c1/compensate-/s1", "c1", "s1"));
+  CHECK_FALSE(is_invocation_of("c1/compensate-x/s1", "c1", "s1"));
+  CHECK_FALSE(is_invocation_of("c1/compensated/s1", "c1", "s1"));
+  CHECK_FALSE(is_invocation_of("c1/t2/compensate/s1", "c1", "s1")); // turn 2's, not turn 1's
 }
 
 TEST_CASE("ids: every id the runtime derives belongs to its conversation", "[ids]") {
@@ -37,6 +46,9 @@ TEST_CASE("ids: every id the runtime derives belongs to its conversation", "[ids
       auto inv = make_invocation_id("3f2a-9c", version, step).get();
       CHECK(is_invocation_of(inv, "3f2a-9c", step));
       CHECK_FALSE(is_invocation_of(inv, "3f2a", step));
+      auto undo = make_compensation_id("3f2a-9c", step, version - 1).get();
+      CHECK(is_invocation_of(undo, "3f2a-9c", step));
+      CHECK_FALSE(is_invocation_of(undo, "3f2a", step));
     }
   events::tool_invocation_requested req{make_invocation_id("c", 1, "s2").get(), 3, "s2", "math",
                                         "{}", 0};

@@ -80,8 +80,10 @@ std::vector<payload> samples() {
   const std::string undone =
     R"([{"stepId":"s2","tool":"chargePayment","compensation":"refundPayment","invocationId":"c42/compensate/s2","status":"done","result":{"paymentId":"p-1"}},)"
     R"({"stepId":"s1","tool":"placeOrder","compensation":"cancelOrder","invocationId":"c42/compensate/s1","status":"not_run"}])";
-  out.push_back(plan_compensated{3, undone});
-  out.push_back(compensation_failed{3, undone, "s1", "compensation cancelOrder of step s1 failed: shipped"});
+  out.push_back(plan_compensated{3, 0, undone});
+  out.push_back(plan_compensated{3, 2, undone});
+  out.push_back(compensation_failed{3, 1, undone, "s1", "compensation cancelOrder of step s1 failed: shipped"});
+  out.push_back(compensation_retry_requested{"ops", "the shop is back"});
   synthesize_final_answer_requested saga{"Order 2 Tidal Buds", 1, design_plan, "{}",
                                          "step s3 failed", "s3"};
   saga.compensations_json = undone;
@@ -112,7 +114,7 @@ TEST_CASE("type names and topics follow the catalog", "[codec]") {
       "FinalAnswerSynthesized", "PlanRevisionRequested", "PlanRevised",
       "PlanCompensated",        "CompensationFailed",    "ApprovalRequested",
       "ApprovalSubmitted",      "ApprovalGranted",       "ApprovalDenied",
-      "CancelRequested",        "TurnCancelled"};
+      "CancelRequested",        "TurnCancelled",         "CompensationRetryRequested"};
   CHECK(type_names() == expected);
 
   CHECK(std::string(type_name(user_query_received{})) == "UserQueryReceived");
@@ -129,6 +131,7 @@ TEST_CASE("type names and topics follow the catalog", "[codec]") {
                            payload(final_answer_synthesized{}),
                            payload(plan_revision_requested{}), payload(plan_revised{}),
                            payload(plan_compensated{}), payload(compensation_failed{}),
+                           payload(compensation_retry_requested{}),
                            payload(approval_requested{}), payload(approval_submitted{}),
                            payload(approval_granted{}), payload(approval_denied{}),
                            payload(cancel_requested{}), payload(turn_cancelled{})})
