@@ -99,7 +99,7 @@ void fold_request(Run& run, const events::tool_invocation_requested& r) {
 // A result folded into a step or a compensation that is not decided yet.
 template <class Run>
 void fold_result(Run& run, const events::tool_invocation_resulted& r, int64_t time_ms,
-                 const orchestration_policy& policy) {
+                 const orchestration_policy& policy, int max_attempts) {
   if (r.ok) {
     run.status = step_status::succeeded;
     run.result_json = r.result_json;
@@ -118,7 +118,7 @@ void fold_result(Run& run, const events::tool_invocation_resulted& r, int64_t ti
   run.attempt = r.attempt;
   run.error = r.error;
   run.errors += 1;
-  if (run.errors < policy.max_attempts) {
+  if (run.errors < max_attempts) {
     run.status = step_status::pending;
     run.not_before = time_ms + backoff_delay_ms(policy.retry_backoff, r.attempt, r.invocation_id);
   } else {
@@ -333,14 +333,14 @@ void conversation_state::apply_one(const events::event& e) {
           [&](const events::tool_invocation_resulted& r) {
             if (step_state* c = undo_for(r.step_id, r.invocation_id)) {
               if (!terminal(c->undo.status))
-                fold_result(c->undo, r, e.time_ms, policy_);
+                fold_result(c->undo, r, e.time_ms, policy_, policy_.max_compensation_attempts);
               return;
             }
             step_state* s = step_for(r.step_id, r.invocation_id);
             if (!s || terminal(s->status))
               return;
             last_progress_ms_ = std::max(last_progress_ms_, e.time_ms);
-            fold_result(*s, r, e.time_ms, policy_);
+            fold_result(*s, r, e.time_ms, policy_, policy_.max_attempts);
             if (s->status == step_status::succeeded) {
               s->completed_seq = ++completions_;
               // An LLM tool reports its usage in its result.

@@ -26,6 +26,9 @@ const char* to_string(plan_status s);
 
 struct orchestration_policy {
   int max_attempts = 3;           // retryable errors before the step (and plan) fails
+  // Retryable errors before a compensation fails (the saga stops): undoing is idempotent and
+  // must outlast a short outage of the shop, so far more than a step's (backoff capped).
+  int max_compensation_attempts = 50;
   int64_t step_timeout_ms = 30000; // no result by then -> re-request (does not fail the plan)
   backoff_policy retry_backoff;    // delay before re-running after a retryable error
   int64_t turn_timeout_ms = 300000; // no plan progress (plan or result) by then -> PlanFailed; 0 = off

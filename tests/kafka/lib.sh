@@ -127,8 +127,9 @@ logcheck() { python3 "$root/tests/lib/logcheck.py" "$@"; }
 # exit status in $work/NAME.rc when done.
 ask_bg() { # NAME QUESTION [ask options...]
   # shellcheck disable=SC2046
-  ( "$bin" ask "$2" "${@:3}" $(kafka_args "$prefix") --data-dir "$work/ingress" --timeout 120 \
-      > "$work/$1.ask" 2>&1; echo $? > "$work/$1.rc.tmp"; mv "$work/$1.rc.tmp" "$work/$1.rc" ) &
+  # (set -e is inherited: a failed ask must still write its status, or wait_ask waits 120 s.)
+  ( rc=0; "$bin" ask "$2" "${@:3}" $(kafka_args "$prefix") --data-dir "$work/ingress" --timeout 120 \
+      > "$work/$1.ask" 2>&1 || rc=$?; echo "$rc" > "$work/$1.rc.tmp"; mv "$work/$1.rc.tmp" "$work/$1.rc" ) &
 }
 
 conversation_of() { # NAME -> the conversation id ask_bg printed first
