@@ -17,14 +17,16 @@ using args_list = std::vector<std::pair<std::string, arg_value>>;
 
 class plan_builder {
  public:
-  plan_builder() : doc_(rapidjson::kObjectType), steps_(rapidjson::kArrayType) {}
+  /// Ids from s<first>: a revision continues after the ids its plan used.
+  explicit plan_builder(int first = 1)
+      : doc_(rapidjson::kObjectType), steps_(rapidjson::kArrayType), first_(first) {}
 
   /// Appends a step and returns its id (s1, s2, ...). `after`: steps it waits for beyond those
   /// its placeholders name (a shipment after the payment).
   std::string add(const std::string& tool, const args_list& args,
                   const std::vector<std::string>& after = {}) {
     auto& a = doc_.GetAllocator();
-    std::string id = "s" + std::to_string(ids_.size() + 1);
+    std::string id = "s" + std::to_string(first_ + static_cast<int>(ids_.size()));
     json::value args_obj(rapidjson::kObjectType);
     for (auto& [key, val] : args)
       args_obj.AddMember(json::str(key, a), to_json(val), a);
@@ -76,6 +78,7 @@ class plan_builder {
   std::vector<std::string> ids_;
   std::vector<std::string> tools_;
   bool replan_ = false;
+  int first_ = 1;
 };
 
 /// The placeholder of step `id`'s result, or of a field of it: {{steps.s1.result.price}}.

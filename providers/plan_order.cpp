@@ -34,8 +34,11 @@ double quantity_before(const std::string& low, size_t product_at) {
 
 } // namespace
 
-std::optional<order_request> order_in(const std::string& question, const planner_context& ctx) {
-  const std::string low = lowered(question);
+namespace {
+
+// The order verb at the start of an imperative, or nullopt; and whether the question asks a
+// price instead ("Buy 2 Sonora Studio: total in USD?").
+std::optional<size_t> order_verb_at(const std::string& low) {
   // An imperative only: "I want to buy three Tidal Buds" may be a price question, and an order
   // is not placed on a guess.
   static const std::regex verb(
@@ -45,22 +48,54 @@ std::optional<order_request> order_in(const std::string& question, const planner
   std::smatch v;
   if (!std::regex_search(low, v, verb) || std::regex_search(low, asks_price))
     return std::nullopt;
+  return static_cast<size_t>(v.position(0));
+}
+
+// "ship them to Berlin", "deliver it to Atlantis": the place after "to" as written, so an
+// unknown one reaches the shop and is said to be unknown.
+std::string destination_in(const std::string& question) {
+  static const std::regex ship(
+    R"(\b(?:ship|send|deliver)\w*\b(?:\s+\w+){0,3}?\s+to\s+([A-Z][A-Za-z'-]+(?:\s+[A-Z][A-Za-z'-]+)?))");
+  std::smatch s;
+  return std::regex_search(question, s, ship) ? s.str(1) : std::string();
+}
+
+} // namespace
+
+std::optional<order_choice> order_choice_in(const std::string& question, const planner_context& ctx) {
+  const std::string low = lowered(question);
+  static const std::regex choice(R"(\b(cheaper|cheapest|less expensive|more expensive|dearer|pricier)\b)");
+  std::smatch c;
+  if (!order_verb_at(low) || !std::regex_search(low, c, choice))
+    return std::nullopt;
+  auto entities = find_entities(question, ctx);
+  if (entities.products.size() < 2)
+    return std::nullopt;
+  order_choice out;
+  out.products = entities.products;
+  out.cheapest = c.str(1) == "cheaper" || c.str(1) == "cheapest" || c.str(1) == "less expensive";
+  out.order.quantity = quantity_before(low, static_cast<size_t>(c.position(0)));
+  out.order.city = destination_in(question);
+  if (!entities.currencies.empty())
+    out.order.currency = entities.currencies.front();
+  return out;
+}
+
+std::optional<order_request> order_in(const std::string& question, const planner_context& ctx) {
+  const std::string low = lowered(question);
+  auto verb_at = order_verb_at(low);
+  if (!verb_at)
+    return std::nullopt;
   auto entities = find_entities(question, ctx);
   if (entities.products.size() != 1)
     return std::nullopt;
   order_request order;
   order.product = entities.products.front();
   auto at = low.find(lowered(order.product));
-  if (at == std::string::npos || at < static_cast<size_t>(v.position(0)))
+  if (at == std::string::npos || at < *verb_at)
     return std::nullopt; // the product comes before the verb: not an order of it
   order.quantity = quantity_before(low, at);
-  // "ship them to Berlin", "deliver it to Atlantis": the place after "to" as written, so an
-  // unknown one reaches the shop and is said to be unknown.
-  static const std::regex ship(
-    R"(\b(?:ship|send|deliver)\w*\b(?:\s+\w+){0,3}?\s+to\s+([A-Z][A-Za-z'-]+(?:\s+[A-Z][A-Za-z'-]+)?))");
-  std::smatch s;
-  if (std::regex_search(question, s, ship))
-    order.city = s.str(1);
+  order.city = destination_in(question);
   if (!entities.currencies.empty())
     order.currency = entities.currencies.front();
   return order;

@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "providers/plan_builder.hpp"
 #include "providers/planner.hpp"
@@ -27,5 +28,15 @@ std::optional<order_request> order_in(const std::string& question, const planner
 /// The order's steps: placeOrder, [exchangeRate of the total], chargePayment, [shipOrder after
 /// the payment].
 void add_order_steps(const order_request& order, plan_builder& plan);
+
+/// An order of the cheaper (or dearer) of two or more products: "Buy the cheaper of the Aurora
+/// X1 and the Nimbus Pro and ship it to Berlin". The plan looks the prices up and then decides
+/// (DESIGN §14); the revision orders the one chosen (providers/revise.cpp).
+struct order_choice {
+  std::vector<std::string> products; // as the catalog names them, in the question's order
+  bool cheapest = true;
+  order_request order; // product empty: the one chosen
+};
+std::optional<order_choice> order_choice_in(const std::string& question, const planner_context& ctx);
 
 } // namespace eventide::providers

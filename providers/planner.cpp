@@ -1356,6 +1356,13 @@ outcome<std::string> plan_rules(const std::string& query, const planner_context&
     return builder.text();
   }
   plan_builder builder;
+  if (auto choice = order_choice_in(query, ctx)) {
+    // Which one is ordered depends on the prices: look them up, then decide (revise.cpp).
+    for (auto& name : choice->products)
+      builder.add("getProductInformation", {{"query", name + " price"}});
+    builder.then_decide();
+    return builder.text();
+  }
   if (auto order = order_in(query, ctx)) {
     add_order_steps(*order, builder);
     return builder.text();

@@ -427,7 +427,12 @@ synthesis_output synthesize_offline(const synthesis_input& in) {
     }
     answer += saga_sentences(in.compensations_json);
   } else if (!effects.empty()) {
-    answer = "Done:";
+    // The choice that picked what was ordered comes first ("The Aurora X1 is cheaper: ...").
+    if (!in.decisions.empty()) {
+      answer = sentence(one_line(in.decisions.back())) + " ";
+      answer[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(answer[0])));
+    }
+    answer += "Done:";
     for (size_t i = 0; i < effects.size(); ++i)
       answer += (i ? "; " : " ") + effects[i];
     answer += ".";

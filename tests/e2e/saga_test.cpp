@@ -158,3 +158,26 @@ TEST_CASE("e2e: an unknown product or a negative quantity is refused by the shop
   CHECK(shop.effects.empty());
   CHECK(shop.stock["tidal-buds"] == 40);
 }
+
+TEST_CASE("e2e: buy the cheaper of two, shipped: the prices decide what is ordered", "[saga][agent]") {
+  temp_dir dir;
+  {
+    node_options opts;
+    opts.policy.approval_threshold_usd = 1e9; // no approval in the way
+    pipeline p{dir.path, opts};
+    auto t = p.ask("pick", "Buy the cheaper of the Aurora X1 and the Nimbus Pro and ship it to Berlin");
+    INFO(t.answer()->answer);
+    CHECK(t.answer()->answer.rfind(
+            "The Aurora X1 is cheaper: 1299 USD against 1849 USD for the Nimbus Pro; ordering it. "
+            "Done: ordered 1 x Aurora X1 (order o-1, 1299 USD); charged 1299 USD (payment p-1); "
+            "booked shipping of order o-1 to Berlin (shipment s-1).\n", 0) == 0);
+    CHECK(invocations_of(t) == std::vector<std::string>{
+            "1/s1 getProductInformation", "1/s2 getProductInformation", "2/s3 placeOrder",
+            "2/s4 chargePayment", "2/s5 shipOrder"});
+  }
+  auto shop = read_shop(dir.path);
+  CHECK(shop.effects == std::vector<std::string>{"order_placed pick/2/s3", "payment_charged pick/2/s4",
+                                                 "shipment_booked pick/2/s5"});
+  CHECK(shop.stock["aurora-x1"] == 12 - 1);
+  CHECK(shop.stock["nimbus-pro"] == 3);
+}

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "core/plan.hpp"
 #include "providers/llm.hpp"
 #include "tests/tools/http_test_server.hpp"
 
@@ -212,6 +213,9 @@ TEST_CASE("prompt helpers", "[llm]") {
     CHECK(router->rfind("You are the planner of Eventide", 0) == 0);
     CHECK(router->find("<!--") == std::string::npos);
     CHECK(router->find("{{steps.s1.result.price}}") != std::string::npos);
+    // The planner is told about every tool of the catalog, the shop's included.
+    for (const auto& tool : core::tool_catalog())
+      CHECK(router->find("| `" + tool.name + "` |") != std::string::npos);
     auto missing = load_prompt("nope.md");
     REQUIRE_FALSE(missing.ok());
     CHECK(missing.error().rfind("cannot read prompt ", 0) == 0);

@@ -79,3 +79,36 @@ TEST_CASE("revise_offline: converts the cheaper one, or the prices first when th
     CHECK(done->rationale == "nothing more to look up offline");
   }
 }
+
+TEST_CASE("orders: buy the cheaper of two products, looked up first, then ordered", "[planner][agent][saga]") {
+  auto plan = plan_offline("Buy the cheaper of the Aurora X1 and the Nimbus Pro and ship it to Berlin", catalog());
+  REQUIRE(plan.ok());
+  CHECK(*plan == std::string(lookups).substr(0, std::string(lookups).size() - 1) + R"(,"next":"replan"})");
+  revision_input in;
+  in.question = "Buy the cheaper of the Aurora X1 and the Nimbus Pro and ship it to Berlin";
+  in.plan_json = lookups;
+  in.observations_json = R"({"s1":{"name":"Aurora X1","price":1299,"currency":"USD"},"s2":{"name":"Nimbus Pro","price":1849,"currency":"USD"}})";
+  auto r = revise_offline(in, catalog());
+  REQUIRE(r.ok());
+  CHECK(r->rationale == "the Aurora X1 is cheaper: 1299 USD against 1849 USD for the Nimbus Pro; ordering it");
+  CHECK(r->plan_json
+        == R"({"steps":[{"id":"s3","tool":"placeOrder","args":{"product":"Aurora X1","quantity":1}},)"
+           R"({"id":"s4","tool":"chargePayment","args":{"orderId":"{{steps.s3.result.orderId}}","amount":"{{steps.s3.result.total}}","currency":"{{steps.s3.result.currency}}"}},)"
+           R"({"id":"s5","tool":"shipOrder","args":{"orderId":"{{steps.s3.result.orderId}}","city":"Berlin"},"dependsOn":["s4"]}],"finalAnswerRequired":true})");
+
+  SECTION("the dearer one, two of them, paid in another currency") {
+    in.question = "Buy 2 of the more expensive of the Kestrel S5 and the Tidal Buds, pay in EUR";
+    in.plan_json = R"({"steps":[{"id":"s1","tool":"getProductInformation","args":{"query":"Kestrel S5 price"}},{"id":"s2","tool":"getProductInformation","args":{"query":"Tidal Buds price"}}],"finalAnswerRequired":true})";
+    in.observations_json = R"({"s1":{"name":"Kestrel S5","price":649,"currency":"EUR"},"s2":{"name":"Tidal Buds","price":129,"currency":"GBP"}})";
+    auto first = revise_offline(in, catalog());
+    REQUIRE(first.ok());
+    CHECK(first->rationale == "the prices are in different currencies (EUR, GBP): converting them to EUR to compare");
+    CHECK(first->plan_json == R"({"steps":[{"id":"s3","tool":"exchangeRate","args":{"from":"{{steps.s2.result.currency}}","to":"EUR","amount":"{{steps.s2.result.price}}"}}],"finalAnswerRequired":true,"next":"replan"})");
+    in.plan_json = R"({"steps":[{"id":"s1","tool":"getProductInformation","args":{"query":"Kestrel S5 price"}},{"id":"s2","tool":"getProductInformation","args":{"query":"Tidal Buds price"}},{"id":"s3","tool":"exchangeRate","args":{"from":"{{steps.s2.result.currency}}","to":"EUR","amount":"{{steps.s2.result.price}}"}}],"finalAnswerRequired":true})";
+    in.observations_json = R"({"s1":{"name":"Kestrel S5","price":649,"currency":"EUR"},"s2":{"name":"Tidal Buds","price":129,"currency":"GBP"},"s3":{"converted":149.13}})";
+    auto second = revise_offline(in, catalog());
+    REQUIRE(second.ok());
+    CHECK(second->rationale == "the Kestrel S5 is more expensive: 649 EUR against 149.13 EUR for the Tidal Buds; ordering it");
+    CHECK(second->plan_json.rfind(R"({"steps":[{"id":"s4","tool":"placeOrder","args":{"product":"Kestrel S5","quantity":2}},)", 0) == 0);
+  }
+}
