@@ -6,7 +6,9 @@
 # conversation and per node, and the quality figures on the labelled sets. Installs and builds
 # what it needs.
 #
-#   bash scripts/bench.sh [--quick] [--full] [--no-kafka] [--llm] [--out FILE]
+#   bash scripts/bench.sh [--quick] [--full] [--no-kafka] [--llm] [--compare] [--out FILE]
+#     --compare   ends the report with every figure's ratio to the committed bench/report.md
+#                 (bench/compare.py; 2x worse or better is marked), so it shows in the diff
 #     --quick     fewer samples (a few minutes in all)
 #     --full      adds the 1M-event replay (about a minute more)
 #     --no-kafka  embedded log only
@@ -15,13 +17,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-quick=() full=0 kafka=1 llm=0 out=$root/bench/report.md
+quick=() full=0 kafka=1 llm=0 compare=0 out=$root/bench/report.md
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) quick=(--quick) ;;
     --full) full=1 ;;
     --no-kafka) kafka=0 ;;
     --llm) llm=1 ;;
+    --compare) compare=1 ;;
     --out) out=$2; shift ;;
     *) echo "bench.sh: unknown option '$1' (see the header of scripts/bench.sh)" >&2; exit 2 ;;
   esac
@@ -108,7 +111,7 @@ kill "$node_pid"; wait "$node_pid" || true; node_pid=
 {
   echo "| node | roles | log | RSS MiB, idle |"
   echo "|---|---|---|---|"
-  echo "| eventide node | all 11 | embedded | $idle_embedded |"
+  echo "| eventide node | all $("$bin/apps/eventide" roles | grep -vc '^metrics$') | embedded | $idle_embedded |"
 } >> "$report"
 if [ "$kafka" = 1 ]; then
   for roles in all orchestrator worker-math; do
@@ -136,6 +139,21 @@ step "quality on the labelled sets"
 if [ "$llm" = 1 ]; then
   step "a real model (bench/llm_bench.sh)"
   bash bench/llm_bench.sh --rag --synthesis 10 >> "$report"
+fi
+
+if [ "$compare" = 1 ]; then
+  step "against the committed report"
+  if git show HEAD:bench/report.md > "$work/committed.md" 2>/dev/null; then
+    {
+      echo "## Against the committed report (commit $(git rev-parse --short HEAD))"
+      echo
+      python3 bench/compare.py "$work/committed.md" "$report"
+      echo
+    } > "$work/compare.md"
+    cat "$work/compare.md" >> "$report"
+  else
+    step "no committed bench/report.md to compare with"
+  fi
 fi
 
 cp "$report" "$out"
