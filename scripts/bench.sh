@@ -127,6 +127,16 @@ if [ "$kafka" = 1 ]; then
 fi
 echo >> "$report"
 
+if command -v valgrind > /dev/null; then
+  step "instructions per call (callgrind)"
+  {
+    echo "## Instructions per call (valgrind callgrind; repeat exactly, unlike times)"
+    echo
+    bash bench/instructions.sh "$bin" 200
+    echo
+  } >> "$report"
+fi
+
 step "quality on the labelled sets"
 {
   echo "## Quality (labelled sets in tests/fixtures/, tune and held-out splits)"

@@ -1,0 +1,90 @@
+// The CPU-bound paths, each run a given number of times, for instruction counts under
+// valgrind's callgrind (bench/instructions.sh): counts repeat exactly on a noisy machine where
+// times move 2x. One path per run:
+//
+//   cpu_paths decode|plan|fold N
+//     decode  events::decode of a PlanGenerated record (parse, checks, schema validation, read)
+//     plan    the offline planner on a 3-step question (catalog loaded once, before the loop)
+//     fold    a 3-step conversation through the orchestrator's fold: every apply and decide
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "core/event_ids.hpp"
+#include "core/plan_state.hpp"
+#include "providers/planner.hpp"
+#include "providers/tool.hpp"
+#include "schemas/codec.hpp"
+
+using namespace eventide;
+
+namespace {
+
+const std::string conv = "3f2a9c4e-1b7d-4e0a-9d2c-5b8e7f6a1c3d";
+const std::string plan_json =
+  R"({"steps":[{"id":"s1","tool":"getProductInformation","args":{"query":"Aurora X1 price"}},)"
+  R"({"id":"s2","tool":"exchangeRate","args":{"from":"USD","to":"EUR","amount":"{{steps.s1.result.price}}"}},)"
+  R"({"id":"s3","tool":"math","args":{"expression":"{{steps.s2.result.converted}} * 1.19"}}],"finalAnswerRequired":true})";
+
+events::event make(events::payload p, int64_t t = 1795168800123) {
+  events::event e;
+  e.subject = conv;
+  e.id = core::deterministic_id(conv, p);
+  e.source = "eventide/bench/n1";
+  e.time_ms = t;
+  e.data = std::move(p);
+  return e;
+}
+
+events::tool_invocation_resulted result(const std::string& step, const std::string& tool,
+                                        const std::string& json) {
+  return {conv + "/1/" + step, 1, step, tool, true, json, "", false, 0};
+}
+
+// One conversation's life in the fold; returns the events decided (so nothing is optimized away).
+size_t fold_once() {
+  core::conversation_state s(conv);
+  size_t decided = 0;
+  auto feed = [&](events::payload p, int64_t t) {
+    s.apply(make(std::move(p), t));
+    for (auto& d : s.decide(t)) {
+      s.apply(make(d, t));
+      ++decided;
+    }
+  };
+  feed(events::plan_generated{1, plan_json, "offline", "rule-based", 0}, 1000);
+  feed(result("s1", "getProductInformation", R"({"name":"Aurora X1","price":1299,"currency":"USD"})"), 1010);
+  feed(result("s2", "exchangeRate", R"({"converted":1195.03,"to":"EUR"})"), 1020);
+  feed(result("s3", "math", R"({"value":1422.09})"), 1030);
+  return decided;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: cpu_paths decode|plan|fold N\n");
+    return 2;
+  }
+  const std::string path = argv[1];
+  const long n = std::atol(argv[2]);
+  size_t sink = 0;
+  if (path == "decode") {
+    auto record = events::encode(make(events::plan_generated{1, plan_json, "offline", "rule-based", 2}));
+    for (long i = 0; i < n; ++i)
+      sink += events::decode(*record).ok();
+  } else if (path == "plan") {
+    auto ctx = providers::load_planner_context(providers::resource_root() + "/products");
+    for (long i = 0; i < n; ++i)
+      sink += providers::plan_offline("How much does the Aurora X1 cost in EUR including 19% VAT?", ctx)
+                ->size();
+  } else if (path == "fold") {
+    for (long i = 0; i < n; ++i)
+      sink += fold_once();
+  } else {
+    std::fprintf(stderr, "cpu_paths: unknown path '%s'\n", path.c_str());
+    return 2;
+  }
+  std::printf("%zu\n", sink);
+  return 0;
+}
