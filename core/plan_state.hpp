@@ -2,6 +2,8 @@
 // conversation's events (state = fold(log)) plus decide(), which returns the events the state
 // implies that are not in the log yet. The actor only wires this to messages: it applies each
 // record, produces what decide() returns, and in restore mode applies without deciding.
+// Files: plan_state.cpp (apply, decide, timeouts), plan_state_saga.cpp (the saga),
+// plan_state_decisions.cpp (approvals, cancellation, budgets), plan_state_snapshot.cpp.
 #pragma once
 
 #include <cstdint>
