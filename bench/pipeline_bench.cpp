@@ -4,7 +4,7 @@
 // log or (with --kafka) over a Kafka broker. Prints a Markdown report.
 //
 //   pipeline_bench [--quick] [--kafka BOOTSTRAP [--kafka-version V] [--kafka-label TEXT]
-//                                              [--no-exactly-once]]
+//                  [--kafka-property K=V]... [--no-exactly-once]]
 //   (--kafka-version: empty = a modern broker, the default; 0.9.0.1 for Kafka 0.9;
 //    --no-exactly-once: idempotent producers and deduplication instead of transactions)
 #include <algorithm>
@@ -315,6 +315,7 @@ void components(bool quick) {
 int main(int argc, char** argv) {
   bool quick = false;
   std::string kafka, kafka_version, kafka_label;
+  std::vector<std::string> kafka_properties;
   bool exactly_once = true;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -326,11 +327,14 @@ int main(int argc, char** argv) {
       kafka_version = argv[++i];
     else if (a == "--kafka-label" && i + 1 < argc)
       kafka_label = argv[++i];
+    else if (a == "--kafka-property" && i + 1 < argc) // K=V over the defaults, repeatable
+      kafka_properties.emplace_back(argv[++i]);
     else if (a == "--no-exactly-once")
       exactly_once = false;
     else {
       std::fprintf(stderr, "usage: pipeline_bench [--quick] [--kafka BOOTSTRAP "
-                           "[--kafka-version V] [--kafka-label TEXT] [--no-exactly-once]]\n");
+                           "[--kafka-version V] [--kafka-label TEXT] [--kafka-property K=V]... "
+                           "[--no-exactly-once]]\n");
       return 2;
     }
   }
@@ -349,6 +353,9 @@ int main(int argc, char** argv) {
       ko.partitions = 3;
       ko.session_timeout_ms = 6000;
       ko.exactly_once = exactly_once;
+      for (const auto& kv : kafka_properties)
+        if (auto eq = kv.find('='); eq != std::string::npos)
+          ko.extra.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
       auto log = storage::open_kafka_log(ko);
       if (!log)
         die(log.error());

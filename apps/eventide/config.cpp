@@ -56,6 +56,8 @@ config::config() {
          "retention.ms of topics created on a modern broker (-1 = forever)")
     .add(kafka_exactly_once, "kafka-exactly-once",
          "roles write in Kafka transactions (brokers 0.11+)")
+    .add(kafka_properties, "kafka-properties",
+         "librdkafka properties over the defaults: K=V,... (consumer./producer. prefixes)")
     .add(shop_url, "shop-url", "where shop tools reach the shop (\"\" = in this process)")
     .add(port, "port", "shop serve: port to listen on (0 = ephemeral)")
     .add(host, "host", "shop serve: address to listen on")

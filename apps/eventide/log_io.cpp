@@ -1,10 +1,12 @@
 // The log as the commands use it: open it, read topics to their end, produce one record.
 #include "log_io.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <optional>
 
+#include "core/text.hpp"
 #include "storage/embedded_log.hpp"
 #include "storage/kafka_log.hpp"
 
@@ -21,6 +23,17 @@ std::shared_ptr<storage::log> open_log(const options& cfg) {
     ko.session_timeout_ms = cfg.session_timeout_ms;
     ko.exactly_once = cfg.kafka_exactly_once;
     ko.client_id = "eventide-" + cfg.node_id;
+    for (size_t start = 0; start < cfg.kafka_properties.size();) {
+      auto comma = std::min(cfg.kafka_properties.find(',', start), cfg.kafka_properties.size());
+      auto item = core::trim(cfg.kafka_properties.substr(start, comma - start));
+      start = comma + 1;
+      if (item.empty())
+        continue;
+      auto eq = item.find('=');
+      if (eq == std::string::npos || eq == 0)
+        die(exit_usage, "eventide.kafka-properties: '" + item + "' is not KEY=VALUE");
+      ko.extra.emplace_back(core::trim(item.substr(0, eq)), core::trim(item.substr(eq + 1)));
+    }
     auto l = storage::open_kafka_log(ko);
     if (!l)
       die(exit_usage, l.error());

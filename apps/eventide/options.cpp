@@ -59,6 +59,11 @@ const char* const options_text = R"(options (config key eventide.NAME; on the co
                          with the admin API                     [-1 = forever]
   --kafka-exactly-once[=false]  each role commits its outputs and input offsets in one
                          Kafka transaction (brokers 0.11+; false: deduplication only) [true]
+  --kafka-properties LIST  librdkafka properties over the defaults, K=V,... ; a
+                         "consumer." or "producer." prefix sends one to that kind of
+                         handle only, e.g. "consumer.fetch.wait.max.ms=10" (the default
+                         wait is 100 ms; a broker answers a waiting fetch as soon as data
+                         arrives, librdkafka's mock cluster waits it out)
   --shop-url URL         where the shop tools (placeOrder, ...) reach the shop, e.g.
                          http://127.0.0.1:8700 (`eventide shop serve`) [in this process,
                          its store in DATA_DIR/shop, offline]

@@ -67,7 +67,10 @@ struct options {
   std::string products;         // products folder; "" = RESOURCES/products
   int session_timeout_ms = 10000;
   int64_t kafka_retention_ms = -1; // retention.ms of topics created on a modern broker; -1 = forever
-  bool kafka_exactly_once = true;  // roles write in Kafka transactions where the broker has them
+  bool kafka_exactly_once = true;
+  // librdkafka properties over the defaults, "k=v,k=v"; "consumer."/"producer." prefixes go to
+  // that kind of handle only (e.g. "consumer.fetch.wait.max.ms=10").
+  std::string kafka_properties;  // roles write in Kafka transactions where the broker has them
   // LLM and HTTP provider keys (llm-planning-chain, ollama-url, ...), as given; empty = default.
   std::map<std::string, std::string> provider_values;
   providers::provider_config providers; // built from provider_values by load_config

@@ -44,4 +44,9 @@ EVENTIDE_CRASH_AT=after-lunch expect "unknown crash point 'after-lunch'" ask "hi
 EVENTIDE_CRASH_AT=after-effect:0 expect "must be a positive integer" ask "hi" --data-dir "$dir"
 EVENTIDE_CRASH_ON_RECORD=router expect "EVENTIDE_CRASH_ON_RECORD: expected <group>:<substring>" ask "hi" --data-dir "$dir"
 expect "crash-loop-limit must be between 0 (off) and 1000" node --roles all --crash-loop-limit -1 --data-dir "$dir"
+expect "eventide.kafka-properties: 'nokey' is not KEY=VALUE" dump --brokers 127.0.0.1:1 --kafka-properties nokey
+expect "eventide.max-turn-cost-usd must be a number of USD >= 0, not 'lots'" ask "hi" --max-turn-cost-usd lots --data-dir "$dir"
+expect "eventide.llm-prices: 'gpt' is not MODEL=USD_PER_1K_TOKENS" ask "hi" --llm-prices gpt --data-dir "$dir"
+expect "provider-rate: 'shop=-1' is not PROVIDER=NUMBER (a number >= 0)" ask "hi" --provider-rate shop=-1 --data-dir "$dir"
+expect "eventide.approval-timeout-ms must be >= 1" ask "hi" --approval-timeout-ms 0 --data-dir "$dir"
 echo "cli errors: ok"
