@@ -1,6 +1,7 @@
 // Small text helpers shared by the parsers and tools.
 #pragma once
 
+#include <algorithm>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -24,6 +25,19 @@ inline std::string trim(std::string_view s, std::string_view blanks = " \t\r\n")
     return {};
   auto e = s.find_last_not_of(blanks);
   return std::string(s.substr(b, e - b + 1));
+}
+
+/// The items of a list like "a, b,c": split at `sep`, trimmed, empty ones dropped (option
+/// values: approvers, prices, limits, librdkafka properties).
+inline std::vector<std::string> split_list(std::string_view text, char sep = ',') {
+  std::vector<std::string> out;
+  for (std::size_t start = 0; start <= text.size();) {
+    auto end = std::min(text.find(sep, start), text.size());
+    if (auto item = core::trim(text.substr(start, end - start), " \t\r\n"); !item.empty())
+      out.push_back(std::move(item));
+    start = end + 1;
+  }
+  return out;
 }
 
 /// `s` on one line, reversibly: backslash, newline, carriage return and tab written as \\ \n

@@ -87,12 +87,7 @@ std::map<std::string, limit_stats> provider_limits::stats() const {
 outcome<std::map<std::string, double>> parse_provider_numbers(const std::string& what,
                                                               const std::string& list) {
   std::map<std::string, double> out;
-  for (size_t start = 0; start < list.size();) {
-    auto comma = std::min(list.find(',', start), list.size());
-    auto item = core::trim(list.substr(start, comma - start));
-    start = comma + 1;
-    if (item.empty())
-      continue;
+  for (const auto& item : core::split_list(list)) {
     auto eq = item.find('=');
     std::string name = eq == std::string::npos ? "" : core::trim(item.substr(0, eq));
     std::string value = eq == std::string::npos ? "" : core::trim(item.substr(eq + 1));

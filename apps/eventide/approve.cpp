@@ -4,15 +4,11 @@
 // the rest of the turn (or the refusal) like `ask`.
 #include <iostream>
 
-#include <caf/actor_system.hpp>
-
 #include "actors/node.hpp"
 #include "approvals.hpp"
 #include "commands.hpp"
-#include "core/event_ids.hpp"
 #include "ingress.hpp"
 #include "log_io.hpp"
-#include "roles.hpp"
 
 namespace eventide::cli {
 namespace {
@@ -52,17 +48,7 @@ int decide(const options& cfg, const command_line& cl, caf::actor_system_config&
     die(exit_usage, std::to_string(pending.size()) + " approvals are pending in conversation "
                       + conversation + " (steps" + steps + "): name the step");
   }
-  events::event e;
-  e.subject = conversation;
-  e.data = decision;
-  // Unique per submission: a second decision is its own record (and refused as such).
-  e.id = core::deterministic_id(conversation, e.data) + "/" + new_conversation_id();
-  caf::actor_system sys{system_config};
-  auto n = start_ingress_roles(sys, log, cfg);
-  auto rc = submit_and_follow(*log, cfg, std::move(e), std::chrono::seconds(cfg.timeout));
-  if (n)
-    n->stop();
-  return rc;
+  return submit_command(log, cfg, system_config, conversation, decision);
 }
 
 } // namespace

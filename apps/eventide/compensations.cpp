@@ -6,15 +6,11 @@
 #include <string>
 #include <utility>
 
-#include <caf/actor_system.hpp>
-
 #include "actors/node.hpp"
 #include "commands.hpp"
-#include "core/event_ids.hpp"
 #include "core/json.hpp"
 #include "ingress.hpp"
 #include "log_io.hpp"
-#include "roles.hpp"
 #include "schemas/codec.hpp"
 
 namespace eventide::cli {
@@ -51,22 +47,10 @@ int retry(const options& cfg, const command_line& cl, caf::actor_system_config& 
   check_conversation_id(conversation);
   start_logging(cfg, "warning", cfg.data_dir + "/eventide.log");
   auto log = open_log(cfg);
-  const int turn = next_turn(*log, cfg, conversation) - 1; // the latest turn asked
-  if (turn < 1)
-    die(exit_usage, "unknown conversation " + conversation + " in " + log->describe());
   events::compensation_retry_requested again{cfg.user, cfg.reason};
-  again.turn = turn;
-  events::event e;
-  e.subject = conversation;
-  e.data = again;
-  e.id = core::deterministic_id(conversation, e.data) + "/" + new_conversation_id();
-  caf::actor_system sys{system_config};
-  auto n = start_ingress_roles(sys, log, cfg);
-  auto rc = submit_and_follow(*log, cfg, std::move(e), std::chrono::seconds(cfg.timeout),
-                              {"PlanCompensated", "CompensationFailed"});
-  if (n)
-    n->stop();
-  return rc;
+  again.turn = latest_turn(*log, cfg, conversation);
+  return submit_command(log, cfg, system_config, conversation, again,
+                        {"PlanCompensated", "CompensationFailed"});
 }
 
 int run_compensations(const options& cfg, const command_line& cl,

@@ -2,6 +2,8 @@
 #include "ingress.hpp"
 
 #include <algorithm>
+
+#include <caf/actor_system.hpp>
 #include <atomic>
 #include <csignal>
 #include <functional>
@@ -16,6 +18,7 @@
 #include "core/event_ids.hpp"
 #include "core/text.hpp"
 #include "follow.hpp"
+#include "roles.hpp"
 #include "log_io.hpp"
 #include "model/ids.hpp"
 #include "schemas/codec.hpp"
@@ -75,31 +78,58 @@ std::unique_ptr<storage::consumer> consumer_from_now(storage::log& log, const to
 
 } // namespace
 
-int submit_and_follow(storage::log& log, const options& cfg, events::event e,
-                      std::chrono::seconds timeout, std::vector<std::string> until) {
+int latest_turn(storage::log& log, const options& cfg, const std::string& conversation) {
+  const int turn = next_turn(log, cfg, conversation) - 1;
+  if (turn < 1)
+    die(exit_usage, "unknown conversation " + conversation + " in " + log.describe());
+  return turn;
+}
+
+namespace {
+
+events::event command_event(const options& cfg, const std::string& conversation,
+                            events::payload p) {
+  events::event e;
+  e.subject = conversation;
+  e.data = std::move(p);
+  e.id = core::deterministic_id(conversation, e.data) + "/" + new_conversation_id();
+  e.source = "eventide/ingress/" + cfg.node_id;
+  e.time_ms = now_ms();
+  return e;
+}
+
+} // namespace
+
+int submit_command(std::shared_ptr<storage::log> log, const options& cfg,
+                   caf::actor_system_config& system_config, const std::string& conversation,
+                   events::payload command, std::vector<std::string> until) {
+  caf::actor_system sys{system_config};
+  auto n = start_ingress_roles(sys, log, cfg);
+  auto e = command_event(cfg, conversation, std::move(command));
   topics t(cfg.topic_prefix);
   follower f;
-  f.conversation = e.subject;
+  f.conversation = conversation;
   f.turn = events::turn_of(e.data);
   f.json = cfg.json;
   f.dead_letter_topic = t.dead_letters;
   f.question_topic = cfg.topic_prefix + events::topic_of(e.data);
   f.what = std::string("the ") + events::type_name(e.data);
   f.until = std::move(until);
-  f.consumer = consumer_from_now(log, t, e.subject);
-  e.source = "eventide/ingress/" + cfg.node_id;
-  e.time_ms = now_ms();
+  f.consumer = consumer_from_now(*log, t, conversation);
   f.started_ms = e.time_ms;
   auto bytes = events::encode(e);
   if (!bytes)
     die(exit_usage, std::string("cannot write this ") + events::type_name(e.data) + ": "
                       + bytes.error());
-  auto written = produce_one(log, f.question_topic, e.subject, *bytes,
+  auto written = produce_one(*log, f.question_topic, conversation, *bytes,
                              events::cloudevents_headers(e));
   if (!written)
     die(exit_failed, "could not write to the log: " + written.error());
   f.question = *written;
-  return follow(f, timeout);
+  auto rc = follow(f, std::chrono::seconds(cfg.timeout));
+  if (n)
+    n->stop();
+  return rc;
 }
 
 namespace {
@@ -126,15 +156,10 @@ bool ask_yes(std::istream& in, const std::string& question) {
   return answer == "y" || answer == "Y" || answer == "yes";
 }
 
-// Writes a person's command of the turn (a decision, a cancellation) with a unique id.
+// Writes a person's command of the turn being asked (Ctrl-C's cancellation, chat's decision).
 void write_command(storage::log& log, const options& cfg, const std::string& conversation,
                    events::payload p) {
-  events::event e;
-  e.subject = conversation;
-  e.data = std::move(p);
-  e.id = core::deterministic_id(conversation, e.data) + "/" + new_conversation_id();
-  e.source = "eventide/ingress/" + cfg.node_id;
-  e.time_ms = now_ms();
+  auto e = command_event(cfg, conversation, std::move(p));
   auto bytes = events::encode(e);
   if (!bytes) {
     std::cerr << "eventide: cannot write " << events::type_name(e.data) << ": " << bytes.error()

@@ -4,8 +4,11 @@
 
 #include <chrono>
 #include <istream>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include <caf/fwd.hpp>
 
 #include "model/events.hpp"
 #include "storage/log.hpp"
@@ -41,11 +44,17 @@ int ask_turn(storage::log& log, const options& cfg, const std::string& conversat
              const std::string& question, std::chrono::seconds timeout,
              turn_prompts prompts = {});
 
-/// Writes `e` (a command of a turn: an approval decision, a cancellation; its id, subject and
-/// data set) and prints the turn's events from there until its answer, like ask_turn: a dead
-/// letter of `e` (the orchestrator refused it) ends the wait with its reason (exit_failed).
-/// `until`: event types that end the wait instead of the answer (the turn was answered before).
-int submit_and_follow(storage::log& log, const options& cfg, events::event e,
-                      std::chrono::seconds timeout, std::vector<std::string> until = {});
+/// The latest turn asked in `conversation`; dies (exit_usage) when it has none.
+int latest_turn(storage::log& log, const options& cfg, const std::string& conversation);
+
+/// Writes a person's command of a turn (an approval decision, a cancellation, a saga retry;
+/// its data's turn set) with a unique id -- a second one is its own record, refused as such --
+/// starts the roles this process runs (start_ingress_roles) and prints the turn's events from
+/// there until its answer, like ask_turn: a dead letter of the command (the orchestrator refused
+/// it) ends the wait with its reason (exit_failed). `until`: event types that end the wait
+/// instead of the answer (the turn was answered before).
+int submit_command(std::shared_ptr<storage::log> log, const options& cfg,
+                   caf::actor_system_config& system_config, const std::string& conversation,
+                   events::payload command, std::vector<std::string> until = {});
 
 } // namespace eventide::cli

@@ -23,12 +23,7 @@ std::shared_ptr<storage::log> open_log(const options& cfg) {
     ko.session_timeout_ms = cfg.session_timeout_ms;
     ko.exactly_once = cfg.kafka_exactly_once;
     ko.client_id = "eventide-" + cfg.node_id;
-    for (size_t start = 0; start < cfg.kafka_properties.size();) {
-      auto comma = std::min(cfg.kafka_properties.find(',', start), cfg.kafka_properties.size());
-      auto item = core::trim(cfg.kafka_properties.substr(start, comma - start));
-      start = comma + 1;
-      if (item.empty())
-        continue;
+    for (const auto& item : core::split_list(cfg.kafka_properties)) {
       auto eq = item.find('=');
       if (eq == std::string::npos || eq == 0)
         die(exit_usage, "eventide.kafka-properties: '" + item + "' is not KEY=VALUE");

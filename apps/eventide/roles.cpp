@@ -54,12 +54,7 @@ double usd_amount(const std::string& option, const std::string& text) {
 // "gpt-4o-mini=0.0006, llama3.1:8b=0" -> by model.
 std::map<std::string, double> llm_prices(const std::string& list) {
   std::map<std::string, double> prices;
-  for (size_t start = 0; start < list.size();) {
-    auto comma = std::min(list.find(',', start), list.size());
-    auto item = core::trim(list.substr(start, comma - start));
-    start = comma + 1;
-    if (item.empty())
-      continue;
+  for (const auto& item : core::split_list(list)) {
     auto eq = item.rfind('=');
     if (eq == std::string::npos || eq == 0)
       throw usage_error{"eventide.llm-prices: '" + item + "' is not MODEL=USD_PER_1K_TOKENS"};
@@ -88,12 +83,7 @@ node_options make_node_options(const options& cfg, std::set<std::string> roles) 
   o.policy.max_wall_ms = cfg.max_turn_ms;
   o.policy.max_cost_usd = usd_amount("max-turn-cost-usd", cfg.max_turn_cost_usd);
   o.policy.usd_per_1k_tokens = llm_prices(cfg.llm_prices);
-  for (size_t start = 0; start <= cfg.approvers.size();) {
-    auto comma = std::min(cfg.approvers.find(',', start), cfg.approvers.size());
-    if (auto name = core::trim(cfg.approvers.substr(start, comma - start)); !name.empty())
-      o.policy.approvers.push_back(name);
-    start = comma + 1;
-  }
+  o.policy.approvers = core::split_list(cfg.approvers);
   o.policy.retry_backoff.base_ms = cfg.retry_base_ms;
   o.policy.retry_backoff.max_ms = cfg.retry_max_ms;
   o.tool_concurrency = static_cast<size_t>(cfg.tool_concurrency);

@@ -35,19 +35,6 @@ events::tool_invocation_resulted ok_result_v(const std::string& step, const std:
   return r;
 }
 
-// The digest of the fold after a trip through its snapshot (with the real codec).
-std::string snapshot_digest(const conversation_state& s, const orchestration_policy& p) {
-  auto text = s.snapshot([](const events::event& e) {
-    auto r = events::encode(e);
-    REQUIRE(r.ok());
-    return *r;
-  });
-  auto back = conversation_state::restore(conv, p, text,
-                                          [](std::string_view b) { return events::decode(b); });
-  REQUIRE(back.ok());
-  CHECK(back->snapshot([](const events::event& e) { return events::encode(e).value(); }) == text);
-  return back->digest();
-}
 
 // Runs the comparison plan to its revision request.
 void run_to_revision(harness& h) {

@@ -43,13 +43,6 @@ events::event event_of(events::payload p, int64_t t = 0) {
   return events::event{"x", "eventide/test/n1", t, conv, "", "", std::move(p)};
 }
 
-std::string snapshot_digest(const conversation_state& s, const orchestration_policy& p) {
-  auto text = s.snapshot([](const events::event& e) { return events::encode(e).value(); });
-  auto back = conversation_state::restore(conv, p, text,
-                                          [](std::string_view b) { return events::decode(b); });
-  REQUIRE(back.ok());
-  return back->digest();
-}
 
 // Runs the pricey order until the charge waits for approval (from t = 1100 to 6100).
 void run_to_approval(harness& h) {

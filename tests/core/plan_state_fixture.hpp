@@ -1,6 +1,6 @@
-// What the plan-state tests share (plan_state_test.cpp, plan_state_failures_test.cpp): the
-// design plan, results and requests of conversation "c1", a harness that feeds a fold and
-// collects what it decides.
+// What the plan-state tests share (plan_state_*_test.cpp): the design plan, results and
+// requests of conversation "c1", a harness that feeds a fold and collects what it decides, and
+// the digest of a fold after a snapshot round trip.
 #pragma once
 
 #include <algorithm>
@@ -12,6 +12,7 @@
 #include "core/backoff.hpp"
 #include "core/plan_state.hpp"
 #include "model/ids.hpp"
+#include "schemas/codec.hpp"
 
 namespace eventide::testing {
 
@@ -105,6 +106,21 @@ struct harness {
     return fresh.digest();
   }
 };
+
+// The digest of a fold after a trip through its snapshot (with the real codec); the restored
+// fold's snapshot is the same text.
+inline std::string snapshot_digest(const conversation_state& s, const orchestration_policy& p) {
+  auto text = s.snapshot([](const events::event& e) {
+    auto r = events::encode(e);
+    REQUIRE(r.ok());
+    return *r;
+  });
+  auto back = conversation_state::restore(conv, p, text,
+                                          [](std::string_view b) { return events::decode(b); });
+  REQUIRE(back.ok());
+  CHECK(back->snapshot([](const events::event& e) { return events::encode(e).value(); }) == text);
+  return back->digest();
+}
 
 template <class T>
 inline const T& as(const events::payload& p) {

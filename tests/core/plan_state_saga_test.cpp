@@ -45,13 +45,6 @@ events::tool_invocation_resulted undo_error(const std::string& step, const std::
   return r;
 }
 
-std::string snapshot_digest(const conversation_state& s, const orchestration_policy& p) {
-  auto text = s.snapshot([](const events::event& e) { return events::encode(e).value(); });
-  auto back = conversation_state::restore(conv, p, text,
-                                          [](std::string_view b) { return events::decode(b); });
-  REQUIRE(back.ok());
-  return back->digest();
-}
 
 // Runs the order plan until s3 (shipOrder) is requested; s1 and s2 succeeded.
 void run_to_shipping(harness& h) {

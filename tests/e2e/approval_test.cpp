@@ -9,11 +9,8 @@
 #include <thread>
 
 #include "core/event_ids.hpp"
-#include "core/json.hpp"
-#include "providers/tool.hpp"
-#include "shop/service.hpp"
-#include "storage/kv_store.hpp"
 #include "tests/e2e/harness.hpp"
+#include "tests/e2e/shop_store.hpp"
 
 using namespace eventide;
 using namespace eventide::testing;
@@ -21,21 +18,7 @@ using namespace eventide::testing;
 namespace {
 
 std::vector<std::string> shop_effects(const std::string& data_dir) {
-  const std::string dir = data_dir + "/shop";
-  REQUIRE(storage::kv_store::wait_until_closed(dir, std::chrono::seconds(10)));
-  shop::shop_settings settings;
-  settings.data_dir = dir;
-  settings.products_dir = providers::resource_root() + "/products";
-  settings.exchange_rates_file = providers::resource_root() + "/config/exchange-rates.json";
-  auto opened = shop::shop_service::open(settings);
-  REQUIRE(opened.ok());
-  auto effects = json::parse((*opened)->handle({"GET", "/effects", "", ""}).body);
-  REQUIRE(effects.ok());
-  std::vector<std::string> out;
-  for (auto& e : effects->GetArray())
-    out.push_back(json::get_string(e, "kind").value_or("?") + " "
-                  + json::get_string(e, "idempotencyKey").value_or("?"));
-  return out;
+  return read_shop(data_dir).effects;
 }
 
 // Waits (in the background) until the conversation shows `type`, then writes `p` for it.
