@@ -38,6 +38,10 @@ struct consumer_bridge_config {
   /// dead-lettered with it like one that does not decode (and a replay below the committed
   /// offset does not letter it again). Null: none.
   std::function<std::optional<std::string>(const storage::record&, const events::event&)> refuse;
+  /// Without transactions, offsets are committed at most this often: a crash re-reads at most
+  /// that much more (the roles are idempotent), and a burst costs one commit per partition
+  /// instead of one per poll cycle (the embedded log writes each commit to RocksDB).
+  int64_t commit_interval_ms = 100;
   size_t max_in_flight = 256;  // records handed to the role and not yet acknowledged
   size_t max_batch = 128;      // records per poll
 };
@@ -46,7 +50,8 @@ struct consumer_bridge_config {
 producer_actor spawn_producer(caf::actor_system& sys, std::shared_ptr<storage::log> log,
                               std::string topic_prefix);
 
-/// A consumer bridge (detached: poll blocks) feeding `role`. Commits an offset only after the
+/// A consumer bridge feeding `role` (on the scheduler when the log notifies it and never
+/// blocks, as the embedded log does; detached otherwise: poll blocks). Commits an offset only after the
 /// role acknowledged every record before it; dead-letters what cannot be decoded or handled.
 caf::actor spawn_consumer_bridge(caf::actor_system& sys, consumer_bridge_config cfg,
                                  role_actor role, producer_actor producer);

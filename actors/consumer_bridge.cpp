@@ -32,6 +32,21 @@ void schedule_poll(consumer_ptr self) {
   }
 }
 
+// The next cycle after one that found `more` records (or, for a bridge not driven by the
+// log's notifications, any cycle: its poll waits). A driven bridge otherwise sleeps until
+// notified or acknowledged, and polls once a second anyway, so that a lost notification would
+// cost a second, not a stall. (On Kafka, librdkafka's queue event callback was tried: it fires
+// only when the consumer queue turns non-empty, and hops waited for the next poll.)
+void next_cycle(consumer_ptr self, bool more) {
+  auto& st = self->state;
+  if (!st.driven || more) {
+    schedule_poll(self);
+  } else if (!st.keepalive) {
+    st.keepalive = true;
+    self->delayed_send(self, std::chrono::seconds(1), idle_atom::value);
+  }
+}
+
 void guard_error(consumer_state& st, const outcome<void>& r) {
   if (r)
     return;
@@ -240,7 +255,7 @@ bool poll_into(consumer_ptr self, std::vector<storage::record>& out) {
   auto& st = self->state;
   // Block while idle (poll wakes on new data); while records are in flight return soon so
   // their acknowledgements (and commits) are processed.
-  auto timeout = std::chrono::milliseconds(st.in_flight > 0 ? 2 : 100);
+  auto timeout = std::chrono::milliseconds(st.driven ? 0 : st.in_flight > 0 ? 2 : 100);
   auto batch = st.consumer->poll(st.cfg.max_batch, timeout);
   if (!batch) {
     st.last_error = std::to_string(now_ms()) + " poll: " + batch.error();
@@ -268,6 +283,23 @@ void note_in_flight(consumer_state& st) {
     if (!t.in_flight.empty())
       note.add(tp.topic, tp.partition, t.in_flight);
   guard_error(st, st.guard->finish_note());
+}
+
+// Acknowledges, and takes out of `batch`, the records addressed to another role (cfg.skip)
+// before the crash guard notes the batch: they never reach this role, so they cannot crash
+// it, and a worker group passes over most tool requests (one pwrite per batch saved).
+void pass_over_skipped(consumer_ptr self, std::vector<storage::record>& batch) {
+  auto& st = self->state;
+  if (!st.cfg.skip)
+    return;
+  auto kept = std::remove_if(batch.begin(), batch.end(), [&](const storage::record& rec) {
+    if (!st.cfg.skip(rec))
+      return false;
+    ++st.skipped;
+    acknowledge(self, {rec.topic, rec.partition}, rec.offset);
+    return true;
+  });
+  batch.erase(kept, batch.end());
 }
 
 // Hands one record in flight to the role, or passes over it, or dead-letters it.
@@ -336,10 +368,12 @@ void quarantine_cycle(consumer_ptr self) {
   auto& g = *st.guard;
   if (st.alone)
     return; // its acknowledgement polls again
+  bool polled = false;
   if (st.held.empty() && st.in_flight < st.cfg.max_in_flight && may_poll(st)) {
     std::vector<storage::record> batch;
     if (!poll_into(self, batch))
       return;
+    polled = !batch.empty();
     for (auto& rec : batch)
       st.held.push_back(std::move(rec));
   }
@@ -387,7 +421,7 @@ void quarantine_cycle(consumer_ptr self) {
     st.polling = true;
     self->delayed_send(self, std::chrono::milliseconds(1), poll_atom::value);
   } else if (!st.alone) {
-    schedule_poll(self);
+    next_cycle(self, polled);
   }
 }
 
@@ -409,8 +443,27 @@ caf::behavior consumer_bridge(consumer_ptr self, consumer_bridge_config cfg, rol
     [self](const auto& revoked, const auto& assigned) { on_rebalance(self, revoked, assigned); });
   if (!st.cfg.restore)
     st.live = true; // roles that do not restore are live at once (partitions: none reported)
+  // Only a weak handle: the consumer, which keeps the function, belongs to this actor.
+  caf::weak_actor_ptr weak{self->ctrl()};
+  st.driven = st.consumer->set_notify([weak, notified = st.notified] {
+    if (!notified->exchange(true))
+      if (auto strong = weak.lock())
+        caf::anon_send(caf::actor_cast<caf::actor>(strong), notified_atom::value);
+  });
   schedule_poll(self);
   return {
+    [self](notified_atom) {
+      self->state.notified->store(false); // before the poll: what comes after it notifies again
+      schedule_poll(self);
+    },
+    [self](idle_atom) {
+      self->state.keepalive = false;
+      schedule_poll(self);
+    },
+    [self](tick_atom) {
+      self->state.commit_timer = false;
+      commit_due(self);
+    },
     [self](poll_atom) {
       auto& st = self->state;
       st.polling = false;
@@ -421,7 +474,7 @@ caf::behavior consumer_bridge(consumer_ptr self, consumer_bridge_config cfg, rol
         quarantine_cycle(self);
         return;
       }
-      commit_handled(st);
+      commit_due(self);
       if (st.in_flight >= st.cfg.max_in_flight || !may_poll(st))
         return; // back-pressure: acknowledge() resumes polling
       std::vector<storage::record> batch;
@@ -439,13 +492,14 @@ caf::behavior consumer_bridge(consumer_ptr self, consumer_bridge_config cfg, rol
       } else {
         for (auto& rec : batch)
           intake(st, rec);
-        if (st.guard)
+        pass_over_skipped(self, batch);
+        if (st.guard && !batch.empty())
           note_in_flight(st); // one write per batch, before anything is handed out
         for (auto& rec : batch)
           hand_out(self, rec);
       }
       check_restored(self);
-      schedule_poll(self);
+      next_cycle(self, !batch.empty());
     },
     [self](health_atom) {
       auto& st = self->state;
@@ -478,6 +532,12 @@ caf::behavior consumer_bridge(consumer_ptr self, consumer_bridge_config cfg, rol
 
 caf::actor spawn_consumer_bridge(caf::actor_system& sys, consumer_bridge_config cfg,
                                  role_actor role, producer_actor producer) {
+  // A bridge whose log notifies it and never blocks it (the embedded log without fsync) runs
+  // on the scheduler: a record appended by a role there reaches the next role without waking
+  // another thread. Otherwise poll() or a commit may block: the bridge gets its own thread.
+  if (cfg.log->notifies_consumers() && cfg.log->delivers_inline())
+    return sys.spawn(consumer_internal::consumer_bridge, std::move(cfg), std::move(role),
+                     std::move(producer));
   return sys.spawn<caf::detached>(consumer_internal::consumer_bridge, std::move(cfg),
                                   std::move(role), std::move(producer));
 }

@@ -1,6 +1,7 @@
 // The consumer bridge's commits (actors/consumer_state.hpp): offsets of what the role
 // acknowledged, in Kafka transactions with exactly-once together with the role's outputs, and
 // the rewind after a transaction the broker aborted.
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -94,7 +95,10 @@ void commit_handled(consumer_state& st, bool wait) {
   }
   if (!st.commit_pending)
     return;
+  if (!wait && now_ms() - st.last_commit_ms < st.cfg.commit_interval_ms)
+    return; // commit_due() sets a timer
   st.commit_pending = false;
+  st.last_commit_ms = now_ms();
   for (auto& [tp, t] : st.tracks) {
     auto next = log_offset{t.in_flight.empty() ? t.polled_upto : *t.in_flight.begin()};
     if (next <= t.committed)
@@ -121,6 +125,16 @@ void lost_output(consumer_ptr self, const storage::topic_partition& tp, int64_t 
     --st.in_flight;
   if (st.in_flight == 0)
     schedule_poll(self);
+}
+
+void commit_due(consumer_ptr self) {
+  auto& st = self->state;
+  commit_handled(st);
+  if (st.commit_pending && !st.commit_timer && !st.cfg.log->transactional()) {
+    st.commit_timer = true;
+    self->delayed_send(self, std::chrono::milliseconds(st.cfg.commit_interval_ms),
+                       tick_atom::value);
+  }
 }
 
 bool is_produce_failure(const caf::error& err) {

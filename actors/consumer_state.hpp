@@ -3,6 +3,7 @@
 // consumer_commit.cpp).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -41,12 +42,20 @@ struct consumer_state {
   std::map<storage::topic_partition, int64_t> restore_targets; // high watermark at assignment
   size_t in_flight = 0;
   bool polling = false;
+  // Driven by the log's notifications (consumer::set_notify): polls never wait, and the bridge
+  // sleeps in its mailbox until the log has something new. `notified` coalesces them: the log
+  // sends one message until the bridge takes it.
+  bool driven = false;
+  bool keepalive = false; // a driven bridge's once-a-second poll is scheduled
+  std::shared_ptr<std::atomic<bool>> notified = std::make_shared<std::atomic<bool>>(false);
   bool live = false;
   bool going_live = false;     // the role was told to go live and has not answered yet
   bool rewind_needed = false;  // exactly-once: a transaction was aborted (rewind())
   bool rewinding = false;      // inside rewind(): the role's store is not to be trusted
   bool commit_pending = false; // acknowledgements not yet committed
   int64_t last_txn_ms = 0;     // exactly-once: when the last transaction was committed
+  int64_t last_commit_ms = 0;  // without transactions: when offsets were last committed
+  bool commit_timer = false;   // a tick_atom will commit what is still pending
   uint64_t handled = 0, dead_lettered = 0, skipped = 0, transactions = 0, aborted = 0;
   std::string last_error; // "<time ms> <what>" of the last poll/commit/handling failure
   // Crash-loop guard (null: off). During a quarantine records wait in `held` for their turn at
@@ -73,6 +82,9 @@ using consumer_ptr = caf::stateful_actor<consumer_state>*;
 
 /// Sends the bridge its next poll cycle unless one is scheduled.
 void schedule_poll(consumer_ptr self);
+
+/// Commits what was handled; what the commit interval holds back goes with a timer.
+void commit_due(consumer_ptr self);
 
 /// Exactly-once polls only when nothing is in flight (consumer_commit.cpp has why).
 bool may_poll(const consumer_state& st);

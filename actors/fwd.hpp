@@ -39,6 +39,7 @@ namespace eventide {
 
 using publish_atom = caf::atom_constant<caf::atom("publish")>;
 using poll_atom = caf::atom_constant<caf::atom("poll")>;
+using notified_atom = caf::atom_constant<caf::atom("notified")>;
 using serve_atom = caf::atom_constant<caf::atom("serve")>;
 using live_atom = caf::atom_constant<caf::atom("live")>;
 using restore_atom = caf::atom_constant<caf::atom("restore")>;

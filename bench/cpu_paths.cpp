@@ -6,9 +6,12 @@
 //     decode  events::decode of a PlanGenerated record (parse, checks, schema validation, read)
 //     plan    the offline planner on a 3-step question (catalog loaded once, before the loop)
 //     fold    a 3-step conversation through the orchestrator's fold: every apply and decide
+//     replay  a 3-step conversation's records as the orchestrator restores them: decode each
+//             (validating) and fold it; per call, all of the conversation's records
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "core/event_ids.hpp"
 #include "core/plan_state.hpp"
@@ -59,11 +62,53 @@ size_t fold_once() {
   return decided;
 }
 
+// The records of one 3-step conversation, as the log holds them (encoded once, outside the loop).
+std::vector<std::string> conversation_records() {
+  std::vector<std::string> out;
+  core::conversation_state s(conv);
+  auto put = [&](events::payload p, int64_t t) {
+    auto e = make(std::move(p), t);
+    out.push_back(*events::encode(e));
+    s.apply(e);
+  };
+  put(events::plan_generated{1, plan_json, "offline", "rule-based", 0}, 1000);
+  const std::pair<const char*, const char*> results[] = {
+    {"getProductInformation", R"({"name":"Aurora X1","price":1299,"currency":"USD"})"},
+    {"exchangeRate", R"({"converted":1195.03,"to":"EUR"})"},
+    {"math", R"({"value":1422.09})"}};
+  int64_t t = 1000;
+  for (size_t i = 0; !s.finished(); ++i) {
+    t += 10;
+    std::vector<events::tool_invocation_requested> requests;
+    for (auto& d : s.decide(t)) {
+      if (auto r = std::get_if<events::tool_invocation_requested>(&d))
+        requests.push_back(*r);
+      put(d, t);
+    }
+    for (auto& r : requests)
+      put(result(r.step_id, r.tool, results[std::min<size_t>(i, 2)].second), t);
+  }
+  return out;
+}
+
+size_t replay_once(const std::vector<std::string>& records) {
+  core::conversation_state s(conv);
+  size_t applied = 0;
+  for (const auto& r : records) {
+    auto e = events::decode(r);
+    if (!e)
+      std::abort();
+    s.apply(*e);
+    ++applied;
+  }
+  return applied + s.finished();
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
   if (argc != 3) {
-    std::fprintf(stderr, "usage: cpu_paths decode|plan|fold N\n");
+    std::fprintf(stderr, "usage: cpu_paths decode|plan|fold|replay N\n");
     return 2;
   }
   const std::string path = argv[1];
@@ -81,6 +126,10 @@ int main(int argc, char** argv) {
   } else if (path == "fold") {
     for (long i = 0; i < n; ++i)
       sink += fold_once();
+  } else if (path == "replay") {
+    auto records = conversation_records();
+    for (long i = 0; i < n; ++i)
+      sink += replay_once(records);
   } else {
     std::fprintf(stderr, "cpu_paths: unknown path '%s'\n", path.c_str());
     return 2;

@@ -44,14 +44,14 @@ void log_core::rebalance_locked(group_state& group) {
 
 void log_core::notify_all_locked() {
   for (auto* m : members)
-    m->changed.notify_one();
+    m->signal();
 }
 
 // Wakes the consumers that read `tp`: only their poll() can return something new.
 void log_core::notify_readers_locked(const topic_partition& tp) {
   for (auto* m : members)
     if (m->owned.count(tp))
-      m->changed.notify_one();
+      m->signal();
 }
 
 bool log_core::rebalance_ready_locked(const member_state& m) const {
@@ -171,6 +171,19 @@ std::vector<fetch> log_core::plan_fetch_locked(member_state& m, size_t max) cons
   return plan;
 }
 
+void log_core::read_recent_locked(std::vector<fetch>& plan, std::vector<record>& out) const {
+  auto from_memory = [&](const fetch& f) {
+    const auto& recent = topics.at(f.tp.topic).recent[static_cast<size_t>(f.tp.partition)];
+    if (recent.empty() || f.start < recent.front().offset)
+      return false;
+    auto first = static_cast<size_t>(f.start - recent.front().offset);
+    for (int64_t i = 0; i < f.count; ++i)
+      out.push_back(recent[first + static_cast<size_t>(i)]); // (a fetch ends at the high mark)
+    return true;
+  };
+  plan.erase(std::remove_if(plan.begin(), plan.end(), from_memory), plan.end());
+}
+
 // ---- consumer ---------------------------------------------------------------------------
 
 outcome<std::vector<record>> embedded_consumer::poll(size_t max_records,
@@ -203,11 +216,19 @@ outcome<std::vector<record>> embedded_consumer::poll(size_t max_records,
     }
     auto plan = core_->plan_fetch_locked(state_, max_records);
     if (!plan.empty()) {
-      lk.unlock();
-      auto records = core_->read(plan);
-      lk.lock();
+      std::vector<record> recent;
+      core_->read_recent_locked(plan, recent);
+      outcome<std::vector<record>> records = std::vector<record>{};
+      if (!plan.empty()) { // older records: from RocksDB, unlocked
+        lk.unlock();
+        records = core_->read(plan);
+        lk.lock();
+      }
       if (!records)
         return std::move(records).take_failure();
+      if (!recent.empty())
+        records->insert(records->end(), std::make_move_iterator(recent.begin()),
+                        std::make_move_iterator(recent.end()));
       // Only this thread moves positions, and owned partitions change only in poll().
       for (const auto& r : *records)
         state_.positions[{r.topic, r.partition}] = r.offset + 1;
@@ -284,7 +305,7 @@ void embedded_consumer::pause(const topic_partition& tp) {
 void embedded_consumer::resume(const topic_partition& tp) {
   std::lock_guard<std::mutex> lk(core_->mu);
   if (state_.paused.erase(tp) > 0)
-    state_.changed.notify_one();
+    state_.signal();
 }
 
 void embedded_consumer::set_rebalance_listener(rebalance_listener listener) {
@@ -294,7 +315,13 @@ void embedded_consumer::set_rebalance_listener(rebalance_listener listener) {
 void embedded_consumer::wakeup() {
   std::lock_guard<std::mutex> lk(core_->mu);
   state_.wakeup = true;
-  state_.changed.notify_one();
+  state_.signal();
+}
+
+bool embedded_consumer::set_notify(std::function<void()> notify) {
+  std::lock_guard<std::mutex> lk(core_->mu);
+  state_.notify = std::move(notify);
+  return true;
 }
 
 void embedded_consumer::close() {
@@ -302,6 +329,7 @@ void embedded_consumer::close() {
   if (state_.closed)
     return;
   state_.closed = true;
+  state_.notify = nullptr;
   if (!state_.group.empty())
     core_->leave_group_locked(state_);
   state_.owned.clear();

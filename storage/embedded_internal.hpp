@@ -4,6 +4,8 @@
 #pragma once
 
 #include <condition_variable>
+#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -39,6 +41,13 @@ struct member_state {
   bool closed = false;
   size_t cursor = 0; // rotates the first partition served, for fairness
   std::condition_variable changed; // waited on by this consumer's poll()
+  std::function<void()> notify;    // consumer::set_notify(): called with `changed`
+
+  void signal() {
+    changed.notify_one();
+    if (notify)
+      notify();
+  }
 };
 
 struct group_state {
@@ -51,6 +60,17 @@ struct group_state {
 struct topic_state {
   int32_t partitions = 0;
   std::vector<int64_t> next_offset; // per partition: the high watermark
+  // Per partition, the records appended last (at most recent_records, the newest at the back):
+  // a live consumer mostly reads what was just appended, and taking it from here saves a
+  // RocksDB iterator and seek per poll.
+  std::vector<std::deque<record>> recent;
+  static constexpr size_t recent_records = 64;
+
+  void resize(int32_t n) {
+    partitions = n;
+    next_offset.assign(static_cast<size_t>(n), 0);
+    recent.assign(static_cast<size_t>(n), {});
+  }
 };
 
 struct fetch {
@@ -88,6 +108,8 @@ class log_core {
   void leave_group_locked(member_state& m);
   bool has_data_locked(const member_state& m) const;
   std::vector<fetch> plan_fetch_locked(member_state& m, size_t max) const;
+  // Serves the fetches of `plan` that topic_state::recent holds into `out` and removes them.
+  void read_recent_locked(std::vector<fetch>& plan, std::vector<record>& out) const;
   outcome<std::vector<record>> read(const std::vector<fetch>& plan);
   outcome<position> append(const std::string& topic, const std::string& key,
                            const std::string& value);
@@ -110,6 +132,7 @@ class embedded_consumer final : public consumer {
   void resume(const topic_partition& tp) override;
   void set_rebalance_listener(rebalance_listener listener) override;
   void wakeup() override;
+  bool set_notify(std::function<void()> notify) override;
   void close() override;
 
  private:

@@ -104,8 +104,7 @@ outcome<void> log_core::load() {
     if (it->value().size() != 4)
       return fail("embedded log at " + dir + ": corrupt topic entry " + it->key().ToString());
     topic_state t;
-    t.partitions = static_cast<int32_t>(get_be32(it->value().data()));
-    t.next_offset.assign(static_cast<size_t>(t.partitions), 0);
+    t.resize(static_cast<int32_t>(get_be32(it->value().data())));
     topics.emplace(it->key().ToString().substr(2), std::move(t));
   }
   for (auto& [name, t] : topics) {
@@ -152,8 +151,7 @@ outcome<topic_state*> log_core::ensure_topic_locked(const std::string& topic) {
   if (!s.ok())
     return fail("embedded log: cannot create topic " + topic + ": " + s.ToString());
   topic_state t;
-  t.partitions = options.partitions;
-  t.next_offset.assign(static_cast<size_t>(t.partitions), 0);
+  t.resize(options.partitions);
   return &topics.emplace(topic, std::move(t)).first->second;
 }
 
@@ -247,6 +245,11 @@ outcome<position> log_core::append(const std::string& topic, const std::string& 
     return fail("embedded log: append to " + topic + "/" + std::to_string(partition)
                 + " failed: " + s.ToString());
   ++ts.next_offset[static_cast<size_t>(partition)];
+  auto& recent = ts.recent[static_cast<size_t>(partition)];
+  if (recent.size() == topic_state::recent_records)
+    recent.pop_front();
+  recent.push_back(record{topic, partition_id{partition}, log_offset{offset}, key, value,
+                          static_cast<int64_t>(get_be64(header.data())), {}});
   notify_readers_locked({topic, partition});
   return position{partition_id{partition}, log_offset{offset}};
 }
@@ -270,6 +273,7 @@ class embedded_log final : public log {
   void serve(std::chrono::milliseconds) override {}
   // Unless every append waits for an fsync.
   bool delivers_inline() const override { return !core_->options.sync_writes; }
+  bool notifies_consumers() const override { return true; }
   outcome<void> flush(std::chrono::milliseconds) override { return {}; }
 
   outcome<int32_t> partition_count(const std::string& topic) override {

@@ -110,6 +110,16 @@ class consumer {
   /// Makes a blocked poll() return early; safe from any thread.
   virtual void wakeup() = 0;
 
+  /// Has `notify` called whenever poll() may return something new: a record appended to an
+  /// owned partition, a rebalance to apply, a resumed partition, wakeup(). It runs on any
+  /// thread, possibly under the log's lock, so it must only signal (send a message). Then the
+  /// caller can poll without waiting and sleep until notified, instead of keeping a thread
+  /// blocked in poll(). False when the backend cannot notify.
+  virtual bool set_notify(std::function<void()> notify) {
+    (void) notify;
+    return false;
+  }
+
   /// Leaves the group (partitions go to the other members). Also done by the destructor.
   virtual void close() = 0;
 };
@@ -140,6 +150,9 @@ class log {
   /// True when produce() runs its callback before returning without waiting on a device
   /// (no fsync) and serve() has nothing to do: then the producer bridge need not own a thread.
   virtual bool delivers_inline() const { return false; }
+
+  /// True when its consumers implement set_notify().
+  virtual bool notifies_consumers() const { return false; }
 
   /// Waits until every produced record is delivered (or `timeout`).
   virtual outcome<void> flush(std::chrono::milliseconds timeout) = 0;

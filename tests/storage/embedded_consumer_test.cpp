@@ -340,3 +340,54 @@ TEST_CASE("embedded log assign() reads fixed partitions without a group", "[embe
   // twice
   CHECK_FALSE(l->assign({{{"events", 1}, log_offset{0}}, {{"events", 1}, log_offset{1}}}).ok());
 }
+
+TEST_CASE("embedded consumer notifies of what its next poll may return, and only that",
+          "[embedded]") {
+  // Consumer bridges on the embedded log do not wait in poll(): they sleep until notified
+  // (consumer::set_notify), so a missing notification is a hop that never happens.
+  temp_dir dir;
+  auto l = open_log(dir.path, 2);
+  REQUIRE(l->notifies_consumers());
+  produce_sync(*l, "other", "k", "x"); // the topics exist before anyone subscribes
+  produce_sync(*l, "events", key_for_partition(0, 2), "before");
+  auto a = l->subscribe("g", {"events"}, offset_reset::earliest);
+  REQUIRE(a.ok());
+  std::atomic<int> notified{0};
+  REQUIRE(a.value()->set_notify([&] { ++notified; }));
+  CHECK(poll_n(*a.value(), 1).size() == 1); // takes partitions 0 and 1
+  notified = 0;
+
+  produce_sync(*l, "events", key_for_partition(1, 2), "owned");
+  CHECK(notified == 1);
+  produce_sync(*l, "other", "k", "not subscribed");
+  CHECK(notified == 1);
+  auto got = a.value()->poll(10, 0ms);
+  REQUIRE(got.ok());
+  REQUIRE(got->size() == 1);
+  CHECK(got->front().value == "owned");
+
+  // A second member: the group rebalances, and the first member must poll to give partition 1 up.
+  auto b = l->subscribe("g", {"events"}, offset_reset::earliest);
+  REQUIRE(b.ok());
+  CHECK(notified >= 2);
+  REQUIRE(a.value()->poll(10, 0ms).ok()); // hands partition 1 over
+  REQUIRE(b.value()->poll(10, 0ms).ok());
+  REQUIRE(a.value()->assignment().size() == 1);
+  const auto mine = a.value()->assignment().front();
+  const auto theirs = mine.partition == 0 ? 1 : 0;
+  notified = 0;
+  produce_sync(*l, "events", key_for_partition(theirs, 2), "theirs");
+  CHECK(notified == 0);
+  produce_sync(*l, "events", key_for_partition(mine.partition, 2), "mine");
+  CHECK(notified == 1);
+
+  // Resume of a paused partition and wakeup() notify as well.
+  a.value()->pause(mine);
+  a.value()->resume(mine);
+  CHECK(notified == 2);
+  a.value()->wakeup();
+  CHECK(notified == 3);
+  a.value()->close();
+  produce_sync(*l, "events", key_for_partition(mine.partition, 2), "after close");
+  CHECK(notified == 3);
+}
