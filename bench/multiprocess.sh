@@ -69,6 +69,9 @@ threads_of() { awk '/^Threads:/ {print $2}' "/proc/$1/status"; }
 rdk_threads_of() { cat /proc/"$1"/task/*/comm 2>/dev/null | grep -c '^rdk:' || true; }
 rdk_clients_of() { cat /proc/"$1"/task/*/comm 2>/dev/null | grep -cx 'rdk:main' || true; }
 rss_of() { awk '/^VmRSS:/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
+# user + system CPU ticks of a process so far (/proc/PID/stat fields 14 and 15; the command
+# name in field 2 may hold spaces, so count from its closing parenthesis)
+cpu_ticks_of() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # The deployment file of a role (config/), as a user starts it.
@@ -170,31 +173,49 @@ for mode in "${modes[@]}"; do
   wait_ready "${roles[@]}"
   wait_owned "${roles[@]}"
   sleep 2 # settled: the first health write after the joins, caches warm
-  declare -A idle_threads=() idle_rss=() idle_rdk=() idle_clients=()
+  declare -A idle_threads=() idle_rss=() idle_rdk=() idle_clients=() ticks0=()
   for r in "${roles[@]}"; do
     p=${pid_of[$r]}
     idle_threads[$r]=$(threads_of "$p") idle_rss[$r]=$(rss_of "$p")
     idle_rdk[$r]=$(rdk_threads_of "$p") idle_clients[$r]=$(rdk_clients_of "$p")
+    ticks0[$r]=$(cpu_ticks_of "$p")
   done
 
+  # The broker's CPU too, when this machine runs it (kafka-test-env.sh's pid file).
+  broker_ticks0="" broker_pid=$(cat "${KAFKA_ENV_DIR:-/nonexistent}/kafka.pid" 2>/dev/null || true)
+  [ -n "$broker_pid" ] && [ -r "/proc/$broker_pid/stat" ] && broker_ticks0=$(cpu_ticks_of "$broker_pid")
   step "$label: pipeline_bench --external ${quick[*]}"
-  "$pipeline_bench" "${quick[@]}" --kafka "$bootstrap" --kafka-version "$kafka_version" \
+  bench_t0=$(date +%s.%N)
+  rm -f "$work/bench.cpu"
+  timed=() # GNU time (Debian's `time`) for the bench's own CPU, where installed
+  [ -x /usr/bin/time ] && timed=(/usr/bin/time -f "%U %S" -o "$work/bench.cpu")
+  "${timed[@]}" "$pipeline_bench" "${quick[@]}" --kafka "$bootstrap" --kafka-version "$kafka_version" \
     --kafka-label "$label, every role its own process" --external "$prefix" \
     --external-label "every role its own \`eventide node\` process (${#roles[@]} nodes), the questions asked from one more" \
     > "$work/bench.md"
+  bench_t1=$(date +%s.%N)
   sed '$ { /^$/d }' "$work/bench.md" # its trailing blank line: the node table follows
   echo
-  echo "| node | threads idle | librdkafka threads idle | librdkafka clients | RSS MiB idle | threads after the run | RSS MiB after the run |"
-  echo "|---|---|---|---|---|---|---|"
-  ti=0 ta=0 ri=0 ra=0 tk=0 tc=0
+  # CPU seconds each node spent during the run (its idle polling included): where the cores went
+  echo "| node | threads idle | librdkafka threads idle | librdkafka clients | RSS MiB idle | threads after the run | RSS MiB after the run | CPU s during the run |"
+  echo "|---|---|---|---|---|---|---|---|"
+  ti=0 ta=0 ri=0 ra=0 tk=0 tc=0 cpu=0
+  hz=$(getconf CLK_TCK)
   for r in "${roles[@]}"; do
-    t=$(threads_of "${pid_of[$r]}") m=$(rss_of "${pid_of[$r]}")
-    echo "| $r | ${idle_threads[$r]} | ${idle_rdk[$r]} | ${idle_clients[$r]} | ${idle_rss[$r]} | $t | $m |"
-    ti=$((ti + idle_threads[$r])) ta=$((ta + t)) tk=$((tk + idle_rdk[$r])) tc=$((tc + idle_clients[$r]))
+    t=$(threads_of "${pid_of[$r]}") m=$(rss_of "${pid_of[$r]}") c=$(($(cpu_ticks_of "${pid_of[$r]}") - ticks0[$r]))
+    echo "| $r | ${idle_threads[$r]} | ${idle_rdk[$r]} | ${idle_clients[$r]} | ${idle_rss[$r]} | $t | $m | $(awk -v c="$c" -v hz="$hz" 'BEGIN {printf "%.1f", c / hz}') |"
+    ti=$((ti + idle_threads[$r])) ta=$((ta + t)) tk=$((tk + idle_rdk[$r])) tc=$((tc + idle_clients[$r])) cpu=$((cpu + c))
     ri=$(awk -v a="$ri" -v b="${idle_rss[$r]}" 'BEGIN {printf "%.1f", a + b}')
     ra=$(awk -v a="$ra" -v b="$m" 'BEGIN {printf "%.1f", a + b}')
   done
-  echo "| all ${#roles[@]} nodes | $ti | $tk | $tc | $ri | $ta | $ra |"
+  echo "| all ${#roles[@]} nodes | $ti | $tk | $tc | $ri | $ta | $ra | $(awk -v c="$cpu" -v hz="$hz" 'BEGIN {printf "%.1f", c / hz}') |"
+  echo
+  echo -n "Wall time of the run $(awk -v a="$bench_t0" -v b="$bench_t1" 'BEGIN {printf "%.0f", b - a}') s on $(nproc) cores"
+  [ -f "$work/bench.cpu" ] && echo -n "; CPU besides the nodes: pipeline_bench (questions, answers, the one-hop floor) $(awk '{printf "%.1f", $1 + $2}' "$work/bench.cpu") s"
+  if [ -n "${broker_ticks0:-}" ] && [ -r "/proc/$broker_pid/stat" ]; then
+    echo -n ", the broker $(awk -v c="$(($(cpu_ticks_of "$broker_pid") - broker_ticks0))" -v hz="$hz" 'BEGIN {printf "%.1f", c / hz}') s"
+  fi
+  echo "."
   echo
   step "$label: stopping the nodes"
   stop_all
