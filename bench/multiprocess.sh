@@ -33,7 +33,7 @@ while [ $# -gt 0 ]; do
       [ $# -ge 2 ] || die "--mode needs exactly-once or idempotent"
       case $2 in exactly-once|idempotent) modes+=("$2") ;; *) die "unknown mode '$2' (exactly-once or idempotent)" ;; esac
       shift ;;
-    --build) [ $# -ge 2 ] || die "--build needs a directory"; build=$(cd "$2" && pwd); shift ;;
+    --build) [ $# -ge 2 ] && [ -d "$2" ] || die "--build needs an existing build directory"; build=$(cd "$2" && pwd); shift ;;
     --bootstrap) [ $# -ge 2 ] || die "--bootstrap needs HOST:PORT"; bootstrap=$2; shift ;;
     --kafka-version) [ $# -ge 2 ] || die "--kafka-version needs a value (\"\" = modern)"; kafka_version=$2; shift ;;
     *) die "unknown option '$1' (see the header of bench/multiprocess.sh)" ;;
