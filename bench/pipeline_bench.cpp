@@ -1,12 +1,16 @@
 // Pipeline benchmark with offline providers: end-to-end latency per plan size next to the raw
 // one-hop produce->consume floor measured in the same run on the same log, and throughput with
 // 1, 10 and 100 concurrent conversations. Every role runs in this process, over the embedded
-// log or (with --kafka) over a Kafka broker. Prints a Markdown report.
+// log or (with --kafka) over a Kafka broker; with --external PREFIX no role runs here: the
+// questions go to `eventide node` processes already serving the topics PREFIX* on the broker
+// (bench/multiprocess.sh starts them). Prints a Markdown report.
 //
 //   pipeline_bench [--quick] [--kafka BOOTSTRAP [--kafka-version V] [--kafka-label TEXT]
-//                  [--kafka-property K=V]... [--no-exactly-once]]
+//                  [--kafka-property K=V]... [--no-exactly-once]
+//                  [--external PREFIX [--external-label TEXT]]]
 //   (--kafka-version: empty = a modern broker, the default; 0.9.0.1 for Kafka 0.9;
-//    --no-exactly-once: idempotent producers and deduplication instead of transactions)
+//    --no-exactly-once: idempotent producers and deduplication instead of transactions;
+//    --external-label: how the roles are deployed, for the report's text)
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -131,8 +135,9 @@ const scenario scenarios[] = {
 // the pipeline's and not the cost of setting up a reader per question.
 class driver {
  public:
-  driver(pipeline& p, const std::string& run) : p_(p), run_(run) {
-    follow_ = tail(p.log(), p.names().conversation_events);
+  driver(storage::log& log, const topics& names, const std::string& run)
+    : log_(log), names_(names), run_(run) {
+    follow_ = tail(log, names.conversation_events);
   }
 
   void ask(const std::string& id, const char* question) {
@@ -145,7 +150,7 @@ class driver {
     auto bytes = events::encode(q);
     if (!bytes)
       die(bytes.error());
-    p_.log().produce(p_.names().user_commands, id, *bytes, [](outcome<storage::position> r) {
+    log_.produce(names_.user_commands, id, *bytes, [](outcome<storage::position> r) {
       if (!r)
         die(r.error());
     });
@@ -157,7 +162,7 @@ class driver {
     size_t events = 0;
     auto idle_since = clock_type::now();
     while (!until()) {
-      p_.log().serve(std::chrono::milliseconds(0));
+      log_.serve(std::chrono::milliseconds(0));
       auto b = follow_->poll(512, std::chrono::milliseconds(5));
       if (!b)
         die(b.error());
@@ -176,25 +181,27 @@ class driver {
   std::string next_id() { return run_ + "-" + std::to_string(n_++); }
 
  private:
-  pipeline& p_;
+  storage::log& log_;
+  topics names_;
   std::string run_;
   std::unique_ptr<storage::consumer> follow_;
   int n_ = 0;
 };
 
-void run(pipeline& p, const std::string& backend, const std::string& run_id,
-         const std::string& prefix, bool quick) {
+// `deployment` says where the roles run (the report's text); `prefix` is the topics' prefix.
+void run(storage::log& log, const std::string& backend, const std::string& deployment,
+         const std::string& run_id, const std::string& prefix, bool quick) {
   int n = quick ? 50 : 300;
-  auto hop = one_hop(p.log(), prefix + "bench-hop", quick ? 200 : 1000);
+  auto hop = one_hop(log, prefix + "bench-hop", quick ? 200 : 1000);
   std::printf("## %s\n\n", backend.c_str());
-  std::printf("%d sequential conversations per scenario after 20 warm-up runs; every role in one "
-              "process; 2 cores.\n\n", n);
+  std::printf("%d sequential conversations per scenario after 20 warm-up runs; %s; %u cores.\n\n",
+              n, deployment.c_str(), std::thread::hardware_concurrency());
   std::printf("One produce->consume hop: p50 %.3f ms, p95 %.3f ms, p99 %.3f ms\n\n", hop.p50,
               hop.p95, hop.p99);
   std::printf("| scenario | steps | seq. hops | p50 ms | p95 ms | p99 ms | hops x hop p50 ms | "
               "p50 / (hops x hop p50) |\n");
   std::printf("|---|---|---|---|---|---|---|---|\n");
-  driver d(p, run_id);
+  driver d(log, topics{prefix}, run_id);
   for (auto& s : scenarios) {
     std::vector<double> lat;
     for (int i = 0; i < n + 20; ++i) {
@@ -314,7 +321,8 @@ void components(bool quick) {
 
 int main(int argc, char** argv) {
   bool quick = false;
-  std::string kafka, kafka_version, kafka_label;
+  std::string kafka, kafka_version, kafka_label, external, external_label;
+  bool external_given = false;
   std::vector<std::string> kafka_properties;
   bool exactly_once = true;
   for (int i = 1; i < argc; ++i) {
@@ -331,12 +339,36 @@ int main(int argc, char** argv) {
       kafka_properties.emplace_back(argv[++i]);
     else if (a == "--no-exactly-once")
       exactly_once = false;
+    else if (a == "--external" && i + 1 < argc) {
+      external = argv[++i];
+      external_given = true;
+    } else if (a == "--external-label" && i + 1 < argc)
+      external_label = argv[++i];
     else {
       std::fprintf(stderr, "usage: pipeline_bench [--quick] [--kafka BOOTSTRAP "
                            "[--kafka-version V] [--kafka-label TEXT] [--kafka-property K=V]... "
-                           "[--no-exactly-once]]\n");
+                           "[--no-exactly-once] [--external PREFIX [--external-label TEXT]]]\n");
       return 2;
     }
+  }
+  // The nodes of an external run own their topics: the prefix names them, so it must be given,
+  // and there is no broker-less external run (the embedded log belongs to one process).
+  if (external_given && kafka.empty()) {
+    std::fprintf(stderr, "pipeline_bench: --external needs --kafka BOOTSTRAP\n");
+    return 2;
+  }
+  if (external_given && external.empty()) {
+    std::fprintf(stderr, "pipeline_bench: --external needs the nodes' topic prefix (not empty)\n");
+    return 2;
+  }
+  if (external_given && !exactly_once) {
+    std::fprintf(stderr, "pipeline_bench: --no-exactly-once is a setting of the nodes in an "
+                         "--external run (eventide node --kafka-exactly-once false)\n");
+    return 2;
+  }
+  if (!external_label.empty() && !external_given) {
+    std::fprintf(stderr, "pipeline_bench: --external-label is for --external runs only\n");
+    return 2;
   }
   try {
     init_logging("error");
@@ -345,7 +377,7 @@ int main(int argc, char** argv) {
     if (kafka.empty()) {
       components(quick);
       pipeline p{dir.path};
-      run(p, "Embedded log (RocksDB)", run_id, "", quick);
+      run(p.log(), "Embedded log (RocksDB)", "every role in one process", run_id, "", quick);
     } else {
       storage::kafka_options ko;
       ko.brokers = kafka;
@@ -359,15 +391,24 @@ int main(int argc, char** argv) {
       auto log = storage::open_kafka_log(ko);
       if (!log)
         die(log.error());
+      if (kafka_label.empty())
+        kafka_label = kafka_version.empty() ? "Kafka" : "Kafka " + kafka_version;
+      if (external_given) {
+        // No roles here: the caller started the nodes and waited until they own their
+        // partitions. This process is only the ingress and the reader of the answers.
+        if (external_label.empty())
+          external_label = "every role in its own process";
+        run(**log, kafka_label + " at " + kafka, external_label, run_id, external, quick);
+        return 0;
+      }
       node_options o;
       o.topic_prefix = run_id + "-"; // fresh topics: nothing to replay
       pipeline p{dir.path, std::shared_ptr<storage::log>(std::move(*log)), o};
       // Wait until every group owns its partitions: the first questions would otherwise
       // measure the join.
       std::this_thread::sleep_for(std::chrono::seconds(8));
-      if (kafka_label.empty())
-        kafka_label = kafka_version.empty() ? "Kafka" : "Kafka " + kafka_version;
-      run(p, kafka_label + " at " + kafka, run_id, o.topic_prefix, quick);
+      run(p.log(), kafka_label + " at " + kafka, "every role in one process", run_id,
+          o.topic_prefix, quick);
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "pipeline_bench: %s\n", e.what());

@@ -2,9 +2,10 @@
 # Runs every benchmark and writes a Markdown report (default bench/report.md): pipeline latency
 # and throughput on the embedded log and on a throwaway Kafka broker (scripts/kafka-test-env.sh:
 # Kafka 4.1.1, or the 0.9 floor with KAFKA_TEST_VERSION=0.9), each next to the one-hop floor
-# measured in the same run, replay and restart against log length, memory per
-# conversation and per node, and the quality figures on the labelled sets. Installs and builds
-# what it needs.
+# measured in the same run; on Kafka also the documented multi-process deployment (every role
+# its own `eventide node`, bench/multiprocess.sh) with threads and RSS per node; replay and
+# restart against log length, memory per conversation and per node, and the quality figures
+# on the labelled sets. Installs and builds what it needs.
 #
 #   bash scripts/bench.sh [--quick] [--full] [--no-kafka] [--llm] [--compare] [--out FILE]
 #     --compare   ends the report with every figure's ratio to the committed bench/report.md
@@ -70,6 +71,12 @@ if [ "$kafka" = 1 ]; then
     "$bin/bench/pipeline_bench" "${quick[@]}" --kafka "$KAFKA_BOOTSTRAP" \
       --kafka-version "$KAFKA_VERSION_FALLBACK" --kafka-label "Kafka $KAFKA_BROKER_VERSION" >> "$report"
   fi
+  # The same questions against every role as its own process (both modes on a modern broker),
+  # then idle all-roles nodes for reference.
+  step "pipeline on Kafka $KAFKA_BROKER_VERSION, every role its own process"
+  KAFKA_BROKER_VERSION=$KAFKA_BROKER_VERSION KAFKA_ENV_DIR=$KAFKA_ENV_DIR \
+    bash bench/multiprocess.sh "${quick[@]}" --build "$bin" --bootstrap "$KAFKA_BOOTSTRAP" \
+    --kafka-version "$KAFKA_VERSION_FALLBACK" >> "$report"
 fi
 
 step "replay and restart"
