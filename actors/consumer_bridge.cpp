@@ -210,7 +210,7 @@ void on_rebalance(consumer_ptr self, const std::vector<storage::topic_partition>
   };
   for (auto& tp : assigned) {
     auto& t = st.tracks[tp];
-    auto committed = st.cfg.log->committed(st.cfg.group, tp);
+    auto committed = st.consumer->committed(tp);
     t.committed = committed && *committed ? **committed : -1;
     t.handled_before = t.committed;
     if (st.cfg.restore) {

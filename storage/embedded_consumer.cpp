@@ -270,6 +270,14 @@ outcome<void> embedded_consumer::commit(const topic_partition& tp, log_offset ne
   return {};
 }
 
+outcome<std::optional<log_offset>> embedded_consumer::committed(const topic_partition& tp) {
+  std::lock_guard<std::mutex> lk(core_->mu);
+  if (state_.group.empty())
+    return fail("embedded log: committed offsets need a consumer group id");
+  auto c = core_->committed_locked(state_.group, tp);
+  return c ? std::optional<log_offset>{log_offset{*c}} : std::nullopt;
+}
+
 outcome<void> embedded_consumer::seek(const topic_partition& tp, log_offset offset) {
   std::lock_guard<std::mutex> lk(core_->mu);
   if (!state_.owned.count(tp))

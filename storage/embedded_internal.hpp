@@ -125,6 +125,7 @@ class embedded_consumer final : public consumer {
   outcome<std::vector<record>> poll(size_t max_records,
                                     std::chrono::milliseconds timeout) override;
   outcome<void> commit(const topic_partition& tp, log_offset next_offset) override;
+  outcome<std::optional<log_offset>> committed(const topic_partition& tp) override;
   outcome<void> seek(const topic_partition& tp, log_offset offset) override;
   std::optional<log_offset> position_of(const topic_partition& tp) const override;
   std::vector<topic_partition> assignment() const override;

@@ -216,6 +216,24 @@ void kafka_consumer::on_commit_done(rd_kafka_t*, rd_kafka_resp_err_t err,
   }
 }
 
+outcome<std::optional<log_offset>> kafka_consumer::committed(const topic_partition& tp) {
+  if (!commits_)
+    return fail("kafka: committed offsets need a consumer group id");
+  if (closed_)
+    return fail("kafka: committed() on a closed consumer");
+  partition_list parts;
+  auto* p = parts.add(tp, RD_KAFKA_OFFSET_INVALID);
+  auto err = rd_kafka_committed(rk_, parts.list, metadata_timeout_ms);
+  if (!err)
+    err = p->err;
+  if (err)
+    return fail("kafka: committed offset of group '" + group_ + "' for " + to_string(tp) + ": "
+                + rd_kafka_err2str(err) + context_.diag->suffix());
+  if (p->offset < 0) // RD_KAFKA_OFFSET_INVALID: never committed
+    return std::optional<log_offset>{};
+  return std::optional<log_offset>{log_offset{p->offset}};
+}
+
 outcome<void> kafka_consumer::seek(const topic_partition& tp, log_offset offset) {
   bool during_assign = false;
   {

@@ -38,6 +38,7 @@ class kafka_consumer final : public consumer {
   outcome<void> send_pending_commits_locked();
   static void on_commit_done(rd_kafka_t*, rd_kafka_resp_err_t err,
                              rd_kafka_topic_partition_list_t* offsets, void* opaque);
+  outcome<std::optional<log_offset>> committed(const topic_partition& tp) override;
   outcome<void> seek(const topic_partition& tp, log_offset offset) override;
   std::optional<log_offset> position_of(const topic_partition& tp) const override;
   std::vector<topic_partition> assignment() const override;

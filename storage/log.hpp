@@ -93,6 +93,10 @@ class consumer {
     return commit(tp, next_offset);
   }
 
+  /// The group's committed offset of `tp` (nullopt: none), asked through this consumer: on
+  /// Kafka, log::committed() needs a client of its own per group (four more threads each).
+  virtual outcome<std::optional<log_offset>> committed(const topic_partition& tp) = 0;
+
   /// Moves the read position of an assigned partition.
   virtual outcome<void> seek(const topic_partition& tp, log_offset offset) = 0;
 
