@@ -50,9 +50,9 @@ struct consumer_bridge_config {
 producer_actor spawn_producer(caf::actor_system& sys, std::shared_ptr<storage::log> log,
                               std::string topic_prefix);
 
-/// A consumer bridge feeding `role` (on the scheduler when the log notifies it and never
-/// blocks, as the embedded log does; detached otherwise: poll blocks). Commits an offset only after the
-/// role acknowledged every record before it; dead-letters what cannot be decoded or handled.
+/// A consumer bridge feeding `role`: on the scheduler when the log notifies it and never
+/// blocks (the embedded log), detached otherwise (poll blocks). Commits an offset only after
+/// the role acknowledged every record before it; dead-letters what cannot be decoded or handled.
 caf::actor spawn_consumer_bridge(caf::actor_system& sys, consumer_bridge_config cfg,
                                  role_actor role, producer_actor producer);
 

@@ -256,7 +256,7 @@ void on_rebalance(consumer_ptr self, const std::vector<storage::topic_partition>
 bool poll_into(consumer_ptr self, std::vector<storage::record>& out) {
   auto& st = self->state;
   // Block while idle (poll wakes on new data); while records are in flight return soon so
-  // their acknowledgements (and commits) are processed.
+  // their acknowledgements (and commits) are processed. A driven bridge never waits here.
   auto timeout = std::chrono::milliseconds(st.driven ? 0 : st.in_flight > 0 ? 2 : 100);
   auto batch = st.consumer->poll(st.cfg.max_batch, timeout);
   if (!batch) {
