@@ -43,6 +43,18 @@ try:
     raise SystemExit("expected 404")
 except urllib.error.HTTPError as e:
     assert e.code == 404
+# The health JSON over HTTP too (issue 18: the endpoint is Boost.Beast's), read-only.
+import json
+with urllib.request.urlopen(base + "/health", timeout=5) as r:
+    assert r.headers["Content-Type"] == "application/json", r.headers
+    h = json.loads(r.read())
+assert h["node"] == "node-1" and "producer" in h, h
+try:
+    urllib.request.urlopen(urllib.request.Request(base + "/metrics", data=b"x", method="POST"),
+                           timeout=5)
+    raise SystemExit("expected 405")
+except urllib.error.HTTPError as e:
+    assert e.code == 405 and e.headers["Allow"] == "GET", (e.code, e.headers)
 PY
 kill -TERM "$pid"
 for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
