@@ -453,3 +453,45 @@ TEST_CASE("e2e: duplicate request and result records have one effect and one ans
   // read() threw if the ledger's replay were not byte-identical to the recorded result.
   CHECK(effects.runs(conv + "/1/s1") == 1);           // the duplicate request ran no tool
 }
+
+TEST_CASE("e2e: offsets held back by the commit interval are committed soon, with nothing new "
+          "to read") {
+  // Without transactions a bridge commits at most every 100 ms; what the interval holds back
+  // goes with a timer. Without it, a group whose last record came within the interval would
+  // commit only at its next poll (the driven bridge's once-a-second poll, or never on a quiet
+  // log), and a restart would read it again.
+  temp_dir dir;
+  pipeline p{dir.path};
+  for (auto id : {"commit-1", "commit-2"}) {
+    auto t = p.ask(id, "What is 6 times 7?", std::chrono::seconds(10),
+                   std::chrono::milliseconds(0));
+    REQUIRE(t.answer() != nullptr);
+  }
+  const std::vector<std::pair<std::string, std::vector<std::string>>> readers = {
+    {p.names().conversation_events, {"router", "orchestrator", "aggregator", "synthesis"}},
+    {p.names().tool_requests, {"orchestrator", "tool-math"}}};
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(600);
+  std::string behind;
+  do {
+    behind.clear();
+    for (auto& [topic, groups] : readers) {
+      auto parts = p.log().partition_count(topic);
+      REQUIRE(parts);
+      for (int32_t i = 0; i < *parts; ++i) {
+        storage::topic_partition tp{topic, i};
+        auto high = p.log().query_watermarks(tp)->high;
+        for (auto& g : groups) {
+          auto committed = p.log().committed(g, tp);
+          REQUIRE(committed);
+          if (high > 0 && (!*committed || **committed < high))
+            behind += " " + g + "@" + topic + "/" + std::to_string(i);
+        }
+      }
+    }
+    if (behind.empty())
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  } while (std::chrono::steady_clock::now() < deadline);
+  INFO("groups still behind 600 ms after the last answer:" << behind);
+  CHECK(behind.empty());
+}
