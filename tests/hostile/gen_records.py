@@ -422,7 +422,9 @@ class Generator:
                                    integer_verdict(lit, lo, hi), value=with_raw(ev, path, lit.encode()))
         # Free-form places: tool args, results, plan step args, a new args member.
         free = [p for p, _ in paths(ev) if len(p) >= 3 and p[:2] in (("data", "args"), ("data", "result"))]
-        free += [p for p, _ in paths(ev) if len(p) >= 6 and p[:2] == ("data", "plan") and "args" in p]
+        # (Inside a step's args object: "args" a parent of the path. A compensation's "args"
+        # is itself such a path, and must stay an object.)
+        free += [p for p, _ in paths(ev) if len(p) >= 6 and p[:2] == ("data", "plan") and "args" in p[:-1]]
         if ev["type"] == "ToolInvocationRequested":
             free.append(("data", "args", "n"))
         if not free:
