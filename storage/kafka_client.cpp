@@ -170,6 +170,22 @@ bool leadership_moving(rd_kafka_resp_err_t err) {
 
 // Asks the broker for a partition's low/high watermarks; retries for up to leader_wait_ms while
 // the partition's leadership is moving.
+outcome<std::optional<log_offset>> fetch_committed(rd_kafka_t* rk, const std::string& group,
+                                                   const topic_partition& tp,
+                                                   const diagnostics& diag) {
+  partition_list parts;
+  auto* p = parts.add(tp, RD_KAFKA_OFFSET_INVALID);
+  auto err = rd_kafka_committed(rk, parts.list, metadata_timeout_ms);
+  if (!err)
+    err = p->err;
+  if (err)
+    return fail("kafka: committed offset of group '" + group + "' for " + to_string(tp) + ": "
+                + rd_kafka_err2str(err) + diag.suffix());
+  if (p->offset < 0) // RD_KAFKA_OFFSET_INVALID: never committed
+    return std::optional<log_offset>{};
+  return std::optional<log_offset>{log_offset{p->offset}};
+}
+
 outcome<watermarks> fetch_watermarks(rd_kafka_t* rk, const topic_partition& tp,
                                      const diagnostics& diag) {
   const auto deadline = steady::now() + std::chrono::milliseconds(leader_wait_ms);

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -117,5 +118,11 @@ struct partition_list {
 
 outcome<watermarks> fetch_watermarks(rd_kafka_t* rk, const topic_partition& tp,
                                      const diagnostics& diag);
+
+/// The committed offset of `tp` for the group of handle `rk` (named `group` in errors);
+/// nullopt when the group never committed it.
+outcome<std::optional<log_offset>> fetch_committed(rd_kafka_t* rk, const std::string& group,
+                                                   const topic_partition& tp,
+                                                   const diagnostics& diag);
 
 } // namespace eventide::storage

@@ -221,17 +221,7 @@ outcome<std::optional<log_offset>> kafka_consumer::committed(const topic_partiti
     return fail("kafka: committed offsets need a consumer group id");
   if (closed_)
     return fail("kafka: committed() on a closed consumer");
-  partition_list parts;
-  auto* p = parts.add(tp, RD_KAFKA_OFFSET_INVALID);
-  auto err = rd_kafka_committed(rk_, parts.list, metadata_timeout_ms);
-  if (!err)
-    err = p->err;
-  if (err)
-    return fail("kafka: committed offset of group '" + group_ + "' for " + to_string(tp) + ": "
-                + rd_kafka_err2str(err) + context_.diag->suffix());
-  if (p->offset < 0) // RD_KAFKA_OFFSET_INVALID: never committed
-    return std::optional<log_offset>{};
-  return std::optional<log_offset>{log_offset{p->offset}};
+  return fetch_committed(rk_, group_, tp, *context_.diag);
 }
 
 outcome<void> kafka_consumer::seek(const topic_partition& tp, log_offset offset) {

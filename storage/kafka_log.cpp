@@ -200,17 +200,7 @@ outcome<std::optional<log_offset>> kafka_log::committed(const std::string& group
   if (!handle)
     return std::move(handle).take_failure();
   rd_kafka_poll(*handle, 0); // drain its (otherwise unserved) error events
-  partition_list parts;
-  auto* p = parts.add(tp, RD_KAFKA_OFFSET_INVALID);
-  auto err = rd_kafka_committed(*handle, parts.list, metadata_timeout_ms);
-  if (!err)
-    err = p->err;
-  if (err)
-    return fail("kafka: committed offset of group '" + group + "' for " + to_string(tp) + ": "
-                + rd_kafka_err2str(err) + context_.diag->suffix());
-  if (p->offset < 0) // RD_KAFKA_OFFSET_INVALID: never committed
-    return std::optional<log_offset>{};
-  return std::optional<log_offset>{log_offset{p->offset}};
+  return fetch_committed(*handle, group, tp, *context_.diag);
 }
 
 outcome<std::unique_ptr<consumer>> kafka_log::subscribe(const std::string& group,
