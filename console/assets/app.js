@@ -1,0 +1,1 @@
+// The console page's script (placeholder; see docs/http-api.md).
