@@ -89,6 +89,9 @@ class session : public std::enable_shared_from_this<session> {
   void linger();
   void drain();
   void close();
+  void start_stream(std::shared_ptr<event_stream> events);
+  void flush_stream();
+  void watch_peer();
 
   beast::tcp_stream stream_;
   server_state& server_;
@@ -97,6 +100,9 @@ class session : public std::enable_shared_from_this<session> {
   std::optional<bhttp::response<bhttp::string_body>> response_;
   bool busy_ = false;   // between a complete request and its answer written
   bool unread_ = false; // the request was refused before all of it was read
+  std::shared_ptr<event_stream> events_; // while answering with server-sent events
+  std::string chunk_;                    // the events being written
+  bool writing_ = false;
   char discard_[4096];
 };
 
@@ -148,8 +154,8 @@ void session::start() {
 
 void session::request_stop() {
   asio::post(stream_.get_executor(), [self = shared_from_this()] {
-    if (!self->busy_)
-      self->close();
+    if (!self->busy_ || self->events_)
+      self->close(); // an event stream has no end to wait for
   });
 }
 
@@ -233,11 +239,15 @@ void session::answer() {
     reply = server_.handler(req);
   } catch (const std::exception&) {
     reply = http_reply{500, "application/json", {},
-                       "{\"error\":\"internal\",\"message\":\"handler failed\"}"};
+                       "{\"error\":\"internal\",\"message\":\"handler failed\"}", nullptr};
   }
   if (reply.status < 100 || reply.status > 999)
     reply = http_reply{500, "application/json", {},
-                       "{\"error\":\"internal\",\"message\":\"handler gave an invalid status\"}"};
+                       "{\"error\":\"internal\",\"message\":\"handler gave an invalid status\"}", nullptr};
+  if (reply.stream && reply.status == 200) {
+    start_stream(std::move(reply.stream));
+    return;
+  }
   send(reply.status, keep_alive && !server_.stopping, [&reply](auto& res) {
     if (!reply.content_type.empty())
       res.set(bhttp::field::content_type, reply.content_type);
@@ -299,7 +309,76 @@ void session::drain() {
                           });
 }
 
+// Server-sent events: the head (chunked, no keep-alive), then each batch of queued events as one
+// chunk, woken by the stream. Nothing more is read from the client: a read that completes
+// means it went away (or broke the protocol), and ends the stream.
+void session::start_stream(std::shared_ptr<event_stream> events) {
+  events_ = std::move(events);
+  auto res = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::ok, 11);
+  res->set(bhttp::field::server, "eventide");
+  res->set(bhttp::field::content_type, "text/event-stream");
+  res->set(bhttp::field::cache_control, "no-cache");
+  res->keep_alive(false);
+  res->chunked(true);
+  auto sr = std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(*res);
+  stream_.expires_never(); // a stream is idle between events; keep-alives find dead peers
+  writing_ = true;
+  bhttp::async_write_header(stream_, *sr, [self = shared_from_this(), res, sr](
+                                             beast::error_code ec, std::size_t) {
+    self->writing_ = false;
+    if (ec) {
+      self->close();
+      return;
+    }
+    std::weak_ptr<session> weak = self;
+    auto executor = self->stream_.get_executor();
+    self->events_->on_ready([weak, executor] {
+      if (auto s = weak.lock())
+        asio::post(executor, [s] { s->flush_stream(); });
+    });
+    self->watch_peer();
+    self->flush_stream();
+  });
+}
+
+void session::flush_stream() {
+  if (!events_ || writing_)
+    return;
+  bool finished = false;
+  chunk_ = events_->take(finished);
+  if (chunk_.empty()) {
+    if (finished) {
+      writing_ = true;
+      asio::async_write(stream_, bhttp::make_chunk_last(),
+                        [self = shared_from_this()](beast::error_code, std::size_t) {
+                          self->close();
+                        });
+    }
+    return;
+  }
+  writing_ = true;
+  asio::async_write(stream_, bhttp::make_chunk(asio::buffer(chunk_)),
+                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                      self->writing_ = false;
+                      if (ec)
+                        self->close();
+                      else
+                        self->flush_stream();
+                    });
+}
+
+void session::watch_peer() {
+  stream_.async_read_some(asio::buffer(discard_),
+                          [self = shared_from_this()](beast::error_code, std::size_t) {
+                            self->close();
+                          });
+}
+
 void session::close() {
+  if (events_) {
+    events_->close();
+    events_->on_ready(nullptr);
+  }
   beast::error_code ignored;
   stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
   stream_.socket().close(ignored);
@@ -310,6 +389,90 @@ void session::close() {
 
 using http_server_detail::server_state;
 using http_server_detail::session;
+
+bool event_stream::queue(std::string frame) {
+  std::function<void()> wake;
+  bool open = true;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (closed_)
+      return false;
+    if (queued_ >= max_queued_) {
+      // Too far behind: drop it rather than hold an unbounded backlog for it.
+      closed_ = true;
+      pending_.clear();
+      queued_ = 0;
+    } else {
+      pending_ += frame;
+      ++queued_;
+    }
+    open = !closed_;
+    if (!signalled_ && ready_) {
+      signalled_ = true;
+      wake = ready_;
+    }
+  }
+  if (wake)
+    wake();
+  return open;
+}
+
+bool event_stream::push(std::string_view event, std::string_view data) {
+  std::string frame;
+  frame.reserve(event.size() + data.size() + 16);
+  frame.append("event: ").append(event).append("\ndata: ").append(data).append("\n\n");
+  return queue(std::move(frame));
+}
+
+bool event_stream::push_comment(std::string_view text) {
+  return queue(std::string(": ").append(text).append("\n\n"));
+}
+
+void event_stream::close() {
+  std::function<void()> wake;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (closed_)
+      return;
+    closed_ = true;
+    if (!signalled_ && ready_) {
+      signalled_ = true;
+      wake = ready_;
+    }
+  }
+  if (wake)
+    wake();
+}
+
+bool event_stream::closed() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return closed_;
+}
+
+std::string event_stream::take(bool& finished) {
+  std::lock_guard<std::mutex> lk(mu_);
+  signalled_ = false;
+  std::string out;
+  out.swap(pending_);
+  queued_ = 0;
+  finished = closed_;
+  return out;
+}
+
+void event_stream::on_ready(std::function<void()> f) {
+  std::function<void()> wake;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    ready_ = std::move(f);
+    signalled_ = false;
+    if (ready_ && (!pending_.empty() || closed_)) {
+      signalled_ = true;
+      wake = ready_;
+    }
+  }
+  if (wake)
+    wake();
+}
 
 std::string http_request::header(std::string_view name) const {
   for (auto& [n, v] : headers)

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -33,14 +34,53 @@ struct http_request {
   bool has_header(std::string_view name) const;
 };
 
+class event_stream;
+
 struct http_reply {
   int status = 200;
   std::string content_type = "application/json";
   std::vector<http_field> headers; // extra ones; Content-Length and Connection are set for you
   std::string body;
+  /// Set by a handler that answers with server-sent events: then `body` is ignored and the
+  /// connection stays open for the stream (no keep-alive after it).
+  std::shared_ptr<event_stream> stream;
 };
 
 using http_handler = std::function<http_reply(const http_request&)>;
+
+/// A server-sent-events stream (text/event-stream): a handler returns it in http_reply::stream;
+/// the server writes the head, then every message pushed, until the client goes away, close()
+/// is called or the server stops. Thread-safe; push() never blocks. A client that falls behind
+/// by more than `max_queued` messages is disconnected (EventSource reconnects by itself).
+class event_stream {
+ public:
+  explicit event_stream(std::size_t max_queued = 1000) : max_queued_(max_queued) {}
+  /// Queues one event ("event: NAME" and one "data:" line; `data` must hold no newline).
+  /// False when the stream is closed (the client is gone): drop it.
+  bool push(std::string_view event, std::string_view data);
+  /// Queues a comment line (a keep-alive that also finds dead clients).
+  bool push_comment(std::string_view text);
+  /// Ends the stream; the connection closes once what is queued is written.
+  void close();
+  bool closed() const;
+
+  // -- for the server --------------------------------------------------------------------
+  /// Takes what is queued ("" when nothing); `finished` is set when closed and drained.
+  std::string take(bool& finished);
+  /// Called (once per wake-up, from any thread) when something is queued or it closed.
+  void on_ready(std::function<void()> f);
+
+ private:
+  bool queue(std::string frame);
+
+  mutable std::mutex mu_;
+  std::string pending_;
+  std::size_t queued_ = 0;
+  std::size_t max_queued_;
+  bool closed_ = false;
+  bool signalled_ = false; // ready_ was called and take() has not run since
+  std::function<void()> ready_;
+};
 
 struct http_server_settings {
   std::string host = "127.0.0.1"; // loopback unless asked otherwise

@@ -7,6 +7,7 @@
 
 #include "core/json.hpp"
 #include "core/text.hpp"
+#include "storage/log_io.hpp"
 
 namespace eventide::storage {
 
@@ -329,6 +330,72 @@ outcome<std::string> original_key(const dead_letter& letter) {
                 + letter.source_topic + "/" + std::to_string(letter.partition) + "@"
                 + std::to_string(letter.offset));
   return letter.key;
+}
+
+bool dead_letter_list::apply(const record& rec) {
+  dead_letter_entry e;
+  e.partition = rec.partition;
+  e.offset = rec.offset;
+  if (auto doc = json::parse(rec.value); doc && doc->IsObject() && doc->HasMember("redriveOf")) {
+    auto of = json::get_string(*doc, "redriveOf").value_or("");
+    auto to = json::get_string(*doc, "to").value_or("?");
+    if (auto it = by_address_.find(of); it != by_address_.end())
+      entries_[it->second].redriven_to = to;
+    else
+      early_markers_[of] = to;
+    return true;
+  }
+  auto dl = decode_dead_letter(rec.value);
+  if (!dl)
+    return false;
+  e.letter = std::move(*dl);
+  e.raw = rec.value;
+  if (auto it = early_markers_.find(e.address()); it != early_markers_.end()) {
+    e.redriven_to = it->second;
+    early_markers_.erase(it);
+  }
+  by_address_[e.address()] = entries_.size();
+  entries_.push_back(std::move(e));
+  return true;
+}
+
+const dead_letter_entry* dead_letter_list::find(int32_t partition, int64_t offset) const {
+  auto it = by_address_.find(std::to_string(partition) + ":" + std::to_string(offset));
+  return it == by_address_.end() ? nullptr : &entries_[it->second];
+}
+
+std::optional<std::pair<int32_t, int64_t>> parse_dead_letter_address(const std::string& s) {
+  auto colon = s.find(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 >= s.size() || colon > 9
+      || s.size() - colon - 1 > 18
+      || s.find_first_not_of("0123456789") != colon
+      || s.find_first_not_of("0123456789", colon + 1) != std::string::npos)
+    return std::nullopt;
+  return std::make_pair(static_cast<int32_t>(std::stol(s.substr(0, colon))),
+                        static_cast<int64_t>(std::stoll(s.substr(colon + 1))));
+}
+
+outcome<std::string> redrive_dead_letter(log& l, const dead_letter_entry& entry,
+                                         const std::string& value, bool fixed,
+                                         const std::string& dlq_topic, int64_t now_ms) {
+  auto key = original_key(entry.letter);
+  if (!key)
+    return fail(key.error());
+  auto pos = produce_one(l, entry.letter.source_topic, *key, value);
+  if (!pos)
+    return fail("redrive failed: " + pos.error());
+  auto to = entry.letter.source_topic + "/" + std::to_string(pos->partition) + "@"
+            + std::to_string(pos->offset);
+  json::document marker;
+  marker.SetObject();
+  auto& a = marker.GetAllocator();
+  marker.AddMember("redriveOf", json::str(entry.address(), a), a);
+  marker.AddMember("to", json::str(to, a), a);
+  marker.AddMember("fixed", fixed, a);
+  marker.AddMember("at", now_ms, a);
+  if (auto m = produce_one(l, dlq_topic, entry.letter.key, json::dump(marker)); !m)
+    return fail("redrove to " + to + " but could not record it: " + m.error());
+  return to;
 }
 
 } // namespace eventide::storage

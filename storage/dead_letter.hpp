@@ -9,6 +9,10 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <optional>
+#include <utility>
+#include <vector>
 #include <string>
 #include <string_view>
 
@@ -65,6 +69,41 @@ outcome<std::string> original_value(const dead_letter& letter);
 
 /// The original key for redrive; fails when only a prefix of it was kept.
 outcome<std::string> original_key(const dead_letter& letter);
+
+/// One letter of the dead-letter topic, addressed as "PARTITION:OFFSET" there.
+struct dead_letter_entry {
+  int32_t partition = 0;
+  int64_t offset = 0;
+  dead_letter letter;
+  std::string raw;         // the dead-letter record's value
+  std::string redriven_to; // "topic/p@o" once redriven, else ""
+  std::string address() const { return std::to_string(partition) + ":" + std::to_string(offset); }
+};
+
+/// The dead-letter topic read as a list: every letter, and which of them were redriven (the
+/// marker a redrive writes to the same topic, keyed like its letter).
+class dead_letter_list {
+ public:
+  /// Folds one record of the topic; false when it is neither a letter nor a marker.
+  bool apply(const record& rec);
+  const std::vector<dead_letter_entry>& entries() const { return entries_; }
+  const dead_letter_entry* find(int32_t partition, int64_t offset) const;
+
+ private:
+  std::vector<dead_letter_entry> entries_;
+  std::map<std::string, size_t> by_address_;
+  std::map<std::string, std::string> early_markers_; // a marker read before its letter
+};
+
+/// "PARTITION:OFFSET" as numbers; nullopt for anything else.
+std::optional<std::pair<int32_t, int64_t>> parse_dead_letter_address(const std::string& text);
+
+/// Redrives a letter: `value` (its original bytes, or a fixed version) back to its source topic
+/// under its original key, then the marker into `dlq_topic`. Returns where the value went
+/// ("topic/p@o"). The caller checks that the value would not be dead-lettered again.
+outcome<std::string> redrive_dead_letter(log& l, const dead_letter_entry& entry,
+                                         const std::string& value, bool fixed,
+                                         const std::string& dlq_topic, int64_t now_ms);
 
 /// Helpers the DLQ format is built on, exposed for the CLI and tests.
 bool is_valid_utf8(std::string_view bytes);

@@ -26,6 +26,8 @@ int run_approvals(const options& cfg, const command_line& cl, caf::actor_system_
 int run_approve(const options& cfg, const command_line& cl, caf::actor_system_config& system_config);
 int run_reject(const options& cfg, const command_line& cl, caf::actor_system_config& system_config);
 int run_cancel(const options& cfg, const command_line& cl, caf::actor_system_config& system_config);
+int run_console(const options& cfg, const command_line& cl,
+                caf::actor_system_config& system_config);
 int run_shop(const options& cfg, const command_line& cl, caf::actor_system_config&);
 /// Needs no config: prints the role names, one a line.
 int run_roles();

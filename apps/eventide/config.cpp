@@ -47,8 +47,8 @@ config::config() {
     .add(memory_turns, "memory-turns", "answered turns the router remembers per conversation")
     .add(memory_tokens, "memory-tokens", "token budget of the memory in an LLM planner's prompt")
     .add(crash_loop_limit, "crash-loop-limit", "dead-letter a record in flight at this many crashes")
-    .add(metrics_port, "metrics-port", "node: Prometheus /metrics port (0 = off)")
-    .add(metrics_address, "metrics-address", "node: address of the metrics endpoint")
+    .add(metrics_port, "metrics-port", "node: HTTP port of /metrics, /health, the console (0 = off)")
+    .add(metrics_address, "metrics-address", "node: address of that port (loopback by default)")
     .add(resources, "resources", "root of products/, config/, prompts/")
     .add(kafka_version, "kafka-version", "broker.version.fallback, e.g. 0.9.0.1; empty = modern")
     .add(session_timeout_ms, "session-timeout-ms", "Kafka consumer group session timeout")
@@ -59,8 +59,8 @@ config::config() {
     .add(kafka_properties, "kafka-properties",
          "librdkafka properties over the defaults: K=V,... (consumer./producer. prefixes)")
     .add(shop_url, "shop-url", "where shop tools reach the shop (\"\" = in this process)")
-    .add(port, "port", "shop serve: port to listen on (0 = ephemeral)")
-    .add(host, "host", "shop serve: address to listen on")
+    .add(port, "port", "shop serve, console: port to listen on (0 = ephemeral)")
+    .add(host, "host", "shop serve, console: address to listen on")
     .add(card_limit, "card-limit", "the shop: charges worth more USD are declined")
     .add(ship_to, "ship-to", "the shop: cities it ships to, comma separated")
     .add(products, "products", "the shop: products folder (names, prices, stock)");

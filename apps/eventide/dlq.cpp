@@ -20,52 +20,12 @@ namespace eventide::cli {
 
 namespace {
 
-// A dead letter's address in the DLQ topic: "PARTITION:OFFSET".
-struct dlq_address {
-  int32_t partition = 0;
-  int64_t offset = 0;
-  std::string text() const { return std::to_string(partition) + ":" + std::to_string(offset); }
-};
-
-dlq_address parse_dlq_address(const std::string& s) {
-  auto colon = s.find(':');
-  try {
-    if (colon == std::string::npos)
-      throw std::invalid_argument(s);
-    size_t used1 = 0, used2 = 0;
-    auto p = std::stoi(s.substr(0, colon), &used1);
-    auto o = std::stoll(s.substr(colon + 1), &used2);
-    if (used1 != colon || used2 != s.size() - colon - 1 || p < 0 || o < 0)
-      throw std::invalid_argument(s);
-    return {p, o};
-  } catch (const std::exception&) {
+std::pair<int32_t, int64_t> parse_dlq_address(const std::string& s) {
+  auto at = storage::parse_dead_letter_address(s);
+  if (!at)
     throw usage_error{"a dead letter is addressed as PARTITION:OFFSET (see `eventide dlq list`), got '"
                       + s + "'"};
-  }
-}
-
-// Dead letters in the DLQ topic, and which of them were redriven (markers in the same topic).
-struct dlq_contents {
-  std::vector<std::pair<dlq_address, storage::dead_letter>> letters;
-  std::map<std::string, std::string> redriven; // address -> where it went
-  std::map<std::string, std::string> raw;      // address -> record value
-};
-
-dlq_contents read_dlq(storage::log& log, const topics& t) {
-  dlq_contents c;
-  read_to_end(log, {t.dead_letters}, [&](const storage::record& rec) {
-    dlq_address at{rec.partition, rec.offset};
-    if (auto doc = json::parse(rec.value); doc && doc->IsObject() && doc->HasMember("redriveOf")) {
-      c.redriven[json::get_string(*doc, "redriveOf").value_or("")] =
-        json::get_string(*doc, "to").value_or("?");
-      return;
-    }
-    if (auto dl = storage::decode_dead_letter(rec.value)) {
-      c.raw[at.text()] = rec.value;
-      c.letters.emplace_back(at, std::move(*dl));
-    }
-  });
-  return c;
+  return *at;
 }
 
 } // namespace
@@ -79,7 +39,7 @@ int run_dlq(const options& cfg, const command_line& cl, caf::actor_system_config
   if (verb != "list" && verb != "show" && verb != "redrive")
     throw usage_error{usage};
   std::map<std::string, std::string> filters;
-  std::optional<dlq_address> wanted;
+  std::optional<std::pair<int32_t, int64_t>> wanted;
   std::string fixed_file;
   if (verb == "list") {
     for (size_t i = 1; i < cl.positionals.size(); ++i) {
@@ -100,10 +60,12 @@ int run_dlq(const options& cfg, const command_line& cl, caf::actor_system_config
   start_logging(cfg, "warning");
   auto log = open_log(cfg);
   topics t(cfg.topic_prefix);
-  auto dlq = read_dlq(*log, t);
+  storage::dead_letter_list dlq;
+  read_to_end(*log, {t.dead_letters}, [&](const storage::record& rec) { dlq.apply(rec); });
   if (verb == "list") {
     size_t count = 0;
-    for (auto& [at, dl] : dlq.letters) {
+    for (auto& entry : dlq.entries()) {
+      auto& dl = entry.letter;
       auto has = [&](const char* k, const std::string& v) {
         auto it = filters.find(k);
         return it == filters.end() || v.find(it->second) != std::string::npos;
@@ -111,29 +73,27 @@ int run_dlq(const options& cfg, const command_line& cl, caf::actor_system_config
       if (!has("group", dl.consumer_group) || !has("topic", dl.source_topic)
           || !has("reason", dl.reason))
         continue;
-      auto r = dlq.redriven.find(at.text());
-      std::cout << at.text() << "  " << dl.source_topic << "/" << dl.partition << "@" << dl.offset
+      std::cout << entry.address() << "  " << dl.source_topic << "/" << dl.partition << "@" << dl.offset
                 << "  group=" << dl.consumer_group << "  key=" << dl.key << "  " << dl.reason
-                << (r != dlq.redriven.end() ? "  [redriven to " + r->second + "]" : "")
+                << (entry.redriven_to.empty() ? "" : "  [redriven to " + entry.redriven_to + "]")
                 << std::endl;
       ++count;
     }
     std::cout << count << " dead letter" << (count == 1 ? "" : "s") << std::endl;
     return exit_ok;
   }
-  auto it = std::find_if(dlq.letters.begin(), dlq.letters.end(), [&](const auto& x) {
-    return x.first.partition == wanted->partition && x.first.offset == wanted->offset;
-  });
-  if (it == dlq.letters.end())
-    die(exit_failed, "no dead letter at " + wanted->text());
+  auto address = std::to_string(wanted->first) + ":" + std::to_string(wanted->second);
+  auto entry = dlq.find(wanted->first, wanted->second);
+  if (!entry)
+    die(exit_failed, "no dead letter at " + address);
   if (verb == "show") {
-    std::cout << dlq.raw[wanted->text()] << std::endl;
+    std::cout << entry->raw << std::endl;
     return exit_ok;
   }
   // redrive: the original bytes (or a fixed version) back to the source topic, same key.
-  const auto& letter = it->second;
-  if (auto r = dlq.redriven.find(wanted->text()); r != dlq.redriven.end())
-    die(exit_failed, "dead letter " + wanted->text() + " was already redriven to " + r->second);
+  const auto& letter = entry->letter;
+  if (!entry->redriven_to.empty())
+    die(exit_failed, "dead letter " + address + " was already redriven to " + entry->redriven_to);
   std::string value;
   if (!fixed_file.empty()) {
     std::ifstream in(fixed_file, std::ios::binary);
@@ -152,26 +112,11 @@ int run_dlq(const options& cfg, const command_line& cl, caf::actor_system_config
   if (auto ev = events::decode(value); !ev)
     die(exit_failed, "the record would be dead-lettered again: " + ev.error()
                        + " (fix it and pass the fixed value file)");
-  auto produce = [&](const std::string& topic, const std::string& key, const std::string& v) {
-    auto r = produce_one(*log, topic, key, v);
-    if (!r)
-      die(exit_failed, "redrive failed: " + r.error());
-    return *r;
-  };
-  auto key = storage::original_key(letter);
-  if (!key)
-    die(exit_failed, key.error());
-  auto pos = produce(letter.source_topic, *key, value);
-  auto to = letter.source_topic + "/" + std::to_string(pos.partition) + "@" + std::to_string(pos.offset);
-  json::document marker;
-  marker.SetObject();
-  auto& a = marker.GetAllocator();
-  marker.AddMember("redriveOf", json::str(wanted->text(), a), a);
-  marker.AddMember("to", json::str(to, a), a);
-  marker.AddMember("fixed", !fixed_file.empty(), a);
-  marker.AddMember("at", now_ms(), a);
-  produce(t.dead_letters, letter.key, json::dump(marker));
-  std::cout << "redrove " << wanted->text() << " to " << to << std::endl;
+  auto to = storage::redrive_dead_letter(*log, *entry, value, !fixed_file.empty(), t.dead_letters,
+                                        now_ms());
+  if (!to)
+    die(exit_failed, to.error());
+  std::cout << "redrove " << address << " to " << *to << std::endl;
   return exit_ok;
 }
 

@@ -9,6 +9,7 @@
 #include "core/text.hpp"
 #include "storage/embedded_log.hpp"
 #include "storage/kafka_log.hpp"
+#include "storage/log_io.hpp"
 
 namespace eventide::cli {
 
@@ -46,59 +47,8 @@ std::shared_ptr<storage::log> open_log(const options& cfg) {
 void read_to_end(storage::log& log, const std::vector<std::string>& topic_names,
                  const std::function<void(const storage::record&)>& f,
                  const std::string& key) {
-  std::vector<std::pair<storage::topic_partition, log_offset>> start;
-  std::map<storage::topic_partition, log_offset> ends;
-  // A topic or partition that cannot be looked up is an error, never skipped: a reader that
-  // silently reads less would make a missing record look like none was written.
-  for (auto& topic : topic_names) {
-    auto parts = log.partition_count(topic);
-    if (!parts)
-      die(exit_failed, "cannot read " + topic + ": " + parts.error());
-    for (int32_t p = 0; p < *parts; ++p) {
-      if (!key.empty() && p != storage::partition_for_key(key, *parts))
-        continue;
-      storage::topic_partition tp{topic, p};
-      auto wm = log.query_watermarks(tp);
-      if (!wm)
-        die(exit_failed, "cannot read " + topic + "/" + std::to_string(p) + ": " + wm.error());
-      if (wm->high > wm->low) {
-        start.emplace_back(tp, wm->low);
-        ends[tp] = wm->high;
-      }
-    }
-  }
-  if (start.empty())
-    return;
-  auto c = log.assign(start);
-  if (!c)
-    die(exit_failed, c.error());
-  while (true) {
-    bool done = true;
-    for (auto& [tp, end] : ends)
-      if ((*c)->position_of(tp).value_or(end) < end)
-        done = false;
-    if (done)
-      return;
-    auto batch = (*c)->poll(1024, std::chrono::milliseconds(100));
-    if (!batch)
-      die(exit_failed, "reading the log failed: " + batch.error());
-    for (auto& rec : *batch)
-      if (key.empty() || rec.key == key)
-        f(rec);
-  }
-}
-
-outcome<storage::position> produce_one(storage::log& log, const std::string& topic,
-                                      const std::string& key, const std::string& value,
-                                      const storage::record_headers& headers) {
-  std::optional<outcome<storage::position>> result;
-  log.produce_with_headers(topic, key, value, headers,
-                           [&](outcome<storage::position> r) { result = std::move(r); });
-  if (auto fl = log.flush(std::chrono::seconds(10)); !fl)
-    return fail(fl.error());
-  if (!result)
-    return fail("no delivery report");
-  return std::move(*result);
+  if (auto r = storage::read_topics_to_end(log, topic_names, f, key); !r)
+    die(exit_failed, r.error());
 }
 
 } // namespace eventide::cli

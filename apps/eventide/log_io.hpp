@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "storage/log.hpp"
+#include "storage/log_io.hpp"
 #include "options.hpp"
 
 namespace eventide {
@@ -31,10 +32,7 @@ void read_to_end(storage::log& log, const std::vector<std::string>& topic_names,
                  const std::function<void(const storage::record&)>& f,
                  const std::string& key = "");
 
-/// Produces one record (with `headers` where the log has them) and waits (up to 10 s) for its
-/// delivery: where it was written, or why not.
-outcome<storage::position> produce_one(storage::log& log, const std::string& topic,
-                                      const std::string& key, const std::string& value,
-                                      const storage::record_headers& headers = {});
+/// storage::produce_one: one record written and waited for.
+using storage::produce_one;
 
 } // namespace eventide::cli

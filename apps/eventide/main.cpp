@@ -55,6 +55,11 @@ const std::vector<command>& command_table() {
                "DATA_DIR/orchestrator-digest.txt; --roles metrics runs the metrics\n"
                "projection of the whole log (see docs/metrics.md)"}},
      run_node},
+    {"console",
+     {{"console", "the web console on http://127.0.0.1:PORT/ (--port, --host): live\n"
+                  "conversations, timelines, DAGs, raw events, dead letters, metrics,\n"
+                  "approvals; runs the roles like chat (API: docs/http-api.md)"}},
+     run_console},
     {"stats",
      {{"stats", "latency (end to end, per tool, per role), events, consumer lag, dead\n"
                 "letters (--json: the metrics role's report)"}},

@@ -8,59 +8,18 @@
 #include <memory>
 #include <thread>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <caf/actor_system.hpp>
 
 #include "actors/logging.hpp"
 #include "actors/node.hpp"
 #include "commands.hpp"
-#include "core/prometheus.hpp"
 #include "log_io.hpp"
-#include "net/http_server.hpp"
+#include "http_endpoint.hpp"
 #include "roles.hpp"
 
 namespace eventide::cli {
 
 namespace {
-
-// The node's HTTP endpoint (net/http_server, Boost.Beast underneath): GET /metrics is the
-// health as Prometheus text, GET /health the health JSON. Loopback unless --metrics-address (a
-// container sets 0.0.0.0 so that Prometheus can reach it); both are read-only.
-std::unique_ptr<net::http_server> serve_metrics(const options& cfg, node& n) {
-  in_addr probe{};
-  if (::inet_pton(AF_INET, cfg.metrics_address.c_str(), &probe) != 1)
-    throw usage_error{"eventide.metrics-address '" + cfg.metrics_address
-                      + "' is not an IPv4 address"};
-  net::http_server_settings settings;
-  settings.host = cfg.metrics_address;
-  settings.port = cfg.metrics_port;
-  settings.threads = 1; // a scrape every few seconds; health asks every role, one at a time
-  auto server = net::http_server::start(settings, [&n](const net::http_request& rq) {
-    net::http_reply reply;
-    reply.content_type = "text/plain";
-    if (rq.method != "GET") {
-      reply.status = 405;
-      reply.headers.emplace_back("Allow", "GET");
-      reply.body = "method not allowed\n";
-    } else if (rq.path == "/metrics") {
-      auto text = core::prometheus_text(n.health());
-      reply.content_type = "text/plain; version=0.0.4";
-      reply.body = text ? *text : "# " + text.error() + "\n";
-    } else if (rq.path == "/health") {
-      reply.content_type = "application/json";
-      reply.body = n.health();
-    } else {
-      reply.status = 404;
-      reply.body = "not found\n";
-    }
-    return reply;
-  });
-  if (!server)
-    throw usage_error{"cannot serve metrics: " + server.error()};
-  return std::move(*server);
-}
 
 std::atomic<bool> stop_requested{false};
 std::atomic<bool> digest_requested{false};
@@ -75,9 +34,12 @@ int run_node(const options& cfg, const command_line& cl, caf::actor_system_confi
   auto log = open_log(cfg);
   caf::actor_system sys{system_config};
   node n{sys, log, make_node_options(cfg, roles)};
-  std::unique_ptr<net::http_server> metrics; // (declared after `n`: stopped before it)
+  // GET /metrics (Prometheus text), /health (JSON), and the console (docs/http-api.md);
+  // loopback unless --metrics-address (a container sets 0.0.0.0 for Prometheus).
+  http_endpoint endpoint; // (declared after `n`: stopped before it)
   if (cfg.metrics_port > 0)
-    metrics = serve_metrics(cfg, n);
+    endpoint = serve_http(cfg, "metrics-address", cfg.metrics_address, cfg.metrics_port, log,
+                          [&n] { return n.health(); });
   if (auto r = n.start(); !r)
     die(exit_usage, r.error());
   std::signal(SIGINT, [](int) { stop_requested = true; });
@@ -112,8 +74,7 @@ int run_node(const options& cfg, const command_line& cl, caf::actor_system_confi
     }
   }
   EV_LOG(info) << "node " << cfg.node_id << " stopping";
-  if (metrics)
-    metrics->stop();
+  endpoint.stop();
   n.stop();
   std::cout << "eventide node " << cfg.node_id << " stopped" << std::endl;
   return exit_ok;

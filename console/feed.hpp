@@ -1,0 +1,79 @@
+// The console's live projection of the log: one reader thread tails the four topics from their
+// first record and folds each record into the conversation index, the dead-letter list and the
+// metrics, then tells every server-sent-events subscriber about it. The same folds as `trace`,
+// `dlq` and `stats`; nothing is stored but what the log says.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "actors/node.hpp"
+#include "core/conversation_view.hpp"
+#include "core/metrics.hpp"
+#include "net/http_server.hpp"
+#include "storage/dead_letter.hpp"
+#include "storage/log.hpp"
+
+namespace eventide::console {
+
+class feed {
+ public:
+  feed(std::shared_ptr<storage::log> log, std::string topic_prefix);
+  ~feed(); // stop()
+  feed(const feed&) = delete;
+  feed& operator=(const feed&) = delete;
+
+  /// Starts reading from the first stored record of every partition (idempotent).
+  outcome<void> start();
+  /// Waits until every record that was in the log at start() is folded (up to `timeout`), so
+  /// that a first answer is not an empty list of a log that has conversations. False on timeout.
+  bool wait_caught_up(std::chrono::milliseconds timeout) const;
+  void stop();
+
+  /// Runs f(index, dead letters, metrics) under the feed's lock: a consistent read.
+  template <class F>
+  auto read(F&& f) const {
+    std::lock_guard<std::mutex> lk(mu_);
+    return f(index_, dead_letters_, metrics_);
+  }
+
+  /// From now on, every record read is pushed to `s` ("record", then "conversation" when a
+  /// summary changed); dropped once it is closed.
+  void subscribe(std::shared_ptr<net::event_stream> s);
+  size_t subscribers() const;
+  /// Records folded so far, and the last reading error ("" when none).
+  size_t records_read() const { return records_read_; }
+  std::string last_error() const;
+
+ private:
+  void run();
+  void fold(std::vector<storage::record>& batch);
+  std::string short_topic(const std::string& topic) const;
+
+  std::shared_ptr<storage::log> log_;
+  std::string prefix_;
+  topics topics_;
+  mutable std::mutex mu_;
+  core::conversation_index index_;
+  storage::dead_letter_list dead_letters_;
+  core::metrics_fold metrics_;
+  std::string last_error_;
+  std::vector<std::shared_ptr<net::event_stream>> subscribers_;
+  std::unique_ptr<storage::consumer> consumer_;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<size_t> records_read_{0};
+  std::mutex start_mu_;
+  bool started_ = false;
+  std::vector<std::pair<storage::topic_partition, log_offset>> ends_; // high watermarks at start
+  bool caught_up_ = false;                                           // (under mu_)
+  mutable std::condition_variable caught_up_cv_;
+};
+
+} // namespace eventide::console
