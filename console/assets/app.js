@@ -405,15 +405,17 @@
       var status = cssName(s.status);
       var cls = 'bar ' + status + (status === 'planned' ? ' queued' : '') + (critical[s.id] ? ' critical' : '');
       var w = Math.max(3, x(sp.to) - x(sp.from));
+      var bx = x(sp.from);
+      if (status === 'planned' && w < 24) { w = 24; bx = Math.min(bx, label + width - w); } // visible, inside the axis
       g.appendChild(svg('text.label', { x: 4, y: y + 16 }, s.id + ' ' + s.tool));
       g.appendChild(svg('rect', { 'class': cls, 'data-testid': 'gantt-bar', 'data-step': s.id,
         'data-status': s.status, 'data-critical': critical[s.id] ? 'true' : 'false',
-        x: x(sp.from), y: y + 4, width: w, height: rowH - 8, rx: 3 },
+        x: bx, y: y + 4, width: w, height: rowH - 8, rx: 3 },
         svg('title', null, s.id + ' ' + s.tool + ': ' + s.status +
           (s.durationMs !== null && s.durationMs !== undefined ? ', ' + s.durationMs + ' ms' : '') +
           ', attempts ' + s.attempts + (s.error ? ', ' + s.error : ''))));
       if (s.durationMs !== null && s.durationMs !== undefined)
-        g.appendChild(svg('text.dur', { x: x(sp.from) + w + 4, y: y + 16 }, s.durationMs + ' ms'));
+        g.appendChild(svg('text.dur', { x: bx + w + 4, y: y + 16 }, s.durationMs + ' ms'));
     });
     var ay = top + steps.length * rowH + 4;
     g.appendChild(svg('line.axis', { x1: label, y1: ay, x2: label + width, y2: ay }));
