@@ -296,7 +296,7 @@
       root.setAttribute('data-state', c.state);
       clear(turnsBox);
       (c.turns || []).forEach(function (t) { turnsBox.appendChild(turnView(c, t, reload)); });
-      clear(eventsBox).appendChild(eventsTable(events, expanded));
+      clear(eventsBox).appendChild(eventsTable(events, expanded, c.id));
     }
     var refresh = throttle(reload, 200);
     return {
@@ -462,12 +462,16 @@
       sorted.forEach(function (e, r) { layer[r] = e.s; rowOf[e.s.id] = r; });
     });
     var nodeW = 150, nodeH = 40, gapX = 60, gapY = 16, pad = 10;
+    var skips = steps.some(function (s) {
+      return (s.dependsOn || []).some(function (p) { return byId[p] && depth[s.id] - depth[p] > 1; });
+    });
+    var arc = skips ? 16 : 0; // room above the nodes for edges that skip a layer
     var tall = Math.max.apply(null, layers.map(function (l) { return l.length; }).concat([1]));
     var W = pad * 2 + layers.length * nodeW + (layers.length - 1) * gapX;
-    var H = pad * 2 + tall * nodeH + (tall - 1) * gapY;
+    var H = pad * 2 + arc + tall * nodeH + (tall - 1) * gapY;
     var pos = {};
     layers.forEach(function (layer, col) {
-      var offset = (H - (layer.length * nodeH + (layer.length - 1) * gapY)) / 2;
+      var offset = arc + (H - arc - (layer.length * nodeH + (layer.length - 1) * gapY)) / 2;
       layer.forEach(function (s, row) {
         pos[s.id] = { x: pad + col * (nodeW + gapX), y: offset + row * (nodeH + gapY) };
       });
@@ -482,9 +486,13 @@
         if (!byId[p]) return;
         var a = pos[p], b = pos[s.id];
         var x1 = a.x + nodeW, y1 = a.y + nodeH / 2, x2 = b.x, y2 = b.y + nodeH / 2, mx = (x1 + x2) / 2;
+        var d = 'M' + x1 + ',' + y1 + ' C' + mx + ',' + y1 + ' ' + mx + ',' + y2 + ' ' + x2 + ',' + y2;
+        if (depth[s.id] - depth[p] > 1) { // skips a layer: arc over the nodes in between
+          var over = Math.min(y1, y2) - nodeH / 2 - arc;
+          d = 'M' + x1 + ',' + y1 + ' C' + (x1 + gapX) + ',' + over + ' ' + (x2 - gapX) + ',' + over + ' ' + x2 + ',' + y2;
+        }
         g.appendChild(svg('path', { 'class': 'edge' + (critical[p] && critical[s.id] ? ' critical' : ''),
-          'data-testid': 'dag-edge', 'data-from': p, 'data-to': s.id,
-          d: 'M' + x1 + ',' + y1 + ' C' + mx + ',' + y1 + ' ' + mx + ',' + y2 + ' ' + x2 + ',' + y2,
+          'data-testid': 'dag-edge', 'data-from': p, 'data-to': s.id, d: d,
           'marker-end': 'url(#' + marker + ')' }));
       });
     });
@@ -506,7 +514,12 @@
 
   // Position, type, id, its cause (a link to the cause's row when the cause is here), time, and
   // the record's JSON behind a <details>.
-  function eventsTable(events, expanded) {
+  // An id as shown: without the conversation id it starts with (the full id is its title).
+  function shortId(id, conv) {
+    return conv && id.indexOf(conv + '/') === 0 ? '\u2026/' + id.slice(conv.length + 1) : id;
+  }
+
+  function eventsTable(events, expanded, conv) {
     var rowOf = {};
     var t0 = events.length ? events[0].time : 0;
     var tbody = el('tbody', { 'data-testid': 'events' });
@@ -515,9 +528,9 @@
         el('summary', null, 'JSON'), el('pre.json', null, JSON.stringify(ev.event, null, 2)));
       if (expanded[ev.id]) details.open = true;
       var tr = el('tr', { id: 'ev-' + i, 'data-testid': 'event-row', 'data-event-id': ev.id, 'data-type': ev.type },
-        el('td.mono', null, ev.position),
+        el('td.mono.nowrap', null, ev.position),
         el('td', null, el('span.type', null, ev.type)),
-        el('td.mono.wrap', null, ev.id),
+        el('td.mono.wrap', { title: ev.id }, shortId(ev.id, conv)),
         el('td.mono.wrap', { 'data-testid': 'cause' }),
         el('td.time', { title: ev.time ? new Date(ev.time).toISOString() : '' },
           ev.time ? fmtClock(ev.time) + ' (+' + (ev.time - t0) + ' ms)' : ''),
@@ -529,13 +542,13 @@
       var cell = tbody.children[i].querySelector('[data-testid="cause"]');
       if (!ev.causationId) return;
       var target = rowOf[ev.causationId];
-      if (!target) { cell.appendChild(el('span.muted', { title: 'not in this conversation' }, ev.causationId)); return; }
+      if (!target) { cell.appendChild(el('span.muted', { title: 'not in this conversation' }, shortId(ev.causationId, conv))); return; }
       cell.appendChild(el('a', { href: '#' + target.id, 'data-testid': 'cause-link', 'data-target': ev.causationId,
         onclick: function (e) {
           e.preventDefault(); // a real #ev-N would leave the conversation's route
           target.scrollIntoView({ block: 'center' });
           target.classList.remove('flash'); void target.offsetWidth; target.classList.add('flash');
-        } }, ev.causationId));
+        }, title: ev.causationId }, shortId(ev.causationId, conv)));
     });
     return el('table.events', null, el('thead', null, el('tr', null, el('th', null, 'position'),
       el('th', null, 'type'), el('th', null, 'id'), el('th', null, 'caused by'), el('th', null, 'time'),

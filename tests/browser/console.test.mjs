@@ -141,7 +141,7 @@ try {
         `${e.getAttribute('data-from')}->${e.getAttribute('data-to')}`));
 
       const apiSteps = turn.steps.map((s) => s.id);
-      const apiEdges = turn.steps.flatMap((s) => s.dependsOn.map((d) => `${d}->${s.id}`));
+      const apiEdges = turn.steps.flatMap((s) => (s.dependsOn || []).map((d) => `${d}->${s.id}`));
       const knownSteps = k.steps.map((s) => s.id);
       check(same(apiSteps, knownSteps), `the API's steps ${show(apiSteps)} are not the known plan's ${show(knownSteps)}`);
       check(same(apiEdges, knownEdges(k.steps)), `the API's dependencies ${show(apiEdges)} are not the known plan's ${show(knownEdges(k.steps))}`);
@@ -155,7 +155,8 @@ try {
         check(b.status === s.status && b.cls.split(' ').includes(s.status), `bar ${s.id} shows ${b.status} (${b.cls}), the API says ${s.status}`);
       }
       const critical = bars.filter((b) => b.critical).map((b) => b.step);
-      check(same(critical, turn.criticalPath), `critical bars ${show(critical)} != critical path ${show(turn.criticalPath)}`);
+      const path = turn.criticalPath || [];
+      check(same(critical, path), `critical bars ${show(critical)} != critical path ${show(path)}`);
       check(bars.filter((b) => b.critical).every((b) => b.cls.split(' ').includes('critical')), 'a critical bar lacks the critical class');
       // The layout follows the plan: a step starts no earlier and sits one layer right of what it needs.
       for (const e of apiEdges) {
