@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The console in a real headless browser: usage scripts/browser-test.sh BUILD_DIR
 #
+# --install: only installs (scripts/test.sh does it before the suite); exit 77 when it cannot.
 # Installs what it needs (Debian's chromium via apt when root or passwordless sudo; playwright-
 # core by `npm ci` in tests/browser, kept while package-lock.json is unchanged), prepares a data
 # dir on the embedded log with known conversations and one dead letter that redriving answers,
@@ -10,10 +11,19 @@
 # [BUILD_DIR/console-screenshot.png].
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-build=$(cd "${1:?usage: scripts/browser-test.sh BUILD_DIR}" && pwd)
-bin=$build/apps/eventide
-[ -x "$bin" ] || { echo "FAIL: no eventide binary at $bin" >&2; exit 1; }
-skip() { echo "skipped: $*"; exit 77; }
+install_only=0
+[ "${1:-}" = --install ] && install_only=1
+if [ $install_only = 0 ]; then
+  build=$(cd "${1:?usage: scripts/browser-test.sh BUILD_DIR | --install}" && pwd)
+  bin=$build/apps/eventide
+  [ -x "$bin" ] || { echo "FAIL: no eventide binary at $bin" >&2; exit 1; }
+fi
+# Where the test command installed the browser (EVENTIDE_REQUIRE_BROWSER=1), a missing one is
+# a failure, not a skip.
+skip() {
+  if [ "${EVENTIDE_REQUIRE_BROWSER:-}" = 1 ]; then echo "FAIL: $*" >&2; exit 1; fi
+  echo "skipped: $*"; exit 77
+}
 say() { echo "[browser-test] $*" >&2; }
 
 # -- what the test needs ----------------------------------------------------------------------
@@ -42,6 +52,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     || skip "npm ci in tests/browser failed (no registry?)"
   echo "$want" > "$stamp"
 fi
+
+[ $install_only = 1 ] && exit 0
 
 # -- known data -------------------------------------------------------------------------------
 dir=$(mktemp -d)

@@ -6,8 +6,10 @@
 #   - Apache Kafka 0.9.0.1, the compatibility floor, for a second run of the log contract's
 #     real-broker cases (ctest entry contract09, KAFKA09_BOOTSTRAP).
 # and a throwaway ChromaDB server (scripts/chroma-test-env.sh, CHROMA_URL) for the chroma.*
-# tests. Brokers and Chroma are stopped on exit, whatever happens. Where chromadb cannot be
-# installed (no PyPI), the chroma.* tests report skipped; once installed, they must pass.
+# tests, and Debian's chromium with playwright-core (npm) for the console's browser test.
+# Brokers and Chroma are stopped on exit, whatever happens. Where chromadb or the browser
+# cannot be installed (no PyPI, no npm), those tests report skipped; once installed, they must
+# pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -24,6 +26,14 @@ bash scripts/chroma-test-env.sh install >&2 || {
   chroma_installed=0
   echo "[test] chromadb could not be installed: the chroma.* tests will report skipped" >&2
 }
+
+# Debian's chromium and playwright-core (npm) for the console's browser test; where they cannot
+# be installed browser.console reports skipped, once installed it must pass.
+if bash scripts/browser-test.sh --install >&2; then
+  export EVENTIDE_REQUIRE_BROWSER=1
+else
+  echo "[test] no headless browser could be installed: browser.console will report skipped" >&2
+fi
 
 env_dirs=()
 chroma_dir=""

@@ -41,8 +41,7 @@ int run_console(const options& cfg, const command_line& cl,
     die(exit_failed, "cannot read the log: " + f.error());
   std::signal(SIGINT, [](int) { console_stop = true; });
   std::signal(SIGTERM, [](int) { console_stop = true; });
-  std::cout << "console: " << endpoint.server->url() << "/ (log " << log->describe() << ")"
-            << std::endl;
+  std::cout << "console: " << endpoint.server->url() << "/\nlog: " << log->describe() << std::endl;
   while (!console_stop)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   endpoint.stop();
