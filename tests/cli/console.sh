@@ -49,6 +49,8 @@ start_console() { # [ENV=VALUE...] -- ARGS: starts it and sets $url
 }
 stop_console() { kill "$pid"; wait "$pid" || fail "the console did not stop cleanly"; pid=; }
 
+stock_of() { "$bin" shop stock --data-dir "$data" | awk -v p="$1" '$1 == p { print $2 }'; }
+nimbus=$(stock_of nimbus-pro)
 start_console "$bin" console --data-dir "$data" --port 0
 export URL=$url DIR=$dir
 
@@ -200,7 +202,57 @@ done
 [[ $state == "answered The answer is 42"* ]] || fail "the redriven question: $state"
 curl -s "${url}api/dead-letters" | grep -q '"key":"poison-1","reason":"crashed the node 1 time","recordedAt":[0-9]*,"redrivenTo":"user-commands/' \
   || fail "the letter is not marked redriven"
+
+# Approvals: a charge over the threshold waits for alice (who asked); mallory's decision is
+# refused by the orchestrator (a dead letter with the reason), alice's runs the step; the shop's
+# own store shows the order.
+out=$(post -d '{"question":"Buy 1 Nimbus Pro and ship it to Rome","user":"alice"}' "${url}api/conversations")
+[ "$(tail -1 <<<"$out")" = 202 ] || fail "ask to buy: $out"
+buy=$(head -1 <<<"$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["conversationId"])')
+state=
+for _ in $(seq 1 100); do
+  state=$(curl -s "${url}api/conversations?state=waiting" | python3 -c 'import json,sys; print(" ".join(c["id"] for c in json.load(sys.stdin)["conversations"]))')
+  [ "$state" = "$buy" ] && break; sleep 0.1
+done
+[ "$state" = "$buy" ] || fail "the purchase is not waiting: $state"
+curl -s "${url}api/approvals" | python3 -c "
+import json, sys
+a = json.load(sys.stdin)['approvals']
+assert len(a) == 1, a
+a = a[0]
+assert (a['conversationId'], a['turn'], a['step'], a['tool']) == ('$buy', 1, 's2', 'chargePayment'), a
+assert a['args'] == {'orderId': 'o-1', 'amount': 1849.0, 'currency': 'USD'}, a
+assert a['reason'].startswith('the amount 1849.00 USD is above the approval threshold'), a
+" || fail "approvals"
+curl -s "${url}api/conversations/$buy" | python3 -c "
+import json, sys
+t = json.load(sys.stdin)['turns'][0]
+assert [(a['step'], a['decision']) for a in t['approvals']] == [('s2', 'pending')], t['approvals']
+assert [s['status'] for s in t['steps']][:2] == ['done', 'planned'], t['steps']
+" || fail "the waiting conversation"
+[ "$(tail -1 <<<"$(post -d '{"approve":true,"user":"mallory"}' "${url}api/conversations/$buy/approvals/s2")")" = 202 ] \
+  || fail "mallory's decision not written"
+refused=
+for _ in $(seq 1 100); do
+  refused=$(curl -s "${url}api/dead-letters" | python3 -c "import json,sys; print([d['reason'] for d in json.load(sys.stdin)['deadLetters'] if d['key'] == '$buy'])")
+  [ "$refused" != "[]" ] && break; sleep 0.1
+done
+grep -q "user 'mallory' may not decide" <<<"$refused" || fail "mallory's approval was not refused: $refused"
+[ "$(tail -1 <<<"$(post -d '{"approve":"yes"}' "${url}api/conversations/$buy/approvals/s2")")" = 400 ] \
+  || fail "a decision that is not a boolean"
+[ "$(tail -1 <<<"$(post -d '{"approve":true}' "${url}api/conversations/nope/approvals/s2")")" = 404 ] \
+  || fail "a decision in an unknown conversation"
+[ "$(tail -1 <<<"$(post -d '{"approve":true,"user":"alice","reason":"for the office"}' "${url}api/conversations/$buy/approvals/s2")")" = 202 ] \
+  || fail "alice's decision not written"
+for _ in $(seq 1 100); do
+  state=$(curl -s "${url}api/conversations/$buy" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["state"], d["turns"][0]["answer"])')
+  [[ $state == answered* ]] && break; sleep 0.1
+done
+[[ $state == "answered Done: ordered 1 x Nimbus Pro (order o-1, 1849 USD); charged 1849 USD (payment p-1); booked shipping of order o-1 to Rome (shipment s-1)."* ]] \
+  || fail "the approved purchase: $state"
+[ "$(curl -s "${url}api/approvals")" = '{"approvals":[]}' ] || fail "still pending"
 stop_console
+[ "$(stock_of nimbus-pro)" = $((nimbus - 1)) ] || fail "nimbus-pro stock: $(stock_of nimbus-pro), was $nimbus"
 
 # Off loopback: reads are open; writes need EVENTIDE_HTTP_TOKEN's bearer token.
 start_console env -u EVENTIDE_HTTP_TOKEN "$bin" console --data-dir "$data" --port 0 --host 0.0.0.0
