@@ -13,6 +13,7 @@
 #include <set>
 
 #include "actors/consumer_state.hpp"
+#include "schemas/decode_memo.hpp"
 #include "actors/crash_guard.hpp"
 #include "actors/crash_point.hpp"
 #include "actors/error.hpp"
@@ -304,41 +305,6 @@ void pass_over_skipped(consumer_ptr self, std::vector<storage::record>& batch) {
   batch.erase(kept, batch.end());
 }
 
-// Decodes a record's value, or takes the event decoded from the same bytes a moment ago: in one
-// process the groups that read a topic (up to four on conversation-events) get the same record,
-// and decode + validate is the largest part of a hop's CPU. Decoding is a function of the bytes
-// alone, so a hit (same bytes, compared in full) gives what a decode would.
-outcome<events::event> decode_shared(const std::string& bytes) {
-  struct memo {
-    std::mutex mu;
-    std::unordered_map<std::string, std::shared_ptr<const events::event>> by_bytes;
-    std::deque<const std::string*> order; // oldest first
-  };
-  static memo m;
-  constexpr size_t capacity = 256, max_bytes = 16 * 1024; // at most 4 MiB of keys
-  if (bytes.size() > max_bytes)
-    return events::decode(bytes);
-  {
-    std::lock_guard<std::mutex> lk(m.mu);
-    if (auto it = m.by_bytes.find(bytes); it != m.by_bytes.end())
-      return events::event(*it->second);
-  }
-  auto ev = events::decode(bytes);
-  if (!ev)
-    return ev;
-  auto shared = std::make_shared<const events::event>(*ev);
-  std::lock_guard<std::mutex> lk(m.mu);
-  auto [it, added] = m.by_bytes.emplace(bytes, std::move(shared));
-  if (added) {
-    m.order.push_back(&it->first);
-    if (m.order.size() > capacity) {
-      m.by_bytes.erase(*m.order.front());
-      m.order.pop_front();
-    }
-  }
-  return ev;
-}
-
 // Hands one record in flight to the role, or passes over it, or dead-letters it.
 void hand_out(consumer_ptr self, storage::record& rec) {
   auto& st = self->state;
@@ -360,7 +326,7 @@ void hand_out(consumer_ptr self, storage::record& rec) {
   // Refused like a record that does not decode: a record of no or another conversation, and
   // what the role refuses (cfg.refuse). A replay below the committed offset does not letter it
   // again.
-  auto ev = decode_shared(rec.value);
+  auto ev = events::decode_shared(rec.value);
   if (ev && rec.key.empty())
     ev = fail("record has no key (expected the conversation id '" + ev->subject + "')");
   else if (ev && ev->subject != rec.key)

@@ -108,7 +108,8 @@ outcome<void> fold_record(core::metrics_fold& fold, const storage::record& rec, 
 
 size_t fold_batch(core::metrics_fold& fold, const std::vector<storage::record>& batch,
                   const topics& t, const std::string& topic_prefix,
-                  const std::function<void(const storage::record&, const std::string&)>& on_undecodable) {
+                  const std::function<void(const storage::record&, const std::string&)>& on_undecodable,
+                  std::vector<std::optional<outcome<events::event>>>* decoded) {
   struct item {
     const storage::record* rec;
     std::optional<outcome<events::event>> ev; // none for dead letters
@@ -118,13 +119,18 @@ size_t fold_batch(core::metrics_fold& fold, const std::vector<storage::record>& 
   std::map<storage::topic_partition, std::vector<item>> runs;
   size_t seq = 0;
   for (auto& rec : batch) {
-    item it{&rec, std::nullopt, std::numeric_limits<int64_t>::min(), seq++};
-    if (rec.topic != t.dead_letters) {
+    item it{&rec, std::nullopt, std::numeric_limits<int64_t>::min(), seq};
+    if (decoded && (*decoded)[seq]) {
+      it.ev.emplace(std::move(*(*decoded)[seq]));
+      if (*it.ev)
+        it.time = (*it.ev)->time_ms;
+    } else if (rec.topic != t.dead_letters) {
       it.ev.emplace(events::decode(rec.value));
       if (*it.ev)
         it.time = (*it.ev)->time_ms;
     }
     runs[{rec.topic, rec.partition}].push_back(std::move(it));
+    ++seq;
   }
   // Ids of this batch's events not folded yet: an event whose cause is among them waits, so
   // that the cause is folded first; otherwise the earliest event goes, then poll order.

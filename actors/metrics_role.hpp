@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,9 +52,12 @@ outcome<void> fold_record(core::metrics_fold& fold, const storage::record& rec, 
 /// returns partitions one after the other, so without this an effect often comes before its
 /// cause from another topic (and gives no per-role sample). Across batches nothing waits.
 /// Returns the number of undecodable records; `on_undecodable` gets each with its reason.
+/// `decoded`: events::decode of each record of the batch (none for dead letters) when the
+/// caller has them already; they are moved from.
 size_t fold_batch(core::metrics_fold& fold, const std::vector<storage::record>& batch,
                   const topics& t, const std::string& topic_prefix,
-                  const std::function<void(const storage::record&, const std::string&)>& on_undecodable);
+                  const std::function<void(const storage::record&, const std::string&)>& on_undecodable,
+                  std::vector<std::optional<outcome<events::event>>>* decoded = nullptr);
 
 struct metrics_role_config {
   std::shared_ptr<storage::log> log;

@@ -8,7 +8,10 @@
 //   pipeline_bench [--quick] [--kafka BOOTSTRAP [--kafka-version V] [--kafka-label TEXT]
 //                  [--kafka-property K=V]... [--no-exactly-once]
 //                  [--external PREFIX [--external-label TEXT]]]
-//   (--kafka-version: empty = a modern broker, the default; 0.9.0.1 for Kafka 0.9;
+//   pipeline_bench --console-load [--quick]
+//   (--console-load: the embedded pipeline's 100-concurrent throughput with and without the
+//    console serving 50 clients, each on the event stream and fetching the list every second;
+//   --kafka-version: empty = a modern broker, the default; 0.9.0.1 for Kafka 0.9;
 //    --no-exactly-once: idempotent producers and deduplication instead of transactions;
 //    --external-label: how the roles are deployed, for the report's text)
 #include <algorithm>
@@ -20,7 +23,15 @@
 #include <thread>
 #include <vector>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "actors/logging.hpp"
+#include "console/api.hpp"
+#include "net/http_server.hpp"
+#include "storage/embedded_log.hpp"
 #include "schemas/codec.hpp"
 #include "storage/kafka_log.hpp"
 #include "providers/offline_tools.hpp"
@@ -250,6 +261,177 @@ void run(storage::log& log, const std::string& backend, const std::string& deplo
   std::printf("\n");
 }
 
+// A loopback connection that sends `request` and reads what comes back, on its own thread.
+class load_client {
+ public:
+  // `repeat_ms` > 0: sends the request again that often on the same keep-alive connection (the
+  // list); 0: sends it once and reads the stream until stopped.
+  load_client(int port, std::string request, int repeat_ms)
+      : request_(std::move(request)), repeat_ms_(repeat_ms) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+      die("cannot connect to the console");
+    timeval tv{0, 200000};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    thread_ = std::thread([this] { run(); });
+  }
+  ~load_client() {
+    stop_ = true;
+    thread_.join();
+    ::close(fd_);
+  }
+  size_t events() const { return events_; }    // stream: "event: " lines read
+  size_t answers() const { return answers_; }  // list: complete 200 answers read
+  bool closed() const { return closed_; }      // the server closed the connection
+
+ private:
+  void send() {
+    if (::send(fd_, request_.data(), request_.size(), MSG_NOSIGNAL) < 0)
+      closed_ = true;
+  }
+  void run() {
+    send();
+    auto next = clock_type::now() + std::chrono::milliseconds(repeat_ms_);
+    std::string buf(65536, '\0');
+    std::string pending; // the list: what is read of the current answer
+    while (!stop_ && !closed_) {
+      auto n = ::recv(fd_, buf.data(), buf.size(), 0);
+      if (n == 0) {
+        closed_ = true;
+        break;
+      }
+      if (n > 0) {
+        std::string_view got(buf.data(), static_cast<size_t>(n));
+        if (repeat_ms_ == 0) {
+          for (size_t at = 0; (at = got.find("event: ", at)) != std::string_view::npos; ++at)
+            ++events_;
+        } else {
+          pending.append(got);
+          // One answer: its head, then Content-Length bytes.
+          auto head = pending.find("\r\n\r\n");
+          auto cl = pending.find("Content-Length: ");
+          if (head != std::string::npos && cl != std::string::npos && cl < head) {
+            auto length = std::stoul(pending.substr(cl + 16));
+            if (pending.size() >= head + 4 + length) {
+              if (pending.rfind("HTTP/1.1 200", 0) == 0)
+                ++answers_;
+              pending.erase(0, head + 4 + length);
+            }
+          }
+        }
+      }
+      if (repeat_ms_ > 0 && clock_type::now() >= next) {
+        send();
+        next += std::chrono::milliseconds(repeat_ms_);
+      }
+    }
+  }
+
+  int fd_ = -1;
+  std::string request_;
+  int repeat_ms_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false}, closed_{false};
+  std::atomic<size_t> events_{0}, answers_{0};
+};
+
+// The console's cost to the pipeline it watches: 100 concurrent 3-step conversations with no
+// console, then with the console serving 50 clients (each on the event stream, and fetching the
+// list of 50 every second), alternately, three times each.
+void console_load(bool quick) {
+  const int clients = 50, rounds = quick ? 2 : 3, total = quick ? 200 : 600;
+  temp_dir dir;
+  storage::embedded_options eo;
+  eo.dir = dir.path + "/log";
+  auto opened = storage::open_embedded_log(eo);
+  if (!opened)
+    die(opened.error());
+  std::shared_ptr<storage::log> log(std::move(*opened));
+  pipeline p{dir.path, log};
+  topics names{""};
+  driver d(*log, names, "load");
+  auto burst = [&] {
+    int launched = 0, answered = 0;
+    auto t0 = clock_type::now();
+    for (; launched < 100; ++launched)
+      d.ask(d.next_id(), scenarios[1].question);
+    d.follow(
+      [&](const std::string&) {
+        ++answered;
+        if (launched < total) {
+          d.ask(d.next_id(), scenarios[1].question);
+          ++launched;
+        }
+      },
+      [&] { return answered >= total; });
+    return total / (ms_since(t0) / 1000.0);
+  };
+  burst(); // warm up
+  std::vector<double> without, with;
+  size_t delivered = 0, lists = 0, dropped = 0;
+  for (int r = 0; r < rounds; ++r) {
+    without.push_back(burst());
+    console::api_settings settings;
+    console::api api(log, settings);
+    if (auto f = api.live(); !f)
+      die(f.error());
+    net::http_server_settings hs;
+    hs.threads = 2; // as `eventide console` and nodes serve
+    auto server = net::http_server::start(hs, [&](const net::http_request& rq) {
+      return api.handle(rq);
+    });
+    if (!server)
+      die(server.error());
+    std::vector<std::unique_ptr<load_client>> streams, listers;
+    for (int i = 0; i < clients; ++i) {
+      streams.push_back(std::make_unique<load_client>(
+        (*server)->port(), "GET /api/stream HTTP/1.1\r\nHost: x\r\n\r\n", 0));
+      listers.push_back(std::make_unique<load_client>(
+        (*server)->port(), "GET /api/conversations?limit=50 HTTP/1.1\r\nHost: x\r\n\r\n", 1000));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    with.push_back(burst());
+    std::this_thread::sleep_for(std::chrono::milliseconds(500)); // the last events reach them
+    for (auto& c : streams) {
+      delivered += c->events();
+      dropped += c->closed();
+    }
+    for (auto& c : listers)
+      lists += c->answers();
+    streams.clear();
+    listers.clear();
+    (*server)->stop();
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  double a = median(without), b = median(with);
+  std::printf("## Console under load (embedded log, every role in one process)\n\n");
+  std::printf("%d conversations (3-step) at 100 concurrent per burst; bursts alternately without "
+              "and with the console serving %d clients, each on /api/stream and fetching "
+              "/api/conversations?limit=50 every second; %d bursts each; %u cores.\n\n",
+              total, clients, rounds, std::thread::hardware_concurrency());
+  std::printf("| | conversations/s (median) | bursts |\n|---|---|---|\n");
+  auto list = [](const std::vector<double>& v) {
+    std::string s;
+    for (auto x : v)
+      s += (s.empty() ? "" : ", ") + std::to_string(static_cast<int>(x + 0.5));
+    return s;
+  };
+  std::printf("| no console | %.0f | %s |\n", a, list(without).c_str());
+  std::printf("| console + %d clients | %.0f | %s |\n\n", clients, b, list(with).c_str());
+  std::printf("Throughput drop with the console: %.1f%% (target < 10%%). Stream events delivered: "
+              "%zu (%.0f per client per burst); list answers: %zu; streams dropped by the "
+              "server: %zu.\n\n",
+              100.0 * (a - b) / a, delivered,
+              static_cast<double>(delivered) / clients / rounds, lists, dropped);
+}
+
 // Mean time per call of each piece of work a pipeline event carries: what a role spends besides
 // moving records. One thread, warm caches.
 void components(bool quick) {
@@ -324,11 +506,13 @@ int main(int argc, char** argv) {
   std::string kafka, kafka_version, kafka_label, external, external_label;
   bool external_given = false;
   std::vector<std::string> kafka_properties;
-  bool exactly_once = true;
+  bool exactly_once = true, load = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--quick")
       quick = true;
+    else if (a == "--console-load")
+      load = true;
     else if (a == "--kafka" && i + 1 < argc)
       kafka = argv[++i];
     else if (a == "--kafka-version" && i + 1 < argc)
@@ -347,7 +531,8 @@ int main(int argc, char** argv) {
     else {
       std::fprintf(stderr, "usage: pipeline_bench [--quick] [--kafka BOOTSTRAP "
                            "[--kafka-version V] [--kafka-label TEXT] [--kafka-property K=V]... "
-                           "[--no-exactly-once] [--external PREFIX [--external-label TEXT]]]\n");
+                           "[--no-exactly-once] [--external PREFIX [--external-label TEXT]]] | "
+                           "pipeline_bench --console-load [--quick]\n");
       return 2;
     }
   }
@@ -370,8 +555,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "pipeline_bench: --external-label is for --external runs only\n");
     return 2;
   }
+  if (load && (!kafka.empty() || external_given)) {
+    std::fprintf(stderr, "pipeline_bench: --console-load runs on the embedded log only\n");
+    return 2;
+  }
   try {
     init_logging("error");
+    if (load) {
+      console_load(quick);
+      return 0;
+    }
     temp_dir dir;
     auto run_id = "b" + std::to_string(now_ms());
     if (kafka.empty()) {

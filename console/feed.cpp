@@ -9,6 +9,7 @@
 #include "actors/logging.hpp"
 #include "actors/metrics_role.hpp"
 #include "schemas/codec.hpp"
+#include "schemas/decode_memo.hpp"
 
 namespace eventide::console {
 
@@ -16,6 +17,9 @@ namespace {
 
 // A keep-alive comment this often finds clients that went away without closing.
 constexpr auto keep_alive_every = std::chrono::seconds(15);
+// New records go to the stream's clients together at most this often: ten updates a second is
+// live for a person, and a busy pipeline costs one write per client per interval, not per record.
+constexpr auto push_every = std::chrono::milliseconds(100);
 
 // The `record` event of the stream: where a record is, what it is, whose it is.
 std::string record_json(const storage::record& rec, const std::string& topic,
@@ -104,8 +108,22 @@ bool feed::wait_caught_up(std::chrono::milliseconds timeout) const {
   return caught_up_cv_.wait_for(lk, timeout, [this] { return caught_up_; });
 }
 
+// (Under mu_.) The records read since the last push, then each conversation they changed once,
+// as it is now: one write per client, not one per record.
+void feed::push_pending() {
+  for (auto& id : changed_)
+    if (auto s = index_.find(id))
+      net::event_stream::frame(frames_, "conversation", core::summary_json(*s));
+  changed_.clear();
+  for (auto& s : subscribers_)
+    s->push_frames(frames_);
+  frames_.clear();
+}
+
 void feed::subscribe(std::shared_ptr<net::event_stream> s) {
   std::lock_guard<std::mutex> lk(mu_);
+  // What is waiting for the next push was read before this client came: not for it.
+  push_pending();
   subscribers_.push_back(std::move(s));
 }
 
@@ -126,7 +144,7 @@ std::string feed::short_topic(const std::string& topic) const {
 void feed::run() {
   auto next_keep_alive = std::chrono::steady_clock::now() + keep_alive_every;
   while (!stopping_) {
-    auto batch = consumer_->poll(512, std::chrono::milliseconds(500));
+    auto batch = consumer_->poll(512, push_every);
     if (!batch) {
       {
         std::lock_guard<std::mutex> lk(mu_);
@@ -138,48 +156,46 @@ void feed::run() {
     }
     if (!batch->empty())
       fold(*batch);
-    if (std::chrono::steady_clock::now() >= next_keep_alive) {
-      next_keep_alive += keep_alive_every;
-      std::lock_guard<std::mutex> lk(mu_);
+    auto now = std::chrono::steady_clock::now();
+    std::lock_guard<std::mutex> lk(mu_);
+    if (now >= next_push_ && !frames_.empty()) {
+      push_pending();
+      next_push_ = now + push_every;
+    }
+    if (now >= next_keep_alive) {
+      next_keep_alive = now + keep_alive_every;
       for (auto& s : subscribers_)
         s->push_comment("keep-alive");
-    }
-  }
-}
-
-void feed::fold(std::vector<storage::record>& batch) {
-  // Decoded once, outside the lock: readers wait only for the folds.
-  std::vector<std::optional<events::event>> decoded(batch.size());
-  std::vector<std::string> short_topics(batch.size());
-  for (size_t i = 0; i < batch.size(); ++i) {
-    short_topics[i] = short_topic(batch[i].topic);
-    if (batch[i].topic != topics_.dead_letters)
-      if (auto ev = events::decode(batch[i].value))
-        decoded[i] = std::move(*ev);
-  }
-  std::lock_guard<std::mutex> lk(mu_);
-  fold_batch(metrics_, batch, topics_, prefix_,
-             [](const storage::record&, const std::string&) {});
-  for (size_t i = 0; i < batch.size(); ++i) {
-    auto& rec = batch[i];
-    const core::conversation_summary* changed = nullptr;
-    if (rec.topic == topics_.dead_letters)
-      dead_letters_.apply(rec);
-    else if (decoded[i])
-      changed = &index_.apply(*decoded[i]);
-    if (subscribers_.empty())
-      continue;
-    auto summary = changed ? core::summary_json(*changed) : std::string();
-    auto event = record_json(rec, short_topics[i], decoded[i] ? &*decoded[i] : nullptr);
-    for (auto& s : subscribers_) {
-      s->push("record", event);
-      if (!summary.empty())
-        s->push("conversation", summary);
     }
     subscribers_.erase(std::remove_if(subscribers_.begin(), subscribers_.end(),
                                       [](const auto& s) { return s->closed(); }),
                        subscribers_.end());
   }
+}
+
+void feed::fold(std::vector<storage::record>& batch) {
+  // Decoded once, outside the lock (readers wait only for the folds), for all three folds.
+  std::vector<std::optional<outcome<events::event>>> decoded(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i)
+    if (batch[i].topic != topics_.dead_letters)
+      decoded[i].emplace(events::decode_shared(batch[i].value));
+  std::lock_guard<std::mutex> lk(mu_);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    auto& rec = batch[i];
+    const events::event* ev = decoded[i] && *decoded[i] ? &**decoded[i] : nullptr;
+    const core::conversation_summary* changed = nullptr;
+    if (rec.topic == topics_.dead_letters)
+      dead_letters_.apply(rec);
+    else if (ev)
+      changed = &index_.apply(*ev);
+    if (subscribers_.empty())
+      continue;
+    net::event_stream::frame(frames_, "record", record_json(rec, short_topic(rec.topic), ev));
+    if (changed)
+      changed_.insert(changed->id);
+  }
+  fold_batch(metrics_, batch, topics_, prefix_,
+             [](const storage::record&, const std::string&) {}, &decoded);
   records_read_ += batch.size();
   if (!caught_up_) {
     caught_up_ = std::all_of(ends_.begin(), ends_.end(), [&](const auto& e) {

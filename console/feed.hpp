@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -43,8 +44,9 @@ class feed {
     return f(index_, dead_letters_, metrics_);
   }
 
-  /// From now on, every record read is pushed to `s` ("record", then "conversation" when a
-  /// summary changed); dropped once it is closed.
+  /// From now on, every record read is pushed to `s` ("record"), and after them the summary of
+  /// each conversation they changed ("conversation"), at most every 100 ms in one write;
+  /// dropped once it is closed.
   void subscribe(std::shared_ptr<net::event_stream> s);
   size_t subscribers() const;
   /// Records folded so far, and the last reading error ("" when none).
@@ -54,6 +56,7 @@ class feed {
  private:
   void run();
   void fold(std::vector<storage::record>& batch);
+  void push_pending();
   std::string short_topic(const std::string& topic) const;
 
   std::shared_ptr<storage::log> log_;
@@ -65,6 +68,9 @@ class feed {
   core::metrics_fold metrics_;
   std::string last_error_;
   std::vector<std::shared_ptr<net::event_stream>> subscribers_;
+  std::string frames_; // framed record events not pushed yet
+  std::set<std::string> changed_; // conversations whose summary goes with them
+  std::chrono::steady_clock::time_point next_push_{};
   std::unique_ptr<storage::consumer> consumer_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};

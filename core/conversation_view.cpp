@@ -177,9 +177,11 @@ outcome<conversation_index::page> conversation_index::list(std::optional<convers
     it = by_start_.lower_bound({started, cursor.substr(dot + 1)});
   }
   page p;
-  for (auto& [id, s] : by_id_)
-    if (!state || s.state() == *state)
-      ++p.total;
+  if (!state)
+    p.total = by_id_.size();
+  else
+    for (auto& [id, s] : by_id_)
+      p.total += s.state() == *state;
   while (it != by_start_.begin()) {
     --it;
     auto& s = by_id_.at(it->second);

@@ -390,21 +390,19 @@ void session::close() {
 using http_server_detail::server_state;
 using http_server_detail::session;
 
-bool event_stream::queue(std::string frame) {
+bool event_stream::queue(std::string_view frames) {
   std::function<void()> wake;
   bool open = true;
   {
     std::lock_guard<std::mutex> lk(mu_);
     if (closed_)
       return false;
-    if (queued_ >= max_queued_) {
+    if (pending_.size() + frames.size() > max_queued_) {
       // Too far behind: drop it rather than hold an unbounded backlog for it.
       closed_ = true;
       pending_.clear();
-      queued_ = 0;
     } else {
-      pending_ += frame;
-      ++queued_;
+      pending_.append(frames);
     }
     open = !closed_;
     if (!signalled_ && ready_) {
@@ -417,12 +415,17 @@ bool event_stream::queue(std::string frame) {
   return open;
 }
 
-bool event_stream::push(std::string_view event, std::string_view data) {
-  std::string frame;
-  frame.reserve(event.size() + data.size() + 16);
-  frame.append("event: ").append(event).append("\ndata: ").append(data).append("\n\n");
-  return queue(std::move(frame));
+void event_stream::frame(std::string& out, std::string_view event, std::string_view data) {
+  out.append("event: ").append(event).append("\ndata: ").append(data).append("\n\n");
 }
+
+bool event_stream::push(std::string_view event, std::string_view data) {
+  std::string f;
+  frame(f, event, data);
+  return queue(f);
+}
+
+bool event_stream::push_frames(std::string_view frames) { return queue(frames); }
 
 bool event_stream::push_comment(std::string_view text) {
   return queue(std::string(": ").append(text).append("\n\n"));
@@ -454,7 +457,6 @@ std::string event_stream::take(bool& finished) {
   signalled_ = false;
   std::string out;
   out.swap(pending_);
-  queued_ = 0;
   finished = closed_;
   return out;
 }

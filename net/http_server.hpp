@@ -49,15 +49,20 @@ struct http_reply {
 using http_handler = std::function<http_reply(const http_request&)>;
 
 /// A server-sent-events stream (text/event-stream): a handler returns it in http_reply::stream;
-/// the server writes the head, then every message pushed, until the client goes away, close()
-/// is called or the server stops. Thread-safe; push() never blocks. A client that falls behind
-/// by more than `max_queued` messages is disconnected (EventSource reconnects by itself).
+/// the server writes the head, then everything pushed (as one chunk per wake-up), until the
+/// client goes away, close() is called or the server stops. Thread-safe; pushes never block. A
+/// client that falls behind by more than `max_queued_bytes` is disconnected (EventSource
+/// reconnects by itself).
 class event_stream {
  public:
-  explicit event_stream(std::size_t max_queued = 1000) : max_queued_(max_queued) {}
+  explicit event_stream(std::size_t max_queued_bytes = 4 << 20) : max_queued_(max_queued_bytes) {}
   /// Queues one event ("event: NAME" and one "data:" line; `data` must hold no newline).
   /// False when the stream is closed (the client is gone): drop it.
   bool push(std::string_view event, std::string_view data);
+  /// Queues events already framed by frame() (many subscribers share one framing).
+  bool push_frames(std::string_view frames);
+  /// "event: NAME\ndata: DATA\n\n" appended to `out`.
+  static void frame(std::string& out, std::string_view event, std::string_view data);
   /// Queues a comment line (a keep-alive that also finds dead clients).
   bool push_comment(std::string_view text);
   /// Ends the stream; the connection closes once what is queued is written.
@@ -71,12 +76,11 @@ class event_stream {
   void on_ready(std::function<void()> f);
 
  private:
-  bool queue(std::string frame);
+  bool queue(std::string_view frames);
 
   mutable std::mutex mu_;
   std::string pending_;
-  std::size_t queued_ = 0;
-  std::size_t max_queued_;
+  std::size_t max_queued_; // bytes
   bool closed_ = false;
   bool signalled_ = false; // ready_ was called and take() has not run since
   std::function<void()> ready_;

@@ -68,7 +68,6 @@ struct stream_server {
   std::mutex mu;
   std::vector<std::shared_ptr<net::event_stream>> streams;
   std::unique_ptr<net::http_server> server;
-  size_t max_queued = 1000;
   stream_server() {
     auto s = net::http_server::start({}, [this](const net::http_request& rq) {
       net::http_reply r;
@@ -76,7 +75,7 @@ struct stream_server {
         r.status = 404;
         return r;
       }
-      r.stream = std::make_shared<net::event_stream>(max_queued);
+      r.stream = std::make_shared<net::event_stream>();
       std::lock_guard<std::mutex> lk(mu);
       streams.push_back(r.stream);
       return r;
@@ -153,8 +152,8 @@ TEST_CASE("event_stream: a client that leaves closes its stream; stop() ends the
 }
 
 TEST_CASE("event_stream: a client that falls too far behind is dropped", "[net]") {
-  net::event_stream st(3); // no server: nothing takes what is queued
-  CHECK(st.push("e", "1"));
+  net::event_stream st(54); // bytes; no server: nothing takes what is queued
+  CHECK(st.push("e", "1"));  // 18 bytes each
   CHECK(st.push("e", "2"));
   CHECK(st.push("e", "3"));
   CHECK_FALSE(st.push("e", "4")); // the fourth would be over the bound: closed
@@ -164,7 +163,7 @@ TEST_CASE("event_stream: a client that falls too far behind is dropped", "[net]"
   CHECK(finished);
 
   // A reader that takes keeps the stream open however much goes through it.
-  net::event_stream ok(3);
+  net::event_stream ok(54);
   for (int i = 0; i < 100; ++i) {
     REQUIRE(ok.push("e", std::to_string(i)));
     bool done = false;
