@@ -4,9 +4,10 @@
 # --install: only installs (scripts/test.sh does it before the suite); exit 77 when it cannot.
 # Installs what it needs (Debian's chromium via apt when root or passwordless sudo; playwright-
 # core by `npm ci` in tests/browser, kept while package-lock.json is unchanged), prepares a data
-# dir on the embedded log with known conversations and one dead letter that redriving answers,
-# starts `eventide console --port 0` on it, runs tests/browser/console.test.mjs against it and
-# stops the console. Exit: the test's (0 pass, 1 fail), 77 ("skipped: ...") when no browser or
+# dir on the embedded log with known conversations, one dead letter that redriving answers and
+# two purchases waiting for approval (the test approves one, rejects the other), starts
+# `eventide console --port 0` on it, runs tests/browser/console.test.mjs against it and stops
+# the console. Exit: the test's (0 pass, 1 fail), 77 ("skipped: ...") when no browser or
 # no playwright-core can be installed. SCREENSHOT=FILE: where the conversation page's PNG goes
 # [BUILD_DIR/console-screenshot.png].
 set -euo pipefail
@@ -123,9 +124,28 @@ for q in "${questions[@]}"; do
   "$bin" ask "$q" --data-dir "$data" --json --timeout 60 > "$dir/ask$i.json" 2> "$dir/ask$i.err" || true
   printf '%s' "$q" > "$dir/ask$i.question"
 done
-python3 - "$dir" "$i" "$address" > "$dir/expected.json" <<'PY' || fail "the asked conversations"
+
+# Two purchases waiting for a person: the charge (s2, chargePayment) is over the approval
+# threshold, so the turn waits for the asker ($USER, or "anonymous" without one; the console's
+# decisions are by the same default user). `ask --timeout 2` leaves them waiting in the log. The
+# test approves the first (answered: ordered, charged, shipped) and rejects the second (the
+# order is undone).
+buys=("Buy 1 Nimbus Pro and ship it to Rome" "Buy 1 Nimbus Pro")
+waiting=()
+for q in "${buys[@]}"; do
+  out=$("$bin" ask "$q" --data-dir "$data" --timeout 2 < /dev/null 2> "$dir/buy.err") && fail "'$q' was answered without an approval: $out"
+  grep -q '^\[.*\] ApprovalRequested  *s2 chargePayment ' <<<"$out" || fail "no approval asked for '$q': $out"
+  c=$(sed -n '1s/^conversation \([^ ]*\) on .*/\1/p' <<<"$out")
+  [ -n "$c" ] || fail "no conversation id from '$q': $out"
+  waiting+=("$c")
+done
+say "waiting for approval: ${waiting[*]}"
+
+python3 - "$dir" "$i" "$address" "${buys[0]}" "${waiting[0]}" "${buys[1]}" "${waiting[1]}" \
+  > "$dir/expected.json" <<'PY' || fail "the asked conversations"
 import json, re, sys
 d, n, address = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+buys = [(sys.argv[4], sys.argv[5], "approve"), (sys.argv[6], sys.argv[7], "reject")]
 convs = []
 for i in range(1, n + 1):
     doc = json.load(open(f"{d}/ask{i}.json"))
@@ -140,8 +160,10 @@ for i in range(1, n + 1):
     assert steps, f"question {i} has no plan"
     convs.append({"id": doc["conversationId"], "question": open(f"{d}/ask{i}.question").read(),
                   "steps": list(steps.values())})
+approvals = [{"conversationId": c, "question": q, "turn": 1, "step": "s2", "tool": "chargePayment",
+              "decide": decide} for q, c, decide in buys]
 print(json.dumps({"conversations": convs, "deadLetter": {"address": address, "key": "redrive-me"},
-                  "newQuestion": "What is 17*3?"}, indent=1))
+                  "approvals": approvals, "newQuestion": "What is 17*3?"}, indent=1))
 PY
 
 # -- the console --------------------------------------------------------------------------------

@@ -1,13 +1,17 @@
 // The console in a real browser (Debian's chromium, headless, driven by playwright-core): the
 // conversation list, a conversation's Gantt bars and DAG against the API and the known plans,
-// redriving a dead letter until its conversation is answered, and a new question appearing in
+// redriving a dead letter until its conversation is answered, pending approvals approved and
+// rejected with the page's buttons (the answers arriving live), and a new question appearing in
 // the list live (server-sent events, no reload).
 //
 // Environment:
 //   CONSOLE_URL     the console's base URL (http://127.0.0.1:PORT/)
 //   EXPECTED_FILE   JSON the harness wrote (or EXPECTED_JSON, the same inline):
 //                   {"conversations": [{"id", "question", "steps": [{"id", "tool", "dependsOn"}]}],
-//                    "deadLetter": {"address", "key"}, "newQuestion": "..."}
+//                    "deadLetter": {"address", "key"},
+//                    "approvals": [{"conversationId", "question", "turn", "step", "tool",
+//                                   "decide": "approve" | "reject"}],
+//                    "newQuestion": "..."}
 //   SCREENSHOT      where to save a PNG of a conversation page (default: none)
 //   CHROMIUM        the browser (default /usr/bin/chromium)
 // Exit: 0 pass, 1 fail (with the failing step), 77 no browser (or no playwright-core).
@@ -75,6 +79,23 @@ try {
   fs.rmSync(profile, { recursive: true, force: true });
   skip(`chromium at ${chromiumPath} does not start: ${e.message.split('\n')[0]}`);
 }
+
+// Every `record` message the page's EventSource gets, kept in window.__records: proof that what
+// the page shows after a click came through the stream. (Only wraps the constructor; the page's
+// own listeners are untouched.)
+await context.addInitScript(() => {
+  const Native = window.EventSource;
+  if (!Native) return;
+  window.__records = [];
+  window.EventSource = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('record', (e) => {
+        try { window.__records.push(JSON.parse(e.data)); } catch (err) { /* not JSON */ }
+      });
+    }
+  };
+});
 
 const pageErrors = [];
 let current = 'start';
@@ -206,6 +227,110 @@ try {
         if (!r || r.state !== 'answered') throw new Error(r ? `state ${r.state}` : 'no row');
         return true;
       }, 45000);
+    });
+  }
+
+  // Approvals: #/approvals lists exactly the harness's waiting purchases; on each one's page the
+  // Approve or Reject button decides (as the console's default user, who asked), and the page
+  // shows, live, the decision and the answer: the approved purchase done, the rejected one's
+  // order undone. Then nothing is pending.
+  const approvals = expected.approvals || [];
+  const approvalRows = () => page.$$eval('[data-testid="approvals-view"] [data-testid="approval"]', (rows) => rows.map((r) => ({
+    conversationId: r.getAttribute('data-conversation'), step: r.getAttribute('data-step'),
+    turn: r.cells[1].textContent, tool: r.cells[3].textContent,
+    link: r.querySelector('a') && r.querySelector('a').getAttribute('href'),
+    buttons: [...r.querySelectorAll('button')].map((b) => b.getAttribute('data-testid')) })));
+  if (approvals.length) {
+    await step(`#/approvals lists the ${approvals.length} pending approvals`, async () => {
+      await page.goto(base + '#/');
+      await waitFor('the waiting purchases in the list as waiting', async () => {
+        const r = await listRows();
+        const bad = approvals.map((a) => r.find((x) => x.id === a.conversationId))
+          .filter((x, i) => !x || x.state !== 'waiting' || x.question !== approvals[i].question);
+        if (bad.length) throw new Error(`rows ${JSON.stringify(bad)}`);
+        return true;
+      });
+      await page.goto(base + '#/approvals');
+      const rows = await waitFor(`${approvals.length} approval rows`, async () => {
+        const r = await approvalRows();
+        return r.length === approvals.length && r;
+      });
+      const fromApi = (await api('/api/approvals')).approvals;
+      check(fromApi.length === approvals.length, `the API lists ${fromApi.length} approvals: ${JSON.stringify(fromApi)}`);
+      for (const a of approvals) {
+        const row = rows.find((x) => x.conversationId === a.conversationId);
+        check(row, `no approval row for conversation ${a.conversationId}: ${JSON.stringify(rows)}`);
+        check(row.step === a.step && row.tool === a.tool && row.turn === String(a.turn),
+          `approval row of ${a.conversationId}: turn ${row.turn} step ${row.step} tool ${row.tool}, expected turn ${a.turn} step ${a.step} tool ${a.tool}`);
+        check(row.link === '#/c/' + encodeURIComponent(a.conversationId), `approval row of ${a.conversationId} links to ${row.link}`);
+        check(same(row.buttons, ['approve', 'reject']), `approval row of ${a.conversationId} has buttons ${show(row.buttons)}`);
+      }
+    });
+
+    for (const a of approvals) {
+      const approve = a.decide === 'approve';
+      await step(`conversation ${a.conversationId}: ${approve ? 'Approve' : 'Reject'} ${a.step} (${a.tool}), answered live`, async () => {
+        await page.goto(base + '#/c/' + encodeURIComponent(a.conversationId));
+        const view = '[data-testid="conversation-view"]';
+        const turn = `${view} [data-testid="turn"][data-turn="${a.turn}"]`;
+        const item = `${turn} [data-testid="approval"][data-step="${a.step}"]`;
+        await page.waitForSelector(item, { timeout: 15000 });
+        check(await page.getAttribute(view, 'data-state') === 'waiting', `conversation ${a.conversationId} is ${await page.getAttribute(view, 'data-state')}, not waiting`);
+        check(await page.getAttribute(item, 'data-decision') === 'pending', `approval ${a.step} is ${await page.getAttribute(item, 'data-decision')}, not pending`);
+        const label = await page.textContent(`${item} .mono`);
+        check(label === `${a.step} ${a.tool}`, `approval ${a.step} shows ${JSON.stringify(label)}`);
+        check(await page.isVisible(`${item} [data-testid="approve"]`) && await page.isVisible(`${item} [data-testid="reject"]`),
+          `approval ${a.step} has no Approve and Reject buttons`);
+        check(!(await page.$(`${turn} [data-testid="answer"]`)), 'the waiting turn already shows an answer');
+        // A reload would lose this mark; the records list shows what came through the stream.
+        await page.evaluate(() => { window.__sameDocument = true; window.__records.length = 0; });
+        await page.click(`${item} [data-testid="${a.decide}"]`);
+        await waitFor('the decision posted', async () => {
+          const r = await page.$eval(`${item} [data-testid="decision-result"]`, (e) => ({ text: e.textContent, error: e.classList.contains('error') }))
+            .catch(() => ({ text: 'gone' })); // the page already redrew the decided approval
+          if (r.error) throw new Failure(`the decision failed: ${r.text}`);
+          return r.text && r.text !== '';
+        });
+        const decided = approve ? 'granted' : 'denied';
+        const state = approve ? 'answered' : 'failed';
+        const answer = await waitFor(`the turn ${state} with the decision ${decided}, live`, async () => {
+          const s = await page.getAttribute(view, 'data-state');
+          const d = await page.getAttribute(item, 'data-decision');
+          const text = await page.$eval(`${turn} [data-testid="answer"]`, (e) => e.textContent).catch(() => null);
+          if (s !== state || d !== decided || !text) throw new Error(`state ${s}, decision ${d}, answer ${JSON.stringify(text)}`);
+          return text;
+        }, 30000);
+        console.log(`  ${answer.split('\n')[0]}`);
+        if (approve) {
+          check(answer.startsWith('Done: ordered 1 x Nimbus Pro'), `the approved purchase answered ${JSON.stringify(answer)}`);
+        } else {
+          check(/^I could not complete this request: step s2 \(chargePayment\) was not run: approval denied by [^ ]+/.test(answer),
+            `the rejected purchase does not say the approval was denied: ${JSON.stringify(answer)}`);
+          check(/Undone: cancelled order o-\d+ \(items back in stock\)/.test(answer),
+            `the rejected purchase does not say the order was undone: ${JSON.stringify(answer)}`);
+        }
+        check(!(await page.$(`${item} button`)), `the decided approval ${a.step} still has buttons`);
+        const conv = await api('/api/conversations/' + encodeURIComponent(a.conversationId));
+        const t = conv.turns.find((x) => x.turn === a.turn);
+        check(conv.state === state && t.answer === answer, `the API says ${conv.state}: ${JSON.stringify(t.answer)}`);
+        check(same(t.approvals.map((x) => `${x.step}:${x.decision}`), [`${a.step}:${decided}`]), `the API's approvals ${JSON.stringify(t.approvals)}`);
+        const streamed = await page.evaluate((id) => window.__records.filter((r) => r.conversationId === id).map((r) => r.type), a.conversationId);
+        const want = approve ? 'ApprovalGranted' : 'ApprovalDenied';
+        check(streamed.includes(want) && streamed.includes('FinalAnswerSynthesized'),
+          `the stream did not bring ${want} and the answer: ${show(streamed)}`);
+        check(await page.evaluate(() => window.__sameDocument === true), 'the page reloaded: the answer did not come live');
+      });
+    }
+
+    await step('#/approvals shows none pending', async () => {
+      await page.goto(base + '#/approvals');
+      await waitFor('the empty approvals list', async () => {
+        const r = await approvalRows();
+        if (r.length) throw new Error(`${r.length} rows`);
+        return page.$eval('[data-testid="approvals-view"] tbody', (b) => b.rows.length === 1 && /nothing waits/.test(b.textContent));
+      });
+      const fromApi = (await api('/api/approvals')).approvals;
+      check(fromApi.length === 0, `the API still lists ${JSON.stringify(fromApi)}`);
     });
   }
 
