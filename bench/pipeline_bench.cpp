@@ -24,6 +24,7 @@
 #include <vector>
 
 #include <arpa/inet.h>
+#include <sys/resource.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -275,7 +276,7 @@ class load_client {
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
       die("cannot connect to the console");
-    timeval tv{0, 200000};
+    timeval tv{0, repeat_ms_ > 0 ? 250000 : 500000}; // how soon the thread sees stop_
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     thread_ = std::thread([this] { run(); });
   }
@@ -340,10 +341,11 @@ class load_client {
 };
 
 // The console's cost to the pipeline it watches: 100 concurrent 3-step conversations with no
-// console, then with the console serving 50 clients (each on the event stream, and fetching the
-// list of 50 every second), alternately, three times each.
+// console, then with the console serving 50 clients, alternately, three times each. Clients as
+// the console's list page uses it (summaries only on the stream, the list of 50 fetched every
+// second), then as a firehose (every record of the log to every client).
 void console_load(bool quick) {
-  const int clients = 50, rounds = quick ? 2 : 3, total = quick ? 200 : 600;
+  const int clients = 50, rounds = quick ? 2 : 7, total = quick ? 200 : 1000;
   temp_dir dir;
   storage::embedded_options eo;
   eo.dir = dir.path + "/log";
@@ -354,8 +356,17 @@ void console_load(bool quick) {
   pipeline p{dir.path, log};
   topics names{""};
   driver d(*log, names, "load");
+  // Conversations/s of one burst, and the process's CPU (user + system) per conversation.
+  auto cpu_ms = [] {
+    rusage u{};
+    ::getrusage(RUSAGE_SELF, &u);
+    return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e3
+           + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e3;
+  };
+  double cpu_per_conversation = 0;
   auto burst = [&] {
     int launched = 0, answered = 0;
+    auto c0 = cpu_ms();
     auto t0 = clock_type::now();
     for (; launched < 100; ++launched)
       d.ask(d.next_id(), scenarios[1].question);
@@ -368,68 +379,85 @@ void console_load(bool quick) {
         }
       },
       [&] { return answered >= total; });
-    return total / (ms_since(t0) / 1000.0);
+    auto rate = total / (ms_since(t0) / 1000.0);
+    cpu_per_conversation = (cpu_ms() - c0) / total;
+    return rate;
   };
-  burst(); // warm up
-  std::vector<double> without, with;
-  size_t delivered = 0, lists = 0, dropped = 0;
-  for (int r = 0; r < rounds; ++r) {
-    without.push_back(burst());
-    console::api_settings settings;
-    console::api api(log, settings);
-    if (auto f = api.live(); !f)
-      die(f.error());
-    net::http_server_settings hs;
-    hs.threads = 2; // as `eventide console` and nodes serve
-    auto server = net::http_server::start(hs, [&](const net::http_request& rq) {
-      return api.handle(rq);
-    });
-    if (!server)
-      die(server.error());
-    std::vector<std::unique_ptr<load_client>> streams, listers;
-    for (int i = 0; i < clients; ++i) {
-      streams.push_back(std::make_unique<load_client>(
-        (*server)->port(), "GET /api/stream HTTP/1.1\r\nHost: x\r\n\r\n", 0));
-      listers.push_back(std::make_unique<load_client>(
-        (*server)->port(), "GET /api/conversations?limit=50 HTTP/1.1\r\nHost: x\r\n\r\n", 1000));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    with.push_back(burst());
-    std::this_thread::sleep_for(std::chrono::milliseconds(500)); // the last events reach them
-    for (auto& c : streams) {
-      delivered += c->events();
-      dropped += c->closed();
-    }
-    for (auto& c : listers)
-      lists += c->answers();
-    streams.clear();
-    listers.clear();
-    (*server)->stop();
-  }
   auto median = [](std::vector<double> v) {
     std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
+    return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
   };
-  double a = median(without), b = median(with);
-  std::printf("## Console under load (embedded log, every role in one process)\n\n");
-  std::printf("%d conversations (3-step) at 100 concurrent per burst; bursts alternately without "
-              "and with the console serving %d clients, each on /api/stream and fetching "
-              "/api/conversations?limit=50 every second; %d bursts each; %u cores.\n\n",
-              total, clients, rounds, std::thread::hardware_concurrency());
-  std::printf("| | conversations/s (median) | bursts |\n|---|---|---|\n");
   auto list = [](const std::vector<double>& v) {
     std::string s;
     for (auto x : v)
       s += (s.empty() ? "" : ", ") + std::to_string(static_cast<int>(x + 0.5));
     return s;
   };
-  std::printf("| no console | %.0f | %s |\n", a, list(without).c_str());
-  std::printf("| console + %d clients | %.0f | %s |\n\n", clients, b, list(with).c_str());
-  std::printf("Throughput drop with the console: %.1f%% (target < 10%%). Stream events delivered: "
-              "%zu (%.0f per client per burst); list answers: %zu; streams dropped by the "
-              "server: %zu.\n\n",
-              100.0 * (a - b) / a, delivered,
-              static_cast<double>(delivered) / clients / rounds, lists, dropped);
+  burst(); // warm up
+  std::printf("## Console under load (embedded log, every role in one process)\n\n");
+  std::printf("%d conversations (3-step) at 100 concurrent per burst; bursts alternately without "
+              "and with the console serving %d clients (in this process, on loopback), %d of "
+              "each; %u cores. The clients' own threads share the 2 cores.\n\n",
+              total, clients, rounds, std::thread::hardware_concurrency());
+  std::printf("| clients | conversations/s without console (median; bursts) | with console | "
+              "drop | CPU ms per conversation without / with (median) | stream events per "
+              "client per burst | list answers | streams dropped |\n"
+              "|---|---|---|---|---|---|---|---|\n");
+  struct mode {
+    const char* name;
+    const char* stream;
+  };
+  for (auto m : {mode{"the list page's: /api/stream?records=none + /api/conversations?limit=50 "
+                      "every second",
+                      "/api/stream?records=none"},
+                 mode{"firehose: /api/stream (every record) + the list every second",
+                      "/api/stream"}}) {
+    std::vector<double> without, with, cpu_without, cpu_with;
+    size_t delivered = 0, lists = 0, dropped = 0;
+    for (int r = 0; r < rounds; ++r) {
+      without.push_back(burst());
+      cpu_without.push_back(cpu_per_conversation);
+      console::api_settings settings;
+      console::api api(log, settings);
+      if (auto f = api.live(); !f)
+        die(f.error());
+      net::http_server_settings hs;
+      hs.threads = 2; // as `eventide console` and nodes serve
+      auto server = net::http_server::start(hs, [&](const net::http_request& rq) {
+        return api.handle(rq);
+      });
+      if (!server)
+        die(server.error());
+      std::vector<std::unique_ptr<load_client>> streams, listers;
+      for (int i = 0; i < clients; ++i) {
+        streams.push_back(std::make_unique<load_client>(
+          (*server)->port(), std::string("GET ") + m.stream + " HTTP/1.1\r\nHost: x\r\n\r\n", 0));
+        listers.push_back(std::make_unique<load_client>(
+          (*server)->port(), "GET /api/conversations?limit=50 HTTP/1.1\r\nHost: x\r\n\r\n",
+          1000));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      with.push_back(burst());
+      cpu_with.push_back(cpu_per_conversation);
+      std::this_thread::sleep_for(std::chrono::milliseconds(500)); // the last events reach them
+      for (auto& c : streams) {
+        delivered += c->events();
+        dropped += c->closed();
+      }
+      for (auto& c : listers)
+        lists += c->answers();
+      streams.clear();
+      listers.clear();
+      (*server)->stop();
+    }
+    double a = median(without), b = median(with);
+    std::printf("| %s | %.0f (%s) | %.0f (%s) | %.1f%% | %.2f / %.2f | %.0f | %zu | %zu |\n",
+                m.name, a, list(without).c_str(), b, list(with).c_str(), 100.0 * (a - b) / a,
+                median(cpu_without), median(cpu_with),
+                static_cast<double>(delivered) / clients / rounds, lists, dropped);
+    std::fflush(stdout);
+  }
+  std::printf("\n");
 }
 
 // Mean time per call of each piece of work a pipeline event carries: what a role spends besides

@@ -247,7 +247,7 @@ net::http_reply api::route(const net::http_request& rq) {
   } else if (n == 2 && what == "stream") {
     if (!get)
       return allow("GET");
-    return stream();
+    return stream(rq);
   }
   return error_reply(404, "not_found", "no route " + rq.path);
 }
@@ -465,6 +465,16 @@ net::http_reply api::dead_letters(const net::http_request& rq, const std::string
     return json_reply(200, entry_json(*entry, true));
   if (auto denied = check_write(rq); denied.status)
     return denied;
+  // Decided on the log itself, not on the feed (which reads every 100 ms), and one redrive at
+  // a time: a second click must find the first one's marker.
+  std::lock_guard<std::mutex> one_at_a_time(redrive_mu_);
+  storage::dead_letter_list now;
+  if (auto r = storage::read_topics_to_end(*log_, {topics_.dead_letters},
+                                           [&](const storage::record& rec) { now.apply(rec); });
+      !r)
+    return error_reply(503, "unavailable", r.error());
+  if (auto e = now.find(at->first, at->second))
+    entry = *e;
   if (!entry->redriven_to.empty())
     return error_reply(409, "conflict", "dead letter " + address + " was already redriven to "
                                           + entry->redriven_to);
@@ -507,14 +517,32 @@ net::http_reply api::metrics() {
   return json_reply(200, json::dump(core::metrics_json(report, lag, span.per_second())));
 }
 
-net::http_reply api::stream() {
+net::http_reply api::stream(const net::http_request& rq) {
+  auto q = parse_query(rq.query);
+  if (!q)
+    return error_reply(400, "bad_request", "malformed query string");
+  stream_filter filter;
+  for (auto& [k, v] : *q) {
+    if (k == "conversation" && valid_conversation_id(v))
+      filter.conversation = v;
+    else if (k == "topic" && (v == "user-commands" || v == "conversation-events"
+                              || v == "tool-invocation-requests" || v == "dead-letter-queue"))
+      filter.topic = v;
+    else if (k == "records" && (v == "all" || v == "none"))
+      filter.records = v == "all";
+    else
+      return error_reply(400, "bad_request",
+                         "the stream takes conversation=ID, topic=T (user-commands, "
+                         "conversation-events, tool-invocation-requests, dead-letter-queue) and "
+                         "records=all|none");
+  }
   auto f = live();
   if (!f)
     return error_reply(503, "unavailable", f.error());
   net::http_reply r;
   r.stream = std::make_shared<net::event_stream>();
   r.stream->push_comment("connected");
-  (*f)->subscribe(r.stream);
+  (*f)->subscribe(r.stream, std::move(filter));
   return r;
 }
 

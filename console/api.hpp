@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "console/feed.hpp"
@@ -45,13 +46,14 @@ class api {
   net::http_reply dead_letters(const net::http_request& rq, const std::string& address,
                                bool redrive);
   net::http_reply metrics();
-  net::http_reply stream();
+  net::http_reply stream(const net::http_request& rq);
   net::http_reply check_write(const net::http_request& rq) const;
 
   std::shared_ptr<storage::log> log_;
   api_settings settings_;
   topics topics_;
   feed feed_;
+  std::mutex redrive_mu_;
 };
 
 } // namespace eventide::console

@@ -2,6 +2,7 @@
 #include "console/feed.hpp"
 
 #include <algorithm>
+#include <map>
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -99,7 +100,7 @@ void feed::stop() {
   started_ = false;
   std::lock_guard<std::mutex> lk2(mu_);
   for (auto& s : subscribers_)
-    s->close();
+    s.stream->close();
   subscribers_.clear();
 }
 
@@ -109,22 +110,37 @@ bool feed::wait_caught_up(std::chrono::milliseconds timeout) const {
 }
 
 // (Under mu_.) The records read since the last push, then each conversation they changed once,
-// as it is now: one write per client, not one per record.
+// as it is now: one write per client, not one per record. Clients with the same filter share
+// one framing.
 void feed::push_pending() {
-  for (auto& id : changed_)
-    if (auto s = index_.find(id))
-      net::event_stream::frame(frames_, "conversation", core::summary_json(*s));
+  std::map<std::string, std::string> framed; // by filter key
+  for (auto& sub : subscribers_) {
+    const auto& f = sub.filter;
+    auto [it, fresh] = framed.try_emplace(f.key());
+    if (fresh) {
+      auto& out = it->second;
+      if (f.records)
+        for (auto& r : unpushed_)
+          if ((f.conversation.empty() || r.conversation == f.conversation)
+              && (f.topic.empty() || r.topic == f.topic))
+            net::event_stream::frame(out, "record", r.json);
+      for (auto& id : changed_)
+        if (f.conversation.empty() || id == f.conversation)
+          if (auto s = index_.find(id))
+            net::event_stream::frame(out, "conversation", core::summary_json(*s));
+    }
+    if (!it->second.empty())
+      sub.stream->push_frames(it->second);
+  }
+  unpushed_.clear();
   changed_.clear();
-  for (auto& s : subscribers_)
-    s->push_frames(frames_);
-  frames_.clear();
 }
 
-void feed::subscribe(std::shared_ptr<net::event_stream> s) {
+void feed::subscribe(std::shared_ptr<net::event_stream> s, stream_filter filter) {
   std::lock_guard<std::mutex> lk(mu_);
   // What is waiting for the next push was read before this client came: not for it.
   push_pending();
-  subscribers_.push_back(std::move(s));
+  subscribers_.push_back({std::move(s), std::move(filter)});
 }
 
 size_t feed::subscribers() const {
@@ -143,7 +159,10 @@ std::string feed::short_topic(const std::string& topic) const {
 
 void feed::run() {
   auto next_keep_alive = std::chrono::steady_clock::now() + keep_alive_every;
+  auto next_read = std::chrono::steady_clock::now();
   while (!stopping_) {
+    // Reads at most every push_every (what is read goes out together anyway), unless behind:
+    // a busy log then costs this thread ten wake-ups a second, not one per record.
     auto batch = consumer_->poll(512, push_every);
     if (!batch) {
       {
@@ -157,18 +176,25 @@ void feed::run() {
     if (!batch->empty())
       fold(*batch);
     auto now = std::chrono::steady_clock::now();
+    if (batch->size() < 512) { // caught up: the next read in push_every
+      if (now < next_read && !stopping_) {
+        std::this_thread::sleep_until(next_read);
+        now = std::chrono::steady_clock::now();
+      }
+      next_read = now + push_every;
+    }
     std::lock_guard<std::mutex> lk(mu_);
-    if (now >= next_push_ && !frames_.empty()) {
+    if (now >= next_push_ && (!unpushed_.empty() || !changed_.empty())) {
       push_pending();
       next_push_ = now + push_every;
     }
     if (now >= next_keep_alive) {
       next_keep_alive = now + keep_alive_every;
       for (auto& s : subscribers_)
-        s->push_comment("keep-alive");
+        s.stream->push_comment("keep-alive");
     }
     subscribers_.erase(std::remove_if(subscribers_.begin(), subscribers_.end(),
-                                      [](const auto& s) { return s->closed(); }),
+                                      [](const auto& s) { return s.stream->closed(); }),
                        subscribers_.end());
   }
 }
@@ -190,7 +216,9 @@ void feed::fold(std::vector<storage::record>& batch) {
       changed = &index_.apply(*ev);
     if (subscribers_.empty())
       continue;
-    net::event_stream::frame(frames_, "record", record_json(rec, short_topic(rec.topic), ev));
+    auto topic = short_topic(rec.topic);
+    auto json = record_json(rec, topic, ev);
+    unpushed_.push_back({ev ? ev->subject : rec.key, std::move(topic), std::move(json)});
     if (changed)
       changed_.insert(changed->id);
   }

@@ -23,6 +23,15 @@
 
 namespace eventide::console {
 
+/// What a client of the stream wants (docs/http-api.md, GET /api/stream): every record, only
+/// one conversation's, only one topic's, or no records (the summaries only).
+struct stream_filter {
+  std::string conversation; // "" = all
+  std::string topic;        // without the prefix; "" = all
+  bool records = true;      // false: only `conversation` summaries
+  std::string key() const { return conversation + '\n' + topic + '\n' + (records ? "r" : "-"); }
+};
+
 class feed {
  public:
   feed(std::shared_ptr<storage::log> log, std::string topic_prefix);
@@ -44,10 +53,10 @@ class feed {
     return f(index_, dead_letters_, metrics_);
   }
 
-  /// From now on, every record read is pushed to `s` ("record"), and after them the summary of
-  /// each conversation they changed ("conversation"), at most every 100 ms in one write;
-  /// dropped once it is closed.
-  void subscribe(std::shared_ptr<net::event_stream> s);
+  /// From now on, every record read that `filter` wants is pushed to `s` ("record"), and after
+  /// them the summary of each conversation they changed ("conversation"), at most every 100 ms
+  /// in one write; dropped once it is closed.
+  void subscribe(std::shared_ptr<net::event_stream> s, stream_filter filter = {});
   size_t subscribers() const;
   /// Records folded so far, and the last reading error ("" when none).
   size_t records_read() const { return records_read_; }
@@ -67,8 +76,15 @@ class feed {
   storage::dead_letter_list dead_letters_;
   core::metrics_fold metrics_;
   std::string last_error_;
-  std::vector<std::shared_ptr<net::event_stream>> subscribers_;
-  std::string frames_; // framed record events not pushed yet
+  struct subscriber {
+    std::shared_ptr<net::event_stream> stream;
+    stream_filter filter;
+  };
+  struct read_record { // a record read since the last push, as the stream shows it
+    std::string conversation, topic, json;
+  };
+  std::vector<subscriber> subscribers_;
+  std::vector<read_record> unpushed_;
   std::set<std::string> changed_; // conversations whose summary goes with them
   std::chrono::steady_clock::time_point next_push_{};
   std::unique_ptr<storage::consumer> consumer_;

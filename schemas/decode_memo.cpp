@@ -15,9 +15,12 @@ outcome<event> decode_shared(const std::string& bytes) {
     std::mutex mu;
     std::unordered_map<std::string, std::shared_ptr<const event>> by_bytes;
     std::deque<const std::string*> order; // oldest first
+    size_t bytes = 0;                      // of the keys
   };
   static memo m;
-  constexpr size_t capacity = 256, max_bytes = 16 * 1024; // at most 4 MiB of keys
+  // About a second of a busy pipeline's records (a reader that batches its polls, like the
+  // console's feed, comes that late), at most 8 MiB of keys.
+  constexpr size_t budget = 8 << 20, max_bytes = 16 * 1024;
   if (bytes.size() > max_bytes)
     return decode(bytes);
   {
@@ -33,7 +36,9 @@ outcome<event> decode_shared(const std::string& bytes) {
   auto [it, added] = m.by_bytes.emplace(bytes, std::move(shared));
   if (added) {
     m.order.push_back(&it->first);
-    if (m.order.size() > capacity) {
+    m.bytes += bytes.size();
+    while (m.bytes > budget) {
+      m.bytes -= m.order.front()->size();
       m.by_bytes.erase(*m.order.front());
       m.order.pop_front();
     }

@@ -10,8 +10,8 @@
 
 namespace eventide::events {
 
-/// decode(bytes), or the event decoded from the same bytes a moment ago (the last 256 records
-/// up to 16 KiB, compared in full): decoding is a function of the bytes alone, so a hit gives
+/// decode(bytes), or the event decoded from the same bytes a moment ago (the latest records up
+/// to 16 KiB each and 8 MiB in all, compared in full): decoding is a function of the bytes alone, so a hit gives
 /// what a decode would. Thread-safe.
 outcome<event> decode_shared(const std::string& bytes);
 

@@ -86,16 +86,21 @@
 
   // -- live stream --------------------------------------------------------------------------
 
-  // One EventSource for the whole page; the current view gets its records and conversations.
+  // One EventSource at a time, asking for what the current view shows (its `stream` query:
+  // docs/http-api.md, GET /api/stream); the view gets its records and conversations.
   var view = null;
+  var es = null, esQuery = null;
   var liveBadge = document.querySelector('[data-testid="live"]');
   function setLive(state) {
     liveBadge.textContent = state;
     liveBadge.setAttribute('data-state', state);
   }
-  function connect() {
+  function connect(query) {
     if (!window.EventSource) { setLive('no stream'); return; }
-    var es = new EventSource('/api/stream');
+    if (es && esQuery === query) return;
+    if (es) es.close();
+    esQuery = query;
+    es = new EventSource('/api/stream' + (query ? '?' + query : ''));
     var dropped = false;
     es.addEventListener('open', function () {
       setLive('live');
@@ -140,6 +145,7 @@
     for (var i = 0; i < links.length; i++)
       links[i].classList.toggle('active', links[i].getAttribute('data-nav') === nav);
     clear(app).appendChild(view.root);
+    connect(view.stream || '');
     view.reload();
   }
 
@@ -264,7 +270,7 @@
       var n = Number(total.getAttribute('data-total') || 0) + 1;
       showTotal(n);
     }
-    return { root: root, reload: reload, onConversation: onConversation };
+    return { root: root, reload: reload, onConversation: onConversation, stream: 'records=none' };
   }
 
   // -- #/c/ID one conversation ----------------------------------------------------------------
@@ -300,7 +306,7 @@
     }
     var refresh = throttle(reload, 200);
     return {
-      root: root, reload: reload,
+      root: root, reload: reload, stream: 'conversation=' + encodeURIComponent(id),
       onRecord: function (rec) { if (rec.conversationId === id) refresh(); }
     };
   }
@@ -606,7 +612,7 @@
       });
     }
     var refresh = throttle(reload, 500);
-    return { root: root, reload: reload,
+    return { root: root, reload: reload, stream: 'topic=dead-letter-queue',
       onRecord: function (rec) { if (/dead-letter/.test(rec.topic || '')) refresh(); } };
   }
 
@@ -678,7 +684,7 @@
           ', ' + (Math.round((m.eventsPerSecond || 0) * 10) / 10) + ' events/s over their time span'));
     }
     var refresh = throttle(reload, 2000);
-    return { root: root, reload: reload, onRecord: refresh };
+    return { root: root, reload: reload, onConversation: refresh, stream: 'records=none' };
   }
 
   // -- #/approvals ----------------------------------------------------------------------------
@@ -706,12 +712,10 @@
       }, function (err) { clear(message).appendChild(errorBox(err)); });
     }
     var refresh = throttle(reload, 500);
-    // Approvals come and go with Approval* records, and expire as the conversation moves on.
-    return { root: root, reload: reload, onConversation: refresh,
-      onRecord: function (rec) { if (/Approval/.test(rec.type || '')) refresh(); } };
+    // Approvals come and go with the conversations' state (waiting while one is pending).
+    return { root: root, reload: reload, onConversation: refresh, stream: 'records=none' };
   }
 
   window.addEventListener('hashchange', route);
-  connect();
   route();
 })();

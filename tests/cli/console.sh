@@ -163,6 +163,9 @@ curl -s -D - -o /dev/null -X PUT "${url}api/dead-letters" | grep -qi '^allow: GE
 # The stream: a client connected before a question sees its records and its summary change to
 # answered, pushed (no polling).
 curl -sN "${url}api/stream" > "$dir/stream.txt" & spid=$!
+curl -sN "${url}api/stream?records=none" > "$dir/summaries.txt" & spid2=$!
+curl -sN "${url}api/stream?conversation=$(cat "$dir/math-id")" > "$dir/other.txt" & spid3=$!
+curl -sN "${url}api/stream?topic=dead-letter-queue" > "$dir/dlq-stream.txt" & spid4=$!
 sleep 0.5
 post() { curl -s -w '\n%{http_code}' -H 'Content-Type: application/json' "$@"; }
 out=$(post -d '{"question":"What is 7*6?"}' "${url}api/conversations")
@@ -171,7 +174,16 @@ new=$(head -1 <<<"$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); a
 for _ in $(seq 1 100); do
   grep -q "\"id\":\"$new\",\"state\":\"answered\"" "$dir/stream.txt" && break; sleep 0.1
 done
-kill $spid; wait $spid 2>/dev/null || true
+sleep 0.3 # the filtered streams get the same push
+kill $spid $spid2 $spid3 $spid4; wait $spid $spid2 $spid3 $spid4 2>/dev/null || true
+# Filters: summaries only; another conversation's stream and the dead letters' stay quiet.
+grep -q "\"id\":\"$new\",\"state\":\"answered\"" "$dir/summaries.txt" \
+  && ! grep -q "^event: record" "$dir/summaries.txt" || fail "records=none: $(head -c 600 "$dir/summaries.txt")"
+! grep -q "$new" "$dir/other.txt" || fail "conversation= got another conversation's events"
+! grep -q "^event: record" "$dir/dlq-stream.txt" || fail "topic=dead-letter-queue got other records"
+for q in "records=some" "topic=nope" "conversation=a%20b" "x=1"; do
+  [ "$(code "${url}api/stream?$q")" = 400 ] || fail "stream filter $q"
+done
 grep -q "\"id\":\"$new\",\"state\":\"answered\",\"question\":\"What is 7\*6?\"" "$dir/stream.txt" \
   || fail "the stream did not deliver the answered conversation: $(head -c 2000 "$dir/stream.txt")"
 grep -q "^event: record$" "$dir/stream.txt" && grep -q "\"type\":\"FinalAnswerSynthesized\",\"conversationId\":\"$new\"" "$dir/stream.txt" \
