@@ -55,6 +55,24 @@ try:
     raise SystemExit("expected 405")
 except urllib.error.HTTPError as e:
     assert e.code == 405 and e.headers["Allow"] == "GET", (e.code, e.headers)
+# The console on the node's port (docs/http-api.md): the page, and a question asked through
+# the API answered by this node's roles.
+with urllib.request.urlopen(base + "/", timeout=5) as r:
+    assert r.headers["Content-Type"].startswith("text/html"), r.headers
+req = urllib.request.Request(base + "/api/conversations", data=b'{"question":"What is 2+3?"}',
+                             headers={"Content-Type": "application/json"}, method="POST")
+with urllib.request.urlopen(req, timeout=5) as r:
+    assert r.status == 202
+    conv = json.loads(r.read())["conversationId"]
+import time
+for _ in range(100):
+    d = json.loads(urllib.request.urlopen(base + "/api/conversations/" + conv, timeout=5).read())
+    if d["state"] == "answered":
+        break
+    time.sleep(0.1)
+assert d["turns"][0]["answer"].startswith("The answer is 5"), d
+lst = json.loads(urllib.request.urlopen(base + "/api/conversations", timeout=5).read())
+assert [c["id"] for c in lst["conversations"]] == [conv], lst
 PY
 kill -TERM "$pid"
 for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done

@@ -91,6 +91,33 @@ answer=$(logcheck value "$work/log.dump" "$conv" FinalAnswerSynthesized) || fail
 grep -q 'The answer is 42' <<<"$answer" || fail "kcat question answered wrongly: $answer"
 echo "kcat: ok"
 
+# 2'. The console on Kafka (no roles in its process: the nodes answer): the kcat question is in
+#     its list and view, and a question asked through its API is answered by the nodes.
+# shellcheck disable=SC2046
+"$bin" console $(kafka_args "$prefix") --data-dir "$work/console" --port 0 > "$work/console.out" 2>&1 &
+console_pid=$!
+url=
+for _ in $(seq 1 150); do
+  url=$(sed -n 's|^console: \(http://[^ ]*\)$|\1|p' "$work/console.out")
+  [ -n "$url" ] && break; sleep 0.1
+done
+[ -n "$url" ] || fail "console on Kafka: $(tail -5 "$work/console.out")"
+curl -s "${url}api/conversations/$conv" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["state"] == "answered" and d["turns"][0]["answer"].startswith("The answer is 42"), d' \
+  || fail "console on Kafka: the kcat conversation"
+asked=$(curl -s -d '{"question":"What is 6*9?"}' "${url}api/conversations" \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["conversationId"])') || fail "console ask on Kafka"
+state=
+for _ in $(seq 1 300); do
+  state=$(curl -s "${url}api/conversations/$asked" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["state"], d["turns"][0]["answer"])' 2>/dev/null || true)
+  [[ $state == answered* ]] && break; sleep 0.1
+done
+[[ $state == "answered The answer is 54"* ]] || fail "console ask on Kafka: $state"
+kill "$console_pid"; wait "$console_pid" || fail "console on Kafka did not stop cleanly"
+echo "console: ok (list, view and ask over Kafka)"
+
 # 2a. `chat` on Kafka (only the ingress in this process): two turns, the second a follow-up,
 #     and the agent loop (a choice by price, then the chosen one converted).
 # shellcheck disable=SC2046
