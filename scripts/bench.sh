@@ -55,6 +55,8 @@ report=$work/report.md
 
 step "pipeline on the embedded log"
 "$bin/bench/pipeline_bench" "${quick[@]}" >> "$report"
+step "the console under load (embedded log)"
+"$bin/bench/pipeline_bench" "${quick[@]}" --console-load >> "$report"
 
 if [ "$kafka" = 1 ]; then
   step "pipeline on Kafka ${KAFKA_TEST_VERSION:-4} (throwaway broker)"
