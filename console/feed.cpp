@@ -81,6 +81,7 @@ outcome<void> feed::start() {
     return fail(c.error());
   consumer_ = std::move(*c);
   started_ = true;
+  stopping_ = false; // a feed may be started again after stop()
   {
     std::lock_guard<std::mutex> lk2(mu_);
     caught_up_ = ends_.empty();

@@ -129,7 +129,7 @@ TEST_CASE("event_stream: events pushed after the client connected reach it, fram
   CHECK_FALSE(st->push("record", "{}"));
 }
 
-TEST_CASE("event_stream: a client that leaves closes its stream; stop() ends the others",
+TEST_CASE("event_stream: a client that leaves closes its stream, and stop() ends the others",
           "[net]") {
   stream_server s;
   stream_reader leaving(s.server->port());
