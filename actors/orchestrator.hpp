@@ -35,6 +35,7 @@ struct conversation_actor_state {
   uint64_t records = 0;           // records handled by this actor
   bool dirty = false;             // restore mode folded records the store does not have yet
   bool passivated = false;
+  uint64_t policy_fingerprint = 0; // stored with each snapshot's wake hint (core/wake_hint.hpp)
   static inline constexpr const char* name = "conversation";
 };
 
@@ -44,7 +45,8 @@ using conversation_ptr = conversation_actor::stateful_pointer<conversation_actor
 conversation_actor::behavior_type
 conversation(conversation_ptr self, std::shared_ptr<core::conversation_state> fold,
              std::shared_ptr<storage::kv_store> store, producer_actor producer,
-             caf::actor registry, std::string source, bool live, int64_t passivate_after_ms);
+             caf::actor registry, std::string source, bool live, int64_t passivate_after_ms,
+             uint64_t policy_fingerprint);
 
 struct orchestrator_state {
   std::shared_ptr<storage::kv_store> store; // null: no snapshots, restore replays everything
@@ -54,10 +56,13 @@ struct orchestrator_state {
   std::unordered_set<std::string> finished; // passivated conversations: later records are stale
   std::unordered_map<std::string, int32_t> partition_of; // of live conversations
   std::unordered_map<std::string, uint64_t> delegated; // records sent to each live actor
-  std::multimap<int64_t, std::string> sleeping; // wake-up time -> idle passivated conversation
+  // wake-up time -> a running conversation only in the store (passivated, or left there by
+  // going live)
+  std::multimap<int64_t, std::string> sleeping;
   int64_t tick_at = 0;                          // scheduled registry tick, 0 = none
   int64_t passivate_after_ms = 0;
   core::orchestration_policy policy;
+  uint64_t policy_fingerprint = 0;
   producer_actor producer;
   std::string source;
   // This registry's run: snapshots name it, so that a restart can tell the decisions an
@@ -85,8 +90,9 @@ orchestrator(orchestrator_ptr self, core::orchestration_policy policy, producer_
 /// The orchestrator registry: routes records by conversationId to per-conversation actors.
 /// With a store, a live conversation is snapshotted before each record is acknowledged; restore
 /// mode defers the snapshot to go-live, and the partition's coverage marker (cover_key) is off
-/// meanwhile. Conversations are restored lazily; `partition_of_key` maps a conversation to its
-/// partition.
+/// meanwhile. Conversations are restored lazily: on their next record, or when their stored
+/// wake hint comes (core/wake_hint.hpp); going live loads only those due now. `partition_of_key`
+/// maps a conversation to its partition.
 orchestrator_actor spawn_orchestrator(caf::actor_system& sys, core::orchestration_policy policy,
                                       producer_actor producer, std::string source,
                                       std::shared_ptr<storage::kv_store> store = nullptr,

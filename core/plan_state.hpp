@@ -152,6 +152,7 @@ class conversation_state {
   bool saga_pending() const { return saga_open_ && !saga_recorded_; }
   /// Ids of the decisions not seen in the log yet, oldest first.
   std::vector<std::string> unlogged_ids() const;
+  bool has_unlogged() const { return !unlogged_.empty(); }
   const std::vector<step_state>& steps() const { return steps_; }
   const std::string& failure_reason() const { return failure_reason_; }
   /// The latest version asks for a revision that is not back from the router yet.

@@ -109,14 +109,31 @@ outcome<void> kv_store::write(const std::vector<std::pair<std::string, std::stri
   return {};
 }
 
-outcome<void> kv_store::scan(const std::string& prefix,
-                             const std::function<void(const std::string&, const std::string&)>& f) const {
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions()));
+namespace {
+
+// Calls f(iterator) at every key with `prefix`, in key order.
+template <class F>
+outcome<void> each_with_prefix(rocksdb::DB& db, const std::string& prefix, F f) {
+  std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions()));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next())
-    f(it->key().ToString(), it->value().ToString());
+    f(*it);
   if (!it->status().ok())
     return fail("store scan: " + it->status().ToString());
   return {};
+}
+
+} // namespace
+
+outcome<void> kv_store::scan(const std::string& prefix,
+                             const std::function<void(const std::string&, const std::string&)>& f) const {
+  return each_with_prefix(*impl_->db, prefix, [&](rocksdb::Iterator& it) {
+    f(it.key().ToString(), it.value().ToString());
+  });
+}
+
+outcome<void> kv_store::scan_keys(const std::string& prefix,
+                                  const std::function<void(const std::string&)>& f) const {
+  return each_with_prefix(*impl_->db, prefix, [&](rocksdb::Iterator& it) { f(it.key().ToString()); });
 }
 
 } // namespace eventide::storage

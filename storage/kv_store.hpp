@@ -34,6 +34,9 @@ class kv_store {
   /// Calls f(key, value) for every key with `prefix`, in key order.
   outcome<void> scan(const std::string& prefix,
                      const std::function<void(const std::string&, const std::string&)>& f) const;
+  /// Calls f(key) for every key with `prefix`, in key order (values are not copied).
+  outcome<void> scan_keys(const std::string& prefix,
+                          const std::function<void(const std::string&)>& f) const;
 
  private:
   struct impl;

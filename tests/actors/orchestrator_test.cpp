@@ -4,6 +4,8 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
+#include <thread>
 #include <vector>
 
 #include <caf/all.hpp>
@@ -71,13 +73,17 @@ struct store_fixture : test_system {
   producer_actor producer;
   orchestrator_actor orch;
 
+  core::orchestration_policy policy;
+
   store_fixture(std::function<int32_t(const std::string&)> partition_of_key,
-                int64_t passivate_after_ms, std::shared_ptr<held_publishes> held = nullptr) {
+                int64_t passivate_after_ms, std::shared_ptr<held_publishes> held = nullptr,
+                core::orchestration_policy p = {})
+    : policy(std::move(p)) {
     auto opened = storage::kv_store::open(dir.path + "/store");
     REQUIRE(opened);
     store = std::move(*opened);
     producer = held ? sys->spawn(holding_producer, rec, held) : sys->spawn(fake_producer, rec);
-    orch = spawn_orchestrator(*sys, {}, producer,
+    orch = spawn_orchestrator(*sys, policy, producer,
                               "eventide/orchestrator/test", store, std::move(partition_of_key),
                               nullptr, passivate_after_ms);
     sched->run();
@@ -109,12 +115,16 @@ struct store_fixture : test_system {
   }
 
   // A new run of the orchestrator on the same store, as after kill -9 and a restart: what the
-  // old one emitted is forgotten by the recorder; the new one starts in restore mode.
-  void restart(std::function<int32_t(const std::string&)> partition_of_key) {
+  // old one emitted is forgotten by the recorder; the new one starts in restore mode (with
+  // `changed` as its policy, if given).
+  void restart(std::function<int32_t(const std::string&)> partition_of_key,
+               std::optional<core::orchestration_policy> changed = std::nullopt) {
     caf::anon_send_exit(orch, caf::exit_reason::kill);
     sched->run();
     rec->events.clear();
-    orch = spawn_orchestrator(*sys, {}, producer, "eventide/orchestrator/test", store,
+    if (changed)
+      policy = *changed;
+    orch = spawn_orchestrator(*sys, policy, producer, "eventide/orchestrator/test", store,
                               std::move(partition_of_key), nullptr, 0);
     sched->run();
   }
@@ -335,4 +345,77 @@ TEST_CASE("actors: a conversation that left memory does not repeat what is still
   CHECK(f.rec->types() == std::vector<std::string>{"ToolInvocationRequested:s1:1",
                                                    "ToolInvocationRequested:s3:1",
                                                    "PlanStepCompleted:s3"});
+}
+
+TEST_CASE("actors: going live leaves a running conversation in the store until its record or its wake-up") {
+  auto partition = [](const std::string&) { return 0; };
+  core::orchestration_policy policy;
+  policy.step_timeout_ms = 1000; // s1's and s3's requests are overdue 1 s after they went out
+  store_fixture f{partition, 0, nullptr, policy};
+  f.send(live_atom::value, std::vector<int32_t>{0});
+  f.deliver("w", events::plan_generated{1, parallel_plan, "test", "test", 0}, 0);
+  REQUIRE(f.rec->types() == std::vector<std::string>{"ToolInvocationRequested:s1:1",
+                                                     "ToolInvocationRequested:s3:1"});
+  f.echo(0, 1);
+  f.echo(1, 2);
+  REQUIRE(f.store->get("w/w").value());
+  auto digest = [&] {
+    auto d = std::make_shared<std::string>();
+    f.sys->spawn([orch = f.orch, d](caf::event_based_actor* self) {
+      self->request(orch, caf::infinite, digest_atom::value).then([d](const std::string& s) { *d = s; });
+    });
+    f.sched->run();
+    return *d;
+  };
+  const auto before = digest();
+  REQUIRE(before.rfind("w conversation", 0) == 0);
+  f.restart(partition);
+  auto running = f.sys->registry().running();
+  f.send(live_atom::value, std::vector<int32_t>{0});
+  // Nothing due: the conversation stays in the store, and is still part of the state.
+  CHECK(f.sys->registry().running() == running);
+  CHECK(f.rec->events.empty());
+  CHECK(digest() == before);
+  // Its wake-up (the requests' deadline) loads it: both overdue requests go out again.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1050));
+  f.sched->trigger_timeouts();
+  f.sched->run();
+  CHECK(f.sys->registry().running() == running + 1);
+  CHECK(f.rec->types() == std::vector<std::string>{"ToolInvocationRequested:s1:2",
+                                                   "ToolInvocationRequested:s3:2"});
+}
+
+TEST_CASE("actors: going live loads a stored conversation that is due, or stored under another policy") {
+  auto partition = [](const std::string&) { return 0; };
+  store_fixture f{partition, 0};
+  f.send(live_atom::value, std::vector<int32_t>{0});
+  f.deliver("d", events::plan_generated{1, parallel_plan, "test", "test", 0}, 0);
+  f.echo(0, 1);
+  f.echo(1, 2);
+  // Another policy: the stored wake hints do not hold for it; the conversation is loaded (and
+  // its requests are not overdue yet: it decides nothing).
+  auto other = f.policy;
+  other.max_attempts += 1;
+  f.restart(partition, other);
+  auto running = f.sys->registry().running();
+  f.send(live_atom::value, std::vector<int32_t>{0});
+  CHECK(f.sys->registry().running() == running + 1);
+  CHECK(f.rec->events.empty());
+}
+
+TEST_CASE("actors: after a restart, a decision the log never got is made again by going live alone") {
+  // As above, but the log holds nothing of the conversation past the checkpoint: no record of
+  // it is replayed. Its stored hint says "due at once" (a decision unlogged), so going live
+  // loads it and makes the lost one again.
+  auto partition = [](const std::string&) { return 0; };
+  store_fixture f{partition, 0};
+  f.send(live_atom::value, std::vector<int32_t>{0});
+  f.deliver("u", events::plan_generated{1, parallel_plan, "test", "test", 0}, 0);
+  REQUIRE(f.rec->events.size() == 2);
+  const auto first = f.rec->events;
+  f.echo(1, 1); // s3's request reached the log, s1's did not
+  f.restart(partition);
+  f.send(live_atom::value, std::vector<int32_t>{0});
+  REQUIRE(f.rec->types() == std::vector<std::string>{"ToolInvocationRequested:s1:1"});
+  CHECK(f.rec->events[0].id == first[0].id);
 }
