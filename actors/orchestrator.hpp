@@ -1,5 +1,5 @@
 // The orchestrator role: a registry that routes records by conversationId to one actor per
-// live conversation, which folds them (core::conversation_state) and emits what they imply.
+// live conversation (actors/conversation.hpp), which folds them and emits what they imply.
 #pragma once
 
 #include <atomic>
@@ -12,41 +12,12 @@
 #include <unordered_set>
 #include <vector>
 
+#include "actors/conversation.hpp"
 #include "actors/fwd.hpp"
 #include "storage/kv_store.hpp"
 #include "core/plan_state.hpp"
 
 namespace eventide {
-
-struct conversation_actor_state {
-  std::unique_ptr<core::conversation_state> fold;
-  std::shared_ptr<storage::kv_store> store; // snapshots; null = no store (state only in memory)
-  producer_actor producer;
-  caf::actor registry;
-  std::string source;
-  bool live = false;
-  size_t publishing = 0;  // emits not yet durable
-  // Emits waiting for a snapshot that includes them: see emit_finished (orchestrator.cpp).
-  std::vector<std::function<void(const caf::error&)>> awaiting_snapshot;
-  int64_t wakeup_at = 0;  // pending tick, 0 = none
-  std::string last_event; // id of the last folded event: the cause of emits on live/timer
-  int64_t passivate_after_ms = 0; // idle time before leaving memory; 0 = never (no store)
-  uint64_t activity = 0;          // bumped by every record and timer, for the idle check
-  uint64_t records = 0;           // records handled by this actor
-  bool dirty = false;             // restore mode folded records the store does not have yet
-  bool passivated = false;
-  uint64_t policy_fingerprint = 0; // stored with each snapshot's wake hint (core/wake_hint.hpp)
-  static inline constexpr const char* name = "conversation";
-};
-
-using conversation_ptr = conversation_actor::stateful_pointer<conversation_actor_state>;
-
-/// One conversation's actor, spawned by the registry with the fold it restored (or a new one).
-conversation_actor::behavior_type
-conversation(conversation_ptr self, std::shared_ptr<core::conversation_state> fold,
-             std::shared_ptr<storage::kv_store> store, producer_actor producer,
-             caf::actor registry, std::string source, bool live, int64_t passivate_after_ms,
-             uint64_t policy_fingerprint);
 
 struct orchestrator_state {
   std::shared_ptr<storage::kv_store> store; // null: no snapshots, restore replays everything

@@ -213,7 +213,8 @@ int memory(caf::actor_system& sys, size_t conversations) {
 } // namespace
 
 int main(int argc, char** argv) {
-  init_logging(std::getenv("EVENTIDE_BENCH_LOG") ? std::getenv("EVENTIDE_BENCH_LOG") : "error");
+  const char* level = std::getenv("EVENTIDE_BENCH_LOG");
+  init_logging(level ? level : "error");
   caf::actor_system_config cfg;
   tune_scheduler(cfg);
   caf::actor_system sys{cfg};
