@@ -159,6 +159,28 @@ void check_restored(consumer_ptr self) {
       });
 }
 
+// Reads which records the group dead-lettered (st.letters), before a replay of what it handled.
+void read_letters(consumer_state& st) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto letters = storage::read_group_letters(*st.cfg.log, st.cfg.dead_letter_topic, st.cfg.group,
+                                             std::chrono::seconds(5));
+  if (!letters) {
+    st.letters.reset();
+    EV_LOG(warning) << "group=" << st.cfg.group << " replays with validation: its dead letters "
+                    << "are not known (" << letters.error() << ")";
+    return;
+  }
+  size_t n = 0;
+  for (auto& [tp, offsets] : *letters)
+    n += offsets.size();
+  st.letters = std::move(*letters);
+  EV_LOG(info) << "group=" << st.cfg.group << " replays without validation but for its " << n
+               << " dead letter(s), read in "
+               << std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - t0).count()
+               << " ms";
+}
+
 void on_rebalance(consumer_ptr self, const std::vector<storage::topic_partition>& revoked,
                   const std::vector<storage::topic_partition>& assigned) {
   auto& st = self->state;
@@ -211,6 +233,7 @@ void on_rebalance(consumer_ptr self, const std::vector<storage::topic_partition>
       it = covers.emplace(partition, st.cfg.store_covers(partition)).first;
     return it->second;
   };
+  bool replays_handled = false; // some partition is read again from below its committed offset
   for (auto& tp : assigned) {
     auto& t = st.tracks[tp];
     auto committed = st.consumer->committed(tp);
@@ -226,6 +249,7 @@ void on_rebalance(consumer_ptr self, const std::vector<storage::topic_partition>
                       << ": " << r.error();
       if (wm && wm->high > from)
         st.restore_targets[tp] = wm->high;
+      replays_handled = replays_handled || from < t.committed;
     }
     if (st.guard) {
       // Strikes below where reading starts or past the log's end are never read again.
@@ -240,6 +264,8 @@ void on_rebalance(consumer_ptr self, const std::vector<storage::topic_partition>
     EV_LOG(debug) << "assigned group=" << st.cfg.group << " topic=" << tp.topic
                   << " partition=" << tp.partition;
   }
+  if (replays_handled)
+    read_letters(st);
   // Everything revoked: what an aborted transaction left behind is forgotten with it.
   if (st.rewind_needed && st.tracks.empty())
     st.rewind_needed = false;
@@ -323,10 +349,21 @@ void hand_out(consumer_ptr self, storage::record& rec) {
     acknowledge(self, tp, rec.offset);
     return;
   }
+  // A replay below the committed offset: what the group dead-lettered the first time is passed
+  // over, the rest was validated then and is read without validating it again.
+  const bool replayed = rec.offset < st.tracks[tp].handled_before;
+  const bool vouched = replayed && st.letters;
+  if (vouched) {
+    auto it = st.letters->find(tp);
+    if (it != st.letters->end() && it->second.count(rec.offset)) {
+      acknowledge(self, tp, rec.offset);
+      return;
+    }
+  }
   // Refused like a record that does not decode: a record of no or another conversation, and
   // what the role refuses (cfg.refuse). A replay below the committed offset does not letter it
   // again.
-  auto ev = events::decode_shared(rec.value);
+  auto ev = vouched ? events::decode_handled(rec.value) : events::decode_shared(rec.value);
   if (ev && rec.key.empty())
     ev = fail("record has no key (expected the conversation id '" + ev->subject + "')");
   else if (ev && ev->subject != rec.key)
@@ -337,7 +374,7 @@ void hand_out(consumer_ptr self, storage::record& rec) {
       ev = fail(std::move(*why));
   if (!ev) {
     // Replaying what this group already handled: it was dead-lettered the first time.
-    if (rec.offset < st.tracks[tp].handled_before)
+    if (replayed)
       acknowledge(self, tp, rec.offset);
     else
       dead_letter(self, rec, ev.error());
@@ -345,7 +382,6 @@ void hand_out(consumer_ptr self, storage::record& rec) {
   }
   crash_on_record(st.cfg.group, rec.value, rec.topic, rec.partition, rec.offset);
   auto offset = rec.offset;
-  const bool replayed = offset < st.tracks[tp].handled_before;
   self->request(st.role, caf::infinite,
                 inbound{std::move(*ev), rec.topic, rec.partition, offset, replayed})
     .then([self, tp, offset](caf::ok_atom) { acknowledge(self, tp, offset); },

@@ -18,6 +18,7 @@
 
 #include "actors/bridges.hpp"
 #include "actors/crash_guard.hpp"
+#include "storage/dead_letter.hpp"
 
 namespace eventide::consumer_internal {
 
@@ -40,6 +41,10 @@ struct consumer_state {
   producer_actor producer;
   std::map<storage::topic_partition, partition_track> tracks;
   std::map<storage::topic_partition, int64_t> restore_targets; // high watermark at assignment
+  // What this group dead-lettered, read from the dead-letter topic when a replay below the
+  // committed offset begins: the other records there were validated when first handled and
+  // are read without validating them again. Unset: not known, and a replay validates.
+  std::optional<storage::offsets_by_partition> letters;
   size_t in_flight = 0;
   bool polling = false;
   // Driven by the log's notifications (consumer::set_notify): polls never wait, and the bridge

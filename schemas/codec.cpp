@@ -106,13 +106,6 @@ void write_tokens(int prompt, int completion, data_writer& w) {
   w.object("tokens", tokens);
 }
 
-void read_tokens(const json::value& d, int& prompt, int& completion) {
-  if (auto it = d.FindMember("tokens"); it != d.MemberEnd()) {
-    prompt = it->value["prompt"].GetInt();
-    completion = it->value["completion"].GetInt();
-  }
-}
-
 void write(const plan_generated& p, data_writer& w) {
   data_writer planner = w.nested();
   planner.text("provider", p.planner_provider).text("model", p.planner_model);
@@ -248,21 +241,80 @@ void write(const cancel_requested& p, data_writer& w) { write_cancel(p, w); }
 void write(const compensation_retry_requested& p, data_writer& w) { write_cancel(p, w); }
 void write(const turn_cancelled& p, data_writer& w) { write_cancel(p, w); }
 
-// ---- reading data (after schema validation, so required members exist with the right types) --
+// ---- reading data ------------------------------------------------------------------------------
+//
+// After schema validation every member a reader asks for exists with the right type. The
+// accessors check it anyway: decode_handled() reads records without validating them, and a
+// record that is not what it should be must fail the read, never crash it (RapidJSON's
+// accessors do not check in a release build).
+
+// A member missing, or of another type than the reader expects, at `where`.
+struct shape_error {
+  std::string where;
+};
+
+const json::value& member(const json::value& obj, const char* key) {
+  if (!obj.IsObject())
+    throw shape_error{key};
+  auto it = obj.FindMember(key);
+  if (it == obj.MemberEnd())
+    throw shape_error{key};
+  return it->value;
+}
+
+const json::value& object_member(const json::value& obj, const char* key) {
+  const json::value& v = member(obj, key);
+  if (!v.IsObject())
+    throw shape_error{key};
+  return v;
+}
 
 std::string text(const json::value& data, const char* key) {
-  const json::value& v = data[key];
+  const json::value& v = member(data, key);
+  if (!v.IsString())
+    throw shape_error{key};
   return std::string(v.GetString(), v.GetStringLength());
 }
-int int32(const json::value& data, const char* key) { return data[key].GetInt(); }
-int64_t int64(const json::value& data, const char* key) { return data[key].GetInt64(); }
-bool boolean(const json::value& data, const char* key) { return data[key].GetBool(); }
-std::string compact(const json::value& data, const char* key) { return json::dump(data[key]); }
+int int32(const json::value& data, const char* key) {
+  const json::value& v = member(data, key);
+  if (!v.IsInt())
+    throw shape_error{key};
+  return v.GetInt();
+}
+int64_t int64(const json::value& data, const char* key) {
+  const json::value& v = member(data, key);
+  if (!v.IsInt64())
+    throw shape_error{key};
+  return v.GetInt64();
+}
+bool boolean(const json::value& data, const char* key) {
+  const json::value& v = member(data, key);
+  if (!v.IsBool())
+    throw shape_error{key};
+  return v.GetBool();
+}
+std::string compact(const json::value& data, const char* key) {
+  return json::dump(member(data, key));
+}
 std::vector<std::string> texts(const json::value& data, const char* key) {
+  const json::value& list = member(data, key);
+  if (!list.IsArray())
+    throw shape_error{key};
   std::vector<std::string> out;
-  for (const auto& item : data[key].GetArray())
+  for (const auto& item : list.GetArray()) {
+    if (!item.IsString())
+      throw shape_error{key};
     out.emplace_back(item.GetString(), item.GetStringLength());
+  }
   return out;
+}
+
+void read_tokens(const json::value& d, int& prompt, int& completion) {
+  if (d.HasMember("tokens")) {
+    const json::value& tokens = object_member(d, "tokens");
+    prompt = int32(tokens, "prompt");
+    completion = int32(tokens, "completion");
+  }
 }
 
 void read(const json::value& d, user_query_received& p) {
@@ -288,8 +340,8 @@ void read(const json::value& d, synthesize_final_answer_requested& p) {
 void read(const json::value& d, plan_generated& p) {
   p.plan_version = int32(d, "planVersion");
   p.plan_json = compact(d, "plan");
-  p.planner_provider = text(d["planner"], "provider");
-  p.planner_model = text(d["planner"], "model");
+  p.planner_provider = text(object_member(d, "planner"), "provider");
+  p.planner_model = text(object_member(d, "planner"), "model");
   p.planning_ms = int64(d, "planningMs");
   read_tokens(d, p.prompt_tokens, p.completion_tokens);
   if (d.HasMember("resolvedQuery"))
@@ -364,8 +416,8 @@ void read(const json::value& d, plan_revised& p) {
   p.plan_version = int32(d, "planVersion");
   p.plan_json = d.HasMember("plan") ? compact(d, "plan") : "null";
   p.rationale = text(d, "rationale");
-  p.planner_provider = text(d["planner"], "provider");
-  p.planner_model = text(d["planner"], "model");
+  p.planner_provider = text(object_member(d, "planner"), "provider");
+  p.planner_model = text(object_member(d, "planner"), "model");
   p.planning_ms = int64(d, "planningMs");
   read_tokens(d, p.prompt_tokens, p.completion_tokens);
 }
@@ -467,7 +519,7 @@ const catalog_entry* find_type(std::string_view name) {
 }
 
 std::string optional_text(const json::value& obj, const char* key) {
-  return json::get_string(obj, key).value_or("");
+  return obj.HasMember(key) ? text(obj, key) : std::string();
 }
 
 // The subject is the conversation id; a command that carries the id too must agree with it.
@@ -610,7 +662,11 @@ std::optional<std::string> peek_requested_tool(std::string_view bytes) {
   return std::string(tool->value.GetString(), tool->value.GetStringLength());
 }
 
-outcome<event> decode(std::string_view bytes) {
+namespace {
+
+// decode() with `validating`, and decode_handled() without: the two schema validations are all
+// that differs.
+outcome<event> decode_as(std::string_view bytes, bool validating) {
   if (bytes.size() > max_record_bytes)
     return fail("record too large (" + std::to_string(bytes.size()) + " bytes)");
   auto parsed = json::parse(bytes);
@@ -624,38 +680,57 @@ outcome<event> decode(std::string_view bytes) {
   if (bytes.find("\\u0000") != std::string_view::npos)
     if (auto at = json::find_nul(doc))
       return fail("text with a NUL character at " + (at->empty() ? std::string("/") : *at));
-  if (auto valid = validate("envelope", doc); !valid)
-    return fail(valid.error());
+  if (validating)
+    if (auto valid = validate("envelope", doc); !valid)
+      return fail(valid.error());
+  try {
+    const std::string type = text(doc, "type");
+    const catalog_entry* known = find_type(type);
+    if (!known)
+      return fail("unknown event type '" + type + "'");
+    auto dataschema = json::get_string(doc, "dataschema");
+    if (dataschema && *dataschema != dataschema_for(type))
+      return fail("dataschema '" + *dataschema + "' does not match type '" + type + "'");
+    const json::value& data = object_member(doc, "data");
+    if (validating)
+      if (auto valid = validate(type, data, "/data"); !valid)
+        return fail(valid.error());
 
-  const std::string type = text(doc, "type");
-  const catalog_entry* known = find_type(type);
-  if (!known)
-    return fail("unknown event type '" + type + "'");
-  auto dataschema = json::get_string(doc, "dataschema");
-  if (dataschema && *dataschema != dataschema_for(type))
-    return fail("dataschema '" + *dataschema + "' does not match type '" + type + "'");
-  const json::value& data = doc["data"];
-  if (auto valid = validate(type, data, "/data"); !valid)
-    return fail(valid.error());
+    event e;
+    e.id = text(doc, "id");
+    e.source = text(doc, "source");
+    e.subject = text(doc, "subject");
+    e.causation_id = optional_text(doc, "causationid");
+    e.traceparent = optional_text(doc, "traceparent");
+    auto time = parse_time(text(doc, "time"));
+    if (!time)
+      return fail(time.error());
+    e.time_ms = time.value();
+    if (auto same = check_subject(e.subject, data); !same)
+      return fail(same.error());
+    e.data = known->read(data);
+    if (data.HasMember("turn")) {
+      int turn = int32(data, "turn");
+      std::visit([&](auto& p) { p.turn = turn; }, e.data);
+    }
+    if (auto owned = check_ownership(e); !owned)
+      return fail(owned.error());
+    return e;
+  } catch (const shape_error& bad) {
+    // After validation this is a schema that admits what its reader cannot read (a bug).
+    return fail("record does not have the shape its reader expects (member '" + bad.where
+                + "')");
+  }
+}
 
-  event e;
-  e.id = text(doc, "id");
-  e.source = text(doc, "source");
-  e.subject = text(doc, "subject");
-  e.causation_id = optional_text(doc, "causationid");
-  e.traceparent = optional_text(doc, "traceparent");
-  auto time = parse_time(text(doc, "time"));
-  if (!time)
-    return fail(time.error());
-  e.time_ms = time.value();
-  if (auto same = check_subject(e.subject, data); !same)
-    return fail(same.error());
-  e.data = known->read(data);
-  if (auto turn = data.FindMember("turn"); turn != data.MemberEnd())
-    std::visit([&](auto& p) { p.turn = turn->value.GetInt(); }, e.data);
-  if (auto owned = check_ownership(e); !owned)
-    return fail(owned.error());
-  return e;
+} // namespace
+
+outcome<event> decode(std::string_view bytes) { return decode_as(bytes, true); }
+
+outcome<event> decode_handled(std::string_view bytes) {
+  if (auto e = decode_as(bytes, false))
+    return e;
+  return decode(bytes); // the failure decode() gives, word for word
 }
 
 } // namespace eventide::events

@@ -29,6 +29,15 @@ std::vector<std::pair<std::string, std::string>> cloudevents_headers(const event
 /// "unknown event type 'Foo'", "schema violation in data at /plan: required property ...").
 outcome<event> decode(std::string_view bytes);
 
+/// decode() without the schema validations (two thirds of decode's instructions), for a record
+/// its reader handled before: one below its group's committed offset that the group did not
+/// dead-letter (storage::read_group_letters). Everything else decode() checks is checked (size,
+/// depth, UTF-8, repeated keys, NUL, type, subject, ownership), and every member is read with
+/// its type checked, so any input fails or reads, never crashes. Where decode() succeeds both
+/// give the same event; where decode_handled() fails it gives decode()'s reason. A record that
+/// reads but breaks a schema rule is returned: the caller vouches that it was validated.
+outcome<event> decode_handled(std::string_view bytes);
+
 /// Whether every reference an event carries belongs to its conversation (the subject): the
 /// subject holds no '/', and the event id, the causation id and the invocation id of a request
 /// or result are derived from it ("<conv>/...", "<conv>/<planVersion>/<stepId>", see

@@ -398,4 +398,67 @@ outcome<std::string> redrive_dead_letter(log& l, const dead_letter_entry& entry,
   return to;
 }
 
+outcome<offsets_by_partition> read_group_letters(log& l, const std::string& dlq_topic,
+                                                 const std::string& group,
+                                                 std::chrono::milliseconds wait) {
+  auto parts = l.partition_count(dlq_topic);
+  if (!parts)
+    return fail(parts.error());
+  std::vector<std::pair<topic_partition, log_offset>> start;
+  std::map<topic_partition, int64_t> end; // the high watermark now: read up to there
+  for (int32_t p = 0; p < *parts; ++p) {
+    topic_partition tp{dlq_topic, p};
+    auto marks = l.query_watermarks(tp);
+    if (!marks)
+      return fail(marks.error());
+    if (marks->low > 0)
+      return fail(to_string(tp) + " begins at offset " + std::to_string(marks->low)
+                  + ": the letters before it are gone");
+    if (marks->high > 0) {
+      start.emplace_back(tp, log_offset{0});
+      end[tp] = marks->high;
+    }
+  }
+  offsets_by_partition out;
+  if (start.empty())
+    return out;
+  auto reader = l.assign(start);
+  if (!reader)
+    return fail(reader.error());
+  std::map<topic_partition, int64_t> next; // past the last record read
+  auto done = [&] {
+    for (auto& [tp, high] : end) {
+      auto pos = (*reader)->position_of(tp);
+      if (std::max(pos ? int64_t{*pos} : 0, next[tp]) < high)
+        return false;
+    }
+    return true;
+  };
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      (*reader)->close();
+      return fail(dlq_topic + " not read to its end within " + std::to_string(wait.count())
+                  + " ms");
+    }
+    auto batch = (*reader)->poll(512, std::chrono::milliseconds(20));
+    if (!batch) {
+      (*reader)->close();
+      return fail(batch.error());
+    }
+    for (auto& rec : *batch) {
+      topic_partition tp{rec.topic, rec.partition};
+      next[tp] = std::max(next[tp], int64_t{rec.offset} + 1);
+      if (rec.offset >= end[tp])
+        continue; // written after the call
+      // Redrive markers and anything else that is not a letter name no offset of the group.
+      auto letter = decode_dead_letter(rec.value);
+      if (letter && letter->consumer_group == group)
+        out[{letter->source_topic, letter->partition}].insert(letter->offset);
+    }
+  }
+  (*reader)->close();
+  return out;
+}
+
 } // namespace eventide::storage

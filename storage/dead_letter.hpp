@@ -9,7 +9,9 @@
 #pragma once
 
 #include <cstdint>
+#include <chrono>
 #include <map>
+#include <set>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -94,6 +96,19 @@ class dead_letter_list {
   std::map<std::string, size_t> by_address_;
   std::map<std::string, std::string> early_markers_; // a marker read before its letter
 };
+
+/// Offsets per source partition.
+using offsets_by_partition = std::map<topic_partition, std::set<int64_t>>;
+
+/// Every offset `group` dead-lettered: the source of each of its letters in `dlq_topic`, read
+/// from the topic's first offset to its end as it is when called. Fails when the topic no
+/// longer begins at offset 0 (retention took letters, so the answer could miss some), when it
+/// cannot be read, or when it is not read to its end within `wait`. A group acknowledges a
+/// record it dead-letters only once its letter is in the log, so below the group's committed
+/// offset this is exactly what it refused.
+outcome<offsets_by_partition> read_group_letters(log& l, const std::string& dlq_topic,
+                                                 const std::string& group,
+                                                 std::chrono::milliseconds wait);
 
 /// "PARTITION:OFFSET" as numbers; nullopt for anything else.
 std::optional<std::pair<int32_t, int64_t>> parse_dead_letter_address(const std::string& text);

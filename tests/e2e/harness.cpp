@@ -205,6 +205,21 @@ conversation_trace pipeline::ask(const std::string& conversation, const std::str
   return trace;
 }
 
+conversation_trace pipeline::await_answer(const std::string& conversation,
+                                          std::chrono::milliseconds timeout,
+                                          std::chrono::milliseconds settle) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  conversation_trace t;
+  do {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    t = read(conversation);
+  } while (t.answer() == nullptr && std::chrono::steady_clock::now() < deadline);
+  if (t.answer() == nullptr)
+    return t;
+  std::this_thread::sleep_for(settle);
+  return read(conversation);
+}
+
 conversation_trace pipeline::read(const std::string& conversation) {
   conversation_trace trace;
   trace.id = conversation;

@@ -69,6 +69,11 @@ class pipeline {
 
   /// Reads everything of a conversation that is in the log now; throws as ask() does.
   conversation_trace read(const std::string& conversation);
+  /// Reads the conversation until its answer is in the log (at most `timeout`), then once more
+  /// after `settle` to catch anything that follows it.
+  conversation_trace await_answer(const std::string& conversation,
+                                  std::chrono::milliseconds timeout = std::chrono::seconds(20),
+                                  std::chrono::milliseconds settle = std::chrono::milliseconds(300));
 
   /// Appends raw bytes to a topic (poison records).
   void produce_raw(const std::string& topic, const std::string& key, const std::string& value);

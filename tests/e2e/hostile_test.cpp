@@ -28,9 +28,9 @@ std::string request_json(const std::string& subject, const std::string& invocati
          + R"(,"deadline":)" + std::to_string(now_ms() + 60000) + "}}";
 }
 
-// The dead letters in the log now: (source key, consumer group) -> reason.
-std::map<std::pair<std::string, std::string>, std::string> dead_letters(pipeline& p) {
-  std::map<std::pair<std::string, std::string>, std::string> out;
+// The dead letters in the log now: (source key, consumer group) -> reason, one entry per letter.
+std::multimap<std::pair<std::string, std::string>, std::string> dead_letters(pipeline& p) {
+  std::multimap<std::pair<std::string, std::string>, std::string> out;
   auto& topic = p.names().dead_letters;
   auto parts = p.log().partition_count(topic);
   REQUIRE(parts);
@@ -54,7 +54,7 @@ std::map<std::pair<std::string, std::string>, std::string> dead_letters(pipeline
     for (auto& rec : *batch) {
       auto dl = storage::decode_dead_letter(rec.value);
       REQUIRE(dl);
-      out[{dl->key, dl->consumer_group}] = dl->reason;
+      out.emplace(std::make_pair(dl->key, dl->consumer_group), dl->reason);
     }
   }
   return out;
@@ -200,4 +200,63 @@ TEST_CASE("e2e: a ledger entry recorded for another conversation never answers a
   REQUIRE(t.answer() != nullptr);
   CHECK(t.answer()->answer.find("The answer is 42") == 0);
   CHECK(effects.runs("conv-b/1/s1") == 1); // run for conv-b, not answered with conv-a's 2
+}
+
+TEST_CASE("e2e: a result refused for its schema stays out when the orchestrator replays its "
+          "handled records without validating them") {
+  temp_dir dir;
+  const std::string conv = "conv-forged";
+  const std::string question = "How much does the Aurora X1 cost in EUR including 19% VAT?";
+  {
+    // No exchange-rate worker: the plan waits on s2.
+    node_options partial;
+    partial.roles = {"router", "orchestrator", "aggregator", "synthesis",
+                     "worker-getProductInformation", "worker-math"};
+    pipeline p{dir.path, partial};
+    auto t = p.ask(conv, question, std::chrono::milliseconds(300));
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (t.tool_requests.size() < 2 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      t = p.read(conv);
+    }
+    REQUIRE(t.tool_requests.size() == 2);
+    // s2's result with a rate of 1000 and one property its schema does not allow: it reads
+    // like a result, but the orchestrator's reader refuses it (a schema violation) and letters
+    // it. Folded, it would make the answer 1000 times too large.
+    events::event forged;
+    forged.id = conv + "/1/s2/result/forged";
+    forged.source = "eventide/test";
+    forged.time_ms = now_ms();
+    forged.subject = conv;
+    forged.data = events::tool_invocation_resulted{
+      conv + "/1/s2", 1, "s2", "exchangeRate", true,
+      R"({"from":"USD","to":"EUR","rate":1000,"amount":1299,"converted":1299000})", "", false, 1};
+    auto bytes = events::encode(forged);
+    REQUIRE(bytes);
+    auto doc = json::parse(*bytes);
+    REQUIRE(doc);
+    (*doc)["data"].AddMember("note", "forged", doc->GetAllocator());
+    p.produce_raw(p.names().conversation_events, conv, json::dump(*doc));
+    wait_consumed(p, p.names().conversation_events, {"orchestrator"});
+    auto letters = dead_letters(p);
+    auto it = letters.find({conv, "orchestrator"});
+    REQUIRE(it != letters.end());
+    CHECK(it->second == "schema violation at /data: unknown property 'note' (additionalProperties)");
+  }
+  // The orchestrator's store lost: it replays its partitions from offset 0, below its committed
+  // offset without validating (its dead letters read first), and the forged result stays out.
+  std::filesystem::remove_all(dir.path + "/orchestrator-store");
+  pipeline p{dir.path};
+  auto t = p.await_answer(conv);
+  REQUIRE(t.answer() != nullptr);
+  CHECK(t.answer()->answer.find("1422.09") != std::string::npos);
+  CHECK(t.sequence()
+        == std::vector<std::string>{"PlanGenerated", "ToolInvocationResulted:s1",
+                                    "PlanStepCompleted:s1", "ToolInvocationResulted:s2",
+                                    "PlanStepCompleted:s2", "ToolInvocationResulted:s3",
+                                    "PlanStepCompleted:s3", "PlanCompleted",
+                                    "FinalAnswerSynthesized"});
+  // Not lettered again by the replay.
+  auto letters = dead_letters(p);
+  CHECK(letters.count({conv, "orchestrator"}) == 1);
 }

@@ -405,15 +405,8 @@ TEST_CASE("e2e: restart mid-plan finishes the conversation with no duplicate too
   } // node stopped, log closed: like a crash after PlanGenerated, minus the lost in-memory state
   {
     pipeline p{dir.path};
-    conversation_trace t;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    do {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      t = p.read(conv);
-    } while (t.answer() == nullptr && std::chrono::steady_clock::now() < deadline);
+    auto t = p.await_answer(conv); // and 300 ms of room for any duplicate
     REQUIRE(t.answer() != nullptr);
-    std::this_thread::sleep_for(std::chrono::milliseconds(300)); // room for any duplicate
-    t = p.read(conv);
     CHECK(t.sequence()
           == std::vector<std::string>{"PlanGenerated", "ToolInvocationResulted:s1",
                                       "PlanStepCompleted:s1", "ToolInvocationResulted:s2",

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -687,4 +688,167 @@ TEST_CASE("CloudEvents attributes as Kafka headers, binary-mode names", "[codec]
   for (auto& [name, value] : events::cloudevents_headers(e))
     if (name.rfind("ce_", 0) == 0)
       CHECK(json::get_string(*doc, name.substr(3).c_str()).value_or("<absent>") == value);
+}
+
+// ---- decode_handled: a replay's reader, without the schema validations ----------------------
+
+namespace {
+
+// The members a reader keeps as JSON text: any JSON value reads, so a mutated one reads too.
+bool kept_as_json(const std::string& name) {
+  static const std::set<std::string> names = {"plan",   "results",      "args",
+                                              "result", "partialResults", "observations",
+                                              "compensations"};
+  return names.count(name) > 0;
+}
+
+// The record with the member `name` of the object at `path` ("" the envelope, "data", ...)
+// replaced by `replacement` (or removed when it is empty).
+std::string mutated(const std::string& record, const std::string& path, const std::string& name,
+                    const std::string& replacement) {
+  auto doc = json::parse(record);
+  REQUIRE(doc);
+  json::value* obj = &doc.value();
+  if (!path.empty())
+    for (std::string part : {path.substr(0, path.find('/')),
+                             path.find('/') == std::string::npos ? "" : path.substr(path.find('/') + 1)})
+      if (!part.empty())
+        obj = &(*obj)[part.c_str()];
+  auto& a = doc->GetAllocator();
+  obj->RemoveMember(name.c_str());
+  if (!replacement.empty()) {
+    auto value = json::parse(replacement);
+    REQUIRE(value);
+    obj->AddMember(json::str(name, a), json::value(*value, a), a);
+  }
+  return json::dump(*doc);
+}
+
+// make_event(p), under its own conversation for a question.
+event sample_event(const payload& p) {
+  event e = make_event(p);
+  if (std::holds_alternative<user_query_received>(p))
+    e.subject = std::get<user_query_received>(p).conversation_id;
+  return e;
+}
+
+// decode_handled against decode on `bytes`, which is `original` with one member changed
+// (`member`, or "" when it is not a mutation): whenever decode reads it, decode_handled gives
+// the same event; whenever decode_handled fails, it gives decode's reason; when only
+// decode_handled reads it, the change is one its readers never look at, a value of the same
+// type (`same_type`: a value outside an enum is a schema rule, not a shape), or one of a member
+// kept as JSON text.
+void check_handled(const std::string& bytes, const std::string& original,
+                   const std::string& member, bool same_type = false) {
+  auto strict = decode(bytes);
+  auto handled = decode_handled(bytes);
+  if (strict) {
+    REQUIRE(handled);
+    CHECK(encode(*handled).value() == encode(*strict).value());
+    return;
+  }
+  if (!handled) {
+    CHECK(handled.error() == strict.error());
+    return;
+  }
+  if (member.empty() || kept_as_json(member) || same_type)
+    return;
+  auto before = decode(original);
+  REQUIRE(before);
+  auto read = encode(*handled);
+  INFO("decode refused it: " << strict.error());
+  REQUIRE(read);
+  CHECK(*read == encode(*before).value());
+}
+
+} // namespace
+
+TEST_CASE("decode_handled reads every type like decode", "[codec][handled]") {
+  for (const auto& p : samples()) {
+    auto bytes = encode(sample_event(p));
+    REQUIRE(bytes);
+    INFO(type_name(p));
+    check_handled(*bytes, *bytes, "");
+    auto handled = decode_handled(*bytes);
+    REQUIRE(handled);
+    CHECK(encode(*handled).value() == *bytes);
+  }
+}
+
+TEST_CASE("decode_handled: every member removed or of another type fails like decode, or is one "
+          "its reader does not read", "[codec][handled]") {
+  const std::vector<std::string> others = {"null", "7", "-1.5", "4294967296", "\"x\"", "true",
+                                           "[]", "[1]", "{}", "{\"a\":1}"};
+  size_t tried = 0, refused_both = 0, read_unvalidated = 0;
+  for (const auto& p : samples()) {
+    auto bytes = encode(sample_event(p));
+    REQUIRE(bytes);
+    auto doc = json::parse(*bytes);
+    REQUIRE(doc);
+    // The envelope's members, data's, and those of data's objects one level down.
+    std::vector<std::pair<std::string, std::string>> members;
+    for (auto& m : doc->GetObject())
+      members.emplace_back("", m.name.GetString());
+    for (auto& m : (*doc)["data"].GetObject()) {
+      members.emplace_back("data", m.name.GetString());
+      if (m.value.IsObject() && !kept_as_json(m.name.GetString()))
+        for (auto& inner : m.value.GetObject())
+          members.emplace_back("data/" + std::string(m.name.GetString()), inner.name.GetString());
+    }
+    for (auto& [path, name] : members)
+      for (auto replacement : others) {
+        for (const std::string& with : {replacement, std::string()}) {
+          INFO(type_name(p) << " " << path << "/" << name << " = " << (with.empty() ? "(removed)" : with));
+          auto changed = mutated(*bytes, path, name, with);
+          const json::value* obj = &doc.value();
+          if (!path.empty())
+            obj = &(*obj)["data"];
+          if (path.size() > 5)
+            obj = &(*obj)[path.substr(5).c_str()];
+          const json::value& was = (*obj)[name.c_str()];
+          auto now = json::parse(with.empty() ? "null" : with);
+          bool same_type = !with.empty() && now->GetType() == was.GetType()
+                           && (!was.IsNumber()
+                               || (now->IsInt() == was.IsInt() && now->IsInt64() == was.IsInt64()));
+          check_handled(changed, *bytes, path.empty() || path == "data" ? name : path.substr(5),
+                        same_type);
+          ++tried;
+          bool strict = decode(changed).ok(), handled = decode_handled(changed).ok();
+          refused_both += !strict && !handled;
+          read_unvalidated += !strict && handled;
+        }
+      }
+  }
+  // Most changes are refused by both; the rest are members kept as JSON text or never read.
+  CHECK(tried > 2000);
+  CHECK(refused_both > tried / 2);
+  CHECK(read_unvalidated > 0);
+}
+
+TEST_CASE("decode_handled: every fixture, valid or not, reads like decode or fails with its "
+          "reason", "[codec][handled]") {
+  size_t n = 0;
+  for (const auto& dir : fs::directory_iterator(fixtures_root))
+    for (const auto& prefix : {"valid-", "invalid-"})
+      for (const auto& file : fixtures(dir.path(), prefix)) {
+        INFO(file.string());
+        auto bytes = read_file(file);
+        check_handled(bytes, bytes, "");
+        ++n;
+      }
+  CHECK(n > 200);
+}
+
+TEST_CASE("decode_handled reads a record that breaks only a schema rule; decode refuses it",
+          "[codec][handled]") {
+  event e = make_event(plan_step_completed{"s1", "ok", 1});
+  auto bytes = encode(e);
+  REQUIRE(bytes);
+  auto extra = mutated(*bytes, "data", "note", "\"not in the schema\"");
+  auto strict = decode(extra);
+  REQUIRE_FALSE(strict);
+  CHECK(strict.error() == "schema violation at /data: unknown property 'note' (additionalProperties)");
+  auto handled = decode_handled(extra);
+  REQUIRE(handled);
+  CHECK(std::get<plan_step_completed>(handled->data).step_id == "s1");
 }

@@ -4,6 +4,8 @@
 
 #include "storage/dead_letter.hpp"
 #include "core/json.hpp"
+#include "tests/storage/embedded_log_fixture.hpp"
+#include "tests/temp_dir.hpp"
 
 using namespace eventide;
 using namespace eventide::storage;
@@ -235,4 +237,42 @@ TEST_CASE("a dead letter stays small whatever the record's key and reason", "[de
   auto small = make_dead_letter(sample_record("x", std::string(4096, 'k')), "g", "r", "n", 1);
   CHECK(small.key_size == -1);
   CHECK(*original_key(round_trip(small)) == std::string(4096, 'k'));
+}
+
+TEST_CASE("read_group_letters: the offsets one group dead-lettered, per source partition",
+          "[dead_letter]") {
+  testing::temp_dir dir;
+  auto l = testing::open_log(dir.path);
+  const std::string dlq = "dead-letter-queue";
+  auto none = read_group_letters(*l, dlq, "orchestrator", std::chrono::seconds(5));
+  REQUIRE(none);
+  CHECK(none->empty()); // no letter yet: nothing to pass over
+
+  auto letter = [&](const std::string& topic, int32_t partition, int64_t offset,
+                    const std::string& group) {
+    record r = sample_record("{}", "k" + std::to_string(offset));
+    r.topic = topic;
+    r.partition = partition_id{partition};
+    r.offset = log_offset{offset};
+    auto dl = make_dead_letter(r, group, "schema violation", "n1", 1);
+    testing::produce_sync(*l, dlq, dl.key, encode_dead_letter(dl));
+  };
+  letter("conversation-events", 0, 7, "orchestrator");
+  letter("conversation-events", 0, 9, "orchestrator");
+  letter("conversation-events", 2, 7, "orchestrator");
+  letter("tool-requests", 1, 3, "orchestrator");
+  letter("conversation-events", 1, 5, "aggregator"); // another group's
+  // A redrive's marker and a record that is no letter at all name no offset.
+  testing::produce_sync(*l, dlq, "k7", R"({"redriveOf":"0:0","to":"x/0@1","fixed":false,"at":1})");
+  testing::produce_sync(*l, dlq, "k8", "not a letter");
+
+  auto got = read_group_letters(*l, dlq, "orchestrator", std::chrono::seconds(5));
+  REQUIRE(got);
+  offsets_by_partition expected = {{{"conversation-events", 0}, {7, 9}},
+                                   {{"conversation-events", 2}, {7}},
+                                   {{"tool-requests", 1}, {3}}};
+  CHECK(*got == expected);
+  auto other = read_group_letters(*l, dlq, "aggregator", std::chrono::seconds(5));
+  REQUIRE(other);
+  CHECK(*other == offsets_by_partition{{{"conversation-events", 1}, {5}}});
 }
