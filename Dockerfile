@@ -22,7 +22,7 @@ RUN rm -rf build \
 FROM debian:bookworm-slim
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      ca-certificates libcaf-core0.17 librdkafka1 librocksdb7.8 libcurl4 \
+      ca-certificates libcaf-core0.17 librdkafka1 librocksdb7.8 libcurl4 libtcmalloc-minimal4 \
       libboost-log1.74.0 libboost-thread1.74.0 libboost-filesystem1.74.0 \
       libboost-program-options1.74.0 \
  && rm -rf /var/lib/apt/lists/*

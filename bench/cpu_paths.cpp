@@ -6,8 +6,9 @@
 //     decode  events::decode of a PlanGenerated record (parse, checks, schema validation, read)
 //     plan    the offline planner on a 3-step question (catalog loaded once, before the loop)
 //     fold    a 3-step conversation through the orchestrator's fold: every apply and decide
-//     replay  a 3-step conversation's records as the orchestrator restores them: decode each
-//             (validating) and fold it; per call, all of the conversation's records
+//     replay  a 3-step conversation's records as the orchestrator restores them from below its
+//             committed offset: read each without validating it (decode_handled) and fold it;
+//             per call, all of the conversation's records
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -95,7 +96,7 @@ size_t replay_once(const std::vector<std::string>& records) {
   core::conversation_state s(conv);
   size_t applied = 0;
   for (const auto& r : records) {
-    auto e = events::decode(r);
+    auto e = events::decode_handled(r);
     if (!e)
       std::abort();
     s.apply(*e);

@@ -9,6 +9,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libcaf-dev librdkafka-dev rapidjson-dev librocksdb-dev
   libboost-log-dev libboost-program-options-dev libboost-dev libcurl4-openssl-dev catch2
+  libgoogle-perftools-dev
   # test brokers (Kafka 4 jars resolved by maven from Maven Central, Kafka 0.9 jars from npm)
   # and the Kafka CLI client
   openjdk-17-jre-headless maven kcat nodejs npm python3
