@@ -97,7 +97,7 @@ step "memory per conversation"
 {
   echo "## Memory"
   echo
-  echo "Heap in use (glibc mallinfo2) of the orchestrator after a restart that loads N running"
+  echo "Heap in use (tcmalloc's allocated bytes) of the orchestrator after a restart that loads N running"
   echo "conversations into actors, then after every one passivated into the snapshot store."
   echo
   "$bin/bench/replay_bench" --memory 10000

@@ -839,7 +839,7 @@ TEST_CASE("decode_handled: every fixture, valid or not, reads like decode or fai
   CHECK(n > 200);
 }
 
-TEST_CASE("decode_handled reads a record that breaks only a schema rule; decode refuses it",
+TEST_CASE("decode_handled reads a record that breaks only a schema rule, which decode refuses",
           "[codec][handled]") {
   event e = make_event(plan_step_completed{"s1", "ok", 1});
   auto bytes = encode(e);
