@@ -114,8 +114,11 @@ void schedule_wakeup(conversation_ptr self) {
 void emit(conversation_ptr self, const std::string& causation, done_fn done) {
   auto& st = self->state;
   std::vector<events::event> evs;
-  for (auto& p : st.fold->decide(now_ms()))
-    evs.push_back(make_event(st.fold->conversation_id(), st.source, causation, std::move(p)));
+  // One time for deciding and for the records: the fold counts a decision as progress at the
+  // time its record will carry, as a fold rebuilt from the log will.
+  const int64_t now = now_ms();
+  for (auto& p : st.fold->decide(now))
+    evs.push_back(make_event(st.fold->conversation_id(), st.source, causation, std::move(p), now));
   schedule_wakeup(self);
   if (evs.empty() && !st.dirty) {
     done(caf::error{}); // nothing new to publish or to persist

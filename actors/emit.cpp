@@ -14,11 +14,11 @@ int64_t now_ms() {
 }
 
 events::event make_event(const std::string& conversation, const std::string& source,
-                         const std::string& causation, events::payload p) {
+                         const std::string& causation, events::payload p, int64_t time_ms) {
   events::event e;
   e.id = core::deterministic_id(conversation, p);
   e.source = source;
-  e.time_ms = now_ms();
+  e.time_ms = time_ms < 0 ? now_ms() : time_ms;
   e.subject = conversation;
   e.causation_id = causation;
   e.data = std::move(p);

@@ -13,9 +13,10 @@
 namespace eventide {
 
 /// An event of `conversation` caused by event `causation`, with a deterministic id
-/// (core/event_ids.hpp) and the current time.
+/// (core/event_ids.hpp) and the time `time_ms` (the current time when negative).
 events::event make_event(const std::string& conversation, const std::string& source,
-                         const std::string& causation, events::payload p);
+                         const std::string& causation, events::payload p,
+                         int64_t time_ms = -1);
 
 /// Completion of an emit: a default error once every event is durable, else the first error.
 using done_fn = std::function<void(const caf::error&)>;

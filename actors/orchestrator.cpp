@@ -45,6 +45,15 @@ core::conversation_state stored_or_new(orchestrator_ptr self, const std::string&
   return core::conversation_state(conversation_id, st.policy, st.session, turn);
 }
 
+// The digest of a turn that holds nothing. The registry makes a turn's actor for its first
+// record; a turn that refused that record (its bridge letters it) stays empty, and a replay
+// that passes over the lettered record never makes it: such a turn is no state.
+std::string empty_digest(orchestrator_ptr self, const std::string& id) {
+  auto [conversation_id, turn] = split_turn_scope(id);
+  return core::conversation_state(conversation_id, self->state.policy, self->state.session, turn)
+    .digest();
+}
+
 // The actor of one turn of a conversation (`id` is its turn_scope): in memory, else restored
 // from its snapshot, else new. Returns nullptr for a finished (compacted) turn.
 conversation_actor* conversation_for(orchestrator_ptr self, const std::string& id,
@@ -283,7 +292,8 @@ orchestrator(orchestrator_ptr self, core::orchestration_policy policy, producer_
       for (auto& [id, a] : st.conversations) {
         self->request(a, caf::infinite, digest_atom::value)
           .then([=, id = id](const std::string& d) mutable {
-                  (*lines)[id] = d;
+                  if (d != empty_digest(self, id))
+                    (*lines)[id] = d;
                   if (--*pending == 0)
                     finish();
                 },

@@ -184,6 +184,9 @@ bool conversation_state::approved_to_run(step_state& s, int64_t now_ms,
       s.approval = approval_status::requested;
       s.approval_expires = now_ms + policy_.approval_timeout_ms;
       s.approval_note = *why;
+      // What reading the record back would do (its time is now_ms): a fold rebuilt from the log
+      // reads only the record, and the two must agree.
+      last_progress_ms_ = std::max(last_progress_ms_, now_ms);
       out.emplace_back(events::approval_requested{s.version, s.step.id, s.step.tool, s.args_json,
                                                   *why, s.approval_expires});
       return false;
@@ -197,6 +200,7 @@ bool conversation_state::approved_to_run(step_state& s, int64_t now_ms,
     if (d.approve) {
       s.approval = approval_status::granted;
       s.approval_note = "approved by " + by_whom(d.user, d.reason);
+      last_progress_ms_ = std::max(last_progress_ms_, now_ms); // as for the request
       out.emplace_back(events::approval_granted{s.step.id, d.user, d.reason});
       return true;
     }

@@ -108,6 +108,16 @@ struct store_fixture : test_system {
     sched->run();
   }
 
+  // The orchestrator's state digest (what SIGUSR1 writes).
+  std::string digest() {
+    auto d = std::make_shared<std::string>();
+    sys->spawn([orch = orch, d](caf::event_based_actor* self) {
+      self->request(orch, caf::infinite, digest_atom::value).then([d](const std::string& s) { *d = s; });
+    });
+    sched->run();
+    return *d;
+  }
+
   // Feeds emitted event `i` back, as the log would once it is committed and read.
   void echo(size_t i, int64_t offset) {
     caf::anon_send(orch, inbound{rec->events.at(i), "echo", 0, offset});
@@ -359,15 +369,7 @@ TEST_CASE("actors: going live leaves a running conversation in the store until i
   f.echo(0, 1);
   f.echo(1, 2);
   REQUIRE(f.store->get("w/w").value());
-  auto digest = [&] {
-    auto d = std::make_shared<std::string>();
-    f.sys->spawn([orch = f.orch, d](caf::event_based_actor* self) {
-      self->request(orch, caf::infinite, digest_atom::value).then([d](const std::string& s) { *d = s; });
-    });
-    f.sched->run();
-    return *d;
-  };
-  const auto before = digest();
+  const auto before = f.digest();
   REQUIRE(before.rfind("w conversation", 0) == 0);
   f.restart(partition);
   auto running = f.sys->registry().running();
@@ -375,7 +377,7 @@ TEST_CASE("actors: going live leaves a running conversation in the store until i
   // Nothing due: the conversation stays in the store, and is still part of the state.
   CHECK(f.sys->registry().running() == running);
   CHECK(f.rec->events.empty());
-  CHECK(digest() == before);
+  CHECK(f.digest() == before);
   // Its wake-up (the requests' deadline) loads it: both overdue requests go out again.
   std::this_thread::sleep_for(std::chrono::milliseconds(1050));
   f.sched->trigger_timeouts();
@@ -383,6 +385,22 @@ TEST_CASE("actors: going live leaves a running conversation in the store until i
   CHECK(f.sys->registry().running() == running + 1);
   CHECK(f.rec->types() == std::vector<std::string>{"ToolInvocationRequested:s1:2",
                                                    "ToolInvocationRequested:s3:2"});
+}
+
+TEST_CASE("actors: a record that a new turn refuses leaves nothing in the state digest") {
+  // The registry makes a turn's actor for its first record; when the turn refuses that record
+  // (its bridge letters it) the actor holds nothing. A replay that passes over the lettered
+  // record never makes it, and the digests before and after a lost store must agree.
+  auto partition = [](const std::string&) { return 0; };
+  store_fixture f{partition, 0};
+  f.send(live_atom::value, std::vector<int32_t>{0});
+  f.deliver("w", events::plan_generated{1, parallel_plan, "test", "test", 0}, 0);
+  const auto before = f.digest();
+  REQUIRE(before.rfind("w conversation", 0) == 0);
+  auto running = f.sys->registry().running();
+  f.deliver("ghost", events::plan_compensated{}, 1); // no plan: refused
+  REQUIRE(f.sys->registry().running() == running + 1); // its actor exists
+  CHECK(f.digest() == before);
 }
 
 TEST_CASE("actors: going live loads a stored conversation that is due, or stored under another policy") {

@@ -257,3 +257,19 @@ TEST_CASE("approval: a forged approval request neither holds a step nor changes 
   CHECK(h.live.refuses(event_of(forged("s2", R"({"orderId":"o-2","amount":3698,"currency":"USD"})")))
         == "ApprovalRequested for step s2 of turn 1 with other args");
 }
+
+TEST_CASE("approval: a fold rebuilt from the log while a step waits for approval equals the live one",
+          "[plan_state][approval]") {
+  // The live fold marks the step as asked (or granted) when it decides, and then reads its own
+  // record back; a fold rebuilt from the log reads only the record. Both must count it as
+  // progress at the record's time (found by kafka.hostile: a lost-store replay during a wait).
+  harness h(approval_policy_for_tests());
+  plan_by(h, pricey_order, "u1", 1000);
+  REQUIRE(h.decide(1000).size() == 1);
+  h.feed(ok_result("s1", "placeOrder", R"({"orderId":"o-1","total":3698,"currency":"USD"})"), 1100);
+  REQUIRE(std::holds_alternative<events::approval_requested>(h.decide(1150).at(0)));
+  CHECK(h.replay_digest(h.log) == h.live.digest());
+  h.feed(events::approval_submitted{"s2", true, "u1", "fine"}, 3100);
+  REQUIRE(std::holds_alternative<events::approval_granted>(h.decide(3150).at(0)));
+  CHECK(h.replay_digest(h.log) == h.live.digest());
+}

@@ -123,6 +123,34 @@ dump_log() {
 
 logcheck() { python3 "$root/tests/lib/logcheck.py" "$@"; }
 
+# orchestrator_digest FILE [CONVERSATION]: the orchestrator node's state digest (SIGUSR1) into
+# FILE, once it covers CONVERSATION (if given).
+orchestrator_digest() {
+  local out="$work/orchestrator/orchestrator-digest.txt"
+  rm -f "$out"
+  for _ in $(seq 1 100); do
+    kill -USR1 "$(cat "$work/orchestrator.pid")"
+    sleep 0.2
+    if [ -f "$out" ] && { [ -z "${2:-}" ] || grep -q "^$2 " "$out"; }; then
+      cp "$out" "$1"; return
+    fi
+  done
+  fail "no orchestrator digest"
+}
+
+# same_digest_after_replay BEFORE [CONVERSATION]: fails unless the orchestrator's digest comes
+# to equal BEFORE. A digest taken mid-replay (a fold that has read a conversation's tool
+# requests but not yet its plan, the partitions restored topic by topic) differs: compare until
+# equal, and fail on a difference that stays.
+same_digest_after_replay() {
+  for _ in $(seq 1 50); do
+    orchestrator_digest "$work/after.txt" "${2:-}"
+    diff -q "$1" "$work/after.txt" > /dev/null && return
+    sleep 0.3
+  done
+  diff "$1" "$work/after.txt" >&2 || fail "state after the replay differs from before"
+}
+
 # ask_bg NAME QUESTION: runs `eventide ask` in the background; output in $work/NAME.ask,
 # exit status in $work/NAME.rc when done.
 ask_bg() { # NAME QUESTION [ask options...]

@@ -52,31 +52,12 @@ stop_node worker-math KILL
 ask_bg o1 "$vat"
 conv=$(conversation_of o1)
 wait_events "$conv" ToolInvocationRequested s3 || fail "s3 was never requested"
-digest() { # writes the orchestrator's digest to $1 once it covers $conv
-  rm -f "$work/orchestrator/orchestrator-digest.txt"
-  for _ in $(seq 1 100); do
-    kill -USR1 "$(cat "$work/orchestrator.pid")"
-    sleep 0.2
-    if grep -q "^$conv " "$work/orchestrator/orchestrator-digest.txt" 2>/dev/null; then
-      cp "$work/orchestrator/orchestrator-digest.txt" "$1"; return
-    fi
-  done
-  fail "no orchestrator digest"
-}
-digest "$work/before.txt"
+orchestrator_digest "$work/before.txt" "$conv"
 stop_node orchestrator KILL
 rm -rf "$work/orchestrator" # the lost store: everything comes back from the log
 start_node orchestrator orchestrator.ini --step-timeout-ms 300000
 wait_ready orchestrator
-# The digest can be taken mid-replay (a fold that has read the conversation's tool requests but
-# not yet its plan, the partitions restored topic by topic): compare once the replay is done,
-# i.e. until equal, and fail on a difference that stays.
-for _ in $(seq 1 50); do
-  digest "$work/after.txt"
-  diff -q "$work/before.txt" "$work/after.txt" >/dev/null && break
-  sleep 0.3
-done
-diff "$work/before.txt" "$work/after.txt" >&2 || fail "state after full replay differs from before the crash"
+same_digest_after_replay "$work/before.txt" "$conv"
 start_node worker-math workers.ini --roles worker-math
 wait_ready worker-math
 wait_ask o1
