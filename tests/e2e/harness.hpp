@@ -48,6 +48,13 @@ struct conversation_trace {
   std::vector<std::string> divergent_repeats() const;
 };
 
+/// The conversation-events of a 3-step plan answered without a retry, in log order.
+inline std::vector<std::string> three_step_sequence() {
+  return {"PlanGenerated",        "ToolInvocationResulted:s1", "PlanStepCompleted:s1",
+          "ToolInvocationResulted:s2", "PlanStepCompleted:s2", "ToolInvocationResulted:s3",
+          "PlanStepCompleted:s3", "PlanCompleted",             "FinalAnswerSynthesized"};
+}
+
 class pipeline {
  public:
   explicit pipeline(const std::string& data_dir, node_options opts = {});

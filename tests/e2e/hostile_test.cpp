@@ -251,11 +251,7 @@ TEST_CASE("e2e: a result refused for its schema stays out when the orchestrator 
   REQUIRE(t.answer() != nullptr);
   CHECK(t.answer()->answer.find("1422.09") != std::string::npos);
   CHECK(t.sequence()
-        == std::vector<std::string>{"PlanGenerated", "ToolInvocationResulted:s1",
-                                    "PlanStepCompleted:s1", "ToolInvocationResulted:s2",
-                                    "PlanStepCompleted:s2", "ToolInvocationResulted:s3",
-                                    "PlanStepCompleted:s3", "PlanCompleted",
-                                    "FinalAnswerSynthesized"});
+        == three_step_sequence());
   // Not lettered again by the replay.
   auto letters = dead_letters(p);
   CHECK(letters.count({conv, "orchestrator"}) == 1);

@@ -73,11 +73,7 @@ TEST_CASE("e2e: product price converted to another currency plus VAT (3 sequenti
   auto t = p.ask("conv-vat", "How much does the Aurora X1 cost in EUR including 19% VAT?");
   REQUIRE(t.answer() != nullptr);
   CHECK(t.sequence()
-        == std::vector<std::string>{"PlanGenerated", "ToolInvocationResulted:s1",
-                                    "PlanStepCompleted:s1", "ToolInvocationResulted:s2",
-                                    "PlanStepCompleted:s2", "ToolInvocationResulted:s3",
-                                    "PlanStepCompleted:s3", "PlanCompleted",
-                                    "FinalAnswerSynthesized"});
+        == three_step_sequence());
   CHECK(requested_steps(t)
         == std::vector<std::string>{"s1:getProductInformation:1", "s2:exchangeRate:1", "s3:math:1"});
   // Placeholders were resolved with their JSON types: the amount is a number.
@@ -408,11 +404,7 @@ TEST_CASE("e2e: restart mid-plan finishes the conversation with no duplicate too
     auto t = p.await_answer(conv); // and 300 ms of room for any duplicate
     REQUIRE(t.answer() != nullptr);
     CHECK(t.sequence()
-          == std::vector<std::string>{"PlanGenerated", "ToolInvocationResulted:s1",
-                                      "PlanStepCompleted:s1", "ToolInvocationResulted:s2",
-                                      "PlanStepCompleted:s2", "ToolInvocationResulted:s3",
-                                      "PlanStepCompleted:s3", "PlanCompleted",
-                                      "FinalAnswerSynthesized"});
+          == three_step_sequence());
     // s2 was not requested again: the restored orchestrator knew it had asked already.
     CHECK(requested_steps(t)
           == std::vector<std::string>{"s1:getProductInformation:1", "s2:exchangeRate:1",
