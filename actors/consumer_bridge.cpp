@@ -74,6 +74,11 @@ void settle_guarded(consumer_state& st, const storage::topic_partition& tp, int6
     g.passed(tp, offset);
 }
 
+// How many records may be in flight: more while the role restores (it only folds them).
+size_t window(const consumer_state& st) {
+  return st.live ? st.cfg.max_in_flight : st.cfg.max_in_flight_restoring;
+}
+
 void acknowledge(consumer_ptr self, const storage::topic_partition& tp, int64_t offset) {
   auto& st = self->state;
   if (st.guard)
@@ -90,7 +95,7 @@ void acknowledge(consumer_ptr self, const storage::topic_partition& tp, int64_t 
   st.commit_pending = true;
   // Exactly-once polls again only once everything handed out is acknowledged (may_poll).
   if (st.cfg.log->transactional() ? st.in_flight == 0
-                                  : st.in_flight < st.cfg.max_in_flight / 2 + 1)
+                                  : st.in_flight < window(st) / 2 + 1)
     schedule_poll(self);
 }
 
@@ -408,7 +413,7 @@ void quarantine_cycle(consumer_ptr self) {
   if (st.alone)
     return; // its acknowledgement polls again
   bool polled = false;
-  if (st.held.empty() && st.in_flight < st.cfg.max_in_flight && may_poll(st)) {
+  if (st.held.empty() && st.in_flight < window(st) && may_poll(st)) {
     std::vector<storage::record> batch;
     if (!poll_into(self, batch))
       return;
@@ -514,7 +519,7 @@ caf::behavior consumer_bridge(consumer_ptr self, consumer_bridge_config cfg, rol
         return;
       }
       commit_due(self);
-      if (st.in_flight >= st.cfg.max_in_flight || !may_poll(st))
+      if (st.in_flight >= window(st) || !may_poll(st))
         return; // back-pressure: acknowledge() resumes polling
       std::vector<storage::record> batch;
       if (!st.held.empty()) {

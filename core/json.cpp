@@ -82,16 +82,29 @@ class checked_builder {
     return has_surrogate(s, n) ? refuse(rapidjson::kParseErrorStringUnicodeSurrogateInvalid)
                                : d_.Key(s, n, copy);
   }
-  bool StartObject() { return d_.StartObject(); }
-  bool EndObject(rapidjson::SizeType members) { return d_.EndObject(members); }
-  bool StartArray() { return d_.StartArray(); }
-  bool EndArray(rapidjson::SizeType elements) { return d_.EndArray(elements); }
+  // The depth bound: the reader calls these right after taking the '{' or '[' and before it
+  // recurses into the contents, so refusing here bounds its recursion (and the document's).
+  bool StartObject() { return deeper() && d_.StartObject(); }
+  bool EndObject(rapidjson::SizeType members) { return --depth_, d_.EndObject(members); }
+  bool StartArray() { return deeper() && d_.StartArray(); }
+  bool EndArray(rapidjson::SizeType elements) { return --depth_, d_.EndArray(elements); }
+
+  bool too_deep = false; // refused at an object or array nested deeper than max_depth
 
  private:
   bool refuse(rapidjson::ParseErrorCode code) {
     refused = code;
     return false;
   }
+
+  bool deeper() {
+    if (++depth_ <= max_depth)
+      return true;
+    too_deep = true;
+    return false;
+  }
+
+  int depth_ = 0;
 
   // U+D800..U+DFFF in UTF-8 is ED A0..BF xx. The raw text was checked to be UTF-8, so only a
   // \u escape can have put these bytes in a string.
@@ -173,7 +186,7 @@ std::optional<std::string_view> repeated_name(const value& obj) {
 }
 
 // Where the first object with a repeated member name is (a JSON pointer, "" for the root) and
-// that name. Recurses at most max_depth deep: the depth bound was checked before the parse.
+// that name. Recurses at most max_depth deep: the parse refused anything deeper.
 std::optional<std::pair<std::string, std::string_view>> find_repeated_key(const value& v) {
   if (v.IsObject()) {
     if (auto name = repeated_name(v))
@@ -195,39 +208,88 @@ std::optional<std::pair<std::string, std::string_view>> find_repeated_key(const 
   return std::nullopt;
 }
 
+// One pass over the text, eight bytes at a time: whether every byte is ASCII, and whether
+// one is NUL.
+struct text_bytes {
+  bool ascii = true;
+  bool nul = false;
+};
+
+text_bytes scan_bytes(std::string_view text) {
+  constexpr uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+  uint64_t high = 0, zero = 0;
+  size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, text.data() + i, 8);
+    high |= w;
+    zero |= (w - ones) & ~w; // some byte of w is 0 iff this has a top bit set (highs)
+  }
+  for (; i < text.size(); ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    high |= c;
+    zero |= c == 0 ? 0x80 : 0;
+  }
+  return {(high & highs) == 0, (zero & highs) != 0};
+}
+
+template <unsigned flags, class Stream>
+rapidjson::ParseResult parse_into(document& d, Stream& in, checked_builder& builder) {
+  rapidjson::Reader reader;
+  rapidjson::ParseResult result;
+  auto generate = [&](document&) {
+    result = reader.Parse<flags>(in, builder);
+    return !result.IsError();
+  };
+  d.Populate(generate);
+  return result;
+}
+
 } // namespace
 
 outcome<document> parse(std::string_view text) {
   // RapidJSON skips a UTF-8 byte order mark; JSON.parse and most other readers refuse one.
   if (text.substr(0, 3) == "\xEF\xBB\xBF")
     return fail("invalid JSON at byte 0: a byte order mark");
-  if (auto at = too_deep(text))
-    return fail("JSON nested deeper than " + std::to_string(max_depth) + " levels (at byte "
-                + std::to_string(*at) + ")");
-  // Invalid UTF-8 is refused here, so it never reaches a record, a tool or an answer. The
-  // parse also rejects trailing non-whitespace.
+  const auto bytes = scan_bytes(text);
+  // Numbers as text: see checked_builder::RawNumber. Invalid UTF-8 is refused here, so it never
+  // reaches a record, a tool or an answer; ASCII text is valid UTF-8, and its per-character
+  // encoding check (a sixth of a record's decode) is skipped. The parse also rejects trailing
+  // non-whitespace.
+  constexpr unsigned flags = rapidjson::kParseNumbersAsStringsFlag;
+  constexpr unsigned validating = flags | rapidjson::kParseValidateEncodingFlag;
   document d;
-  // (Not RapidJSON's SSE2 scanning of a StringStream: in 1.1.0 it lets raw control characters
-  // 0x1A-0x1F through, see the README's design notes.)
-  rapidjson::MemoryStream bytes(text.data(), text.size());
-  rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> in(bytes);
-  rapidjson::Reader reader;
   checked_builder builder(d);
   rapidjson::ParseResult result;
-  // ASCII text is valid UTF-8: its per-character encoding check (a sixth of a record's decode)
-  // is skipped; any other byte keeps it.
-  const bool ascii = std::all_of(text.begin(), text.end(),
-                                 [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-  auto generate = [&](document&) {
-    // Numbers as text: see checked_builder::RawNumber.
-    constexpr unsigned flags = rapidjson::kParseNumbersAsStringsFlag;
-    if (ascii)
-      result = reader.Parse<flags>(in, builder);
-    else
-      result = reader.Parse<flags | rapidjson::kParseValidateEncodingFlag>(in, builder);
-    return !result.IsError();
-  };
-  d.Populate(generate);
+  if (!bytes.nul) {
+    // The common case reads a NUL-terminated copy through RapidJSON's plain string stream:
+    // no bounds check per character. Its UTF-8 check takes a multi-byte character's tail
+    // bytes without looking, so a text that ends inside one reads up to three bytes past its
+    // end: four NULs follow the text. (Not RapidJSON's SSE2 scanning: in 1.1.0 it lets raw
+    // control characters 0x1A-0x1F through, see the README's design notes.)
+    thread_local std::string reused; // one record's copy after another, without allocating
+    std::string large;
+    auto& copy = text.size() <= 64 * 1024 ? reused : large;
+    copy.assign(text.data(), text.size());
+    copy.append(4, '\0');
+    rapidjson::StringStream in(copy.c_str());
+    result = bytes.ascii ? parse_into<flags>(d, in, builder) : parse_into<validating>(d, in, builder);
+  } else {
+    // A raw NUL: a string stream would end there, the memory stream reads it as a character.
+    rapidjson::MemoryStream mem(text.data(), text.size());
+    rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> in(mem);
+    result = bytes.ascii ? parse_into<flags>(d, in, builder) : parse_into<validating>(d, in, builder);
+  }
+  // Text nested too deep is refused as such wherever else it is invalid (as when the depth was
+  // checked before parsing): a parse that failed early scans for it.
+  std::optional<size_t> deep;
+  if (builder.too_deep)
+    deep = result.Offset() - 1; // just after the '{' or '[' that went deeper
+  else if (result.IsError())
+    deep = too_deep(text);
+  if (deep)
+    return fail("JSON nested deeper than " + std::to_string(max_depth) + " levels (at byte "
+                + std::to_string(*deep) + ")");
   if (result.IsError()) {
     auto code = builder.refused != rapidjson::kParseErrorNone ? builder.refused : result.Code();
     return fail("invalid JSON at byte " + std::to_string(result.Offset()) + ": "
@@ -236,8 +298,8 @@ outcome<document> parse(std::string_view text) {
   // RapidJSON's memory stream reads a NUL byte as the end of the text, so "{...}\0anything"
   // parsed as "{...}". JSON has no raw NUL anywhere (found by fuzzing, tests/fuzz/); inside a
   // string the parse above already failed on it.
-  if (auto nul = text.find('\0'); nul != std::string_view::npos)
-    return fail("invalid JSON at byte " + std::to_string(nul)
+  if (bytes.nul)
+    return fail("invalid JSON at byte " + std::to_string(text.find('\0'))
                 + ": a NUL byte (escape it as \\u0000 inside a string)");
   // RapidJSON keeps every member and its lookups find the first; JSON.parse, ajv and most
   // other readers keep the last. An object with a repeated name would be read differently by

@@ -64,6 +64,19 @@ TEST_CASE("json: invalid UTF-8 is refused, a NUL in text is found with its path"
   CHECK_FALSE(json::find_nul(*json::parse(R"({"a":["no nul here"]})")));
 }
 
+TEST_CASE("json: text that ends inside a multi-byte character is refused at that character", "[json]") {
+  // The reader's UTF-8 check takes a character's tail bytes without looking: past the end of
+  // the text it reads the copy's padding (ASan in the fuzz build), and names where the
+  // character begins.
+  for (auto [text, at] : {std::pair<std::string, int>{"\"\xe2", 1}, {"\"\xf0\x9f", 1},
+                          {"[\"\xf0\x9f\x98", 2}, {"{\"k\":\"ab\xc3", 8}}) {
+    auto r = json::parse(text);
+    INFO(text);
+    REQUIRE_FALSE(r);
+    CHECK(r.error() == "invalid JSON at byte " + std::to_string(at) + ": Invalid encoding in string.");
+  }
+}
+
 // The three cases below were found by the fuzz targets (tests/fuzz/regressions/): RapidJSON
 // 1.1 accepted each, and what it built could not be written back as the same JSON.
 
