@@ -64,7 +64,10 @@ inline generated_log generate_log(storage::log& log, const topics& t, size_t tar
     auto conv = "generated-" + std::to_string(g.conversations++);
     bool stays_running = g.conversations % running_every == 0;
     core::conversation_state fold(conv);
-    fold.apply(put(conv, events::plan_generated{1, plan, "generated", "generated", 0}));
+    events::plan_generated planned;
+    planned.plan_json = plan;
+    planned.planner_provider = planned.planner_model = "generated";
+    fold.apply(put(conv, std::move(planned)));
     for (int round = 0; !fold.finished(); ++round) {
       auto out = fold.decide(now += 1);
       std::vector<events::tool_invocation_requested> requests;
