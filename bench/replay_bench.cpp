@@ -89,32 +89,34 @@ double cpu_seconds() {
   return secs(u.ru_utime) + secs(u.ru_stime);
 }
 
-// CPU seconds of the last start_until_live(): with its wall time, how many cores it kept busy.
-double last_cpu = 0;
+// A start until the orchestrator runs live: wall seconds, and CPU seconds of the whole process
+// meanwhile (cpu / wall: how many cores it kept busy).
+struct start_time {
+  double wall = 0, cpu = 0;
+};
 
-// Starts `n` and returns the seconds until its orchestrator restored and runs live.
-double start_until_live(node& n) {
+// Starts `n` and returns the time until its orchestrator restored and runs live.
+start_time start_until_live(node& n) {
   auto cpu0 = cpu_seconds();
   auto t0 = clock_type::now();
   if (auto r = n.start(); !r)
     throw std::runtime_error(r.error());
   while (!n.orchestrator_live())
     std::this_thread::sleep_for(std::chrono::microseconds(200));
-  last_cpu = cpu_seconds() - cpu0;
-  return std::chrono::duration<double>(clock_type::now() - t0).count();
+  return {std::chrono::duration<double>(clock_type::now() - t0).count(), cpu_seconds() - cpu0};
 }
 
-double run_until_live(caf::actor_system& sys, std::shared_ptr<storage::log> log,
+start_time run_until_live(caf::actor_system& sys, std::shared_ptr<storage::log> log,
                       const std::string& dir, long* rss_delta = nullptr) {
   auto before = rss_kib();
   node n{sys, log, orchestrator_only(dir)};
-  auto secs = start_until_live(n);
+  auto time = start_until_live(n);
   // Let the bridge commit what it handled (the checkpoint of the next restart).
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   if (rss_delta)
     *rss_delta = rss_kib() - before;
   n.stop();
-  return secs;
+  return time;
 }
 
 // Memory of the orchestrator's conversations: N conversations all waiting on a step are replayed
@@ -150,7 +152,7 @@ int memory(caf::actor_system& sys, size_t conversations) {
   auto before = heap_bytes();
   o.policy.max_attempts += 1;
   node n{sys, log, o};
-  if (start_until_live(n) > 3.0)
+  if (start_until_live(n).wall > 3.0)
     throw std::runtime_error("restart took longer than the idle time; use fewer conversations");
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   auto live = heap_bytes();
@@ -203,14 +205,13 @@ int main(int argc, char** argv) {
     auto g = testing::generate_log(*log, t, n);
     long rss = 0;
     auto full = run_until_live(sys, log, dir, &rss);      // no store yet: replay from offset 0
-    auto full_cpu = last_cpu;
-    auto warm = run_until_live(sys, log, dir);            // store covers everything committed
+    auto warm = run_until_live(sys, log, dir).wall;       // store covers everything committed
     std::filesystem::remove_all(dir + "/orchestrator-store");
     auto lost = run_until_live(sys, log, dir);            // store lost: replay from offset 0
-    auto lost_cpu = last_cpu;
     std::printf("| %zu | %zu (%zu) | %.2f | %.0f | %.3f | %.2f | %.0f | %.1f | %.2f / %.2f |\n",
-                g.events, g.conversations, g.running, full, g.events / full, warm, lost,
-                g.events / lost, rss / 1024.0, full_cpu / full, lost_cpu / lost);
+                g.events, g.conversations, g.running, full.wall, g.events / full.wall, warm,
+                lost.wall, g.events / lost.wall, rss / 1024.0, full.cpu / full.wall,
+                lost.cpu / lost.wall);
     std::fflush(stdout);
   }
   return 0;

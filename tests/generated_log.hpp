@@ -9,7 +9,7 @@
 #include <variant>
 #include <vector>
 
-#include "core/event_ids.hpp"
+#include "actors/emit.hpp"
 #include "core/plan_state.hpp"
 #include "actors/node.hpp" // topics
 #include "schemas/codec.hpp"
@@ -45,12 +45,7 @@ inline generated_log generate_log(storage::log& log, const topics& t, size_t tar
   generated_log g;
   int64_t now = start_ms;
   auto put = [&](const std::string& conv, events::payload p) {
-    events::event e;
-    e.id = core::deterministic_id(conv, p);
-    e.source = "generated";
-    e.time_ms = now;
-    e.subject = conv;
-    e.data = std::move(p);
+    auto e = make_event(conv, "generated", "", std::move(p), now);
     auto bytes = events::encode(e);
     if (!bytes)
       throw std::runtime_error(bytes.error());
