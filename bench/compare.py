@@ -3,7 +3,8 @@
 report next to the same row and column of the old one, with the ratio new / old. A ratio of 2
 or more (or 1/2 or less) is marked, so a change that makes a figure twice worse (or better)
 stands out in the report's diff. Rows match by section heading and first cell; one-line
-figures ("One produce->consume hop: p50 0.014 ms ...") match by section and label.
+figures ("One produce->consume hop: p50 0.014 ms ...", "One produce->consume hop with 13 other
+readers ...: p50 ...") match by section and the text before the colon.
 
     python3 bench/compare.py OLD_REPORT NEW_REPORT   # a Markdown section on stdout
 """
@@ -21,9 +22,11 @@ def figures(text):
         if line.startswith("#"):
             section, header = line.lstrip("#").strip(), None
             continue
-        if line.startswith("One produce->consume hop:"):
+        if line.startswith("One produce->consume hop"):
+            label = line.split(":", 1)[0]
+            row = "one hop" if label == "One produce->consume hop" else label
             for name, value in HOP.findall(line):
-                out[(section, "one hop", name + " ms")] = float(value)
+                out[(section, row, name + " ms")] = float(value)
             continue
         if not line.startswith("|"):
             header = None

@@ -18,6 +18,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <string>
 #include <thread>
@@ -87,11 +88,22 @@ std::unique_ptr<storage::consumer> tail(storage::log& log, const std::string& to
 
 // One produce -> consume hop: the floor every pipeline hop pays on this log. The consumer
 // blocks in poll() on its own thread, as a consumer bridge does, so the hop includes waking it.
-stats one_hop(storage::log& log, const std::string& topic, int n) {
+// `other_readers` more consumers read the same topic, each on its own thread, as the other
+// groups of a pipeline topic do: every record is fetched and handed to each of them too.
+stats one_hop(storage::log& log, const std::string& topic, int n, int other_readers = 0) {
   auto c = tail(log, topic);
   std::atomic<int64_t> consumed_ns{0};
   std::atomic<bool> stop{false};
   std::string error;
+  std::vector<std::unique_ptr<storage::consumer>> others;
+  for (int i = 0; i < other_readers; ++i)
+    others.push_back(tail(log, topic));
+  std::vector<std::thread> other_threads;
+  for (auto& o : others)
+    other_threads.emplace_back([&stop, &o] {
+      while (!stop && o->poll(16, std::chrono::milliseconds(50)))
+        ;
+    });
   std::thread reader([&] {
     while (!stop) {
       auto b = c->poll(16, std::chrono::milliseconds(50));
@@ -121,10 +133,91 @@ stats one_hop(storage::log& log, const std::string& topic, int n) {
   }
   stop = true;
   reader.join();
+  for (auto& t : other_threads)
+    t.join();
   if (!error.empty())
     die(error);
   return summarize(lat);
 }
+
+// The consumer groups of every role "all" hosts that read `topic` (role_table()).
+int groups_reading(std::string topics::*topic) {
+  int n = 0;
+  for (const auto& r : role_table())
+    if (!r.optional && !r.group.empty()
+        && std::find(r.reads.begin(), r.reads.end(), topic) != r.reads.end())
+      ++n;
+  return n;
+}
+
+// The "type" of an event's text ("" if it has none).
+std::string type_of(const std::string& text) {
+  const std::string key = "\"type\":\"";
+  auto at = text.find(key);
+  if (at == std::string::npos)
+    return "";
+  at += key.size();
+  return text.substr(at, text.find('"', at) - at);
+}
+
+// Where a conversation's time goes: the time from one record the driver reads on
+// conversation-events to the next (the first from the question), per pair of event types,
+// with the log hops between them.
+class segments {
+ public:
+  void add(const std::vector<std::pair<std::string, double>>& seen) {
+    std::string from = "question";
+    double at = 0;
+    for (const auto& [type, ms] : seen) {
+      auto label = from + " -> " + type;
+      auto it = std::find_if(rows_.begin(), rows_.end(),
+                             [&](const row& r) { return r.label == label; });
+      if (it == rows_.end())
+        it = rows_.insert(rows_.end(), row{label, hops_between(from, type), {}});
+      it->ms.push_back(ms - at);
+      from = type;
+      at = ms;
+    }
+  }
+
+  void print(double hop_p50) const {
+    if (rows_.empty())
+      return;
+    std::printf("\nWhere the 3-step conversation's time goes (from each record of the conversation "
+                "the driver reads on conversation-events to the next; p50 over the conversations):\n\n");
+    std::printf("| from -> to | hops | p50 ms | p95 ms | p50 per hop / hop p50 |\n");
+    std::printf("|---|---|---|---|---|\n");
+    for (const auto& r : rows_) {
+      auto st = summarize(r.ms);
+      if (r.hops == 0)
+        std::printf("| %s | 0 (written together) | %.2f | %.2f | |\n", r.label.c_str(), st.p50,
+                    st.p95);
+      else
+        std::printf("| %s | %d | %.2f | %.2f | %.1fx |\n", r.label.c_str(), r.hops, st.p50,
+                    st.p95, st.p50 / r.hops / hop_p50);
+    }
+  }
+
+ private:
+  // Log hops from a record of `from` to the next of `to`: the orchestrator writes a step's
+  // completion with the next step's request (and the last one's with the plan's completion),
+  // a result follows a request on tool-invocation-requests, an answer the request to
+  // synthesize on user-commands.
+  static int hops_between(const std::string& from, const std::string& to) {
+    if (to == "ToolInvocationResulted")
+      return from == "PlanStepCompleted" ? 1 : 2;
+    if (to == "PlanCompleted")
+      return from == "PlanStepCompleted" ? 0 : 1;
+    return to == "FinalAnswerSynthesized" ? 2 : 1;
+  }
+
+  struct row {
+    std::string label;
+    int hops;
+    std::vector<double> ms;
+  };
+  std::vector<row> rows_;
+};
 
 struct scenario {
   const char* name;
@@ -183,6 +276,8 @@ class driver {
       for (auto& rec : *b) {
         idle_since = clock_type::now();
         ++events;
+        if (watch)
+          watch(rec);
         if (rec.value.find("\"type\":\"FinalAnswerSynthesized\"") != std::string::npos)
           on_answer(rec.key);
       }
@@ -191,6 +286,8 @@ class driver {
   }
 
   std::string next_id() { return run_ + "-" + std::to_string(n_++); }
+
+  std::function<void(const storage::record&)> watch; // if set, sees every record followed
 
  private:
   storage::log& log_;
@@ -214,17 +311,27 @@ void run(storage::log& log, const std::string& backend, const std::string& deplo
               "p50 / (hops x hop p50) |\n");
   std::printf("|---|---|---|---|---|---|---|---|\n");
   driver d(log, topics{prefix}, run_id);
+  segments three_step;
   for (auto& s : scenarios) {
     std::vector<double> lat;
     for (int i = 0; i < n + 20; ++i) {
       auto id = d.next_id();
       auto t0 = clock_type::now();
+      std::vector<std::pair<std::string, double>> seen; // the conversation's records, in order
+      if (s.steps == 3)
+        d.watch = [&](const storage::record& rec) {
+          if (rec.key == id)
+            seen.emplace_back(type_of(rec.value), ms_since(t0));
+        };
       d.ask(id, s.question);
       bool answered = false;
       d.follow([&](const std::string& conv) { answered = answered || conv == id; },
                [&] { return answered; });
-      if (i >= 20)
+      d.watch = nullptr;
+      if (i >= 20) {
         lat.push_back(ms_since(t0));
+        three_step.add(seen);
+      }
     }
     auto st = summarize(lat);
     double floor = s.hops * hop.p50;
@@ -232,6 +339,15 @@ void run(storage::log& log, const std::string& backend, const std::string& deplo
                 st.p50, st.p95, st.p99, floor, st.p50 / floor);
     std::fflush(stdout);
   }
+  // A tool request is read by every tool kind's group and the orchestrator's: each hop pays
+  // for the readers it does not go to.
+  const int readers = groups_reading(&topics::tool_requests);
+  auto crowded = one_hop(log, prefix + "bench-hop-shared", quick ? 200 : 1000, readers - 1);
+  std::printf("\nOne produce->consume hop with %d other readers of the topic, as a tool request "
+              "has (every tool kind's group and the orchestrator's): p50 %.3f ms, p95 %.3f ms, "
+              "p99 %.3f ms (p50 %.1fx the hop alone)\n",
+              readers - 1, crowded.p50, crowded.p95, crowded.p99, crowded.p50 / hop.p50);
+  three_step.print(hop.p50);
 
   std::printf("\n| concurrent conversations (3-step) | conversations/s | events/s | wall s |\n");
   std::printf("|---|---|---|---|\n");
