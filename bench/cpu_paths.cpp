@@ -2,10 +2,14 @@
 // valgrind's callgrind (bench/instructions.sh): counts repeat exactly on a noisy machine where
 // times move 2x. One path per run:
 //
-//   cpu_paths decode|plan|fold N
+//   cpu_paths decode|plan|fold|live|replay N
 //     decode  events::decode of a PlanGenerated record (parse, checks, schema validation, read)
 //     plan    the offline planner on a 3-step question (catalog loaded once, before the loop)
 //     fold    a 3-step conversation through the orchestrator's fold: every apply and decide
+//     live    a 3-step conversation as the live orchestrator handles it: per record apply,
+//             decide, encode what it decided (the records it writes) and take the snapshot it
+//             stores before acknowledging (decisions not yet read back included); what it
+//             decided comes back as records, each handled the same way
 //     replay  a 3-step conversation's records as the orchestrator restores them from below its
 //             committed offset: read each without validating it (decode_handled) and fold it;
 //             per call, all of the conversation's records
@@ -63,6 +67,40 @@ size_t fold_once() {
   return decided;
 }
 
+std::string encode_or_empty(const events::event& e) {
+  auto r = events::encode(e);
+  return r ? *r : std::string{};
+}
+
+// One conversation's life in the live orchestrator (actors/conversation.cpp); returns the
+// bytes it wrote (records and snapshots).
+size_t live_once() {
+  core::conversation_state s(conv);
+  size_t written = 0;
+  std::vector<events::event> back; // decided, written, not read back yet
+  auto handle = [&](events::event e, int64_t t) {
+    s.apply(e);
+    for (auto& d : s.decide(t)) {
+      back.push_back(make(d, t));
+      written += encode_or_empty(back.back()).size();
+    }
+    written += s.snapshot(encode_or_empty).size();
+  };
+  auto feed = [&](events::payload p, int64_t t) {
+    handle(make(std::move(p), t), t);
+    while (!back.empty()) {
+      auto e = std::move(back.front());
+      back.erase(back.begin());
+      handle(std::move(e), t);
+    }
+  };
+  feed(events::plan_generated{1, plan_json, "offline", "rule-based", 0}, 1000);
+  feed(result("s1", "getProductInformation", R"({"name":"Aurora X1","price":1299,"currency":"USD"})"), 1010);
+  feed(result("s2", "exchangeRate", R"({"converted":1195.03,"to":"EUR"})"), 1020);
+  feed(result("s3", "math", R"({"value":1422.09})"), 1030);
+  return written;
+}
+
 // The records of one 3-step conversation, as the log holds them (encoded once, outside the loop).
 std::vector<std::string> conversation_records() {
   std::vector<std::string> out;
@@ -109,7 +147,7 @@ size_t replay_once(const std::vector<std::string>& records) {
 
 int main(int argc, char** argv) {
   if (argc != 3) {
-    std::fprintf(stderr, "usage: cpu_paths decode|plan|fold|replay N\n");
+    std::fprintf(stderr, "usage: cpu_paths decode|plan|fold|live|replay N\n");
     return 2;
   }
   const std::string path = argv[1];
@@ -127,6 +165,9 @@ int main(int argc, char** argv) {
   } else if (path == "fold") {
     for (long i = 0; i < n; ++i)
       sink += fold_once();
+  } else if (path == "live") {
+    for (long i = 0; i < n; ++i)
+      sink += live_once();
   } else if (path == "replay") {
     auto records = conversation_records();
     for (long i = 0; i < n; ++i)

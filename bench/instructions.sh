@@ -18,7 +18,7 @@ ir() { # PATH N -> total instructions of the run
 }
 echo "| path | instructions per call (callgrind Ir) |"
 echo "|---|---|"
-for path in decode plan fold replay; do
+for path in decode plan fold live replay; do
   base=$(ir "$path" 1)
   total=$(ir "$path" $((n + 1)))
   echo "| $path | $(( (total - base) / n )) |"

@@ -63,8 +63,8 @@ conversation_state::conversation_state(std::string conversation_id, orchestratio
 
 std::vector<std::string> conversation_state::unlogged_ids() const {
   std::vector<std::string> ids;
-  for (const auto& [id, p] : unlogged_)
-    ids.push_back(id);
+  for (const auto& u : unlogged_)
+    ids.push_back(u.id);
   return ids;
 }
 
@@ -121,7 +121,7 @@ void conversation_state::apply(const events::event& e) {
     return;
   if (!unlogged_.empty()) {
     auto logged = std::find_if(unlogged_.begin(), unlogged_.end(),
-                               [&](const auto& u) { return u.first == e.id; });
+                               [&](const auto& u) { return u.id == e.id; });
     if (logged != unlogged_.end())
       unlogged_.erase(logged);
   }
@@ -519,14 +519,14 @@ std::vector<events::payload> conversation_state::decide(int64_t now_ms) {
   std::vector<events::payload> out;
   if (orphans_) {
     orphans_ = false;
-    for (const auto& [id, p] : unlogged_)
-      out.push_back(p);
+    for (const auto& u : unlogged_)
+      out.push_back(u.decision);
   }
   const size_t repeated = out.size();
   decide_new(now_ms, out);
   for (size_t i = repeated; i < out.size(); ++i) {
     std::visit([&](auto& p) { p.turn = turn_; }, out[i]);
-    unlogged_.emplace_back(deterministic_id(conversation_id_, out[i]), out[i]);
+    unlogged_.push_back({deterministic_id(conversation_id_, out[i]), out[i], {}});
   }
   return out;
 }

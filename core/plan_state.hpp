@@ -191,8 +191,15 @@ class conversation_state {
   int64_t last_progress_ms_ = 0; // event time of the plan or of its latest result (-1: unknown)
   std::vector<events::event> early_; // requests/results seen before the plan (replay order)
   std::string session_;
-  // Decisions returned by decide() and not yet applied from the log, by deterministic id.
-  std::vector<std::pair<std::string, events::payload>> unlogged_;
+  // A decision returned by decide() and not yet applied from the log.
+  struct unlogged_decision {
+    std::string id; // deterministic
+    events::payload decision;
+    // Its event's text in snapshot(): the same in every snapshot until the record is read
+    // back (one to a few records later), so it is encoded once, not once per snapshot.
+    mutable std::string snapshot_text;
+  };
+  std::vector<unlogged_decision> unlogged_;
   bool orphans_ = false; // restored from another session: decide() repeats unlogged_ first
   int completions_ = 0;   // steps succeeded so far (completed_seq of the latest)
   bool saga_open_ = false;     // PlanFailed with compensationDone false applied or decided

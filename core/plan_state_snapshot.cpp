@@ -174,14 +174,17 @@ std::string conversation_state::snapshot(
   d.AddMember("early", early, a);
   d.AddMember("session", json::str(session_, a), a);
   json::value unlogged(rapidjson::kArrayType);
-  for (const auto& [id, p] : unlogged_) {
+  for (const auto& u : unlogged_) {
     // Kept as an event's text (the codec lives above core/); only its data is read back.
-    events::event e;
-    e.id = id;
-    e.source = "eventide/orchestrator/snapshot";
-    e.subject = conversation_id_;
-    e.data = p;
-    unlogged.PushBack(json::str(encode(e), a), a);
+    if (u.snapshot_text.empty()) {
+      events::event e;
+      e.id = u.id;
+      e.source = "eventide/orchestrator/snapshot";
+      e.subject = conversation_id_;
+      e.data = u.decision;
+      u.snapshot_text = encode(e);
+    }
+    unlogged.PushBack(json::str(u.snapshot_text, a), a);
   }
   d.AddMember("unlogged", unlogged, a);
   return json::dump(d);
@@ -383,10 +386,11 @@ conversation_state::restore(std::string conversation_id, orchestration_policy po
     for (const auto& e : unlogged->GetArray()) {
       if (!e.IsString())
         return bad("unlogged decisions");
-      auto ev = decode(std::string_view(e.GetString(), e.GetStringLength()));
+      std::string text(e.GetString(), e.GetStringLength());
+      auto ev = decode(text);
       if (!ev)
         return fail("snapshot of " + conversation_id + ": unlogged decision: " + ev.error());
-      s.unlogged_.emplace_back(ev->id, std::move(ev->data));
+      s.unlogged_.push_back({ev->id, std::move(ev->data), std::move(text)});
     }
   }
   s.orphans_ = !s.unlogged_.empty() && json::get_string(d, "session").value_or("") != s.session_;

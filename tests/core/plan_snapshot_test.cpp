@@ -141,6 +141,21 @@ TEST_CASE("unlogged decisions: kept until read back, made again only by another 
   s.apply(ev(result("s1", true)));
   auto done = s.decide(3000); // s2's request, s1's completion
   REQUIRE(done.size() == 2);
+
+  // Three decisions on their way (s1's request was never read back here): each comes back
+  // from the snapshot as itself, and a snapshot taken again (their texts encoded once, in the
+  // first) is the same text.
+  const auto on_their_way = s.unlogged_ids();
+  REQUIRE(on_their_way.size() == 3);
+  auto several = s.snapshot(encode);
+  CHECK(s.snapshot(encode) == several);
+  auto other = core::conversation_state::restore("c", {}, several, decode, "run-3");
+  REQUIRE(other);
+  CHECK(other->unlogged_ids() == on_their_way);
+  auto repeated = other->decide(3000);
+  REQUIRE(repeated.size() == 3);
+  for (size_t i = 0; i < repeated.size(); ++i)
+    CHECK(core::deterministic_id("c", repeated[i]) == on_their_way[i]);
   s.apply(ev(result("s2", true)));
   auto end = s.decide(4000);
   REQUIRE(!end.empty());

@@ -17,6 +17,9 @@ TEST_CASE("times format as RFC 3339 UTC with milliseconds", "[codec][time]") {
   CHECK(format_time(-2203891200000) == "1900-03-01T00:00:00.000Z");
   CHECK(format_time(253402300799999) == "9999-12-31T23:59:59.999Z");
   CHECK(format_time(-62167219200000) == "0000-01-01T00:00:00.000Z");
+  // Years outside 0000-9999 are written by snprintf, the others digit by digit.
+  CHECK(format_time(253402300800000) == "10000-01-01T00:00:00.000Z");
+  CHECK(format_time(-62167219200001) == "-001-12-31T23:59:59.999Z");
 }
 
 TEST_CASE("times parse with offsets and optional fractions", "[codec][time]") {
