@@ -11,6 +11,7 @@
 #include "actors/logging.hpp"
 #include "core/json.hpp"
 #include "schemas/codec.hpp"
+#include "schemas/decode_memo.hpp"
 
 namespace eventide {
 
@@ -105,6 +106,7 @@ producer(producer_actor::stateful_pointer<producer_state> self,
                       << " id=" << ev.id << ": " << bytes.error();
         return make_error(ec::invalid_event, bytes.error());
       }
+      events::note_encoded(*bytes); // this process's readers need not validate it again
       auto rp = self->make_response_promise<storage::position>();
       append(self->state.prefix + events::topic_of(ev.data), ev.subject, std::move(*bytes),
              events::cloudevents_headers(ev), rp);
