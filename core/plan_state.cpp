@@ -526,7 +526,7 @@ std::vector<events::payload> conversation_state::decide(int64_t now_ms) {
   decide_new(now_ms, out);
   for (size_t i = repeated; i < out.size(); ++i) {
     std::visit([&](auto& p) { p.turn = turn_; }, out[i]);
-    unlogged_.push_back({deterministic_id(conversation_id_, out[i]), out[i], {}});
+    unlogged_.emplace_back(deterministic_id(conversation_id_, out[i]), out[i]);
   }
   return out;
 }

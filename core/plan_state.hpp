@@ -193,6 +193,8 @@ class conversation_state {
   std::string session_;
   // A decision returned by decide() and not yet applied from the log.
   struct unlogged_decision {
+    unlogged_decision(std::string id, events::payload decision, std::string snapshot_text = {})
+      : id(std::move(id)), decision(std::move(decision)), snapshot_text(std::move(snapshot_text)) {}
     std::string id; // deterministic
     events::payload decision;
     // Its event's text in snapshot(): the same in every snapshot until the record is read

@@ -390,7 +390,7 @@ conversation_state::restore(std::string conversation_id, orchestration_policy po
       auto ev = decode(text);
       if (!ev)
         return fail("snapshot of " + conversation_id + ": unlogged decision: " + ev.error());
-      s.unlogged_.push_back({ev->id, std::move(ev->data), std::move(text)});
+      s.unlogged_.emplace_back(ev->id, std::move(ev->data), std::move(text));
     }
   }
   s.orphans_ = !s.unlogged_.empty() && json::get_string(d, "session").value_or("") != s.session_;
