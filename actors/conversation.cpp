@@ -31,13 +31,21 @@ void maybe_passivate(conversation_ptr self) {
   }
 }
 
-// Counts activity and schedules the idle check that may passivate this (running) conversation.
-void touch(conversation_ptr self) {
+// Schedules the idle check that may passivate this (running) conversation, unless one is
+// pending: one timer per conversation, not one per record (each timer wakes CAF's clock
+// thread; a timer per record cost 6% of the embedded pipeline's CPU).
+void schedule_idle_check(conversation_ptr self, int64_t delay_ms) {
   auto& st = self->state;
-  ++st.activity;
-  if (st.passivate_after_ms > 0 && st.store && st.live)
-    self->delayed_send(self, std::chrono::milliseconds(st.passivate_after_ms), idle_atom::value,
-                       st.activity);
+  if (st.idle_check_pending || st.passivate_after_ms <= 0 || !st.store || !st.live)
+    return;
+  st.idle_check_pending = true;
+  self->delayed_send(self, std::chrono::milliseconds(delay_ms), idle_atom::value);
+}
+
+// Notes activity (a record or a timer) for the idle check.
+void touch(conversation_ptr self) {
+  self->state.last_active = self->clock().now();
+  schedule_idle_check(self, self->state.passivate_after_ms);
 }
 
 std::string encode_or_empty(const events::event& e) {
@@ -196,11 +204,20 @@ conversation(conversation_ptr self, std::shared_ptr<core::conversation_state> fo
              log_failure("emit on timer conversationId=" + self->state.fold->conversation_id()));
     },
     [self](stop_atom) { self->quit(); },
-    [self](idle_atom, uint64_t seen) {
+    [self](idle_atom) {
       auto& st = self->state;
-      // Idle since the check was scheduled, nothing in flight, state in the store: leave memory.
-      if (seen != st.activity || st.publishing > 0 || st.passivated || st.fold->finished()
-          || st.dirty)
+      st.idle_check_pending = false;
+      // Active since the check was scheduled: look again passivate_after_ms after the latest
+      // activity.
+      const auto quiet = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           self->clock().now() - st.last_active)
+                           .count();
+      if (quiet < st.passivate_after_ms) {
+        schedule_idle_check(self, st.passivate_after_ms - quiet);
+        return;
+      }
+      // Quiet, nothing in flight, state in the store: leave memory.
+      if (st.publishing > 0 || st.passivated || st.fold->finished() || st.dirty)
         return;
       // Only a request: the registry may refuse (a record is queued); the next idle check asks
       // again.

@@ -28,7 +28,8 @@ struct conversation_actor_state {
   int64_t wakeup_at = 0;  // pending tick, 0 = none
   std::string last_event; // id of the last folded event: the cause of emits on live/timer
   int64_t passivate_after_ms = 0; // idle time before leaving memory; 0 = never (no store)
-  uint64_t activity = 0;          // bumped by every record and timer, for the idle check
+  caf::actor_clock::time_point last_active{}; // of the latest record or timer (idle check)
+  bool idle_check_pending = false;            // one idle check at a time
   uint64_t records = 0;           // records handled by this actor
   bool dirty = false;             // restore mode folded records the store does not have yet
   bool passivated = false;

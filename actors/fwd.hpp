@@ -99,8 +99,8 @@ using conversation_actor = caf::typed_actor<
   caf::replies_to<live_atom>::with<caf::ok_atom>,
   // A retry backoff or request deadline may have passed.
   caf::reacts_to<tick_atom>,
-  // No record since the given activity count: passivate if idle and persisted.
-  caf::reacts_to<idle_atom, uint64_t>,
+  // The idle check: passivate if quiet for passivate_after_ms and persisted, else look again.
+  caf::reacts_to<idle_atom>,
   // The registry stopped routing to this actor: quit after the queued records.
   caf::reacts_to<stop_atom>,
   // Canonical text of the conversation's fold (replay == live check).

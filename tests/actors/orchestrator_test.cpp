@@ -342,6 +342,25 @@ TEST_CASE("actors: after a restart, a decision the log never got is made again w
   CHECK(f.rec->events.empty());
 }
 
+TEST_CASE("actors: a running conversation leaves memory only once the idle period passes without a record") {
+  store_fixture f{nullptr, /*passivate_after_ms=*/1000};
+  f.send(live_atom::value, std::vector<int32_t>{0});
+  f.deliver("p", events::plan_generated{1, parallel_plan, "test", "test", 0}, 0);
+  auto running = f.sys->registry().running();
+  // Half the period later a record comes: the check due at 1000 ms finds the conversation
+  // active 500 ms ago and looks again at 1500 ms.
+  f.sched->clock().current_time += std::chrono::milliseconds(500);
+  f.deliver("p", ok_result("p", "s3", "weather", R"({"city":"Berlin","temperatureC":7})"), 1);
+  REQUIRE(f.sched->trigger_timeout());
+  f.sched->run();
+  CHECK(f.sys->registry().running() == running);
+  // Quiet for the whole period: it leaves memory.
+  REQUIRE(f.sched->trigger_timeout());
+  f.sched->run();
+  CHECK(f.sys->registry().running() == running - 1);
+  REQUIRE(f.store->get("s/p").value());
+}
+
 TEST_CASE("actors: a conversation that left memory does not repeat what is still on its way") {
   // Same run: a decision not yet back from the log is in flight (a transaction not committed
   // yet, or a record not read yet), never lost; making it again would write it twice.
