@@ -48,11 +48,6 @@ void touch(conversation_ptr self) {
   schedule_idle_check(self, self->state.passivate_after_ms);
 }
 
-std::string encode_or_empty(const events::event& e) {
-  auto r = events::encode(e);
-  return r ? *r : std::string{};
-}
-
 // Writes the fold to the store (a finished conversation whose decisions are all back from the
 // log is compacted to a marker). Runs before a record is acknowledged, so the group's committed
 // offset never runs ahead of the store.
@@ -64,7 +59,7 @@ outcome<void> persist(conversation_ptr self) {
   auto written =
     st.fold->settled()
       ? st.store->write({{"f/" + id, ""}}, {"s/" + id, "w/" + id})
-      : st.store->put({{"s/" + id, st.fold->snapshot(encode_or_empty)},
+      : st.store->put({{"s/" + id, st.fold->snapshot(events::encode_or_empty)},
                        {"w/" + id, core::encode(core::wake_hint_of(*st.fold, st.policy_fingerprint))}});
   if (written)
     st.dirty = false;

@@ -15,6 +15,7 @@
 //             per call, all of the conversation's records
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -67,30 +68,25 @@ size_t fold_once() {
   return decided;
 }
 
-std::string encode_or_empty(const events::event& e) {
-  auto r = events::encode(e);
-  return r ? *r : std::string{};
-}
-
 // One conversation's life in the live orchestrator (actors/conversation.cpp); returns the
 // bytes it wrote (records and snapshots).
 size_t live_once() {
   core::conversation_state s(conv);
   size_t written = 0;
-  std::vector<events::event> back; // decided, written, not read back yet
+  std::deque<events::event> back; // decided, written, not read back yet
   auto handle = [&](events::event e, int64_t t) {
     s.apply(e);
     for (auto& d : s.decide(t)) {
       back.push_back(make(d, t));
-      written += encode_or_empty(back.back()).size();
+      written += events::encode_or_empty(back.back()).size();
     }
-    written += s.snapshot(encode_or_empty).size();
+    written += s.snapshot(events::encode_or_empty).size();
   };
   auto feed = [&](events::payload p, int64_t t) {
     handle(make(std::move(p), t), t);
     while (!back.empty()) {
       auto e = std::move(back.front());
-      back.erase(back.begin());
+      back.pop_front();
       handle(std::move(e), t);
     }
   };

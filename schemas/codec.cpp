@@ -370,6 +370,11 @@ outcome<std::string> encode(const event& e) {
   return text;
 }
 
+std::string encode_or_empty(const event& e) {
+  auto r = encode(e);
+  return r ? *r : std::string{};
+}
+
 std::optional<std::string> peek_requested_tool(std::string_view bytes) {
   if (bytes.size() > max_record_bytes)
     return std::nullopt;

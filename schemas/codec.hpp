@@ -17,6 +17,11 @@ namespace eventide::events {
 /// payload's schema; a failure means a producer bug and names the violated rule.
 outcome<std::string> encode(const event& e);
 
+/// encode(e), or "" when it fails: for the orchestrator's snapshot, which keeps in-flight
+/// decisions as event texts (an empty one fails the restore, and the conversation is read
+/// again from the log instead).
+std::string encode_or_empty(const event& e);
+
 /// The event's CloudEvents attributes as Kafka headers, binary-mode names (Kafka protocol
 /// binding): ce_specversion, ce_id, ce_source, ce_type, ce_time, ce_subject, ce_dataschema and
 /// the extensions ce_causationid and ce_traceparent when set, plus content-type
